@@ -1,0 +1,113 @@
+package dev.skep.cli;
+
+import dev.skep.app.SkepNode;
+import dev.skep.config.AgentConfig;
+import dev.skep.config.ConfigException;
+import dev.skep.topology.Endpoint;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code skep agent}: the sidecar beside one redis-server. Every flag has a {@code SKEP_*} variable
+ * behind it, so a Kubernetes manifest and a command line say the same thing.
+ */
+@Command(name = "agent", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Run the Skep sidecar beside one redis-server: discover peers, elect a leader, "
+                + "keep the local redis replicating it.")
+public final class AgentCommand implements Callable<Integer> {
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--redis", paramLabel = "HOST:PORT", defaultValue = "${env:SKEP_REDIS:-127.0.0.1:6379}",
+            converter = EndpointConverter.class, description = "The local redis. Env SKEP_REDIS. Default: ${DEFAULT-VALUE}.")
+    Endpoint redis;
+
+    @Option(names = "--redis-password", paramLabel = "PASSWORD", defaultValue = "${env:SKEP_REDIS_PASSWORD}",
+            description = "AUTH password of the local redis, also set as masterauth. Env SKEP_REDIS_PASSWORD.")
+    String redisPassword;
+
+    @Option(names = "--peers", paramLabel = "HOST:PORT,...", split = ",", defaultValue = "${env:SKEP_PEERS}",
+            converter = EndpointConverter.class,
+            description = "Peers' peer addresses (this node may be listed too). Env SKEP_PEERS.")
+    List<Endpoint> peers;
+
+    @Option(names = "--peers-dns", paramLabel = "NAME", defaultValue = "${env:SKEP_PEERS_DNS}",
+            description = "A name whose A records are the peers (a Kubernetes headless Service), re-resolved "
+                    + "every heartbeat. Env SKEP_PEERS_DNS.")
+    String peersDns;
+
+    @Option(names = "--peer-port", paramLabel = "PORT", defaultValue = "${env:SKEP_PEER_PORT:-7380}",
+            description = "Port for peer messages; peers found by DNS use it too. Env SKEP_PEER_PORT. Default: ${DEFAULT-VALUE}.")
+    int peerPort;
+
+    @Option(names = "--bind", paramLabel = "HOST", defaultValue = "${env:SKEP_BIND:-0.0.0.0}",
+            description = "Local address the agent's ports listen on. Env SKEP_BIND. Default: ${DEFAULT-VALUE}.")
+    String bind;
+
+    @Option(names = "--announce-host", paramLabel = "HOST", defaultValue = "${env:SKEP_ANNOUNCE_HOST}",
+            description = "Address peers and clients reach this node and its redis at (a pod IP). "
+                    + "Env SKEP_ANNOUNCE_HOST. Default: the host of --redis.")
+    String announceHost;
+
+    @Option(names = "--heartbeat-ms", paramLabel = "MS", defaultValue = "${env:SKEP_HEARTBEAT_MS:-250}",
+            description = "Heartbeat and redis probe period. Env SKEP_HEARTBEAT_MS. Default: ${DEFAULT-VALUE}.")
+    int heartbeatMs;
+
+    @Option(names = "--peer-timeout-ms", paramLabel = "MS", defaultValue = "${env:SKEP_PEER_TIMEOUT_MS}",
+            description = "A peer silent this long is presumed gone. Env SKEP_PEER_TIMEOUT_MS. Default: 3 heartbeats.")
+    Integer peerTimeoutMs;
+
+    @Option(names = "--redis-failures", paramLabel = "N", defaultValue = "${env:SKEP_REDIS_FAILURES:-3}",
+            description = "Failed redis probes in a row that make this node not ready (a leader steps down). "
+                    + "Env SKEP_REDIS_FAILURES. Default: ${DEFAULT-VALUE}.")
+    int redisFailures;
+
+    @Option(names = "--peer-secret", paramLabel = "SECRET", defaultValue = "${env:SKEP_PEER_SECRET}",
+            description = "Shared secret: every peer message carries an HMAC-SHA256; others are dropped and counted. "
+                    + "Env SKEP_PEER_SECRET.")
+    String peerSecret;
+
+    @Option(names = "--http-port", paramLabel = "PORT", defaultValue = "${env:SKEP_HTTP_PORT:-8080}",
+            description = "Admin HTTP port: /livez /readyz /api/status. Env SKEP_HTTP_PORT. Default: ${DEFAULT-VALUE}.")
+    int httpPort;
+
+    @Option(names = "--check-config", description = "Validate the settings, print them and exit.")
+    boolean checkConfig;
+
+    @Override
+    public Integer call() throws Exception {
+        AgentConfig config = config();
+        if (checkConfig) {
+            spec.commandLine().getOut().println("configuration ok: " + config.withSecretsHidden());
+            return 0;
+        }
+        return SkepNode.runUntilStopped(config);
+    }
+
+    /** Builds the validated configuration; a bad setting becomes a usage error naming the flag. */
+    AgentConfig config() {
+        try {
+            String announce = announceHost == null || announceHost.isBlank() ? redis.host() : announceHost;
+            int timeout = peerTimeoutMs == null ? 3 * heartbeatMs : peerTimeoutMs;
+            return new AgentConfig(redis, redisPassword, peers == null ? List.of() : peers, peersDns, peerPort,
+                    bind, announce, heartbeatMs, timeout, redisFailures, peerSecret, httpPort);
+        } catch (ConfigException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+
+    /** picocli converter: {@code host:port}, with an error that says what was expected. */
+    public static final class EndpointConverter implements CommandLine.ITypeConverter<Endpoint> {
+        @Override
+        public Endpoint convert(String value) {
+            try {
+                return Endpoint.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+}

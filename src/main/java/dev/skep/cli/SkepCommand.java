@@ -1,0 +1,22 @@
+package dev.skep.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The root command: {@code skep agent|up|status}. */
+@Command(name = "skep", mixinStandardHelpOptions = true, version = "skep 0.1.0",
+        description = "High-availability Redis without Sentinel.",
+        subcommands = {AgentCommand.class, CommandLine.HelpCommand.class})
+public final class SkepCommand implements Runnable {
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "Missing command: agent, up or status");
+    }
+
+    /** A configured command line, shared by {@code main} and the tests. */
+    public static CommandLine commandLine() {
+        return new CommandLine(new SkepCommand());
+    }
+}

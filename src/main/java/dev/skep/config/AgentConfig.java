@@ -1,0 +1,93 @@
+package dev.skep.config;
+
+import dev.skep.topology.Endpoint;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Every setting of one agent, validated: built from flags and {@code SKEP_*} variables by the CLI, or
+ * directly by tests. Immutable.
+ *
+ * @param redis          the local redis the agent controls
+ * @param redisPassword  AUTH password for the local redis, also set as {@code masterauth}; empty for none
+ * @param staticPeers    peers' peer addresses ({@code --peers}); empty when DNS is used
+ * @param peersDns       name whose A records are the peers ({@code --peers-dns}); empty when not used
+ * @param peerPort       port this agent listens on for peers, and the port of peers found by DNS
+ * @param bindHost       local address the agent's servers listen on
+ * @param announceHost   address peers and clients use to reach this node and its redis
+ * @param heartbeatMs    heartbeat and probe period
+ * @param peerTimeoutMs  a peer silent this long is presumed gone
+ * @param redisFailures  failed probes in a row that make the node NOT_READY
+ * @param peerSecret     shared secret for the HMAC on peer messages; empty for none
+ * @param httpPort       admin HTTP port (/livez, /readyz, /api/status)
+ */
+public record AgentConfig(
+        Endpoint redis,
+        String redisPassword,
+        List<Endpoint> staticPeers,
+        String peersDns,
+        int peerPort,
+        String bindHost,
+        String announceHost,
+        int heartbeatMs,
+        int peerTimeoutMs,
+        int redisFailures,
+        String peerSecret,
+        int httpPort) {
+
+    public AgentConfig {
+        staticPeers = List.copyOf(staticPeers);
+        redisPassword = redisPassword == null ? "" : redisPassword;
+        peersDns = peersDns == null ? "" : peersDns.trim();
+        peerSecret = peerSecret == null ? "" : peerSecret;
+        requirePort("--peer-port", peerPort);
+        requirePort("--http-port", httpPort);
+        if (!staticPeers.isEmpty() && !peersDns.isEmpty()) {
+            throw new ConfigException("--peers and --peers-dns: both set (expected: one of them)");
+        }
+        if (heartbeatMs < 10 || heartbeatMs > 60_000) {
+            throw new ConfigException("--heartbeat-ms: " + heartbeatMs + " (expected: 10..60000)");
+        }
+        if (peerTimeoutMs < 2 * heartbeatMs) {
+            throw new ConfigException("--peer-timeout-ms: " + peerTimeoutMs
+                    + " (expected: at least twice --heartbeat-ms, " + 2 * heartbeatMs + ")");
+        }
+        if (redisFailures < 1 || redisFailures > 100) {
+            throw new ConfigException("--redis-failures: " + redisFailures + " (expected: 1..100)");
+        }
+        if (announceHost == null || announceHost.isBlank()) {
+            throw new ConfigException("--announce-host: empty (expected: the address peers and clients reach this node at)");
+        }
+        if (announceHost.equals("0.0.0.0") || announceHost.equals("::")) {
+            throw new ConfigException("--announce-host: " + announceHost + " (expected: an address others can connect to, not a wildcard)");
+        }
+    }
+
+    /** This node's identity: the announced host and the peer port. */
+    public Endpoint self() {
+        return new Endpoint(announceHost, peerPort);
+    }
+
+    /** The local redis as peers and clients reach it: the announced host and the redis port. */
+    public Endpoint announcedRedis() {
+        return new Endpoint(announceHost, redis.port());
+    }
+
+    /** For logs and {@code --check-config}: the same settings with passwords and secrets masked. */
+    public String withSecretsHidden() {
+        return new AgentConfig(redis, redisPassword.isEmpty() ? "" : "***", staticPeers, peersDns, peerPort, bindHost,
+                announceHost, heartbeatMs, peerTimeoutMs, redisFailures, peerSecret.isEmpty() ? "" : "***", httpPort)
+                .toString();
+    }
+
+    public Optional<String> password() {
+        return redisPassword.isEmpty() ? Optional.empty() : Optional.of(redisPassword);
+    }
+
+    private static void requirePort(String flag, int port) {
+        if (port < 1 || port > 65535) {
+            throw new ConfigException(flag + ": " + port + " (expected: 1..65535)");
+        }
+    }
+}

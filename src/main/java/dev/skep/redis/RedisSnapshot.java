@@ -1,0 +1,41 @@
+package dev.skep.redis;
+
+/**
+ * What one probe of the local redis saw (PING, then INFO): immutable, made on the redis I/O thread and
+ * handed to the control thread.
+ *
+ * @param runId          {@code run_id} from INFO server: changes when redis restarts
+ * @param processId      {@code process_id} from INFO server
+ * @param version        {@code redis_version}
+ * @param role           {@code role}
+ * @param masterHost     {@code master_host} (replicas only, else null)
+ * @param masterPort     {@code master_port} (replicas only, else 0)
+ * @param linkUp         {@code master_link_status:up} (replicas only)
+ * @param syncInProgress {@code master_sync_in_progress:1} (replicas only)
+ * @param replOffset     {@code master_repl_offset}: how much of the replication stream this redis holds
+ * @param keys           total keys over all databases (INFO keyspace)
+ * @param connectedReplicas {@code connected_slaves}
+ */
+public record RedisSnapshot(
+        String runId,
+        long processId,
+        String version,
+        RedisRole role,
+        String masterHost,
+        int masterPort,
+        boolean linkUp,
+        boolean syncInProgress,
+        long replOffset,
+        long keys,
+        int connectedReplicas) {
+
+    /** True when this redis is a replica of {@code host:port} with its link up and no sync running. */
+    public boolean inSyncWith(String host, int port) {
+        return role == RedisRole.REPLICA && port == masterPort && host.equals(masterHost) && linkUp && !syncInProgress;
+    }
+
+    /** True when this redis is configured as a replica of {@code host:port} (link up or not). */
+    public boolean replicates(String host, int port) {
+        return role == RedisRole.REPLICA && port == masterPort && host.equals(masterHost);
+    }
+}

@@ -1,0 +1,80 @@
+package dev.skep.topology;
+
+import java.util.Objects;
+
+/**
+ * A host and a port: the identity of a node (its peer address) or the address of a redis.
+ * Ordered by host (numerically for IPv4 literals) then port, which is the "lowest address" of the
+ * election's tie-break.
+ */
+public record Endpoint(String host, int port) implements Comparable<Endpoint> {
+    public Endpoint {
+        Objects.requireNonNull(host, "host");
+        if (host.isBlank()) {
+            throw new IllegalArgumentException("host: empty (expected: a name or an IP address)");
+        }
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("port: " + port + " (expected: 1..65535)");
+        }
+    }
+
+    /** Parses {@code host:port}; {@code [v6]:port} for IPv6 literals. */
+    public static Endpoint parse(String text) {
+        String s = text.trim();
+        int colon = s.lastIndexOf(':');
+        if (colon <= 0 || colon == s.length() - 1) {
+            throw new IllegalArgumentException("address: '" + text + "' (expected: host:port)");
+        }
+        String host = s.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(s.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("port: '" + s.substring(colon + 1) + "' in '" + text + "' (expected: a number)");
+        }
+        return new Endpoint(host, port);
+    }
+
+    @Override
+    public int compareTo(Endpoint o) {
+        int c = compareHosts(host, o.host);
+        return c != 0 ? c : Integer.compare(port, o.port);
+    }
+
+    private static int compareHosts(String a, String b) {
+        long la = ipv4(a);
+        long lb = ipv4(b);
+        if (la >= 0 && lb >= 0) {
+            return Long.compare(la, lb);
+        }
+        return a.compareTo(b);
+    }
+
+    /** The value of a dotted IPv4 literal, or -1 when the host is not one. */
+    private static long ipv4(String h) {
+        String[] parts = h.split("\\.", -1);
+        if (parts.length != 4) {
+            return -1;
+        }
+        long v = 0;
+        for (String p : parts) {
+            if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(Character::isDigit)) {
+                return -1;
+            }
+            int octet = Integer.parseInt(p);
+            if (octet > 255) {
+                return -1;
+            }
+            v = (v << 8) | octet;
+        }
+        return v;
+    }
+
+    @Override
+    public String toString() {
+        return host.indexOf(':') >= 0 ? "[" + host + "]:" + port : host + ":" + port;
+    }
+}

@@ -1,0 +1,24 @@
+package dev.skep.topology;
+
+import java.util.List;
+
+/**
+ * Where client traffic goes, as this node knows it: immutable, published by the control thread and read
+ * by Netty event loops (proxy, Sentinel endpoint) and the admin HTTP server.
+ *
+ * @param epoch    the leadership epoch this topology belongs to (0: none yet)
+ * @param leader   the leading node's peer address, or null when no leader is known
+ * @param master   the leader's redis, confirmed {@code role:master}; null while there is no master
+ * @param replicas redis addresses of healthy replicas of that master (link up)
+ */
+public record Topology(long epoch, Endpoint leader, Endpoint master, List<Endpoint> replicas) {
+    public static final Topology NONE = new Topology(0, null, null, List.of());
+
+    public Topology {
+        replicas = List.copyOf(replicas);
+    }
+
+    public boolean hasMaster() {
+        return master != null;
+    }
+}
