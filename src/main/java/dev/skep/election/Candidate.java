@@ -1,0 +1,29 @@
+package dev.skep.election;
+
+import dev.skep.topology.Endpoint;
+
+import java.util.Comparator;
+
+/**
+ * One node as the election ranks it (invariants 2 and 3): a redis with data (offset above 0) before an
+ * empty one, whatever else is known (an agent restarted with its redis cannot know it restarted); then
+ * untainted before tainted (a restarted redis that has not resynced); then the highest replication
+ * offset, then the earliest election start, then the lowest address. {@link #BEST_FIRST} sorts the winner first; every node computes the same order from the same
+ * messages.
+ *
+ * @param since when it started proposing; {@link Long#MAX_VALUE} for a member that has not proposed yet
+ */
+public record Candidate(Endpoint node, boolean tainted, long offset, long since) {
+
+    public static final Comparator<Candidate> BEST_FIRST = Comparator
+            .comparing((Candidate c) -> c.offset() == 0)
+            .thenComparing(Candidate::tainted)
+            .thenComparing(Comparator.comparingLong(Candidate::offset).reversed())
+            .thenComparingLong(Candidate::since)
+            .thenComparing(Candidate::node);
+
+    static Candidate of(NodeStatus s) {
+        boolean proposing = s.state() == NodeState.PROPOSING || s.state() == NodeState.PROMOTING;
+        return new Candidate(s.node(), s.tainted(), s.offset(), proposing ? s.since() : Long.MAX_VALUE);
+    }
+}

@@ -1,0 +1,35 @@
+package dev.skep.election;
+
+import dev.skep.topology.Endpoint;
+import dev.skep.topology.Topology;
+
+/** What the election asks the I/O shell to do. Effects are executed in the order they are returned. */
+public sealed interface Effect {
+
+    /** Send this status to every peer. */
+    record Broadcast(NodeStatus status) implements Effect {}
+
+    /**
+     * Make the local redis master ({@code REPLICAOF NO ONE}), confirm {@code role:master}, then report
+     * {@link ElectionEvent.PromotionFinished} for {@code epoch}. Refused (not ok) when the redis's
+     * {@code run_id} is no longer {@code runId}: it restarted since the election looked at it, and an
+     * empty restarted redis must never be promoted on the strength of the data it had before. Refused
+     * too when its offset is below {@code minOffset}: its data was replaced (a full sync) since it proposed.
+     */
+    record Promote(long epoch, String runId, long minOffset, String reason) implements Effect {}
+
+    /** Make the local redis a replica of {@code master} (idempotent). */
+    record Follow(Endpoint master, String reason) implements Effect {}
+
+    /**
+     * Stop replicating ({@code REPLICAOF NO ONE}) because our master is gone: a redis that restarts empty
+     * at the old address must not be able to hand its empty dataset to us.
+     */
+    record Detach(String reason) implements Effect {}
+
+    /** Clients should now be sent where this topology says. */
+    record PublishTopology(Topology topology) implements Effect {}
+
+    /** Something an operator should see in the event log, with its cause. */
+    record Record(String kind, String message) implements Effect {}
+}

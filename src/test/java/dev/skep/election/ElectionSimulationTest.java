@@ -1,0 +1,541 @@
+package dev.skep.election;
+
+import dev.skep.redis.RedisRole;
+import dev.skep.redis.RedisSnapshot;
+import dev.skep.topology.Endpoint;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.fail;
+
+/**
+ * Runs the real {@link Election} of several nodes through randomized schedules in virtual time: redis
+ * crashes and empty restarts, agent crashes, pod restarts, message delays, and (hostile schedules) message
+ * loss and partitions. Redis replication is modelled: a replica copies its master's offset while the link
+ * is up, and a full sync from a restarted master replaces the replica's data.
+ *
+ * <p>Checked on every step: epochs never go backwards at a node; at most one node ever leads a given epoch
+ * and at most one leads at a time (reliable schedules: no partitions or loss can excuse it); a node never
+ * becomes leader with an empty redis while a reachable ready peer has data (invariant 2); the winner of an
+ * election has the highest offset among the proposals (invariant 3, reliable schedules). After the faults
+ * stop, the hive must converge to exactly one leader that every node follows.
+ *
+ * <p>A failing schedule prints its seed and the last events; replay it with
+ * {@code -Dskep.sim.seed=N -Dskep.sim.hostile=true|false}.
+ */
+class ElectionSimulationTest {
+    private static final int RUNS = Integer.getInteger("skep.sim.runs", 1500);
+
+    @Test
+    void reliableNetworkSchedulesKeepEveryInvariant() {
+        runMany(false);
+    }
+
+    @Test
+    void hostileNetworkSchedulesStaySafeAndConverge() {
+        runMany(true);
+    }
+
+    private static void runMany(boolean hostile) {
+        String only = System.getProperty("skep.sim.seed");
+        if (only != null) {
+            if (Boolean.getBoolean("skep.sim.hostile") == hostile) {
+                new Sim(Long.parseLong(only), hostile).run();
+            }
+            return;
+        }
+        for (long seed = 1; seed <= RUNS; seed++) {
+            new Sim(seed * 7919 + (hostile ? 1 : 0), hostile).run();
+        }
+    }
+
+    /** One schedule. */
+    static final class Sim {
+        static final long HB = 250;
+        static final long TIMEOUT = 750;
+        static final long STEP = 5;
+        static final long FAULT_PHASE = 30_000;
+        static final long HEAL_PHASE = 12_000;
+
+        final long seed;
+        final boolean hostile;
+        final Random rnd;
+        final int n;
+        final Node[] nodes;
+        final boolean[][] cut;
+        final PriorityQueue<Delivery> queue = new PriorityQueue<>();
+        final Map<Long, Integer> leaderOfEpoch = new HashMap<>();
+        final Deque<String> trace = new ArrayDeque<>();
+        double loss;
+        long lossUntil;
+        long now;
+        long seq;
+        int runIds;
+
+        Sim(long seed, boolean hostile) {
+            this.seed = seed;
+            this.hostile = hostile;
+            this.rnd = new Random(seed);
+            this.n = 3 + rnd.nextInt(3);
+            this.nodes = new Node[n];
+            this.cut = new boolean[n][n];
+            for (int i = 0; i < n; i++) {
+                nodes[i] = new Node(i);
+            }
+        }
+
+        final class Node {
+            final int id;
+            final Endpoint peer;
+            final Endpoint redisEp;
+            Election election;
+            int incarnation;
+            long nextTick;
+            long agentBackAt = -1;
+            long redisBackAt = -1;
+            long lastEpoch;
+            NodeState lastState = NodeState.ALONE;
+            boolean redisUp = true;
+            String runId;
+            RedisRole role = RedisRole.MASTER;
+            int master = -1;
+            String syncedFrom = "";
+            boolean linkUp;
+            long offset;
+            long nextConnect;
+            long syncDoneAt = -1;
+            long isolatedUntil = -1;
+
+            Node(int id) {
+                this.id = id;
+                this.peer = new Endpoint("10.0.0." + (id + 1), 7380);
+                this.redisEp = new Endpoint("10.0.0." + (id + 1), 6379);
+                this.runId = newRunId();
+                startAgent();
+                this.nextTick = rnd.nextInt((int) HB);
+            }
+
+            void startAgent() {
+                incarnation++;
+                lastEpoch = 0;
+                lastState = NodeState.ALONE;
+                election = new Election(new ElectionSettings(peer, redisEp, 8080, HB, TIMEOUT, 3), now);
+            }
+
+            RedisSnapshot snapshot() {
+                Node m = master >= 0 ? nodes[master] : null;
+                return new RedisSnapshot(runId, 100 + id, "7.0.15", role, m == null ? null : m.redisEp.host(),
+                        m == null ? 0 : m.redisEp.port(), linkUp, false, offset, offset, 0);
+            }
+        }
+
+        record Delivery(long at, long seq, int node, int incarnation, ElectionEvent event)
+                implements Comparable<Delivery> {
+            @Override
+            public int compareTo(Delivery o) {
+                int c = Long.compare(at, o.at);
+                return c != 0 ? c : Long.compare(seq, o.seq);
+            }
+        }
+
+        String newRunId() {
+            return "run" + (++runIds);
+        }
+
+        void run() {
+            long nextFault = 500 + rnd.nextInt(1500);
+            for (now = 0; now < FAULT_PHASE + HEAL_PHASE; now += STEP) {
+                if (now < FAULT_PHASE && now >= nextFault) {
+                    injectFault();
+                    nextFault = now + 300 + rnd.nextInt(hostile ? 2000 : 3000);
+                }
+                if (now == FAULT_PHASE) {
+                    heal();
+                }
+                restarts();
+                replicate();
+                ticks();
+                deliver();
+                checkInstant();
+            }
+            checkConverged();
+        }
+
+        // ---- faults ----
+
+        void injectFault() {
+            Node x = nodes[rnd.nextInt(n)];
+            int kinds = hostile ? 7 : 4;
+            switch (rnd.nextInt(kinds)) {
+                case 0 -> crashRedis(x, 200 + rnd.nextInt(2300));
+                case 1 -> crashAgent(x, 200 + rnd.nextInt(2800));
+                case 2 -> { // a pod restart: both go, redis comes back empty
+                    long back = 300 + rnd.nextInt(2500);
+                    crashRedis(x, back);
+                    crashAgent(x, back);
+                }
+                case 3 -> crashRedis(leaderOrAny(), 200 + rnd.nextInt(1500));
+                case 4 -> isolate(x, 300 + rnd.nextInt(3700));
+                case 5 -> {
+                    loss = 0.1 + rnd.nextDouble() * 0.5;
+                    lossUntil = now + 500 + rnd.nextInt(2500);
+                    log("loss " + Math.round(loss * 100) + "% until " + lossUntil);
+                }
+                default -> { // one direction only
+                    int a = rnd.nextInt(n);
+                    int b = rnd.nextInt(n);
+                    if (a != b) {
+                        cut[a][b] = true;
+                        log("cut " + a + "->" + b);
+                    }
+                }
+            }
+        }
+
+        Node leaderOrAny() {
+            for (Node x : nodes) {
+                if (x.election != null && x.election.state() == NodeState.LEADING) {
+                    return x;
+                }
+            }
+            return nodes[rnd.nextInt(n)];
+        }
+
+        void crashRedis(Node x, long downFor) {
+            if (!x.redisUp) {
+                return;
+            }
+            x.redisUp = false;
+            x.linkUp = false;
+            x.redisBackAt = now + downFor;
+            log("kill -9 redis " + x.id + " for " + downFor + " ms");
+        }
+
+        void crashAgent(Node x, long downFor) {
+            if (x.election == null) {
+                return;
+            }
+            x.election = null;
+            x.agentBackAt = now + downFor;
+            log("kill -9 agent " + x.id + " for " + downFor + " ms");
+        }
+
+        void isolate(Node x, long forMs) {
+            for (int j = 0; j < n; j++) {
+                if (j != x.id) {
+                    cut[x.id][j] = true;
+                    cut[j][x.id] = true;
+                }
+            }
+            x.isolatedUntil = now + forMs;
+            log("isolate " + x.id + " for " + forMs + " ms");
+        }
+
+        void heal() {
+            for (boolean[] row : cut) {
+                java.util.Arrays.fill(row, false);
+            }
+            loss = 0;
+            for (Node x : nodes) {
+                x.isolatedUntil = -1;
+                if (x.redisBackAt > now) {
+                    x.redisBackAt = now;
+                }
+                if (x.agentBackAt > now) {
+                    x.agentBackAt = now;
+                }
+            }
+            log("heal");
+        }
+
+        void restarts() {
+            if (loss > 0 && now >= lossUntil) {
+                loss = 0;
+            }
+            for (Node x : nodes) {
+                if (x.isolatedUntil >= 0 && now >= x.isolatedUntil) {
+                    for (int j = 0; j < n; j++) {
+                        cut[x.id][j] = false;
+                        cut[j][x.id] = false;
+                    }
+                    x.isolatedUntil = -1;
+                    log("rejoin " + x.id);
+                }
+                if (!x.redisUp && now >= x.redisBackAt) {
+                    x.redisUp = true;
+                    x.runId = newRunId();
+                    x.role = RedisRole.MASTER;
+                    x.master = -1;
+                    x.offset = 0;
+                    x.linkUp = false;
+                    x.syncedFrom = "";
+                    log("redis " + x.id + " back, empty");
+                }
+                if (x.election == null && now >= x.agentBackAt) {
+                    x.startAgent();
+                    x.nextTick = now;
+                    log("agent " + x.id + " back");
+                }
+            }
+        }
+
+        // ---- redis model ----
+
+        void replicate() {
+            for (Node x : nodes) {
+                if (x.redisUp && x.role == RedisRole.MASTER && x.election != null
+                        && x.election.state() == NodeState.LEADING) {
+                    x.offset += 1; // clients write to the leader
+                }
+            }
+            for (Node x : nodes) {
+                if (!x.redisUp || x.role != RedisRole.REPLICA) {
+                    continue;
+                }
+                Node m = nodes[x.master];
+                if (!m.redisUp || cut[x.id][m.id] || cut[m.id][x.id]) {
+                    if (x.linkUp || x.syncDoneAt >= 0) {
+                        // redis retries from its replication cron, once a second
+                        x.nextConnect = now + 1 + rnd.nextInt(1000);
+                    }
+                    x.linkUp = false;
+                    x.syncDoneAt = -1;
+                    continue;
+                }
+                if (!x.linkUp) {
+                    if (x.syncDoneAt < 0) {
+                        if (now < x.nextConnect) {
+                            continue;
+                        }
+                        x.syncDoneAt = now + (x.syncedFrom.equals(m.runId) ? 0 : 20 + rnd.nextInt(80));
+                    }
+                    if (now < x.syncDoneAt) {
+                        continue;
+                    }
+                    // a full (or PSYNC2 partial) sync: the replica now holds the master's data, whatever it had
+                    x.syncedFrom = m.runId;
+                    x.syncDoneAt = -1;
+                }
+                x.offset = m.offset;
+                x.linkUp = true;
+            }
+        }
+
+        // ---- driving the elections ----
+
+        void ticks() {
+            for (Node x : nodes) {
+                if (x.election == null || now < x.nextTick) {
+                    continue;
+                }
+                x.nextTick = now + HB;
+                dispatch(x, new ElectionEvent.Tick(now));
+                if (x.redisUp) {
+                    enqueue(x, now + 1 + rnd.nextInt(10), new ElectionEvent.ProbeSucceeded(x.snapshot(), 0));
+                } else {
+                    enqueue(x, now + 100, new ElectionEvent.ProbeFailed("connection refused", 0));
+                }
+            }
+        }
+
+        void enqueue(Node x, long at, ElectionEvent e) {
+            queue.add(new Delivery(at, seq++, x.id, x.incarnation, e));
+        }
+
+        void deliver() {
+            while (!queue.isEmpty() && queue.peek().at() <= now) {
+                Delivery d = queue.poll();
+                Node x = nodes[d.node()];
+                if (x.election == null || x.incarnation != d.incarnation()) {
+                    continue;
+                }
+                dispatch(x, withNow(d.event(), now));
+            }
+        }
+
+        static ElectionEvent withNow(ElectionEvent e, long now) {
+            if (e instanceof ElectionEvent.PeerStatusReceived p) {
+                return new ElectionEvent.PeerStatusReceived(p.status(), now);
+            } else if (e instanceof ElectionEvent.ProbeSucceeded p) {
+                return new ElectionEvent.ProbeSucceeded(p.snapshot(), now);
+            } else if (e instanceof ElectionEvent.ProbeFailed p) {
+                return new ElectionEvent.ProbeFailed(p.reason(), now);
+            } else if (e instanceof ElectionEvent.PromotionFinished p) {
+                return new ElectionEvent.PromotionFinished(p.epoch(), p.ok(), p.detail(), now);
+            }
+            return e;
+        }
+
+        void dispatch(Node x, ElectionEvent e) {
+            List<Effect> effects = x.election.handle(e);
+            for (Effect f : effects) {
+                execute(x, f);
+            }
+            checkNode(x);
+        }
+
+        void execute(Node x, Effect f) {
+            if (f instanceof Effect.Broadcast b) {
+                for (Node y : nodes) {
+                    if (y == x || cut[x.id][y.id] || (loss > 0 && rnd.nextDouble() < loss)) {
+                        continue;
+                    }
+                    long delay = hostile ? 1 + rnd.nextInt(rnd.nextInt(10) == 0 ? 600 : 60) : 1 + rnd.nextInt(40);
+                    enqueue(y, now + delay, new ElectionEvent.PeerStatusReceived(b.status(), 0));
+                }
+            } else if (f instanceof Effect.Promote p) {
+                checkElectionWinner(x);
+                if (x.redisUp && x.runId.equals(p.runId()) && x.offset >= p.minOffset()) {
+                    x.role = RedisRole.MASTER;
+                    x.master = -1;
+                    x.linkUp = false;
+                    enqueue(x, now + 2 + rnd.nextInt(30), new ElectionEvent.PromotionFinished(p.epoch(), true, "", 0));
+                } else {
+                    enqueue(x, now + 100, new ElectionEvent.PromotionFinished(p.epoch(), false, "refused", 0));
+                }
+            } else if (f instanceof Effect.Follow fo) {
+                if (x.redisUp) {
+                    int m = indexOfRedis(fo.master());
+                    if (x.role != RedisRole.REPLICA || x.master != m) {
+                        x.role = RedisRole.REPLICA;
+                        x.master = m;
+                        x.linkUp = false;
+                        x.syncDoneAt = -1;
+                        x.nextConnect = now; // REPLICAOF connects at once
+                    }
+                }
+            } else if (f instanceof Effect.Detach) {
+                if (x.redisUp) {
+                    x.role = RedisRole.MASTER;
+                    x.master = -1;
+                    x.linkUp = false;
+                    x.syncDoneAt = -1;
+                }
+            } else if (f instanceof Effect.Record r) {
+                log(x.id + " " + r.kind() + ": " + r.message());
+            }
+        }
+
+        int indexOfRedis(Endpoint e) {
+            for (Node y : nodes) {
+                if (y.redisEp.equals(e)) {
+                    return y.id;
+                }
+            }
+            throw new AssertionError("follow of unknown redis " + e);
+        }
+
+        // ---- invariants ----
+
+        void checkNode(Node x) {
+            Election el = x.election;
+            if (el.epoch() < x.lastEpoch) {
+                violation("node " + x.id + " went back from epoch " + x.lastEpoch + " to " + el.epoch());
+            }
+            x.lastEpoch = el.epoch();
+            if (el.state() == NodeState.LEADING && x.lastState != NodeState.LEADING) {
+                Integer other = leaderOfEpoch.putIfAbsent(el.epoch(), x.id);
+                if (!hostile && other != null && other != x.id) {
+                    violation("epoch " + el.epoch() + " led by node " + other + " and node " + x.id);
+                }
+                if (x.offset == 0 && !hostile) {
+                    for (Node y : nodes) {
+                        if (y != x && y.redisUp && y.offset > 0 && y.election != null && !cut[x.id][y.id]
+                                && !cut[y.id][x.id] && y.election.state() != NodeState.NOT_READY) {
+                            violation("node " + x.id + " leads with an empty redis while node " + y.id
+                                    + " has offset " + y.offset);
+                        }
+                    }
+                }
+            }
+            x.lastState = el.state();
+        }
+
+        /** Invariant 3, at the moment a node decides it won: no proposal it could hear had more data. */
+        void checkElectionWinner(Node w) {
+            if (hostile || w.election.tainted()) {
+                return;
+            }
+            long mine = w.election.status(now).offset();
+            for (Node y : nodes) {
+                if (y == w || y.election == null || y.election.tainted()) {
+                    continue;
+                }
+                NodeStatus s = y.election.status(now);
+                if (s.state() == NodeState.PROPOSING && s.offset() > mine) {
+                    violation("node " + w.id + " won with offset " + mine + " over node " + y.id + "'s proposal of "
+                            + s.offset());
+                }
+            }
+        }
+
+        void checkInstant() {
+            if (hostile) {
+                return;
+            }
+            int leading = 0;
+            for (Node x : nodes) {
+                if (x.election != null && x.election.state() == NodeState.LEADING) {
+                    leading++;
+                }
+            }
+            if (leading > 1) {
+                violation(leading + " nodes lead at once");
+            }
+        }
+
+        void checkConverged() {
+            Node leader = null;
+            for (Node x : nodes) {
+                if (x.election.state() == NodeState.LEADING) {
+                    if (leader != null) {
+                        violation("after healing, nodes " + leader.id + " and " + x.id + " both lead");
+                    }
+                    leader = x;
+                }
+            }
+            if (leader == null) {
+                violation("after healing, no leader");
+                return;
+            }
+            if (leader.role != RedisRole.MASTER) {
+                violation("leader " + leader.id + "'s redis is " + leader.role);
+            }
+            for (Node x : nodes) {
+                if (x == leader) {
+                    continue;
+                }
+                Election el = x.election;
+                if (el.state() != NodeState.FOLLOWING || !leader.peer.equals(el.leader())
+                        || el.epoch() != leader.election.epoch()) {
+                    violation("after healing, node " + x.id + " is " + el.state() + " of " + el.leader()
+                            + " epoch " + el.epoch() + ", leader is " + leader.id + " epoch " + leader.election.epoch());
+                }
+                if (x.role != RedisRole.REPLICA || x.master != leader.id || !x.linkUp) {
+                    violation("after healing, redis " + x.id + " is not a linked replica of " + leader.id);
+                }
+            }
+        }
+
+        void log(String line) {
+            trace.addLast(now + " " + line);
+            if (trace.size() > 60) {
+                trace.removeFirst();
+            }
+        }
+
+        void violation(String what) {
+            fail("seed " + seed + " (" + (hostile ? "hostile" : "reliable") + ", " + n + " nodes) at t=" + now + " ms: "
+                    + what + "\nreplay: -Dskep.sim.seed=" + seed + " -Dskep.sim.hostile=" + hostile
+                    + "\nlast events:\n  " + String.join("\n  ", new ArrayList<>(trace)));
+        }
+    }
+}
