@@ -79,7 +79,9 @@ public final class RedisController implements Closeable {
      * The {@code CONFIG SET} pairs {@link #prepare()} applies, and why:
      * <ul>
      *   <li>{@code repl-diskless-sync-delay 0}: Redis 7 otherwise waits 5 s before each full sync, hoping more
-     *       replicas join it; with one restarted replica that is 5 s of rejoin for nothing.</li>
+     *       replicas join it; with one restarted replica that is 5 s of rejoin for nothing. It is read on the
+     *       master's side, which is why every node sets it on its own redis, replica or not: any may become
+     *       master.</li>
      *   <li>{@code replica-serve-stale-data yes}: a replica keeps answering reads while its link is down or a
      *       sync runs, instead of {@code -MASTERDOWN}; the proxy decides whether its lag is acceptable.</li>
      *   <li>{@code replica-read-only yes}: a client that reaches a replica directly cannot fork its data.</li>
@@ -110,7 +112,7 @@ public final class RedisController implements Closeable {
             }
         }
         preparedOnConnection = client.connects();
-        log.info("redis {} prepared: {}", redis, String.join(", ", applied));
+        log.info("redis {} prepared: {}", redis, applied.isEmpty() ? "no setting accepted" : String.join(", ", applied));
     }
 
     /** Applies the settings again when the connection is new (redis may have restarted with its defaults). */
