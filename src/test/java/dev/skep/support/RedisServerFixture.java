@@ -93,7 +93,7 @@ public final class RedisServerFixture implements AutoCloseable {
      *                               message then carries the end of its log)
      */
     public static RedisServerFixture start(String... extraArgs) {
-        Path executable = findOnPath("redis-server");
+        Path executable = findOnPath("redis-server", System.getenv("PATH"));
         Path baseDir;
         try {
             baseDir = Files.createTempDirectory("skep-redis-");
@@ -124,8 +124,8 @@ public final class RedisServerFixture implements AutoCloseable {
         throw last;
     }
 
-    private static Path findOnPath(String name) {
-        String path = System.getenv("PATH");
+    /** The executable {@code name} in a directory of {@code path} (PATH syntax), or fails with the install hint. */
+    static Path findOnPath(String name, String path) {
         if (path != null) {
             for (String dir : path.split(File.pathSeparator)) {
                 if (dir.isEmpty()) {
