@@ -1,0 +1,258 @@
+package dev.skep.redis;
+
+import dev.skep.topology.Endpoint;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.SocketTimeoutException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Carries out the election's decisions on the local redis: the settings Skep relies on, probes, following a
+ * master, promotion. The I/O shell around the pure election: it decides nothing itself.
+ *
+ * <p><b>Threading:</b> every method blocks on the network and must be called from one thread only, Skep's
+ * redis I/O thread (never from the control thread nor a Netty event loop, which must not block). Not
+ * thread-safe.
+ *
+ * <p><b>Failures:</b> methods throw {@link IOException} when redis cannot be reached or does not answer within
+ * the I/O timeout, and {@link RedisErrorReply} when redis refuses a command. Either way the caller counts a
+ * failure; the next call reconnects.
+ *
+ * <p><b>Settings survive restarts:</b> {@code CONFIG SET} is not persisted, so a restarted redis comes back
+ * with its defaults (no {@code masterauth}, a 5 s diskless sync delay). Once {@link #prepare()} has been
+ * called, the settings are applied again on every new connection, which is how a restart shows up here.
+ */
+public final class RedisController implements Closeable {
+    private static final Logger log = LoggerFactory.getLogger(RedisController.class);
+
+    /** How many times {@link #promote} reads INFO to see {@code role:master} before giving up. */
+    private static final int PROMOTE_CHECKS = 5;
+
+    private final Endpoint redis;
+    private final String password;
+    private final Duration ioTimeout;
+    private final RespClient client;
+
+    /** Set by the first prepare(): from then on the settings are (re)applied on each new connection. */
+    private boolean prepareWanted;
+    /** {@link RespClient#connects()} when the settings were last applied. */
+    private long preparedOnConnection = -1;
+
+    /**
+     * @param redis     the local redis
+     * @param password  its {@code requirepass} (also the peers', used as {@code masterauth}); null or empty for none
+     * @param ioTimeout bound on each operation's network I/O (connect, and each command's reply)
+     */
+    public RedisController(Endpoint redis, String password, Duration ioTimeout) {
+        this.redis = Objects.requireNonNull(redis, "redis");
+        this.password = password == null ? "" : password;
+        this.ioTimeout = Objects.requireNonNull(ioTimeout, "ioTimeout");
+        this.client = new RespClient(redis, this.password, ioTimeout, ioTimeout);
+    }
+
+    /** The redis this controller drives. */
+    public Endpoint redis() {
+        return redis;
+    }
+
+    /**
+     * Applies the settings that make failover and resync fast and safe (see {@link #settings()}). A setting
+     * that redis refuses is logged at WARN and skipped: an older or restricted redis still gets the others.
+     * Called once at start; applied again automatically after a reconnect (see the class comment).
+     *
+     * @throws IOException when redis cannot be reached
+     */
+    public void prepare() throws IOException {
+        prepareWanted = true;
+        applySettings();
+    }
+
+    /**
+     * The {@code CONFIG SET} pairs {@link #prepare()} applies, and why:
+     * <ul>
+     *   <li>{@code repl-diskless-sync-delay 0}: Redis 7 otherwise waits 5 s before each full sync, hoping more
+     *       replicas join it; with one restarted replica that is 5 s of rejoin for nothing. It is read on the
+     *       master's side, which is why every node sets it on its own redis, replica or not: any may become
+     *       master.</li>
+     *   <li>{@code replica-serve-stale-data yes}: a replica keeps answering reads while its link is down or a
+     *       sync runs, instead of {@code -MASTERDOWN}; the proxy decides whether its lag is acceptable.</li>
+     *   <li>{@code replica-read-only yes}: a client that reaches a replica directly cannot fork its data.</li>
+     *   <li>{@code masterauth <password>} (when a password is set): every node shares one password, and a replica
+     *       must authenticate to its master or it never syncs.</li>
+     * </ul>
+     */
+    List<String[]> settings() {
+        List<String[]> s = new ArrayList<>();
+        s.add(new String[] {"repl-diskless-sync-delay", "0"});
+        s.add(new String[] {"replica-serve-stale-data", "yes"});
+        s.add(new String[] {"replica-read-only", "yes"});
+        if (!password.isEmpty()) {
+            s.add(new String[] {"masterauth", password});
+        }
+        return s;
+    }
+
+    private void applySettings() throws IOException {
+        List<String> applied = new ArrayList<>();
+        for (String[] setting : settings()) {
+            try {
+                client.call("CONFIG", "SET", setting[0], setting[1]);
+                applied.add(setting[0]);
+            } catch (RedisErrorReply e) {
+                // e.g. a managed redis that renames CONFIG or forbids a parameter: the rest still helps
+                log.warn("redis {} refused CONFIG SET {}: {} (continuing without it)", redis, setting[0], e.error());
+            }
+        }
+        preparedOnConnection = client.connects();
+        log.info("redis {} prepared: {}", redis, applied.isEmpty() ? "no setting accepted" : String.join(", ", applied));
+    }
+
+    /** Applies the settings again when the connection is new (redis may have restarted with its defaults). */
+    private void reapplyIfReconnected() throws IOException {
+        if (prepareWanted && client.connects() != preparedOnConnection) {
+            log.info("redis {}: new connection, applying settings again", redis);
+            applySettings();
+        }
+    }
+
+    /**
+     * PING, then INFO, parsed. Bounded as a whole by the I/O timeout: a hung redis (SIGSTOP, a long blocking
+     * script) or a gone one makes it throw within that time.
+     *
+     * <p>When a connection opened before this probe turns out to be dead (redis restarted, or closed an idle
+     * client), the probe is retried once on a new connection within the same time bound, so that a restart is
+     * reported by a new {@code runId} rather than by a failure.
+     *
+     * @throws IOException when redis is gone, hangs, or answers PING with something other than PONG
+     */
+    public RedisSnapshot probe() throws IOException {
+        long deadline = System.nanoTime() + ioTimeout.toNanos();
+        boolean reused = client.isConnected();
+        try {
+            return probeOnce(deadline);
+        } catch (SocketTimeoutException e) {
+            throw e; // redis hangs: retrying would only wait again
+        } catch (IOException e) {
+            if (!reused || System.nanoTime() >= deadline) {
+                throw e;
+            }
+            log.debug("redis {}: connection was dead ({}), probing again on a new one", redis, e.getMessage());
+            return probeOnce(deadline);
+        }
+    }
+
+    private RedisSnapshot probeOnce(long deadline) throws IOException {
+        Object pong = client.callUntil(deadline, "PING");
+        if (!"PONG".equals(pong)) {
+            throw new IOException(redis + ": PING answered '" + pong + "' (expected PONG)");
+        }
+        reapplyIfReconnected();
+        return InfoParser.parse(infoText(client.callUntil(deadline, "INFO")));
+    }
+
+    /**
+     * Makes the local redis a replica of {@code master}. Idempotent: when INFO replication already shows it
+     * replicating that host:port (link up or not), nothing is sent, so an established link is never disturbed.
+     * The host is compared as text, so pass the same spelling each time.
+     *
+     * @param reason why (logged with the REPLICAOF), e.g. "leader 10.0.0.3:7380 epoch 7"
+     * @return the snapshot after (full INFO)
+     */
+    public RedisSnapshot follow(Endpoint master, String reason) throws IOException {
+        Objects.requireNonNull(master, "master");
+        RedisSnapshot before = InfoParser.parse(infoText(client.call("INFO", "replication")));
+        reapplyIfReconnected(); // masterauth must be in place before the replica connects to its master
+        if (before.replicates(master.host(), master.port())) {
+            log.debug("redis {} already replicates {}", redis, master);
+        } else {
+            log.info("redis {}: REPLICAOF {} {} (was {}; reason: {})", redis, master.host(), master.port(),
+                    describe(before), reason);
+            client.call("REPLICAOF", master.host(), Integer.toString(master.port()));
+        }
+        return InfoParser.parse(infoText(client.call("INFO")));
+    }
+
+    /**
+     * Makes the local redis a master ({@code REPLICAOF NO ONE}), then reads INFO until it reports
+     * {@code role:master} (a few checks within the I/O timeout). It keeps its data and its replication offset.
+     *
+     * @param reason why (logged with the REPLICAOF), e.g. "won election epoch 8"
+     * @return the snapshot confirming {@code role:master}
+     * @throws IOException when redis cannot be reached, or still does not report master after the checks
+     */
+    public RedisSnapshot promote(String reason) throws IOException {
+        reapplyIfReconnectedAfterConnect();
+        log.info("redis {}: REPLICAOF NO ONE (promote; reason: {})", redis, reason);
+        client.call("REPLICAOF", "NO", "ONE");
+        // REPLICAOF NO ONE switches the role before it replies, so the first check normally succeeds; the
+        // retries cover anything in between (e.g. a module or a proxy in front answering differently).
+        long deadline = System.nanoTime() + ioTimeout.toNanos();
+        long pauseNanos = ioTimeout.toNanos() / (PROMOTE_CHECKS * 2L);
+        RedisSnapshot last = null;
+        for (int check = 1; check <= PROMOTE_CHECKS; check++) {
+            last = InfoParser.parse(infoText(client.call("INFO")));
+            if (last.role() == RedisRole.MASTER) {
+                return last;
+            }
+            if (check == PROMOTE_CHECKS || System.nanoTime() + pauseNanos >= deadline) {
+                break;
+            }
+            LockSupport.parkNanos(pauseNanos);
+        }
+        throw new IOException(redis + ": still role " + (last == null ? "?" : last.role())
+                + " after REPLICAOF NO ONE (" + PROMOTE_CHECKS + " checks within "
+                + TimeUnit.NANOSECONDS.toMillis(ioTimeout.toNanos()) + " ms)");
+    }
+
+    /**
+     * Stops replicating ({@code REPLICAOF NO ONE}) without checking the result: used when the master is gone and
+     * the local redis should stop retrying it. Note that redis then accepts writes: the proxy, not redis,
+     * keeps clients off a node that is not the leader.
+     *
+     * @param reason why (logged with the REPLICAOF)
+     */
+    public void detach(String reason) throws IOException {
+        reapplyIfReconnectedAfterConnect();
+        log.info("redis {}: REPLICAOF NO ONE (detach; reason: {})", redis, reason);
+        client.call("REPLICAOF", "NO", "ONE");
+    }
+
+    /** Opens the connection with a harmless PING when needed, so that settings are re-applied before acting. */
+    private void reapplyIfReconnectedAfterConnect() throws IOException {
+        if (prepareWanted && !client.isConnected()) {
+            client.call("PING");
+        }
+        reapplyIfReconnected();
+    }
+
+    private static String describe(RedisSnapshot s) {
+        return s.role() == RedisRole.REPLICA ? "replica of " + s.masterHost() + ":" + s.masterPort()
+                : s.role().name().toLowerCase();
+    }
+
+    private String infoText(Object reply) throws IOException {
+        if (reply instanceof String s) {
+            return s;
+        }
+        throw new IOException(redis + ": INFO answered " + reply + " (expected a bulk string)");
+    }
+
+    /** Closes the connection. */
+    @Override
+    public void close() {
+        client.close();
+    }
+
+    @Override
+    public String toString() {
+        return "RedisController[" + redis + "]";
+    }
+}

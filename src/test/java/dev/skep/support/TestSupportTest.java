@@ -1,0 +1,46 @@
+package dev.skep.support;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The test support itself: what every integration test relies on. */
+class TestSupportTest {
+
+    @Test
+    void withoutRedisServerOnThePathTheFixtureFailsWithTheInstallHint() {
+        assertThatThrownBy(() -> RedisServerFixture.findOnPath("redis-server", "/nonexistent-dir:/another-missing-dir"))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("redis-server not found on PATH: install it with 'apt-get install -y redis-server' "
+                        + "(Debian/Ubuntu) and run the tests again");
+    }
+
+    @Test
+    void aBlockOfPortsCanAllBeBoundAndIsNeverHandedOutTwice() throws IOException {
+        int first = FreePorts.freeBlock(3);
+        int single = FreePorts.freePort();
+        assertThat(single).isNotIn(first, first + 1, first + 2);
+
+        List<ServerSocket> bound = new ArrayList<>();
+        try {
+            for (int p = first; p < first + 3; p++) {
+                ServerSocket s = new ServerSocket();
+                bound.add(s);
+                s.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), p));
+            }
+            assertThat(FreePorts.isFree(first)).as("a bound port is not free").isFalse();
+        } finally {
+            for (ServerSocket s : bound) {
+                s.close();
+            }
+        }
+    }
+}
