@@ -34,11 +34,17 @@ public final class DnsPeerSource implements PeerSource {
     private final int port;
     private final Resolver resolver;
 
-    /** @param name DNS name to resolve; @param port the peer port of every address */
+    /**
+     * Resolves with {@link InetAddress#getAllByName}.
+     *
+     * @param name DNS name to resolve (e.g. the headless Service's)
+     * @param port the peer port of every address
+     */
     public DnsPeerSource(String name, int port) {
         this(name, port, InetAddress::getAllByName);
     }
 
+    /** Resolves with {@code resolver}: tests, or another lookup mechanism. */
     public DnsPeerSource(String name, int port, Resolver resolver) {
         Objects.requireNonNull(name, "name");
         if (name.isBlank()) {

@@ -360,8 +360,8 @@ public final class PeerTransport implements AutoCloseable {
         }
 
         void offer(byte[] frame) {
-            if (shut) {
-                return;
+            if (shut || closed) {
+                return; // removed by retainPeers, or a send that raced with close()
             }
             Channel ch = channel;
             if (ch != null && ch.isActive()) {

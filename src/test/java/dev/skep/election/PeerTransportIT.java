@@ -22,6 +22,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -243,6 +244,24 @@ class PeerTransportIT {
         });
         // only the latest pending message survives a wait: no backlog of stale heartbeats is replayed
         assertThat(inboxLate.messages.size()).isLessThan(1000);
+    }
+
+    @Test
+    void peersNamedByHostNameAreResolvedAndAnUnresolvableNameDoesNotHoldUpOthers() throws Exception {
+        Assumptions.assumeTrue(java.net.InetAddress.getByName("localhost").getHostAddress().equals("127.0.0.1"),
+                "localhost is 127.0.0.1 here");
+        Inbox inboxB = new Inbox();
+        PeerTransport a = transport(0, SECRET, new Inbox()).start();
+        PeerTransport b = transport(0, SECRET, inboxB).start();
+        Endpoint ea = endpoint(a);
+        Endpoint byName = new Endpoint("localhost", b.localAddress().getPort());
+        // .invalid never resolves (RFC 6761): its lookups run off the event loops
+        Endpoint nowhere = new Endpoint("skep-peer.nowhere.invalid", 7380);
+        await().atMost(DEADLINE).pollInterval(POLL).untilAsserted(() -> {
+            a.send(nowhere, status(ea, NodeState.PROPOSING));
+            a.send(byName, status(ea, NodeState.PROPOSING));
+            assertThat(inboxB.hasFrom(ea)).isTrue();
+        });
     }
 
     @Test
