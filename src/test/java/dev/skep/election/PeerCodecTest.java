@@ -1,0 +1,239 @@
+package dev.skep.election;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import dev.skep.redis.RedisRole;
+import dev.skep.topology.Endpoint;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+class PeerCodecTest {
+    private static final byte[] SECRET = "s3cret-of-the-hive".getBytes(StandardCharsets.UTF_8);
+
+    static NodeStatus full() {
+        return new NodeStatus(
+                new Endpoint("10.0.0.7", 7380),
+                new Endpoint("redis-1.example.internal", 6379),
+                8080,
+                NodeState.LEADING,
+                Long.MAX_VALUE - 3,
+                new Endpoint("::1", 7381),
+                1_700_000_000_123L,
+                -42L,
+                true,
+                RedisRole.MASTER,
+                true,
+                "0123456789abcdef0123456789abcdef01234567\u00e9\u2603",
+                Long.MIN_VALUE,
+                1_700_000_000_999L);
+    }
+
+    static NodeStatus sparse() {
+        return new NodeStatus(new Endpoint("127.0.0.1", 1), new Endpoint("127.0.0.1", 65535), 0,
+                NodeState.ALONE, 0, null, 0, 0, false, RedisRole.UNKNOWN, false, "", 0, 0);
+    }
+
+    @Test
+    void roundTripWithEveryFieldSet() throws Exception {
+        NodeStatus s = full();
+        assertThat(PeerCodec.decode(PeerCodec.encode(s, null), null)).isEqualTo(s);
+    }
+
+    @Test
+    void roundTripWithNullLeaderAndEmptyStrings() throws Exception {
+        NodeStatus s = sparse();
+        assertThat(PeerCodec.decode(PeerCodec.encode(s, null), null)).isEqualTo(s);
+    }
+
+    @Test
+    void everyEnumConstantRoundTrips() throws Exception {
+        for (NodeState state : NodeState.values()) {
+            for (RedisRole role : RedisRole.values()) {
+                NodeStatus s = new NodeStatus(new Endpoint("10.0.0.1", 7380), new Endpoint("10.0.0.1", 6379), 8080,
+                        state, 3, new Endpoint("10.0.0.2", 7380), 0, 99, false, role, true, "r", 1, 2);
+                assertThat(PeerCodec.decode(PeerCodec.encode(s, SECRET), SECRET)).isEqualTo(s);
+            }
+        }
+    }
+
+    @Test
+    void headerIsMagicVersionTypeFlags() {
+        byte[] plain = PeerCodec.encode(full(), null);
+        assertThat(Arrays.copyOf(plain, 5)).containsExactly('S', 'K', 1, 1, 0);
+        byte[] signed = PeerCodec.encode(full(), SECRET);
+        assertThat(Arrays.copyOf(signed, 5)).containsExactly('S', 'K', 1, 1, 1);
+        assertThat(signed).hasSize(plain.length + 32);
+    }
+
+    @Test
+    void roundTripWithSecret() throws Exception {
+        assertThat(PeerCodec.decode(PeerCodec.encode(full(), SECRET), SECRET)).isEqualTo(full());
+        assertThat(PeerCodec.decode(PeerCodec.encode(sparse(), SECRET), SECRET)).isEqualTo(sparse());
+    }
+
+    @Test
+    void emptySecretMeansNoSecret() throws Exception {
+        byte[] frame = PeerCodec.encode(full(), new byte[0]);
+        assertThat(frame[4]).isEqualTo((byte) 0);
+        assertThat(PeerCodec.decode(frame, null)).isEqualTo(full());
+    }
+
+    @Test
+    void flippedByteAnywhereInSignedFrameIsRejected() {
+        byte[] frame = PeerCodec.encode(full(), SECRET);
+        for (int i = 0; i < frame.length; i++) {
+            for (int bit = 0; bit < 8; bit++) {
+                byte[] bad = frame.clone();
+                bad[i] ^= (byte) (1 << bit);
+                Throwable t = catchThrowable(() -> PeerCodec.decode(bad, SECRET));
+                assertThat(t).as("bit %d of byte %d flipped", bit, i).isInstanceOf(PeerCodecException.class);
+            }
+        }
+    }
+
+    @Test
+    void flippedByteInBodyIsReportedAsBadHmac() {
+        byte[] frame = PeerCodec.encode(full(), SECRET);
+        frame[20] ^= 0x10;
+        assertThatThrownBy(() -> PeerCodec.decode(frame, SECRET))
+                .isInstanceOf(PeerCodecException.class)
+                .hasMessageStartingWith("bad HMAC");
+    }
+
+    @Test
+    void wrongSecretIsRejected() {
+        byte[] frame = PeerCodec.encode(full(), "another-secret".getBytes(StandardCharsets.UTF_8));
+        assertThatThrownBy(() -> PeerCodec.decode(frame, SECRET))
+                .isInstanceOf(PeerCodecException.class)
+                .hasMessageStartingWith("bad HMAC");
+    }
+
+    @Test
+    void frameWithHmacToReceiverWithoutSecretIsRejected() {
+        byte[] frame = PeerCodec.encode(full(), SECRET);
+        assertThatThrownBy(() -> PeerCodec.decode(frame, null))
+                .isInstanceOf(PeerCodecException.class)
+                .hasMessage("unexpected HMAC: this node has no --peer-secret");
+    }
+
+    @Test
+    void frameWithoutHmacToReceiverWithSecretIsRejected() {
+        byte[] frame = PeerCodec.encode(full(), null);
+        assertThatThrownBy(() -> PeerCodec.decode(frame, SECRET))
+                .isInstanceOf(PeerCodecException.class)
+                .hasMessageStartingWith("missing HMAC");
+    }
+
+    @Test
+    void truncatedFramesAtEveryLengthAreRejectedWithCodecException() {
+        for (byte[] secret : new byte[][] {null, SECRET}) {
+            byte[] frame = PeerCodec.encode(full(), secret);
+            for (int len = 0; len < frame.length; len++) {
+                byte[] cut = Arrays.copyOf(frame, len);
+                Throwable t = catchThrowable(() -> PeerCodec.decode(cut, secret));
+                assertThat(t).as("frame cut to %d of %d bytes, secret %s", len, frame.length, secret != null)
+                        .isInstanceOf(PeerCodecException.class);
+            }
+        }
+    }
+
+    @Test
+    void truncationInsideTheBodyNamesTheField() {
+        byte[] frame = PeerCodec.encode(sparse(), null);
+        byte[] cut = Arrays.copyOf(frame, frame.length - 3);
+        assertThatThrownBy(() -> PeerCodec.decode(cut, null))
+                .isInstanceOf(PeerCodecException.class)
+                .hasMessageStartingWith("truncated at field 'sentAtMillis' offset");
+    }
+
+    @Test
+    void trailingBytesAreRejected() {
+        byte[] frame = PeerCodec.encode(sparse(), null);
+        byte[] longer = Arrays.copyOf(frame, frame.length + 1);
+        assertThatThrownBy(() -> PeerCodec.decode(longer, null))
+                .isInstanceOf(PeerCodecException.class)
+                .hasMessageContaining("unexpected bytes after the message");
+    }
+
+    @Test
+    void unknownVersionIsRejected() {
+        byte[] frame = PeerCodec.encode(full(), SECRET);
+        frame[2] = 7;
+        assertThatThrownBy(() -> PeerCodec.decode(frame, SECRET))
+                .isInstanceOf(PeerCodecException.class)
+                .hasMessage("unsupported version 7 (expected: 1)");
+    }
+
+    @Test
+    void unknownTypeIsRejected() {
+        byte[] frame = PeerCodec.encode(full(), null);
+        frame[3] = 9;
+        assertThatThrownBy(() -> PeerCodec.decode(frame, null))
+                .isInstanceOf(PeerCodecException.class)
+                .hasMessageStartingWith("unknown message type 9");
+    }
+
+    @Test
+    void badMagicIsRejected() {
+        byte[] frame = "GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+        assertThatThrownBy(() -> PeerCodec.decode(frame, null))
+                .isInstanceOf(PeerCodecException.class)
+                .hasMessageStartingWith("bad magic");
+    }
+
+    @Test
+    void invalidEnumCodeAndBooleanAreRejected() {
+        NodeStatus s = sparse();
+        byte[] frame = PeerCodec.encode(s, null);
+        // layout of sparse(): header 5, node (1+2+9+2), redis (1+2+9+2), httpPort 4, then state
+        int stateAt = 5 + 14 + 14 + 4;
+        assertThat(frame[stateAt]).isEqualTo((byte) 1);
+        byte[] badState = frame.clone();
+        badState[stateAt] = 0;
+        assertThatThrownBy(() -> PeerCodec.decode(badState, null))
+                .isInstanceOf(PeerCodecException.class)
+                .hasMessageStartingWith("unknown state code 0");
+        // then epoch 8, leader 1 (null), since 8, offset 8, tainted
+        int taintedAt = stateAt + 1 + 8 + 1 + 8 + 8;
+        byte[] badBool = frame.clone();
+        badBool[taintedAt] = 2;
+        assertThatThrownBy(() -> PeerCodec.decode(badBool, null))
+                .isInstanceOf(PeerCodecException.class)
+                .hasMessageContaining("'tainted'");
+    }
+
+    @Test
+    void garbageNeverThrowsAnythingButCodecException() {
+        java.util.Random random = new java.util.Random(42);
+        byte[] good = PeerCodec.encode(full(), null);
+        for (int i = 0; i < 20_000; i++) {
+            byte[] bad = good.clone();
+            for (int k = random.nextInt(4); k >= 0; k--) {
+                int at = 5 + random.nextInt(bad.length - 5);
+                bad[at] = (byte) random.nextInt(256);
+            }
+            byte[] frame = Arrays.copyOf(bad, random.nextInt(bad.length + 4));
+            Throwable t = catchThrowable(() -> PeerCodec.decode(frame, null));
+            if (t != null) {
+                assertThat(t).isInstanceOf(PeerCodecException.class);
+            }
+        }
+    }
+
+    @Test
+    void unencodableMessagesFailAtTheSender() {
+        NodeStatus nullRunId = new NodeStatus(new Endpoint("127.0.0.1", 1), new Endpoint("127.0.0.1", 2), 0,
+                NodeState.ALONE, 0, null, 0, 0, false, RedisRole.UNKNOWN, false, null, 0, 0);
+        assertThatThrownBy(() -> PeerCodec.encode(nullRunId, null))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("redisRunId");
+        NodeStatus huge = new NodeStatus(new Endpoint("127.0.0.1", 1), new Endpoint("127.0.0.1", 2), 0,
+                NodeState.ALONE, 0, null, 0, 0, false, RedisRole.UNKNOWN, false, "x".repeat(70_000), 0, 0);
+        assertThatThrownBy(() -> PeerCodec.encode(huge, null))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("at most 65535");
+    }
+}
