@@ -100,8 +100,11 @@ class UpCommandIT {
         up.descendants().forEach(p -> pids.add(p.pid()));
         assertThat(pids).as("3 redis-servers and 3 agents at least").hasSizeGreaterThanOrEqualTo(6);
 
-        up.destroy(); // SIGTERM
+        // SIGTERM through the handle: Process.destroy() would also close our end of its output pipe, and
+        // the lines skep up prints while stopping would be lost.
+        up.toHandle().destroy();
         assertThat(up.waitFor(30, TimeUnit.SECONDS)).as("skep up exits after SIGTERM").isTrue();
+        reader.join(5_000); // its last lines may still be in the pipe
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
             for (long pid : pids) {
                 assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
