@@ -1,0 +1,171 @@
+package dev.skep.http;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.skep.topology.HiveStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+
+/**
+ * The agent's admin HTTP server, on the JDK's {@link HttpServer}:
+ * <ul>
+ *   <li>{@code GET /livez}: 200 {@code ok} while the process serves HTTP at all;</li>
+ *   <li>{@code GET /readyz}: 200 {@code ready} when {@link HiveStatus#ready()}, else 503 with
+ *       {@link HiveStatus#readyReason()};</li>
+ *   <li>{@code GET /api/status}: 200, the {@link HiveStatus} as JSON ({@link StatusJson}: camelCase field
+ *       names, endpoints as {@code "host:port"}, nulls as {@code null}).</li>
+ * </ul>
+ * Any other path is 404; another method than GET (or HEAD) on a known path is 405.
+ *
+ * <p>Threads: {@link #start()} and {@link #close()} are called by the thread that owns the node's
+ * lifecycle (start/stop order). Requests are served on this server's own small pool of daemon threads
+ * ({@code skep-http-N}), which call the status supplier: it must be cheap, non-blocking and thread-safe
+ * (reading a volatile/atomic reference to the immutable status the control thread last published).
+ */
+public final class AdminHttpServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(AdminHttpServer.class);
+    /** Two threads: probes and an operator's curl never queue behind one slow client. */
+    private static final int THREADS = 2;
+
+    private final String bindHost;
+    private final int requestedPort;
+    private final Supplier<HiveStatus> status;
+    private HttpServer server;
+    private ExecutorService executor;
+
+    /**
+     * @param bindHost local address to listen on (e.g. {@code 0.0.0.0}, {@code 127.0.0.1})
+     * @param port     port to listen on; 0 picks a free one (see {@link #port()})
+     * @param status   the current status, or null while there is none yet; called on HTTP threads
+     */
+    public AdminHttpServer(String bindHost, int port, Supplier<HiveStatus> status) {
+        this.bindHost = Objects.requireNonNull(bindHost, "bindHost");
+        this.requestedPort = port;
+        this.status = Objects.requireNonNull(status, "status");
+    }
+
+    /** Binds and starts serving. Throws {@link IOException} when the port cannot be bound. */
+    public synchronized void start() throws IOException {
+        if (server != null) {
+            throw new IllegalStateException("already started");
+        }
+        HttpServer s = HttpServer.create(new InetSocketAddress(bindHost, requestedPort), 50);
+        AtomicInteger n = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(THREADS, r -> {
+            Thread t = new Thread(r, "skep-http-" + n.incrementAndGet());
+            // Daemon: an HTTP request in progress must never keep a stopping agent alive.
+            t.setDaemon(true);
+            return t;
+        });
+        s.setExecutor(pool);
+        s.createContext("/", this::handle);
+        s.start();
+        server = s;
+        executor = pool;
+        log.info("admin HTTP on {}:{}", bindHost, port());
+    }
+
+    /** The bound port (useful after binding port 0). */
+    public synchronized int port() {
+        if (server == null) {
+            throw new IllegalStateException("not started");
+        }
+        return server.getAddress().getPort();
+    }
+
+    /** Stops listening and releases the threads; idempotent. Requests in progress are cut. */
+    @Override
+    public synchronized void close() {
+        if (server == null) {
+            return;
+        }
+        server.stop(0);
+        executor.shutdownNow();
+        try {
+            executor.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        server = null;
+        executor = null;
+    }
+
+    private void handle(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            String path = exchange.getRequestURI().getPath();
+            String method = exchange.getRequestMethod();
+            boolean known = path.equals("/livez") || path.equals("/readyz") || path.equals("/api/status");
+            if (!known) {
+                text(exchange, 404, "not found: " + path + " (try /livez, /readyz, /api/status)\n");
+                return;
+            }
+            if (!method.equals("GET") && !method.equals("HEAD")) {
+                exchange.getResponseHeaders().set("Allow", "GET, HEAD");
+                text(exchange, 405, "method not allowed: " + method + " (expected: GET)\n");
+                return;
+            }
+            switch (path) {
+                case "/livez" -> text(exchange, 200, "ok\n");
+                case "/readyz" -> readyz(exchange);
+                default -> apiStatus(exchange);
+            }
+        } catch (RuntimeException e) {
+            // A bug in the status supplier must not kill the HTTP thread pool; say so in the response too.
+            log.warn("admin HTTP request {} failed", exchange.getRequestURI(), e);
+            try {
+                text(exchange, 500, "internal error: " + e + "\n");
+            } catch (IOException | RuntimeException ignored) {
+                // headers already sent: nothing more can be said to this client
+            }
+        }
+    }
+
+    private void readyz(HttpExchange exchange) throws IOException {
+        HiveStatus s = status.get();
+        if (s == null) {
+            text(exchange, 503, "starting\n");
+        } else if (s.ready()) {
+            text(exchange, 200, "ready\n");
+        } else {
+            String reason = s.readyReason() == null || s.readyReason().isBlank() ? "not ready" : s.readyReason();
+            text(exchange, 503, reason + "\n");
+        }
+    }
+
+    private void apiStatus(HttpExchange exchange) throws IOException {
+        HiveStatus s = status.get();
+        if (s == null) {
+            send(exchange, 503, "application/json", "{\"error\":\"starting\"}\n".getBytes(StandardCharsets.UTF_8));
+            return;
+        }
+        send(exchange, 200, "application/json", StatusJson.write(s));
+    }
+
+    private static void text(HttpExchange exchange, int code, String body) throws IOException {
+        send(exchange, code, "text/plain; charset=utf-8", body.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void send(HttpExchange exchange, int code, String contentType, byte[] body) throws IOException {
+        exchange.getResponseHeaders().set("Content-Type", contentType);
+        exchange.getResponseHeaders().set("Cache-Control", "no-store");
+        if (exchange.getRequestMethod().equals("HEAD")) {
+            exchange.sendResponseHeaders(code, -1);
+            return;
+        }
+        exchange.sendResponseHeaders(code, body.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(body);
+        }
+    }
+}

@@ -1,0 +1,219 @@
+package dev.skep.up;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * The layout of a local hive on 127.0.0.1 ({@code skep up}) and the commands of its processes. Node i
+ * (from 0) uses ports {@code base + 10 i} (redis), +1 (write proxy), +2 (read proxy), +3 (Sentinel
+ * endpoint), +4 (peer), +5 (admin HTTP). Pure helpers, plus a few that look at the file system and
+ * ports; called by the CLI's main thread (and by the supervisor's thread for {@link #emptyDirectory}).
+ */
+public final class LocalHive {
+    /** Every node and process listens on this address only: a local hive is not reachable from outside. */
+    public static final String HOST = "127.0.0.1";
+
+    private LocalHive() {}
+
+    /** The ports of node {@code index} of a hive whose first port is {@code base}. */
+    public record NodePorts(int index, int redis, int write, int read, int sentinel, int peer, int http) {
+        public static NodePorts of(int base, int index) {
+            int b = base + 10 * index;
+            return new NodePorts(index, b, b + 1, b + 2, b + 3, b + 4, b + 5);
+        }
+
+        /** Every port with its name, in order. */
+        public Map<String, Integer> named() {
+            Map<String, Integer> m = new java.util.LinkedHashMap<>();
+            m.put("redis", redis);
+            m.put("write proxy", write);
+            m.put("read proxy", read);
+            m.put("sentinel", sentinel);
+            m.put("peer", peer);
+            m.put("http", http);
+            return m;
+        }
+    }
+
+    /** The ports of all {@code nodes} nodes. */
+    public static List<NodePorts> layout(int base, int nodes) {
+        List<NodePorts> all = new ArrayList<>();
+        for (int i = 0; i < nodes; i++) {
+            all.add(NodePorts.of(base, i));
+        }
+        return all;
+    }
+
+    /** Ports among {@code layout} that something already listens on, as "port 7004 (node 0, peer)". */
+    public static List<String> busyPorts(List<NodePorts> layout) {
+        List<String> busy = new ArrayList<>();
+        for (NodePorts n : layout) {
+            n.named().forEach((name, port) -> {
+                if (!isFree(port)) {
+                    busy.add("port " + port + " (node " + n.index() + ", " + name + ")");
+                }
+            });
+        }
+        return busy;
+    }
+
+    /** True when a server socket can bind {@code 127.0.0.1:port} now. */
+    public static boolean isFree(int port) {
+        try (ServerSocket s = new ServerSocket()) {
+            // Same SO_REUSEADDR as redis and Netty use: a port in TIME_WAIT from a previous run is free for them.
+            s.setReuseAddress(true);
+            s.bind(new InetSocketAddress(InetAddress.getByName(HOST), port));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** The command of node {@code n}'s redis-server: no persistence, in the foreground, loopback only. */
+    public static List<String> redisCommand(String redisServer, NodePorts n, Path dataDir) {
+        return List.of(redisServer,
+                "--port", Integer.toString(n.redis()),
+                "--bind", HOST,
+                "--save", "",
+                "--appendonly", "no",
+                "--daemonize", "no",
+                "--dir", dataDir.toAbsolutePath().toString());
+    }
+
+    /**
+     * The command of node {@code n}'s agent: this same program in a child JVM with a small heap and the
+     * serial collector (an idle agent should cost tens of MB, not a default heap sized from the machine).
+     */
+    public static List<String> agentCommand(List<String> javaAndClasspath, NodePorts n, List<NodePorts> all,
+                                            Integer heartbeatMs, String peerSecret) {
+        List<String> cmd = new ArrayList<>(javaAndClasspath);
+        cmd.add("agent");
+        cmd.add("--redis");
+        cmd.add(HOST + ":" + n.redis());
+        cmd.add("--bind");
+        cmd.add(HOST);
+        cmd.add("--announce-host");
+        cmd.add(HOST);
+        cmd.add("--peer-port");
+        cmd.add(Integer.toString(n.peer()));
+        cmd.add("--http-port");
+        cmd.add(Integer.toString(n.http()));
+        cmd.add("--peers");
+        cmd.add(String.join(",", all.stream().map(p -> HOST + ":" + p.peer()).toList()));
+        if (heartbeatMs != null) {
+            cmd.add("--heartbeat-ms");
+            cmd.add(Integer.toString(heartbeatMs));
+        }
+        if (peerSecret != null && !peerSecret.isEmpty()) {
+            cmd.add("--peer-secret");
+            cmd.add(peerSecret);
+        }
+        return cmd;
+    }
+
+    /**
+     * {@code java [opts] -cp <this program> dev.skep.Skep}: the java binary running now and the jar (or
+     * class path) this class was loaded from, so the agents are exactly this build.
+     */
+    public static List<String> javaCommand(Class<?> mainClass) {
+        String java = ProcessHandle.current().info().command()
+                .orElse(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+        String classpath = System.getProperty("java.class.path");
+        try {
+            Path location = Paths.get(mainClass.getProtectionDomain().getCodeSource().getLocation().toURI());
+            if (Files.isRegularFile(location)) {
+                classpath = location.toString(); // the shaded jar holds everything
+            }
+        } catch (URISyntaxException | NullPointerException | SecurityException e) {
+            // no code source: fall back to the class path we were started with
+        }
+        return List.of(java, "-Xmx128m", "-Xss512k", "-XX:+UseSerialGC",
+                "-cp", classpath, mainClass.getName());
+    }
+
+    /**
+     * The environment changes for child agents: every {@code SKEP_*} variable of this shell is removed,
+     * because the agents get all their settings as flags, and a stray {@code SKEP_PEERS_DNS} or
+     * {@code SKEP_REDIS_PASSWORD} would otherwise change or break the local hive.
+     */
+    public static Map<String, String> agentEnvironment() {
+        Map<String, String> env = new HashMap<>();
+        System.getenv().keySet().stream().filter(k -> k.startsWith("SKEP_")).forEach(k -> env.put(k, null));
+        return env;
+    }
+
+    /** Finds an executable {@code name} on the PATH. */
+    public static Optional<Path> onPath(String name) {
+        String path = System.getenv("PATH");
+        if (path == null) {
+            return Optional.empty();
+        }
+        for (String dir : path.split(File.pathSeparator)) {
+            if (dir.isEmpty()) {
+                continue;
+            }
+            Path candidate = Paths.get(dir, name);
+            if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
+                return Optional.of(candidate);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * The command prefix that puts a child in a session of its own ({@code setsid}), or nothing when
+     * {@code setsid} is missing. Why: Ctrl-C in a terminal signals the whole foreground process group; in
+     * their own sessions the children are signaled only by {@code skep up}, in order (agents, then redis).
+     * setsid execs in place (a child of the JVM is not a group leader), so the PID stays the program's.
+     */
+    public static List<String> ownSession() {
+        return onPath("setsid").map(p -> List.of(p.toString())).orElse(List.of());
+    }
+
+    /** Deletes everything inside {@code dir} (and creates it if missing): a fresh, empty volume. */
+    public static void emptyDirectory(Path dir) {
+        try {
+            if (Files.exists(dir)) {
+                try (Stream<Path> walk = Files.walk(dir)) {
+                    for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                        if (!p.equals(dir)) {
+                            Files.delete(p);
+                        }
+                    }
+                }
+            }
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot empty " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** True when uid of this process is 0 (read from /proc: the JDK has no portable getuid). */
+    public static boolean runningAsRoot() {
+        try {
+            for (String line : Files.readAllLines(Paths.get("/proc/self/status"))) {
+                if (line.startsWith("Uid:")) {
+                    return line.substring(4).trim().split("\\s+")[0].equals("0");
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux: fall through
+        }
+        return "root".equals(System.getProperty("user.name"));
+    }
+}
