@@ -1,12 +1,165 @@
 package dev.skep.app;
 
 import dev.skep.config.AgentConfig;
+import dev.skep.discovery.DnsPeerSource;
+import dev.skep.discovery.PeerSource;
+import dev.skep.discovery.StaticPeerSource;
+import dev.skep.election.ElectionLoop;
+import dev.skep.election.ElectionSettings;
+import dev.skep.election.PeerTransport;
+import dev.skep.http.AdminHttpServer;
+import dev.skep.netty.EventLoops;
+import dev.skep.redis.RedisController;
+import dev.skep.topology.EventLog;
+import dev.skep.topology.HiveStatus;
+import dev.skep.topology.TopologyHolder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** Composition root of one agent (placeholder until the election loop lands). */
-public final class SkepNode {
-    private SkepNode() {}
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.concurrent.CountDownLatch;
 
+/**
+ * One agent: builds its components from an {@link AgentConfig}, starts them in dependency order and stops
+ * them in reverse. The only class that sees every package (DESIGN.md's dependency rule).
+ *
+ * <p>{@link #start} and {@link #close} may be called from any thread; {@link #runUntilStopped} blocks the
+ * calling thread until the JVM is asked to stop (SIGTERM, SIGINT).
+ */
+public final class SkepNode implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(SkepNode.class);
+    private static final int EVENTS_KEPT = 50;
+
+    private final AgentConfig config;
+    private final TopologyHolder topology = new TopologyHolder();
+    private final EventLog events = new EventLog(EVENTS_KEPT);
+    /** What to close, last started first. */
+    private final Deque<AutoCloseable> started = new ArrayDeque<>();
+    private ElectionLoop election;
+    private AdminHttpServer http;
+
+    private SkepNode(AgentConfig config) {
+        this.config = config;
+    }
+
+    /**
+     * Starts an agent. When a port cannot be bound, what was started is stopped again and the error is
+     * thrown: {@link UncheckedIOException} naming the port.
+     */
+    public static SkepNode start(AgentConfig config) {
+        SkepNode node = new SkepNode(config);
+        try {
+            node.startComponents();
+            return node;
+        } catch (RuntimeException e) {
+            node.close();
+            throw e;
+        }
+    }
+
+    private void startComponents() {
+        if (!config.peersDns().isEmpty()) {
+            // Pods come and go with new addresses: every lookup must reach DNS, not a cache of the JVM's.
+            DnsPeerSource.disableJvmDnsCache();
+        }
+        PeerSource peers = config.peersDns().isEmpty()
+                ? new StaticPeerSource(config.staticPeers())
+                : new DnsPeerSource(config.peersDns(), config.peerPort());
+        ElectionSettings settings = new ElectionSettings(config.self(), config.announcedRedis(), config.httpPort(),
+                config.heartbeatMs(), config.peerTimeoutMs(), config.redisFailures());
+
+        EventLoops loops = EventLoops.create(2, "skep-io");
+        started.push(loops);
+        RedisController controller = new RedisController(config.redis(), config.redisPassword(), redisIoTimeout());
+        started.push(controller);
+        election = new ElectionLoop(settings, controller, peers, topology, events, System::currentTimeMillis);
+        started.push(election);
+
+        http = new AdminHttpServer(config.bindHost(), config.httpPort(), election::status);
+        try {
+            http.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("--http-port " + config.bindHost() + ":" + config.httpPort() + ": "
+                    + e.getMessage(), e);
+        }
+        started.push(http);
+
+        byte[] secret = config.peerSecret().isEmpty() ? null : config.peerSecret().getBytes(StandardCharsets.UTF_8);
+        PeerTransport transport = new PeerTransport(loops, config.bindHost(), config.peerPort(), secret,
+                Duration.ofMillis(config.peerTimeoutMs()), election);
+        started.push(transport);
+        try {
+            transport.start();
+        } catch (UncheckedIOException e) {
+            throw new UncheckedIOException("--peer-port " + e.getMessage(), e.getCause());
+        }
+        election.start(transport);
+        log.info("skep agent {} started: {}", config.self(), config.withSecretsHidden());
+    }
+
+    /**
+     * The bound on each redis command of the controller: a redis that does not answer a PING within two
+     * heartbeats (at least 200 ms) counts as a failed probe.
+     */
+    private Duration redisIoTimeout() {
+        return Duration.ofMillis(Math.max(200, 2L * config.heartbeatMs()));
+    }
+
+    /** This node's current view of the hive. */
+    public HiveStatus status() {
+        return election.status();
+    }
+
+    /** The topology clients are sent to (proxies and the Sentinel endpoint listen to it). */
+    public TopologyHolder topology() {
+        return topology;
+    }
+
+    public AgentConfig config() {
+        return config;
+    }
+
+    /** Stops everything that was started, in reverse order; idempotent. */
+    @Override
+    public synchronized void close() {
+        while (!started.isEmpty()) {
+            AutoCloseable c = started.pop();
+            try {
+                c.close();
+            } catch (Exception e) {
+                log.warn("while stopping {}: {}", c, e.toString());
+            }
+        }
+    }
+
+    /**
+     * Runs an agent until the JVM is asked to stop. Returns the process exit code: 0 after a clean stop, 1
+     * when it could not start (the cause is logged).
+     */
     public static int runUntilStopped(AgentConfig config) {
-        throw new UnsupportedOperationException("not yet");
+        SkepNode node;
+        try {
+            node = start(config);
+        } catch (UncheckedIOException e) {
+            log.error("cannot start: {}", e.getMessage());
+            return 1;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            log.info("stopping skep agent {}", config.self());
+            node.close();
+            stopped.countDown();
+        }, "skep-shutdown"));
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return 0;
     }
 }

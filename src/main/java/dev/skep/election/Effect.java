@@ -27,6 +27,12 @@ public sealed interface Effect {
      */
     record Detach(String reason) implements Effect {}
 
+    /**
+     * Probe the local redis now rather than at the next heartbeat, and report the result as usual: the
+     * election needs a fresh offset before it proposes (the last probe may predate a sync that completed).
+     */
+    record Probe(String reason) implements Effect {}
+
     /** Clients should now be sent where this topology says. */
     record PublishTopology(Topology topology) implements Effect {}
 

@@ -51,6 +51,9 @@ public final class Election {
     private boolean tainted;
     private boolean detached;
     private int probeFailures;
+    /** Successful probes so far, and their number when the leader was lost: a proposal waits for a new one. */
+    private long probes;
+    private long probesWhenLeaderLost = -1;
     private String lastProbeFailure = "";
     private RedisSnapshot redis;
     private Topology published = Topology.NONE;
@@ -117,6 +120,10 @@ public final class Election {
     private void onProbe(RedisSnapshot snap, long now) {
         RedisSnapshot previous = redis;
         redis = snap;
+        probes++;
+        if (previous == null) {
+            changed = true; // peers learn what our redis holds now, not at the next tick
+        }
         probeFailures = 0;
         if (previous != null && !previous.runId().equals(snap.runId())) {
             // A new run_id is a new process: without persistence its dataset is whatever it was started
@@ -220,6 +227,11 @@ public final class Election {
                     return;
                 }
                 if (state != NodeState.PROPOSING) {
+                    if (probes == probesWhenLeaderLost) {
+                        // The last probe may be older than a sync that completed since: propose with a
+                        // fresh offset, or an empty-looking node could lose to a really empty one.
+                        return;
+                    }
                     enter(NodeState.PROPOSING);
                     since = now;
                     proposalOffset = redis.replOffset();
@@ -246,6 +258,16 @@ public final class Election {
             }
             if (s.state() == NodeState.PROMOTING) {
                 return; // someone has decided already: wait for its announcement
+            }
+            if (s.redisRunId().isEmpty()) {
+                // A member that just started and has not yet told us what its redis holds: it may hold
+                // the most data. Bounded: its first probe answers, or its failures make it NOT_READY.
+                return;
+            }
+            if (s.state() == NodeState.FOLLOWING) {
+                // A live peer still hears a leader we do not (yet): a node that just (re)started and whose
+                // first messages are slow, or a one-way loss. Electing now would make a second leader.
+                return;
             }
             everyoneProposed &= s.state() == NodeState.PROPOSING;
             pool.add(Candidate.of(s));
@@ -308,6 +330,8 @@ public final class Election {
             leaderRedisDown = m.status().state() == NodeState.NOT_READY || m.status().state() == NodeState.ALONE;
         }
         record("leader-lost", "leader " + leader + " of epoch " + epoch + " lost: " + why);
+        probesWhenLeaderLost = probes;
+        out.add(new Effect.Probe("leader lost"));
         // Keep replicating a silent leader whose redis still streams to us (its agent died, not its redis):
         // the next master then resyncs us partially. Detach when that redis is down or was declared so.
         if (!detached && (leaderRedisDown || !redis.linkUp())) {

@@ -149,11 +149,12 @@ public final class LocalHive {
     /**
      * The environment changes for child agents: every {@code SKEP_*} variable of this shell is removed,
      * because the agents get all their settings as flags, and a stray {@code SKEP_PEERS_DNS} or
-     * {@code SKEP_REDIS_PASSWORD} would otherwise change or break the local hive.
+     * {@code SKEP_REDIS_PASSWORD} would otherwise change or break the local hive. {@code SKEP_LOG_LEVEL} is
+     * kept: it changes only how much the agents log, which is what someone who sets it wants.
      */
     public static Map<String, String> agentEnvironment() {
         Map<String, String> env = new HashMap<>();
-        System.getenv().keySet().stream().filter(k -> k.startsWith("SKEP_")).forEach(k -> env.put(k, null));
+        System.getenv().keySet().stream().filter(k -> k.startsWith("SKEP_") && !k.equals("SKEP_LOG_LEVEL")).forEach(k -> env.put(k, null));
         return env;
     }
 

@@ -24,7 +24,8 @@ import static org.assertj.core.api.Assertions.fail;
  *
  * <p>Checked on every step: epochs never go backwards at a node; at most one node ever leads a given epoch
  * and at most one leads at a time (reliable schedules: no partitions or loss can excuse it); a node never
- * becomes leader with an empty redis while a reachable ready peer has data (invariant 2); the winner of an
+ * becomes leader with an empty redis while a reachable ready peer, up for
+ * longer than a peer timeout and not itself restarted (tainted), has data (invariant 2); the winner of an
  * election has the highest offset among the proposals (invariant 3, reliable schedules). After the faults
  * stop, the hive must converge to exactly one leader that every node follows.
  *
@@ -99,6 +100,8 @@ class ElectionSimulationTest {
             Election election;
             int incarnation;
             long nextTick;
+            /** When this agent (re)started: before its first messages arrive, no one can know its data. */
+            long agentStartedAt;
             long agentBackAt = -1;
             long redisBackAt = -1;
             long lastEpoch;
@@ -128,12 +131,13 @@ class ElectionSimulationTest {
                 lastEpoch = 0;
                 lastState = NodeState.ALONE;
                 election = new Election(new ElectionSettings(peer, redisEp, 8080, HB, TIMEOUT, 3), now);
+                agentStartedAt = now;
             }
 
             RedisSnapshot snapshot() {
                 Node m = master >= 0 ? nodes[master] : null;
                 return new RedisSnapshot(runId, 100 + id, "7.0.15", role, m == null ? null : m.redisEp.host(),
-                        m == null ? 0 : m.redisEp.port(), linkUp, false, offset, offset, 0);
+                        m == null ? 0 : m.redisEp.port(), linkUp, role == RedisRole.REPLICA && syncDoneAt >= 0, offset, offset, 0);
             }
         }
 
@@ -412,6 +416,12 @@ class ElectionSimulationTest {
                         x.nextConnect = now; // REPLICAOF connects at once
                     }
                 }
+            } else if (f instanceof Effect.Probe) {
+                if (x.redisUp) {
+                    enqueue(x, now + 1 + rnd.nextInt(5), new ElectionEvent.ProbeSucceeded(x.snapshot(), 0));
+                } else {
+                    enqueue(x, now + 100, new ElectionEvent.ProbeFailed("connection refused", 0));
+                }
             } else if (f instanceof Effect.Detach) {
                 if (x.redisUp) {
                     x.role = RedisRole.MASTER;
@@ -448,7 +458,8 @@ class ElectionSimulationTest {
                 }
                 if (x.offset == 0 && !hostile) {
                     for (Node y : nodes) {
-                        if (y != x && y.redisUp && y.offset > 0 && y.election != null && !cut[x.id][y.id]
+                        if (y != x && y.redisUp && y.offset > 0 && y.election != null
+                                && now - y.agentStartedAt > TIMEOUT && !y.election.tainted() && !cut[x.id][y.id]
                                 && !cut[y.id][x.id] && y.election.state() != NodeState.NOT_READY) {
                             violation("node " + x.id + " leads with an empty redis while node " + y.id
                                     + " has offset " + y.offset);

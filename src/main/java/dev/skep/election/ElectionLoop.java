@@ -1,0 +1,364 @@
+package dev.skep.election;
+
+import dev.skep.discovery.PeerSource;
+import dev.skep.redis.RedisController;
+import dev.skep.redis.RedisSnapshot;
+import dev.skep.topology.Endpoint;
+import dev.skep.topology.EventLog;
+import dev.skep.topology.HiveEvent;
+import dev.skep.topology.HiveStatus;
+import dev.skep.topology.TopologyHolder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+
+/**
+ * The I/O shell around the pure {@link Election}: it turns time, peer messages and redis probes into
+ * {@link ElectionEvent}s and carries out the {@link Effect}s the election returns.
+ *
+ * <p><b>Threads.</b> Three single threads, so that a slow part never delays another:
+ * <ul>
+ *   <li>{@code skep-control} owns the {@link Election} and everything derived from it: every event is
+ *       handled there, one at a time, and the effects that need no I/O (sending to peers, publishing the
+ *       topology, recording events) run there too;</li>
+ *   <li>{@code skep-redis} talks to the local redis: the probe (PING + INFO every heartbeat, every third of a
+ *       heartbeat after a failure so that a dead redis is declared in about one heartbeat), and the
+ *       {@code REPLICAOF} effects, in order, so a probe never races a role change;</li>
+ *   <li>{@code skep-discovery} asks the {@link PeerSource} (a DNS lookup may block) every heartbeat.</li>
+ * </ul>
+ * Peer messages arrive on Netty event loops ({@link #onMessage}) and are handed to the control thread.
+ * Public methods may be called from any thread.
+ */
+public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ElectionLoop.class);
+    private static final long REJECTED_LOG_INTERVAL_MS = 10_000;
+
+    private final ElectionSettings settings;
+    private final RedisController redis;
+    private final PeerSource peerSource;
+    private final TopologyHolder topology;
+    private final EventLog events;
+    private final LongSupplier clock;
+    /** Replaced once by {@link #start}; then used by the control thread only. */
+    private Election election;
+
+    private final ScheduledExecutorService control = Executors.newSingleThreadScheduledExecutor(named("skep-control"));
+    private final ScheduledExecutorService redisThread = Executors.newSingleThreadScheduledExecutor(named("skep-redis"));
+    private final ScheduledExecutorService discoveryThread =
+            Executors.newSingleThreadScheduledExecutor(named("skep-discovery"));
+
+    private volatile PeerTransport transport;
+    private volatile HiveStatus status;
+    private volatile boolean closed;
+
+    // control thread only
+    private Set<Endpoint> discovered = Set.of();
+    private ScheduledFuture<?> extraTick;
+
+    // any thread (rate limit of the rejected-message warning)
+    private volatile long lastRejectedLogAt;
+    private volatile String lastDiscoveryError = "";
+
+    /**
+     * @param settings   this node's election settings
+     * @param redis      controller of the local redis (used only on the redis thread)
+     * @param peerSource where peers are found (asked on the discovery thread)
+     * @param topology   where the topology clients should follow is published
+     * @param events     where events are recorded for operators
+     * @param clock      wall clock in milliseconds ({@code System::currentTimeMillis}); epochs derive from it
+     */
+    public ElectionLoop(ElectionSettings settings, RedisController redis, PeerSource peerSource, TopologyHolder topology,
+            EventLog events, LongSupplier clock) {
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.redis = Objects.requireNonNull(redis, "redis");
+        this.peerSource = Objects.requireNonNull(peerSource, "peerSource");
+        this.topology = Objects.requireNonNull(topology, "topology");
+        this.events = Objects.requireNonNull(events, "events");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        long now = clock.getAsLong();
+        this.election = new Election(settings, now);
+        this.status = StatusReport.of(election, now, events.snapshot(), 0);
+    }
+
+    /** Starts heartbeats, probes and discovery, sending to peers through {@code transport}. */
+    public void start(PeerTransport transport) {
+        this.transport = Objects.requireNonNull(transport, "transport");
+        long hb = settings.heartbeatMs();
+        // A new election, so that the listening period a joining node owes the hive starts now, not when
+        // this object was built: starting the JVM and binding the ports may have taken longer than it.
+        Election fresh = new Election(settings, clock.getAsLong());
+        control.execute(() -> election = fresh);
+        redisThread.execute(this::prepareRedis);
+        redisThread.execute(this::probe);
+        discoveryThread.scheduleWithFixedDelay(guarded(this::discover), 0, hb, TimeUnit.MILLISECONDS);
+        // wrapped: a periodic task that throws is never run again, and the ticks are the node's pulse
+        control.scheduleAtFixedRate(guarded(() -> handle(new ElectionEvent.Tick(clock.getAsLong()))), hb, hb,
+                TimeUnit.MILLISECONDS);
+        log.info("election started: node {}, redis {}, peers from {}, heartbeat {} ms, peer timeout {} ms",
+                settings.self(), settings.redis(), peerSource, hb, settings.peerTimeoutMs());
+    }
+
+    /** The latest operator's view, rebuilt after every event. */
+    public HiveStatus status() {
+        return status;
+    }
+
+    // ---- peer messages (Netty event loop) ----
+
+    @Override
+    public void onMessage(PeerMessage msg) {
+        if (msg instanceof NodeStatus s) {
+            if (log.isTraceEnabled()) {
+                log.trace("from {}: {} epoch {} leader {} offset {}", s.node(), s.state(), s.epoch(), s.leader(),
+                        s.offset());
+            }
+            onControl(() -> handle(new ElectionEvent.PeerStatusReceived(s, clock.getAsLong())));
+        }
+    }
+
+    @Override
+    public void onRejected(String reason, String remoteAddress) {
+        long now = clock.getAsLong();
+        if (now - lastRejectedLogAt >= REJECTED_LOG_INTERVAL_MS) {
+            lastRejectedLogAt = now;
+            PeerTransport t = transport;
+            log.warn("dropped a peer message from {}: {} ({} dropped so far; is --peer-secret the same on every node?)",
+                    remoteAddress, reason, t == null ? "?" : t.rejectedCount());
+        }
+    }
+
+    // ---- control thread ----
+
+    private void handle(ElectionEvent event) {
+        long now = event.now();
+        List<Effect> effects = election.handle(event);
+        for (Effect effect : effects) {
+            execute(effect, now);
+        }
+        scheduleExtraTick();
+        PeerTransport t = transport;
+        status = StatusReport.of(election, now, events.snapshot(), t == null ? 0 : t.rejectedCount());
+    }
+
+    /**
+     * A proposal is decided on the next event after half a heartbeat; ticks come only every heartbeat, so
+     * wake up once in between rather than let a failover wait for the next tick.
+     */
+    private void scheduleExtraTick() {
+        if (election.state() != NodeState.PROPOSING || (extraTick != null && !extraTick.isDone()) || closed) {
+            return;
+        }
+        extraTick = control.schedule(guarded(() -> handle(new ElectionEvent.Tick(clock.getAsLong()))),
+                Math.max(1, settings.heartbeatMs() / 2), TimeUnit.MILLISECONDS);
+    }
+
+    private void execute(Effect effect, long now) {
+        if (effect instanceof Effect.Broadcast b) {
+            broadcast(b.status(), now);
+        } else if (effect instanceof Effect.PublishTopology p) {
+            topology.publish(p.topology());
+        } else if (effect instanceof Effect.Record r) {
+            log.info("[{}] {}", r.kind(), r.message());
+            events.add(new HiveEvent(now, settings.self().toString(), r.kind(), r.message()));
+        } else if (effect instanceof Effect.Promote p) {
+            onRedis(() -> promote(p));
+        } else if (effect instanceof Effect.Follow f) {
+            onRedis(() -> {
+                RedisSnapshot snap = redis.follow(f.master(), f.reason());
+                onControl(() -> handle(new ElectionEvent.ProbeSucceeded(snap, clock.getAsLong())));
+            });
+        } else if (effect instanceof Effect.Probe) {
+            onRedis(() -> probeOnce());
+        } else if (effect instanceof Effect.Detach d) {
+            onRedis(() -> redis.detach(d.reason()));
+        }
+    }
+
+    /** Sends to every discovered peer and every live member (a node that joined knowing us, not yet in DNS). */
+    private void broadcast(NodeStatus s, long now) {
+        PeerTransport t = transport;
+        if (t == null) {
+            return;
+        }
+        Set<Endpoint> targets = new HashSet<>(discovered);
+        for (Endpoint member : election.members().keySet()) {
+            if (election.isLive(member, now)) {
+                targets.add(member);
+            }
+        }
+        targets.remove(settings.self());
+        t.retainPeers(targets);
+        for (Endpoint to : targets) {
+            t.send(to, s);
+        }
+    }
+
+    // ---- redis thread ----
+
+    private void prepareRedis() {
+        try {
+            redis.prepare();
+        } catch (Exception e) {
+            // applied on the first connection that works (RedisController re-applies after every reconnect)
+            log.warn("local redis {} not reachable to apply its settings yet: {}", settings.redis(), e.getMessage());
+        }
+    }
+
+    /** The periodic probe: reschedules itself, sooner after a failure. */
+    private void probe() {
+        if (closed) {
+            return;
+        }
+        boolean ok = probeOnce();
+        long delay = ok ? settings.heartbeatMs() : Math.max(10, settings.heartbeatMs() / 3);
+        try {
+            redisThread.schedule(this::probe, delay, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // closing
+        }
+    }
+
+    /** Probes once and reports the result to the control thread; true when redis answered. */
+    private boolean probeOnce() {
+        try {
+            RedisSnapshot snap = redis.probe();
+            onControl(() -> handle(new ElectionEvent.ProbeSucceeded(snap, clock.getAsLong())));
+            return true;
+        } catch (Exception e) {
+            String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            onControl(() -> handle(new ElectionEvent.ProbeFailed(reason, clock.getAsLong())));
+            return false;
+        }
+    }
+
+    /**
+     * Promotes the local redis, unless it is no longer the redis that won: a different {@code run_id} (it
+     * restarted, probably empty) or a lower offset (a full sync replaced its data) since it proposed.
+     */
+    private void promote(Effect.Promote p) {
+        boolean ok;
+        String detail;
+        RedisSnapshot confirmed = null;
+        try {
+            RedisSnapshot now = redis.probe();
+            if (!now.runId().equals(p.runId())) {
+                ok = false;
+                detail = "local redis restarted since the election (run_id " + now.runId() + ", was " + p.runId() + ")";
+            } else if (now.replOffset() < p.minOffset()) {
+                ok = false;
+                detail = "local redis offset " + now.replOffset() + " fell below the proposed " + p.minOffset();
+            } else {
+                confirmed = redis.promote(p.reason());
+                ok = true;
+                detail = "role:master confirmed";
+            }
+        } catch (Exception e) {
+            ok = false;
+            detail = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        }
+        boolean result = ok;
+        String why = detail;
+        RedisSnapshot snap = confirmed;
+        onControl(() -> {
+            long now = clock.getAsLong();
+            handle(new ElectionEvent.PromotionFinished(p.epoch(), result, why, now));
+            if (snap != null) {
+                handle(new ElectionEvent.ProbeSucceeded(snap, now));
+            }
+        });
+    }
+
+    // ---- discovery thread ----
+
+    private void discover() {
+        try {
+            Set<Endpoint> found = new HashSet<>(peerSource.peers());
+            found.remove(settings.self());
+            Set<Endpoint> result = Set.copyOf(found);
+            lastDiscoveryError = "";
+            onControl(() -> discovered = result);
+        } catch (Exception e) {
+            String error = String.valueOf(e.getMessage());
+            if (!error.equals(lastDiscoveryError)) {
+                // keep the last answer: a DNS hiccup must not make the hive forget its members
+                log.warn("peer discovery through {} failed: {} (keeping the last answer)", peerSource, error);
+                lastDiscoveryError = error;
+            }
+        }
+    }
+
+    // ---- plumbing ----
+
+    private interface RedisAction {
+        void run() throws Exception;
+    }
+
+    private void onRedis(RedisAction action) {
+        try {
+            redisThread.execute(() -> {
+                try {
+                    action.run();
+                } catch (Exception e) {
+                    // the next probe reports the state redis is really in; the election acts on that
+                    log.warn("local redis {}: {}", settings.redis(), e.getMessage());
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // closing
+        }
+    }
+
+    private void onControl(Runnable task) {
+        try {
+            control.execute(guarded(task));
+        } catch (RejectedExecutionException e) {
+            // closing
+        }
+    }
+
+    private static Runnable guarded(Runnable task) {
+        return () -> {
+            try {
+                task.run();
+            } catch (RuntimeException e) {
+                log.error("unexpected error in {} (continuing)", Thread.currentThread().getName(), e);
+            }
+        };
+    }
+
+    /** Stops the threads (waiting briefly for a redis command in progress); the transport is the caller's. */
+    @Override
+    public void close() {
+        closed = true;
+        control.shutdownNow();
+        discoveryThread.shutdownNow();
+        redisThread.shutdown();
+        try {
+            if (!redisThread.awaitTermination(2, TimeUnit.SECONDS)) {
+                redisThread.shutdownNow();
+            }
+            control.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static java.util.concurrent.ThreadFactory named(String name) {
+        return r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}
