@@ -1,0 +1,180 @@
+package dev.skep.app;
+
+import dev.skep.config.AgentConfig;
+import dev.skep.support.FreePorts;
+import dev.skep.support.RedisServerFixture;
+import dev.skep.topology.Endpoint;
+import dev.skep.topology.HiveStatus;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A hive for integration tests: real {@code redis-server} processes on free loopback ports, each with a
+ * Skep agent ({@link SkepNode}) running in this JVM. Agents can be stopped abruptly (they say nothing to
+ * their peers, as after kill -9) and started again; redis servers killed and restarted empty.
+ */
+final class HiveFixture implements AutoCloseable {
+    static final int HEARTBEAT_MS = 100;
+    static final int PEER_TIMEOUT_MS = 300;
+
+    /** One node: its redis and its agent (null while stopped). */
+    static final class Node {
+        final int index;
+        final RedisServerFixture redis;
+        final AgentConfig config;
+        SkepNode agent;
+
+        Node(int index, RedisServerFixture redis, AgentConfig config) {
+            this.index = index;
+            this.redis = redis;
+            this.config = config;
+        }
+
+        HiveStatus status() {
+            return agent.status();
+        }
+
+        Endpoint peer() {
+            return config.self();
+        }
+
+        /** What the redis says of itself: "master", "slave" (INFO replication {@code role:}). */
+        String redisRole() {
+            return infoField(redis.jedis().info("replication"), "role");
+        }
+
+        void stopAgent() {
+            if (agent != null) {
+                agent.close();
+                agent = null;
+            }
+        }
+
+        void startAgent() {
+            agent = SkepNode.start(config);
+        }
+
+        @Override
+        public String toString() {
+            return "node " + index + " (peer " + config.self() + ", redis " + redis.endpoint() + ")";
+        }
+    }
+
+    /** The value of {@code name:value} in INFO text, or "" when absent. */
+    static String infoField(String info, String name) {
+        for (String line : info.split("\r?\n")) {
+            if (line.startsWith(name + ":")) {
+                return line.substring(name.length() + 1).trim();
+            }
+        }
+        return "";
+    }
+
+    final List<Node> nodes = new ArrayList<>();
+    private final int firstPeerPort;
+
+    private HiveFixture(int capacity) {
+        this.firstPeerPort = FreePorts.freeBlock(2 * capacity);
+    }
+
+    /** Starts {@code n} redis servers and agents that know each other, with no peer secret. */
+    static HiveFixture start(int n) {
+        return start(n, "");
+    }
+
+    static HiveFixture start(int n, String secret) {
+        HiveFixture hive = new HiveFixture(n + 2);
+        try {
+            List<Endpoint> peers = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                peers.add(hive.peerOf(i));
+            }
+            for (int i = 0; i < n; i++) {
+                hive.addNode(peers, secret);
+            }
+            return hive;
+        } catch (RuntimeException e) {
+            hive.close();
+            throw e;
+        }
+    }
+
+    Endpoint peerOf(int index) {
+        return new Endpoint("127.0.0.1", firstPeerPort + 2 * index);
+    }
+
+    /** Adds and starts node {@code nodes.size()} with its own redis, knowing {@code peers}. */
+    Node addNode(List<Endpoint> peers, String secret) {
+        int index = nodes.size();
+        RedisServerFixture redis = RedisServerFixture.start();
+        AgentConfig config = new AgentConfig(redis.endpoint(), "", peers, "", peerOf(index).port(), "127.0.0.1",
+                "127.0.0.1", HEARTBEAT_MS, PEER_TIMEOUT_MS, 3, secret, firstPeerPort + 2 * index + 1);
+        Node node = new Node(index, redis, config);
+        nodes.add(node);
+        node.startAgent();
+        return node;
+    }
+
+    Node node(int i) {
+        return nodes.get(i);
+    }
+
+    /** The node every running agent agrees is leading, whose redis confirms it is master; empty otherwise. */
+    Optional<Node> agreedLeader() {
+        return agreedLeader(null);
+    }
+
+    /** As {@link #agreedLeader()}, not asking {@code ignored} (whose agent or redis may be down) to agree. */
+    Optional<Node> agreedLeader(Node ignored) {
+        Node leader = null;
+        for (Node n : nodes) {
+            if (n != ignored && n.agent != null && n.status().state().equals("LEADING")) {
+                if (leader != null) {
+                    return Optional.empty();
+                }
+                leader = n;
+            }
+        }
+        if (leader == null) {
+            return Optional.empty();
+        }
+        for (Node n : nodes) {
+            if (n != ignored && n.agent != null && !leader.peer().equals(n.status().leader())) {
+                return Optional.empty();
+            }
+        }
+        return Optional.of(leader);
+    }
+
+    /** Waits until the running agents agree on one leader (its redis a master) and returns it. */
+    Node awaitLeader(Duration within) {
+        return awaitLeader(null, within);
+    }
+
+    /** Waits until the agents other than {@code old} agree on a leader other than {@code old}. */
+    Node awaitLeaderOtherThan(Node old, Duration within) {
+        return awaitLeader(old, within);
+    }
+
+    private Node awaitLeader(Node ignored, Duration within) {
+        return await().atMost(within).pollInterval(Duration.ofMillis(20))
+                .until(() -> agreedLeader(ignored).filter(l -> l.redisRole().equals("master")), Optional::isPresent)
+                .orElseThrow();
+    }
+
+    @Override
+    public void close() {
+        for (Node n : nodes) {
+            try {
+                n.stopAgent();
+            } finally {
+                n.redis.close();
+            }
+        }
+    }
+}
