@@ -15,7 +15,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -43,6 +43,7 @@ import java.util.function.LongSupplier;
 public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ElectionLoop.class);
     private static final long REJECTED_LOG_INTERVAL_MS = 10_000;
+    private static final long WARM_UP_MS = 2_000;
 
     private final ElectionSettings settings;
     private final RedisController redis;
@@ -58,6 +59,7 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
     private final ScheduledExecutorService discoveryThread =
             Executors.newSingleThreadScheduledExecutor(named("skep-discovery"));
 
+    private final CountDownLatch ownMessageBack = new CountDownLatch(1);
     private volatile PeerTransport transport;
     private volatile HiveStatus status;
     private volatile boolean closed;
@@ -94,6 +96,7 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
     /** Starts heartbeats, probes and discovery, sending to peers through {@code transport}. */
     public void start(PeerTransport transport) {
         this.transport = Objects.requireNonNull(transport, "transport");
+        warmUp(transport);
         long hb = settings.heartbeatMs();
         // A new election, so that the listening period a joining node owes the hive starts now, not when
         // this object was built: starting the JVM and binding the ports may have taken longer than it.
@@ -109,6 +112,25 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
                 settings.self(), settings.redis(), peerSource, hb, settings.peerTimeoutMs());
     }
 
+    /**
+     * Sends our own status to ourselves over the peer port and waits (at most {@value #WARM_UP_MS} ms) until
+     * it comes back. A cold JVM loads and compiles the whole peer path on its first messages, and in a
+     * hive whose agents all started at once those first messages arrived about a second late: longer
+     * than the listening period, so every node elected itself before hearing the others. The election
+     * ignores messages from itself; the connection is closed by the first broadcast.
+     */
+    private void warmUp(PeerTransport transport) {
+        transport.send(settings.self(), election.status(clock.getAsLong()));
+        try {
+            if (!ownMessageBack.await(WARM_UP_MS, TimeUnit.MILLISECONDS)) {
+                log.warn("our own peer message did not come back through {} within {} ms: is --announce-host {} "
+                        + "an address of this host?", settings.self(), WARM_UP_MS, settings.self().host());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** The latest operator's view, rebuilt after every event. */
     public HiveStatus status() {
         return status;
@@ -119,6 +141,10 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
     @Override
     public void onMessage(PeerMessage msg) {
         if (msg instanceof NodeStatus s) {
+            if (s.node().equals(settings.self())) {
+                ownMessageBack.countDown();
+                return;
+            }
             if (log.isTraceEnabled()) {
                 log.trace("from {}: {} epoch {} leader {} offset {}", s.node(), s.state(), s.epoch(), s.leader(),
                         s.offset());
