@@ -53,7 +53,7 @@ final class SentinelReplies {
             r.array(2 * (s.down() ? 22 : 21));
             r.field("name", s.address().toString());
             common(r, s, "slave", settings, now);
-            r.field("master-link-down-time", s.down() ? now - s.downSince() : 0);
+            r.field("master-link-down-time", 0); // Sentinel reads it from the replica's INFO; not reported by agents
             r.field("master-link-status", s.down() ? "err" : "ok");
             r.field("master-host", s.down() ? "?" : master.address().host());
             r.field("master-port", s.down() ? 0 : master.address().port());
@@ -72,7 +72,8 @@ final class SentinelReplies {
         r.field("flags", i.flags(role));
         r.field("link-pending-commands", 0);
         r.field("link-refcount", 1);
-        r.field("last-ping-sent", i.down() ? Math.max(0, now - i.downSince()) : 0);
+        // a down instance has a ping pending since its last good answer
+        r.field("last-ping-sent", i.down() ? sinceOk : 0);
         r.field("last-ok-ping-reply", sinceOk);
         r.field("last-ping-reply", sinceOk);
         if (i.down()) {

@@ -85,6 +85,9 @@ final class SentinelTracker {
         }
         Set<Endpoint> candidates = new TreeSet<>(members.keySet());
         candidates.addAll(healthy);
+        if (master.down()) {
+            candidates.addAll(prevReplicas.keySet()); // kept while the master is lost, whatever the status says
+        }
         candidates.remove(master.address());
         List<Instance> replicas = new ArrayList<>();
         for (Endpoint address : candidates) {
