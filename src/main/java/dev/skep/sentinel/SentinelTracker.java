@@ -34,6 +34,7 @@ import java.util.TreeSet;
 final class SentinelTracker {
     private static final String LEADING = "LEADING";
     private static final String FOLLOWING = "FOLLOWING";
+    private static final String NOT_READY = "NOT_READY";
 
     private SentinelTracker() {}
 
@@ -124,7 +125,7 @@ final class SentinelTracker {
                                     boolean healthy, long now) {
         // while the master is lost, replicas keep the state they had: they did not fail, the master did
         boolean down = masterDown ? (prev == null || prev.down()) : !healthy;
-        boolean disconnected = m == null || !m.alive() || "UNKNOWN".equals(m.redisRole());
+        boolean disconnected = !answering(m);
         long downSince = !down ? 0 : prev != null && prev.down() ? prev.downSince() : now;
         String role = m != null && "MASTER".equals(m.redisRole()) ? "master" : "slave";
         return new Instance(address, runId(m), role, down, disconnected, downSince, lastOk(m, now, prev),
@@ -135,9 +136,14 @@ final class SentinelTracker {
         return m == null || m.redisRunId() == null ? "" : m.redisRunId();
     }
 
-    /** When the member's agent last reported its redis answering; kept from before while it is silent. */
+    /** Its agent is heard and reports its redis answering (a node whose redis fails probes is NOT_READY). */
+    private static boolean answering(HiveStatus.Member m) {
+        return m != null && m.alive() && !NOT_READY.equals(m.state()) && !"UNKNOWN".equals(m.redisRole());
+    }
+
+    /** When the member's agent last reported its redis answering; kept from before while it is not. */
     private static long lastOk(HiveStatus.Member m, long now, Instance prev) {
-        if (m != null && m.alive() && !"UNKNOWN".equals(m.redisRole())) {
+        if (answering(m)) {
             return now - Math.max(0, m.lastHeardMs());
         }
         return prev == null ? now : prev.lastOkAt();

@@ -38,7 +38,7 @@ public record SentinelView(Instance master, long epoch, List<Instance> replicas)
      * @param runId        its redis {@code run_id}, or "" when unknown
      * @param roleReported what the redis itself reports: "master" or "slave"
      * @param down         {@code s_down}: the master is lost, or a replica is not a healthy replica of it
-     * @param disconnected {@code disconnected}: its agent is silent or its redis does not answer
+     * @param disconnected {@code disconnected}: its agent is silent, or reports its redis not answering
      * @param downSince    when it went down (0 when up)
      * @param lastOkAt     when its agent last reported its redis answering
      * @param roleSince    since when it has been listed in this role for the current master

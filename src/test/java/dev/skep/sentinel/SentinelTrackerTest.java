@@ -88,7 +88,7 @@ class SentinelTrackerTest {
 
         // node 1 wins epoch 6; node 0 (still not ready) hears it: clients asking node 0 are sent to node 1
         HiveStatus elected = status(List.of(
-                member(P0, R0, "NOT_READY", 5, null, "UNKNOWN", false, true, true),
+                member(P0, R0, "NOT_READY", 5, null, "MASTER", false, true, true), // its last known role
                 member(P1, R1, "LEADING", 6, P1, "MASTER", false, false, true),
                 member(P2, R2, "FOLLOWING", 6, P1, "REPLICA", true, false, true)));
         assertThat(step(new Topology(5, null, null, List.of()), elected, T + 600)).containsExactly(
