@@ -40,7 +40,6 @@ final class SentinelCommands {
     record Context(SentinelView view, long now, int connectedClients) {}
 
     private final SentinelSettings settings;
-    private final SentinelPubSub pubSub = new SentinelPubSub();
 
     SentinelCommands(SentinelSettings settings) {
         this.settings = settings;
@@ -94,7 +93,7 @@ final class SentinelCommands {
                     ctx.connectedClients());
             case "role" -> role(ctx.view(), r);
             case "sentinel" -> sentinel(argv, ctx, r);
-            case "subscribe", "psubscribe", "unsubscribe", "punsubscribe" -> pubSub.execute(name, argv, session, r);
+            case "subscribe", "psubscribe", "unsubscribe", "punsubscribe" -> SentinelPubSub.execute(name, argv, session, r);
             case "publish" -> publish(argv, r);
             case "shutdown" -> r.error("ERR SHUTDOWN refused: this is Skep's Sentinel-compatible endpoint; stop the "
                     + "Skep agent itself instead");

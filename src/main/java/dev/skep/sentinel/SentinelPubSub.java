@@ -17,8 +17,10 @@ final class SentinelPubSub {
         return ALLOWED_WHILE_SUBSCRIBED.contains(command);
     }
 
+    private SentinelPubSub() {}
+
     /** One of the four commands; the arity is checked already. */
-    void execute(String command, List<String> argv, SentinelSession session, Resp r) {
+    static void execute(String command, List<String> argv, SentinelSession session, Resp r) {
         List<String> names = argv.subList(1, argv.size());
         switch (command) {
             case "subscribe" -> subscribe("subscribe", names, session.channels, session, r);

@@ -66,8 +66,9 @@ public final class SentinelServer implements AutoCloseable {
     private volatile SentinelView view = SentinelView.NONE;
     private volatile Channel serverChannel;
     private volatile boolean closed;
-    private EventLoop owner;
-    private ScheduledFuture<?> refresher;
+    /** The event loop that owns the view; set once by {@link #start}. */
+    private volatile EventLoop owner;
+    private volatile ScheduledFuture<?> refresher;
 
     /**
      * @param loops     event loops to run on (shared; not closed by this server)
