@@ -10,6 +10,9 @@ import dev.skep.election.PeerTransport;
 import dev.skep.http.AdminHttpServer;
 import dev.skep.netty.EventLoops;
 import dev.skep.redis.RedisController;
+import dev.skep.sentinel.SentinelServer;
+import dev.skep.sentinel.SentinelSettings;
+import dev.skep.topology.Endpoint;
 import dev.skep.topology.EventLog;
 import dev.skep.topology.HiveStatus;
 import dev.skep.topology.TopologyHolder;
@@ -18,6 +21,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -42,6 +46,7 @@ public final class SkepNode implements AutoCloseable {
     private final Deque<AutoCloseable> started = new ArrayDeque<>();
     private ElectionLoop election;
     private AdminHttpServer http;
+    private SentinelServer sentinel;
 
     private SkepNode(AgentConfig config) {
         this.config = config;
@@ -89,6 +94,19 @@ public final class SkepNode implements AutoCloseable {
         }
         started.push(http);
 
+        SentinelSettings sentinelSettings = new SentinelSettings(config.masterName(),
+                SentinelSettings.idFor(new Endpoint(config.announceHost(), config.sentinelPort())),
+                config.sentinelPort(), config.peerTimeoutMs(), ProcessHandle.current().pid(),
+                System.currentTimeMillis());
+        sentinel = new SentinelServer(loops, config.bindHost(), config.sentinelPort(), sentinelSettings,
+                config.heartbeatMs(), topology, election::status, System::currentTimeMillis);
+        started.push(sentinel);
+        try {
+            sentinel.start();
+        } catch (UncheckedIOException e) {
+            throw new UncheckedIOException("--sentinel-port " + e.getMessage(), e.getCause());
+        }
+
         byte[] secret = config.peerSecret().isEmpty() ? null : config.peerSecret().getBytes(StandardCharsets.UTF_8);
         PeerTransport transport = new PeerTransport(loops, config.bindHost(), config.peerPort(), secret,
                 Duration.ofMillis(config.peerTimeoutMs()), election);
@@ -118,6 +136,11 @@ public final class SkepNode implements AutoCloseable {
     /** The topology clients are sent to (proxies and the Sentinel endpoint listen to it). */
     public TopologyHolder topology() {
         return topology;
+    }
+
+    /** The bound address of the Sentinel-compatible endpoint. */
+    public InetSocketAddress sentinelAddress() {
+        return sentinel.localAddress();
     }
 
     public AgentConfig config() {

@@ -74,6 +74,16 @@ public final class AgentCommand implements Callable<Integer> {
             description = "Admin HTTP port: /livez /readyz /api/status. Env SKEP_HTTP_PORT. Default: ${DEFAULT-VALUE}.")
     int httpPort;
 
+    @Option(names = "--sentinel-port", paramLabel = "PORT", defaultValue = "${env:SKEP_SENTINEL_PORT:-26379}",
+            description = "Port of the Sentinel-compatible endpoint (Sentinel-aware clients find the master there). "
+                    + "Env SKEP_SENTINEL_PORT. Default: ${DEFAULT-VALUE}.")
+    int sentinelPort;
+
+    @Option(names = "--master-name", paramLabel = "NAME", defaultValue = "${env:SKEP_MASTER_NAME:-mymaster}",
+            description = "The master name the Sentinel-compatible endpoint answers for. Env SKEP_MASTER_NAME. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    String masterName;
+
     @Option(names = "--check-config", description = "Validate the settings, print them and exit.")
     boolean checkConfig;
 
@@ -93,7 +103,7 @@ public final class AgentCommand implements Callable<Integer> {
             String announce = announceHost == null || announceHost.isBlank() ? redis.host() : announceHost;
             int timeout = peerTimeoutMs == null ? 3 * heartbeatMs : peerTimeoutMs;
             return new AgentConfig(redis, redisPassword, peers == null ? List.of() : peers, peersDns, peerPort,
-                    bind, announce, heartbeatMs, timeout, redisFailures, peerSecret, httpPort);
+                    bind, announce, heartbeatMs, timeout, redisFailures, peerSecret, httpPort, sentinelPort, masterName);
         } catch (ConfigException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

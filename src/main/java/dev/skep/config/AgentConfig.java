@@ -21,6 +21,8 @@ import java.util.Optional;
  * @param redisFailures  failed probes in a row that make the node NOT_READY
  * @param peerSecret     shared secret for the HMAC on peer messages; empty for none
  * @param httpPort       admin HTTP port (/livez, /readyz, /api/status)
+ * @param sentinelPort   port of the Sentinel-compatible endpoint
+ * @param masterName     the master name the Sentinel-compatible endpoint answers for ({@code mymaster})
  */
 public record AgentConfig(
         Endpoint redis,
@@ -34,7 +36,9 @@ public record AgentConfig(
         int peerTimeoutMs,
         int redisFailures,
         String peerSecret,
-        int httpPort) {
+        int httpPort,
+        int sentinelPort,
+        String masterName) {
 
     public AgentConfig {
         staticPeers = List.copyOf(staticPeers);
@@ -43,6 +47,8 @@ public record AgentConfig(
         peerSecret = peerSecret == null ? "" : peerSecret;
         requirePort("--peer-port", peerPort);
         requirePort("--http-port", httpPort);
+        requirePort("--sentinel-port", sentinelPort);
+        requireMasterName(masterName);
         if (!staticPeers.isEmpty() && !peersDns.isEmpty()) {
             throw new ConfigException("--peers and --peers-dns: both set (expected: one of them)");
         }
@@ -77,12 +83,29 @@ public record AgentConfig(
     /** For logs and {@code --check-config}: the same settings with passwords and secrets masked. */
     public String withSecretsHidden() {
         return new AgentConfig(redis, redisPassword.isEmpty() ? "" : "***", staticPeers, peersDns, peerPort, bindHost,
-                announceHost, heartbeatMs, peerTimeoutMs, redisFailures, peerSecret.isEmpty() ? "" : "***", httpPort)
-                .toString();
+                announceHost, heartbeatMs, peerTimeoutMs, redisFailures, peerSecret.isEmpty() ? "" : "***", httpPort,
+                sentinelPort, masterName).toString();
     }
 
     public Optional<String> password() {
         return redisPassword.isEmpty() ? Optional.empty() : Optional.of(redisPassword);
+    }
+
+    /**
+     * Sentinel's events separate fields with spaces ({@code +switch-master <name> <ip> <port> ...}) and clients
+     * split them on spaces: a name with a space or a control character would break every client.
+     */
+    private static void requireMasterName(String name) {
+        if (name == null || name.isEmpty()) {
+            throw new ConfigException("--master-name: empty (expected: a name such as mymaster)");
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c <= ' ' || c == 0x7f) {
+                throw new ConfigException("--master-name: '" + name.replaceAll("\\p{Cntrl}", "?")
+                        + "' (expected: no spaces or control characters)");
+            }
+        }
     }
 
     private static void requirePort(String flag, int port) {

@@ -113,6 +113,8 @@ public final class LocalHive {
         cmd.add(Integer.toString(n.peer()));
         cmd.add("--http-port");
         cmd.add(Integer.toString(n.http()));
+        cmd.add("--sentinel-port");
+        cmd.add(Integer.toString(n.sentinel()));
         cmd.add("--peers");
         cmd.add(String.join(",", all.stream().map(p -> HOST + ":" + p.peer()).toList()));
         if (heartbeatMs != null) {

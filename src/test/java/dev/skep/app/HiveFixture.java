@@ -43,6 +43,11 @@ final class HiveFixture implements AutoCloseable {
             return config.self();
         }
 
+        /** The port of this node's Sentinel-compatible endpoint. */
+        int sentinelPort() {
+            return config.sentinelPort();
+        }
+
         /** What the redis says of itself: "master", "slave" (INFO replication {@code role:}). */
         String redisRole() {
             return infoField(redis.jedis().info("replication"), "role");
@@ -78,8 +83,11 @@ final class HiveFixture implements AutoCloseable {
     final List<Node> nodes = new ArrayList<>();
     private final int firstPeerPort;
 
+    /** Ports per node: peer, admin HTTP, Sentinel endpoint. */
+    private static final int PORTS_PER_NODE = 3;
+
     private HiveFixture(int capacity) {
-        this.firstPeerPort = FreePorts.freeBlock(2 * capacity);
+        this.firstPeerPort = FreePorts.freeBlock(PORTS_PER_NODE * capacity);
     }
 
     /** Starts {@code n} redis servers and agents that know each other, with no peer secret. */
@@ -105,7 +113,7 @@ final class HiveFixture implements AutoCloseable {
     }
 
     Endpoint peerOf(int index) {
-        return new Endpoint("127.0.0.1", firstPeerPort + 2 * index);
+        return new Endpoint("127.0.0.1", firstPeerPort + PORTS_PER_NODE * index);
     }
 
     /** Adds and starts node {@code nodes.size()} with its own redis, knowing {@code peers}. */
@@ -113,7 +121,8 @@ final class HiveFixture implements AutoCloseable {
         int index = nodes.size();
         RedisServerFixture redis = RedisServerFixture.start();
         AgentConfig config = new AgentConfig(redis.endpoint(), "", peers, "", peerOf(index).port(), "127.0.0.1",
-                "127.0.0.1", HEARTBEAT_MS, PEER_TIMEOUT_MS, 3, secret, firstPeerPort + 2 * index + 1);
+                "127.0.0.1", HEARTBEAT_MS, PEER_TIMEOUT_MS, 3, secret, peerOf(index).port() + 1, peerOf(index).port() + 2,
+                "mymaster");
         Node node = new Node(index, redis, config);
         nodes.add(node);
         node.startAgent();

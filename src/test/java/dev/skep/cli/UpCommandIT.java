@@ -5,6 +5,7 @@ import dev.skep.topology.HiveStatus;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.Jedis;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -86,6 +87,17 @@ class UpCommandIT {
             long following = s.members().stream().filter(m -> "FOLLOWING".equals(m.state())).count();
             return s.master() != null && s.members().size() == 3 && leading == 1 && following == 2;
         });
+
+        // every agent's Sentinel-compatible endpoint is on its B+10i+3 port and points at the master
+        for (int i = 0; i < 3; i++) {
+            int sentinelPort = base + 10 * i + 3;
+            await().atMost(Duration.ofSeconds(30)).ignoreExceptions().untilAsserted(() -> {
+                try (Jedis sentinel = new Jedis("127.0.0.1", sentinelPort)) {
+                    assertThat(sentinel.sentinelGetMasterAddrByName("mymaster"))
+                            .containsExactly(seen.get().master().host(), Integer.toString(seen.get().master().port()));
+                }
+            });
+        }
 
         Set<Long> pids = new TreeSet<>();
         for (HiveStatus.Member m : seen.get().members()) {
