@@ -244,7 +244,7 @@ public final class UpCommand implements Callable<Integer> {
             rows.add(new String[] {
                 Integer.toString(n.index()), role,
                 Integer.toString(n.redis()),
-                n.write() + " (soon)", n.read() + " (soon)", n.sentinel() + " (soon)",
+                String.valueOf(n.write()), String.valueOf(n.read()), n.sentinel() + " (soon)",
                 Integer.toString(n.peer()), Integer.toString(n.http())
             });
         }

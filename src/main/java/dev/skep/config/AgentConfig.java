@@ -21,6 +21,10 @@ import java.util.Optional;
  * @param redisFailures  failed probes in a row that make the node NOT_READY
  * @param peerSecret     shared secret for the HMAC on peer messages; empty for none
  * @param httpPort       admin HTTP port (/livez, /readyz, /api/status)
+ * @param proxyPort      write port: every request goes to the master of the current epoch
+ * @param readPort       read port: sessions spread over healthy replicas (0: none)
+ * @param holdMs         how long a request through the proxy waits for a master before -MASTERDOWN
+ * @param maxClients     client connections the proxy accepts on both ports together
  */
 public record AgentConfig(
         Endpoint redis,
@@ -34,7 +38,11 @@ public record AgentConfig(
         int peerTimeoutMs,
         int redisFailures,
         String peerSecret,
-        int httpPort) {
+        int httpPort,
+        int proxyPort,
+        int readPort,
+        int holdMs,
+        int maxClients) {
 
     public AgentConfig {
         staticPeers = List.copyOf(staticPeers);
@@ -43,6 +51,16 @@ public record AgentConfig(
         peerSecret = peerSecret == null ? "" : peerSecret;
         requirePort("--peer-port", peerPort);
         requirePort("--http-port", httpPort);
+        requirePort("--proxy-port", proxyPort);
+        if (readPort != 0) {
+            requirePort("--read-port", readPort);
+        }
+        if (holdMs < 0 || holdMs > 600_000) {
+            throw new ConfigException("--hold-ms: " + holdMs + " (expected: 0..600000)");
+        }
+        if (maxClients < 1) {
+            throw new ConfigException("--max-clients: " + maxClients + " (expected: at least 1)");
+        }
         if (!staticPeers.isEmpty() && !peersDns.isEmpty()) {
             throw new ConfigException("--peers and --peers-dns: both set (expected: one of them)");
         }
@@ -77,7 +95,8 @@ public record AgentConfig(
     /** For logs and {@code --check-config}: the same settings with passwords and secrets masked. */
     public String withSecretsHidden() {
         return new AgentConfig(redis, redisPassword.isEmpty() ? "" : "***", staticPeers, peersDns, peerPort, bindHost,
-                announceHost, heartbeatMs, peerTimeoutMs, redisFailures, peerSecret.isEmpty() ? "" : "***", httpPort)
+                announceHost, heartbeatMs, peerTimeoutMs, redisFailures, peerSecret.isEmpty() ? "" : "***", httpPort,
+                proxyPort, readPort, holdMs, maxClients)
                 .toString();
     }
 
