@@ -1,17 +1,17 @@
 package dev.skep.proxy;
 
 import dev.skep.proxy.Upstream.Port;
-import dev.skep.resp.CommandTable;
+import dev.skep.resp.Route;
 import dev.skep.resp.RequestScanner;
 import dev.skep.resp.RespProtocolException;
 import dev.skep.topology.Endpoint;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,7 +52,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private final LoopContext loop;
     final Port route;
     private Channel client;
-    private CompositeByteBuf in;
+    /** Unscanned request bytes. Merged as ByteToMessageDecoder does: never changed under a retained slice. */
+    private ByteBuf in = Unpooled.EMPTY_BUFFER;
     private final RequestScanner scanner = new RequestScanner();
     /** One entry per unanswered request, in order: UPSTREAM, a SessionState.Change, or a local reply. */
     private final ArrayDeque<Object> slots = new ArrayDeque<>();
@@ -65,11 +66,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private final SessionState state = new SessionState();
     private boolean needAuth;
     private boolean closeWhenAnswered;
+    /** A local reply was written and not yet flushed. */
+    private boolean localUnflushed;
+    /** The client broke the protocol: nothing more is read from it. */
+    private boolean broken;
     private boolean closed;
     private Wait wait = Wait.NONE;
     /** A request that could not be sent yet (no master, connecting, draining), with its classification. */
     private ByteBuf parked;
-    private CommandTable.Kind parkedKind;
+    private Route parkedKind;
     private String parkedRefusal;
     private long holdDeadline;
     private ScheduledFuture<?> holdTimer;
@@ -87,7 +92,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
-        in = ctx.alloc().compositeBuffer(Integer.MAX_VALUE);
         loop.sessionOpened(this);
         client.read();
     }
@@ -99,7 +103,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             bytes.release();
             return;
         }
-        in.addComponent(true, bytes);
+        in = ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), in, bytes);
         process();
     }
 
@@ -134,7 +138,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     /** Frames and dispatches every complete request, until one has to wait or the input runs out. */
     private void process() {
-        while (!closed && wait == Wait.NONE) {
+        while (!closed && !broken && wait == Wait.NONE) {
             if (parked != null) {
                 ByteBuf request = parked;
                 parked = null;
@@ -150,16 +154,20 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             try {
                 length = scanner.scan(in);
             } catch (RespProtocolException e) {
-                protocolError(e.getMessage());
+                protocolError(e);
                 return;
             }
-            if (length < 0) {
-                in.discardReadComponents();
+            if (length == RequestScanner.NEED_MORE) {
                 return;
             }
             ByteBuf request = in.readRetainedSlice(length);
-            CommandTable.Kind kind = scanner.kind();
-            String refusal = kind == CommandTable.Kind.REFUSED ? scanner.refusal() : null;
+            Route kind = scanner.route();
+            String refusal = kind == Route.REFUSED ? "ERR " + scanner.refusal() : null;
+            if (route == Port.READ && kind != Route.REFUSED && scanner.isWrite()) {
+                // as a replica answers: the read port never writes, even when it falls back to the master
+                kind = Route.REFUSED;
+                refusal = "READONLY You can't write against a read only replica.";
+            }
             if (!dispatch(request, kind, refusal)) {
                 return;
             }
@@ -170,13 +178,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * Sends, answers or parks one request. Returns false when it was parked (the session then waits for a
      * connection, for the shared replies to drain, or for a master), true when it was dealt with.
      */
-    private boolean dispatch(ByteBuf request, CommandTable.Kind kind, String refusal) {
-        if (kind == CommandTable.Kind.REFUSED) {
+    private boolean dispatch(ByteBuf request, Route kind, String refusal) {
+        if (kind == Route.REFUSED) {
             request.release();
             local(errorReply(refusal));
             return true;
         }
-        if (kind == CommandTable.Kind.SHARED && !dedicatedMode) {
+        if (kind == Route.SHARED && !dedicatedMode) {
             if (needAuth) {
                 request.release();
                 local(Unpooled.wrappedBuffer(NOAUTH));
@@ -184,10 +192,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             }
             return sendShared(request, kind, refusal);
         }
-        if (kind == CommandTable.Kind.SHARED) {
+        if (kind == Route.SHARED) {
             return sendDedicated(request, kind, refusal, null); // plain command, no state change to track
         }
-        List<byte[]> args = RequestArgs.parse(request);
+        List<byte[]> args = dev.skep.resp.RequestArguments.decode(request);
         String cmd = RequestArgs.upper(args, 0);
         if (cmd.equals("QUIT")) {
             request.release();
@@ -217,7 +225,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         return sendDedicated(request, kind, refusal, args);
     }
 
-    private boolean sendShared(ByteBuf request, CommandTable.Kind kind, String refusal) {
+    private boolean sendShared(ByteBuf request, Route kind, String refusal) {
         SharedUpstream u = shared;
         if (u == null || u.closed) {
             Endpoint target = loop.target(this);
@@ -241,7 +249,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         return true;
     }
 
-    private boolean sendDedicated(ByteBuf request, CommandTable.Kind kind, String refusal, List<byte[]> args) {
+    private boolean sendDedicated(ByteBuf request, Route kind, String refusal, List<byte[]> args) {
         DedicatedUpstream d = dedicated;
         if (d == null) {
             Endpoint target = loop.target(this);
@@ -269,7 +277,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         return true;
     }
 
-    private void park(ByteBuf request, CommandTable.Kind kind, String refusal, Wait why) {
+    private void park(ByteBuf request, Route kind, String refusal, Wait why) {
         parked = request;
         parkedKind = kind;
         parkedRefusal = refusal;
@@ -277,7 +285,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     /** No master (or it cannot be reached): wait for one, up to --hold-ms, then answer -MASTERDOWN. */
-    private boolean hold(ByteBuf request, CommandTable.Kind kind, String refusal) {
+    private boolean hold(ByteBuf request, Route kind, String refusal) {
         park(request, kind, refusal, Wait.HOLD);
         if (holdDeadline == 0) {
             holdDeadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(loop.settings().holdMs());
@@ -326,7 +334,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     void maybeRead() {
-        if (closed || wait != Wait.NONE || parked != null) {
+        if (closed || broken || wait != Wait.NONE || parked != null) {
             return;
         }
         if (in.isReadable() && inFlight < ProxySettings.MAX_IN_FLIGHT) {
@@ -349,6 +357,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private void flushUpstreams() {
+        if (localUnflushed) {
+            localUnflushed = false;
+            flushClient();
+        }
         if (wroteShared) {
             wroteShared = false;
             if (shared != null) {
@@ -408,6 +420,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private void local(ByteBuf reply) {
         if (slots.isEmpty()) {
             client.write(reply, client.voidPromise());
+            localUnflushed = true;
         } else {
             slots.add(reply);
         }
@@ -415,14 +428,16 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     /** Flushes what was written to the client, then continues what waited for replies. */
     void flushClient() {
+        localUnflushed = false;
         if (closed) {
             return;
         }
-        client.flush();
         if (closeWhenAnswered && slots.isEmpty()) {
-            client.close();
+            closed = true;
+            client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
             return;
         }
+        client.flush();
         if (wait == Wait.DRAIN && inFlight == 0) {
             resume();
         } else {
@@ -517,12 +532,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     // ---- errors and teardown ----
 
-    private void protocolError(String message) {
-        log.debug("client {}: {}", client.remoteAddress(), message);
-        closed = true;
-        ByteBuf reply = errorReply("ERR " + message);
-        // replies already owed are dropped: the connection is broken, as redis does
-        client.writeAndFlush(reply).addListener(ChannelFutureListener.CLOSE);
+    /** Answers the error after the replies owed for earlier requests, then closes, as redis does. */
+    private void protocolError(RespProtocolException e) {
+        log.debug("client {}: {}", client.remoteAddress(), e.getMessage());
+        broken = true;
+        local(Unpooled.wrappedBuffer(e.errorReply()));
+        closeWhenAnswered = true;
+        flushClient();
     }
 
     private static ByteBuf errorReply(String text) {
@@ -538,10 +554,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private void cleanUp() {
         closed = true;
-        if (in != null) {
-            in.release();
-            in = null;
-        }
+        in.release();
+        in = Unpooled.EMPTY_BUFFER;
         if (parked != null) {
             parked.release();
             parked = null;

@@ -44,6 +44,8 @@ final class LoopContext {
     private final Set<ClientSession> held = new LinkedHashSet<>();
     private final Map<Endpoint, Integer> readersPerReplica = new HashMap<>();
     private ScheduledFuture<?> retry;
+    /** The epoch of the topology this loop applied last, for tests and status (read from any thread). */
+    volatile long appliedEpoch;
 
     LoopContext(EventLoop eventLoop, ProxySettings settings, Class<? extends SocketChannel> channelClass) {
         this.eventLoop = eventLoop;
@@ -199,6 +201,7 @@ final class LoopContext {
     void onTopology(Topology next) {
         Topology previous = topology;
         topology = next;
+        appliedEpoch = next.epoch();
         String reason = next.hasMaster()
                 ? "failover: the master is now " + next.master() + " (epoch " + next.epoch() + ")"
                 : "failover: the hive has no master at the moment";

@@ -109,6 +109,15 @@ public final class ProxyServer implements AutoCloseable {
         return ((InetSocketAddress) servers.get(0).localAddress()).getPort();
     }
 
+    /** The lowest epoch that every event loop has applied: sessions created after it see that topology. */
+    public long appliedEpoch() {
+        long min = Long.MAX_VALUE;
+        for (LoopContext c : contexts.values()) {
+            min = Math.min(min, c.appliedEpoch);
+        }
+        return min;
+    }
+
     /** Client connections open now, on both ports. */
     public int clients() {
         return clients.get();

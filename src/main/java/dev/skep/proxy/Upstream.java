@@ -4,7 +4,8 @@ import dev.skep.resp.ReplyScanner;
 import dev.skep.resp.RespProtocolException;
 import dev.skep.topology.Endpoint;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -37,7 +38,8 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
     boolean deliberate;
     /** Replies still expected for requests the proxy sent itself. */
     int internalReplies;
-    private CompositeByteBuf cumulation;
+    /** Unscanned reply bytes, merged as ByteToMessageDecoder does (never changed under a retained slice). */
+    private ByteBuf cumulation = Unpooled.EMPTY_BUFFER;
     private final ReplyScanner scanner = new ReplyScanner();
 
     Upstream(LoopContext loop, Endpoint target, Port route) {
@@ -73,15 +75,12 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ByteBuf in = (ByteBuf) msg;
-        if (cumulation == null) {
-            cumulation = ctx.alloc().compositeBuffer(Integer.MAX_VALUE);
-        }
-        cumulation.addComponent(true, in);
+        cumulation = ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), cumulation, in);
         try {
             int len;
             while (!closed && (len = scanner.scan(cumulation)) >= 0) {
                 ByteBuf frame = cumulation.readRetainedSlice(len);
-                boolean push = scanner.lastWasPush();
+                boolean push = scanner.isPush();
                 if (!push && internalReplies > 0) {
                     internalReplies--;
                     boolean error = frame.getByte(frame.readerIndex()) == '-';
@@ -95,7 +94,6 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
                 }
                 onReply(frame, push);
             }
-            cumulation.discardReadComponents();
         } catch (RespProtocolException e) {
             fail("redis " + target + " sent bytes that are not RESP: " + e.getMessage(), true);
         }
@@ -134,10 +132,8 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
         }
         closed = true;
         connected = false;
-        if (cumulation != null) {
-            cumulation.release();
-            cumulation = null;
-        }
+        cumulation.release();
+        cumulation = Unpooled.EMPTY_BUFFER;
         if (channel != null) {
             channel.close();
         }

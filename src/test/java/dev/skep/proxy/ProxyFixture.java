@@ -36,6 +36,9 @@ final class ProxyFixture implements AutoCloseable {
         List<Endpoint> r = java.util.Arrays.stream(replicas).map(RedisServerFixture::endpoint).toList();
         topology.publish(new Topology(epoch, master == null ? null : new Endpoint("127.0.0.1", 1),
                 master == null ? null : master.endpoint(), r));
+        // the proxy applies it on its event loops asynchronously: tests act once it has
+        long e = epoch;
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> proxy.appliedEpoch() >= e);
     }
 
     Jedis writeClient() {
