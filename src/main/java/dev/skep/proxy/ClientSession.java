@@ -103,6 +103,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             bytes.release();
             return;
         }
+        if (log.isTraceEnabled()) {
+            log.trace("{} read {} bytes wait={} inFlight={}", client.remoteAddress(), bytes.readableBytes(), wait, inFlight);
+        }
         in = ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), in, bytes);
         process();
     }
@@ -203,6 +206,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             closeWhenAnswered = true;
             return true;
         }
+        if (!dedicatedMode && cmd.equals("CLIENT") && RequestArgs.upper(args, 1).equals("SETINFO")) {
+            // Client libraries (Jedis 5, redis-py 5) send it on every connect; it only labels the
+            // connection in CLIENT LIST. Answered here, it does not cost the session its shared path.
+            request.release();
+            local(Unpooled.wrappedBuffer(OK));
+            return true;
+        }
         if (!dedicatedMode && cmd.equals("AUTH") && args.size() == 2 && !loop.settings().upstreamPassword().isEmpty()) {
             // The proxy checks the password itself, so the session can stay on the shared connections.
             request.release();
@@ -233,6 +243,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             if (u == null) {
                 return hold(request, kind, refusal);
             }
+            if (u.closed) {
+                return hold(request, kind, refusal); // refused at once: the target is down
+            }
             shared = u;
             u.attached.add(this);
         }
@@ -258,8 +271,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             }
             d = new DedicatedUpstream(loop, target, route, this);
             dedicated = d;
-            d.start(state.replay());
+            // parked first: a connection refused at once calls onDedicatedLost, which resumes us
             park(request, kind, refusal, Wait.CONNECTING);
+            d.start(state.replay());
             return false;
         }
         if (!d.connected) {
@@ -278,6 +292,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private void park(ByteBuf request, Route kind, String refusal, Wait why) {
+        if (log.isDebugEnabled()) {
+            log.debug("{} park {} dedicated={} shared={}", client.remoteAddress(), why, dedicated, shared);
+        }
         parked = request;
         parkedKind = kind;
         parkedRefusal = refusal;
@@ -324,6 +341,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     /** Called when what the session waited for may have happened (connected, new topology, drained). */
     void resume() {
+        if (log.isDebugEnabled()) {
+            log.debug("{} resume from {}", client.remoteAddress(), wait);
+        }
         if (closed || wait == Wait.NONE) {
             return;
         }
@@ -346,6 +366,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         if (client.isWritable() && inFlight < ProxySettings.MAX_IN_FLIGHT && upstreamWritable()) {
             client.read();
+        } else if (log.isTraceEnabled()) {
+            log.trace("{} not reading: writable={} inFlight={} upstreamWritable={}", client.remoteAddress(),
+                    client.isWritable(), inFlight, upstreamWritable());
         }
     }
 
@@ -463,9 +486,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         writeLocalReplies();
     }
 
+    /** {@code u} is gone: the next request picks another connection. Reads resume (u may have paused them). */
     void detachShared(SharedUpstream u) {
         if (shared == u) {
             shared = null;
+            maybeRead();
         }
     }
 
@@ -477,6 +502,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     void dedicatedReady(DedicatedUpstream d) {
+        if (log.isDebugEnabled()) {
+            log.debug("{} dedicated ready {} (current {}) wait={}", client.remoteAddress(), d, dedicated, wait);
+        }
         if (d == dedicated) {
             resume();
         }
@@ -484,11 +512,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     /** The dedicated connection is gone: unanswered requests get errors; a pinned session is closed. */
     void onDedicatedLost(DedicatedUpstream d, String reason, boolean wasConnected) {
+        if (log.isDebugEnabled()) {
+            log.debug("{} dedicated lost {} (current {}) wasConnected={} inFlight={} wait={}: {}", client.remoteAddress(),
+                    d, dedicated, wasConnected, inFlight, wait, reason);
+        }
         if (d != dedicated || closed) {
             return;
         }
         dedicated = null;
-        boolean hadInFlight = inFlight > 0 || state.raw();
         while (!slots.isEmpty()) {
             Object s = slots.poll();
             if (s instanceof ByteBuf local) {
@@ -508,9 +539,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         client.flush();
-        if (!hadInFlight || !wasConnected) {
-            resume(); // reconnects (with the state replayed) when a request needs it, or holds
-        }
+        // Continue whatever waited (a parked request reconnects with the state replayed, or holds), and
+        // read again: the client may have been paused because the dying connection had stopped being writable.
+        resume();
+        maybeRead();
     }
 
     /** The topology changed: leave an upstream that is no longer where this session's traffic should go. */

@@ -140,6 +140,12 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
         onFailed(reason, wasConnected);
     }
 
+    @Override
+    public String toString() {
+        return getClass().getSimpleName() + "@" + Integer.toHexString(System.identityHashCode(this)) + "->" + target
+                + (connected ? "" : closed ? "(closed)" : "(connecting)");
+    }
+
     boolean writable() {
         return connected && channel.isWritable();
     }
