@@ -31,7 +31,7 @@ pids+=($!)
 
 cat >"$run/haproxy.cfg" <<EOF
 global
-    maxconn 10000
+    maxconn 4000
 defaults
     mode tcp
     timeout connect 1s
