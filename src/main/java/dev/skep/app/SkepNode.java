@@ -9,6 +9,8 @@ import dev.skep.election.ElectionSettings;
 import dev.skep.election.PeerTransport;
 import dev.skep.http.AdminHttpServer;
 import dev.skep.netty.EventLoops;
+import dev.skep.proxy.ProxyServer;
+import dev.skep.proxy.ProxySettings;
 import dev.skep.redis.RedisController;
 import dev.skep.sentinel.SentinelServer;
 import dev.skep.sentinel.SentinelSettings;
@@ -38,6 +40,8 @@ import java.util.concurrent.CountDownLatch;
 public final class SkepNode implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SkepNode.class);
     private static final int EVENTS_KEPT = 50;
+    /** Shared upstream connections per event loop: a few let redis batch many clients' commands. */
+    private static final int SHARED_PER_LOOP = 2;
 
     private final AgentConfig config;
     private final TopologyHolder topology = new TopologyHolder();
@@ -78,7 +82,7 @@ public final class SkepNode implements AutoCloseable {
         ElectionSettings settings = new ElectionSettings(config.self(), config.announcedRedis(), config.httpPort(),
                 config.heartbeatMs(), config.peerTimeoutMs(), config.redisFailures());
 
-        EventLoops loops = EventLoops.create(2, "skep-io");
+        EventLoops loops = EventLoops.create(Runtime.getRuntime().availableProcessors(), "skep-io");
         started.push(loops);
         RedisController controller = new RedisController(config.redis(), config.redisPassword(), redisIoTimeout());
         started.push(controller);
@@ -117,6 +121,12 @@ public final class SkepNode implements AutoCloseable {
             throw new UncheckedIOException("--peer-port " + e.getMessage(), e.getCause());
         }
         election.start(transport);
+
+        ProxyServer proxy = new ProxyServer(loops, new ProxySettings(config.bindHost(), config.proxyPort(),
+                config.readPort(), config.holdMs(), config.maxClients(), config.redisPassword(), SHARED_PER_LOOP),
+                topology);
+        started.push(proxy);
+        proxy.start();
         log.info("skep agent {} started: {}", config.self(), config.withSecretsHidden());
     }
 

@@ -74,6 +74,26 @@ public final class AgentCommand implements Callable<Integer> {
             description = "Admin HTTP port: /livez /readyz /api/status. Env SKEP_HTTP_PORT. Default: ${DEFAULT-VALUE}.")
     int httpPort;
 
+    @Option(names = "--proxy-port", paramLabel = "PORT", defaultValue = "${env:SKEP_PROXY_PORT:-6380}",
+            description = "Write port: every command goes to the current master. Env SKEP_PROXY_PORT. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    int proxyPort;
+
+    @Option(names = "--read-port", paramLabel = "PORT", defaultValue = "${env:SKEP_READ_PORT:-6381}",
+            description = "Read port: sessions spread over healthy replicas (0: none). Env SKEP_READ_PORT. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    int readPort;
+
+    @Option(names = "--hold-ms", paramLabel = "MS", defaultValue = "${env:SKEP_HOLD_MS:-5000}",
+            description = "How long a request waits for a master before -MASTERDOWN. Env SKEP_HOLD_MS. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    int holdMs;
+
+    @Option(names = "--max-clients", paramLabel = "N", defaultValue = "${env:SKEP_MAX_CLIENTS:-10000}",
+            description = "Client connections accepted on the write and read ports together. Env SKEP_MAX_CLIENTS. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    int maxClients;
+
     @Option(names = "--sentinel-port", paramLabel = "PORT", defaultValue = "${env:SKEP_SENTINEL_PORT:-26379}",
             description = "Port of the Sentinel-compatible endpoint (Sentinel-aware clients find the master there). "
                     + "Env SKEP_SENTINEL_PORT. Default: ${DEFAULT-VALUE}.")
@@ -103,7 +123,8 @@ public final class AgentCommand implements Callable<Integer> {
             String announce = announceHost == null || announceHost.isBlank() ? redis.host() : announceHost;
             int timeout = peerTimeoutMs == null ? 3 * heartbeatMs : peerTimeoutMs;
             return new AgentConfig(redis, redisPassword, peers == null ? List.of() : peers, peersDns, peerPort,
-                    bind, announce, heartbeatMs, timeout, redisFailures, peerSecret, httpPort, sentinelPort, masterName);
+                    bind, announce, heartbeatMs, timeout, redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs,
+                    maxClients, sentinelPort, masterName);
         } catch (ConfigException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

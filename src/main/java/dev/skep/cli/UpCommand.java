@@ -244,7 +244,7 @@ public final class UpCommand implements Callable<Integer> {
             rows.add(new String[] {
                 Integer.toString(n.index()), role,
                 Integer.toString(n.redis()),
-                n.write() + " (soon)", n.read() + " (soon)", Integer.toString(n.sentinel()),
+                String.valueOf(n.write()), String.valueOf(n.read()), Integer.toString(n.sentinel()),
                 Integer.toString(n.peer()), Integer.toString(n.http())
             });
         }

@@ -21,6 +21,10 @@ import java.util.Optional;
  * @param redisFailures  failed probes in a row that make the node NOT_READY
  * @param peerSecret     shared secret for the HMAC on peer messages; empty for none
  * @param httpPort       admin HTTP port (/livez, /readyz, /api/status)
+ * @param proxyPort      write port: every request goes to the master of the current epoch
+ * @param readPort       read port: sessions spread over healthy replicas (0: none)
+ * @param holdMs         how long a request through the proxy waits for a master before -MASTERDOWN
+ * @param maxClients     client connections the proxy accepts on both ports together
  * @param sentinelPort   port of the Sentinel-compatible endpoint
  * @param masterName     the master name the Sentinel-compatible endpoint answers for ({@code mymaster})
  */
@@ -37,6 +41,10 @@ public record AgentConfig(
         int redisFailures,
         String peerSecret,
         int httpPort,
+        int proxyPort,
+        int readPort,
+        int holdMs,
+        int maxClients,
         int sentinelPort,
         String masterName) {
 
@@ -47,6 +55,16 @@ public record AgentConfig(
         peerSecret = peerSecret == null ? "" : peerSecret;
         requirePort("--peer-port", peerPort);
         requirePort("--http-port", httpPort);
+        requirePort("--proxy-port", proxyPort);
+        if (readPort != 0) {
+            requirePort("--read-port", readPort);
+        }
+        if (holdMs < 0 || holdMs > 600_000) {
+            throw new ConfigException("--hold-ms: " + holdMs + " (expected: 0..600000)");
+        }
+        if (maxClients < 1) {
+            throw new ConfigException("--max-clients: " + maxClients + " (expected: at least 1)");
+        }
         requirePort("--sentinel-port", sentinelPort);
         requireMasterName(masterName);
         if (!staticPeers.isEmpty() && !peersDns.isEmpty()) {
@@ -84,7 +102,7 @@ public record AgentConfig(
     public String withSecretsHidden() {
         return new AgentConfig(redis, redisPassword.isEmpty() ? "" : "***", staticPeers, peersDns, peerPort, bindHost,
                 announceHost, heartbeatMs, peerTimeoutMs, redisFailures, peerSecret.isEmpty() ? "" : "***", httpPort,
-                sentinelPort, masterName).toString();
+                proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName).toString();
     }
 
     public Optional<String> password() {

@@ -113,6 +113,10 @@ public final class LocalHive {
         cmd.add(Integer.toString(n.peer()));
         cmd.add("--http-port");
         cmd.add(Integer.toString(n.http()));
+        cmd.add("--proxy-port");
+        cmd.add(Integer.toString(n.write()));
+        cmd.add("--read-port");
+        cmd.add(Integer.toString(n.read()));
         cmd.add("--sentinel-port");
         cmd.add(Integer.toString(n.sentinel()));
         cmd.add("--peers");

@@ -121,8 +121,8 @@ final class HiveFixture implements AutoCloseable {
         int index = nodes.size();
         RedisServerFixture redis = RedisServerFixture.start();
         AgentConfig config = new AgentConfig(redis.endpoint(), "", peers, "", peerOf(index).port(), "127.0.0.1",
-                "127.0.0.1", HEARTBEAT_MS, PEER_TIMEOUT_MS, 3, secret, peerOf(index).port() + 1, peerOf(index).port() + 2,
-                "mymaster");
+                "127.0.0.1", HEARTBEAT_MS, PEER_TIMEOUT_MS, 3, secret, peerOf(index).port() + 1,
+                FreePorts.freePort(), FreePorts.freePort(), 5000, 10000, peerOf(index).port() + 2, "mymaster");
         Node node = new Node(index, redis, config);
         nodes.add(node);
         node.startAgent();

@@ -76,7 +76,7 @@ class UpCommandIT {
         // the table is printed once every node reports a master (skep up gives it 30 s)
         await().atMost(Duration.ofSeconds(60)).until(() -> output().contains("skep status --http") || !up.isAlive());
         assertThat(output()).as("skep up output").contains("hint: skep status --http 127.0.0.1:" + (base + 5));
-        assertThat(output()).contains("waiting for a leader...").contains("(soon)");
+        assertThat(output()).contains("waiting for a leader...").doesNotContain("(soon)");
 
         StatusClient client = new StatusClient(Duration.ofSeconds(1));
         AtomicReference<HiveStatus> seen = new AtomicReference<>();
@@ -95,6 +95,24 @@ class UpCommandIT {
                 try (Jedis sentinel = new Jedis("127.0.0.1", sentinelPort)) {
                     assertThat(sentinel.sentinelGetMasterAddrByName("mymaster"))
                             .containsExactly(seen.get().master().host(), Integer.toString(seen.get().master().port()));
+                }
+            });
+        }
+
+        // every node's write port reaches the master, every read port a replica that has the write
+        for (int i = 0; i < 3; i++) {
+            int writePort = base + 10 * i + 1;
+            int readPort = base + 10 * i + 2;
+            String value = "from-node-" + i;
+            await().atMost(Duration.ofSeconds(30)).ignoreExceptions().untilAsserted(() -> {
+                try (Jedis w = new Jedis("127.0.0.1", writePort)) {
+                    assertThat(w.set("up-key", value)).isEqualTo("OK");
+                }
+            });
+            await().atMost(Duration.ofSeconds(30)).ignoreExceptions().untilAsserted(() -> {
+                try (Jedis r = new Jedis("127.0.0.1", readPort)) {
+                    assertThat(r.get("up-key")).isEqualTo(value);
+                    assertThat(r.role().get(0)).isEqualTo("slave");
                 }
             });
         }

@@ -1,0 +1,611 @@
+package dev.skep.proxy;
+
+import dev.skep.proxy.Upstream.Port;
+import dev.skep.resp.Route;
+import dev.skep.resp.RequestScanner;
+import dev.skep.resp.RespProtocolException;
+import dev.skep.topology.Endpoint;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.util.concurrent.ScheduledFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One client connection on the write or read port. It frames the client's requests without decoding them
+ * and forwards the original bytes: plain requests over a shared upstream connection, and, from the first
+ * request off the shared allowlist on, everything over a dedicated connection of its own (after the
+ * shared requests still in flight have been answered, so replies stay in order).
+ *
+ * <p>Replies go back in request order. Each request leaves a slot: an upstream slot, answered by the
+ * next reply from its connection, or a local reply (a refused command, {@code -MASTERDOWN}...) that is
+ * written as soon as every slot before it has been answered.
+ *
+ * <p>Backpressure: the client is read only while its connection can take more output, its upstream can
+ * take more input, and fewer than {@link ProxySettings#MAX_IN_FLIGHT} requests are unanswered; so a client
+ * that does not read its replies makes the proxy hold at most that many replies for it.
+ *
+ * <p>Confined to the client channel's event loop, like every upstream connection it uses.
+ */
+final class ClientSession extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+    private static final Object UPSTREAM = new Object();
+    private static final byte[] OK = "+OK\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] NOAUTH = "-NOAUTH Authentication required.\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] WRONGPASS = ("-WRONGPASS invalid username-password pair or user is disabled.\r\n")
+            .getBytes(StandardCharsets.US_ASCII);
+
+    /** Why the session is not reading requests right now. */
+    private enum Wait { NONE, CONNECTING, DRAIN, HOLD }
+
+    private final LoopContext loop;
+    final Port route;
+    private Channel client;
+    /** Unscanned request bytes. Merged as ByteToMessageDecoder does: never changed under a retained slice. */
+    private ByteBuf in = Unpooled.EMPTY_BUFFER;
+    private final RequestScanner scanner = new RequestScanner();
+    /** One entry per unanswered request, in order: UPSTREAM, a SessionState.Change, or a local reply. */
+    private final ArrayDeque<Object> slots = new ArrayDeque<>();
+    private int inFlight;
+    private boolean dedicatedMode;
+    private SharedUpstream shared;
+    private DedicatedUpstream dedicated;
+    private boolean wroteShared;
+    private boolean wroteDedicated;
+    private final SessionState state = new SessionState();
+    private boolean needAuth;
+    private boolean closeWhenAnswered;
+    /** A local reply was written and not yet flushed. */
+    private boolean localUnflushed;
+    /** The client broke the protocol: nothing more is read from it. */
+    private boolean broken;
+    private boolean closed;
+    private Wait wait = Wait.NONE;
+    /** A request that could not be sent yet (no master, connecting, draining), with its classification. */
+    private ByteBuf parked;
+    private Route parkedKind;
+    private String parkedRefusal;
+    private long holdDeadline;
+    private ScheduledFuture<?> holdTimer;
+    /** Read port: the replica this session reads from (null: none chosen, or the master). */
+    Endpoint readReplica;
+
+    ClientSession(LoopContext loop, Port route) {
+        this.loop = loop;
+        this.route = route;
+        this.needAuth = !loop.settings().upstreamPassword().isEmpty();
+    }
+
+    // ---- client channel events ----
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        client = ctx.channel();
+        loop.sessionOpened(this);
+        client.read();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ByteBuf bytes = (ByteBuf) msg;
+        if (closed) {
+            bytes.release();
+            return;
+        }
+        if (log.isTraceEnabled()) {
+            log.trace("{} read {} bytes wait={} inFlight={}", client.remoteAddress(), bytes.readableBytes(), wait, inFlight);
+        }
+        in = ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), in, bytes);
+        process();
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        flushUpstreams();
+        maybeRead();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (client.isWritable()) {
+            if (dedicated != null) {
+                dedicated.resumeReads();
+            }
+            maybeRead();
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        cleanUp();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("client {}: {}", ctx.channel().remoteAddress(), cause.toString());
+        ctx.close();
+    }
+
+    // ---- requests ----
+
+    /** Frames and dispatches every complete request, until one has to wait or the input runs out. */
+    private void process() {
+        while (!closed && !broken && wait == Wait.NONE) {
+            if (parked != null) {
+                ByteBuf request = parked;
+                parked = null;
+                if (!dispatch(request, parkedKind, parkedRefusal)) {
+                    return;
+                }
+                continue;
+            }
+            if (inFlight >= ProxySettings.MAX_IN_FLIGHT) {
+                return; // resumed as replies come back
+            }
+            int length;
+            try {
+                length = scanner.scan(in);
+            } catch (RespProtocolException e) {
+                protocolError(e);
+                return;
+            }
+            if (length == RequestScanner.NEED_MORE) {
+                return;
+            }
+            ByteBuf request = in.readRetainedSlice(length);
+            Route kind = scanner.route();
+            String refusal = kind == Route.REFUSED ? "ERR " + scanner.refusal() : null;
+            if (route == Port.READ && kind != Route.REFUSED && scanner.isWrite()) {
+                // as a replica answers: the read port never writes, even when it falls back to the master
+                kind = Route.REFUSED;
+                refusal = "READONLY You can't write against a read only replica.";
+            }
+            if (!dispatch(request, kind, refusal)) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * Sends, answers or parks one request. Returns false when it was parked (the session then waits for a
+     * connection, for the shared replies to drain, or for a master), true when it was dealt with.
+     */
+    private boolean dispatch(ByteBuf request, Route kind, String refusal) {
+        if (kind == Route.REFUSED) {
+            request.release();
+            local(errorReply(refusal));
+            return true;
+        }
+        if (kind == Route.SHARED && !dedicatedMode) {
+            if (needAuth) {
+                request.release();
+                local(Unpooled.wrappedBuffer(NOAUTH));
+                return true;
+            }
+            return sendShared(request, kind, refusal);
+        }
+        if (kind == Route.SHARED) {
+            return sendDedicated(request, kind, refusal, null); // plain command, no state change to track
+        }
+        List<byte[]> args = dev.skep.resp.RequestArguments.decode(request);
+        String cmd = RequestArgs.upper(args, 0);
+        if (cmd.equals("QUIT")) {
+            request.release();
+            local(Unpooled.wrappedBuffer(OK));
+            closeWhenAnswered = true;
+            return true;
+        }
+        if (!dedicatedMode && cmd.equals("CLIENT") && RequestArgs.upper(args, 1).equals("SETINFO")) {
+            // Client libraries (Jedis 5, redis-py 5) send it on every connect; it only labels the
+            // connection in CLIENT LIST. Answered here, it does not cost the session its shared path.
+            request.release();
+            local(Unpooled.wrappedBuffer(OK));
+            return true;
+        }
+        if (!dedicatedMode && cmd.equals("AUTH") && args.size() == 2 && !loop.settings().upstreamPassword().isEmpty()) {
+            // The proxy checks the password itself, so the session can stay on the shared connections.
+            request.release();
+            boolean ok = Arrays.equals(args.get(1), loop.settings().upstreamPassword().getBytes(StandardCharsets.UTF_8));
+            if (ok) {
+                needAuth = false;
+                state.apply(new SessionState.Change("AUTH", args), false);
+            }
+            local(Unpooled.wrappedBuffer(ok ? OK : WRONGPASS));
+            return true;
+        }
+        if (!dedicatedMode) {
+            if (inFlight > 0) {
+                park(request, kind, refusal, Wait.DRAIN);
+                return false;
+            }
+            dedicatedMode = true;
+            leaveShared();
+        }
+        return sendDedicated(request, kind, refusal, args);
+    }
+
+    private boolean sendShared(ByteBuf request, Route kind, String refusal) {
+        SharedUpstream u = shared;
+        if (u == null || u.closed) {
+            Endpoint target = loop.target(this);
+            u = target == null ? null : loop.shared(route, target);
+            if (u == null) {
+                return hold(request, kind, refusal);
+            }
+            if (u.closed) {
+                return hold(request, kind, refusal); // refused at once: the target is down
+            }
+            shared = u;
+            u.attached.add(this);
+        }
+        if (!u.connected) {
+            u.awaitConnect(this);
+            park(request, kind, refusal, Wait.CONNECTING);
+            return false;
+        }
+        holdDone();
+        u.send(this, request);
+        slots.add(UPSTREAM);
+        inFlight++;
+        wroteShared = true;
+        return true;
+    }
+
+    private boolean sendDedicated(ByteBuf request, Route kind, String refusal, List<byte[]> args) {
+        DedicatedUpstream d = dedicated;
+        if (d == null) {
+            Endpoint target = loop.target(this);
+            if (target == null || loop.isDown(target)) {
+                return hold(request, kind, refusal);
+            }
+            d = new DedicatedUpstream(loop, target, route, this);
+            dedicated = d;
+            // parked first: a connection refused at once calls onDedicatedLost, which resumes us
+            park(request, kind, refusal, Wait.CONNECTING);
+            d.start(state.replay());
+            return false;
+        }
+        if (!d.connected) {
+            park(request, kind, refusal, Wait.CONNECTING);
+            return false;
+        }
+        holdDone();
+        SessionState.Change change = args == null ? null : state.onRequest(args);
+        if (!state.raw()) {
+            slots.add(change == null ? UPSTREAM : change);
+            inFlight++;
+        }
+        d.send(request);
+        wroteDedicated = true;
+        return true;
+    }
+
+    private void park(ByteBuf request, Route kind, String refusal, Wait why) {
+        if (log.isDebugEnabled()) {
+            log.debug("{} park {} dedicated={} shared={}", client.remoteAddress(), why, dedicated, shared);
+        }
+        parked = request;
+        parkedKind = kind;
+        parkedRefusal = refusal;
+        wait = why;
+    }
+
+    /** No master (or it cannot be reached): wait for one, up to --hold-ms, then answer -MASTERDOWN. */
+    private boolean hold(ByteBuf request, Route kind, String refusal) {
+        park(request, kind, refusal, Wait.HOLD);
+        if (holdDeadline == 0) {
+            holdDeadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(loop.settings().holdMs());
+            holdTimer = client.eventLoop().schedule(this::holdExpired, loop.settings().holdMs(), TimeUnit.MILLISECONDS);
+        }
+        loop.held(this);
+        return false;
+    }
+
+    private void holdDone() {
+        if (holdDeadline != 0) {
+            holdDeadline = 0;
+            holdTimer.cancel(false);
+            holdTimer = null;
+            loop.released(this);
+        }
+    }
+
+    private void holdExpired() {
+        holdTimer = null;
+        if (closed || holdDeadline == 0) {
+            return;
+        }
+        holdDeadline = 0;
+        loop.released(this);
+        if (parked != null) {
+            parked.release();
+            parked = null;
+        }
+        wait = Wait.NONE;
+        local(errorReply("MASTERDOWN no master is available in the hive (waited " + loop.settings().holdMs() + " ms)"));
+        flushClient();
+        process();
+        maybeRead();
+    }
+
+    /** Called when what the session waited for may have happened (connected, new topology, drained). */
+    void resume() {
+        if (log.isDebugEnabled()) {
+            log.debug("{} resume from {}", client.remoteAddress(), wait);
+        }
+        if (closed || wait == Wait.NONE) {
+            return;
+        }
+        wait = Wait.NONE;
+        process();
+        flushUpstreams();
+        maybeRead();
+    }
+
+    void maybeRead() {
+        if (closed || broken || wait != Wait.NONE || parked != null) {
+            return;
+        }
+        if (in.isReadable() && inFlight < ProxySettings.MAX_IN_FLIGHT) {
+            process(); // requests already buffered come before new bytes
+            flushUpstreams();
+            if (wait != Wait.NONE) {
+                return;
+            }
+        }
+        if (client.isWritable() && inFlight < ProxySettings.MAX_IN_FLIGHT && upstreamWritable()) {
+            client.read();
+        } else if (log.isTraceEnabled()) {
+            log.trace("{} not reading: writable={} inFlight={} upstreamWritable={}", client.remoteAddress(),
+                    client.isWritable(), inFlight, upstreamWritable());
+        }
+    }
+
+    private boolean upstreamWritable() {
+        if (dedicatedMode) {
+            return dedicated == null || !dedicated.connected || dedicated.channel.isWritable();
+        }
+        return shared == null || !shared.connected || shared.channel.isWritable();
+    }
+
+    private void flushUpstreams() {
+        if (localUnflushed) {
+            localUnflushed = false;
+            flushClient();
+        }
+        if (wroteShared) {
+            wroteShared = false;
+            if (shared != null) {
+                shared.flush();
+            }
+        }
+        if (wroteDedicated) {
+            wroteDedicated = false;
+            if (dedicated != null) {
+                dedicated.flush();
+            }
+        }
+    }
+
+    // ---- replies ----
+
+    /** The reply to this session's oldest shared request. */
+    void onUpstreamReply(ByteBuf frame) {
+        if (closed) {
+            frame.release();
+            return;
+        }
+        slots.poll();
+        inFlight--;
+        client.write(frame, client.voidPromise());
+        writeLocalReplies();
+    }
+
+    /** A frame from the dedicated connection: a reply, or (raw session, RESP3 push) a message of its own. */
+    void onDedicatedFrame(ByteBuf frame, boolean push) {
+        if (closed) {
+            frame.release();
+            return;
+        }
+        if (!push) {
+            Object head = slots.peek();
+            if (head == UPSTREAM || head instanceof SessionState.Change) {
+                slots.poll();
+                inFlight--;
+                if (head instanceof SessionState.Change c) {
+                    state.apply(c, frame.getByte(frame.readerIndex()) == '-');
+                }
+            }
+        }
+        client.write(frame, client.voidPromise());
+        writeLocalReplies();
+    }
+
+    /** Writes the local replies that are now first in line. */
+    private void writeLocalReplies() {
+        while (!slots.isEmpty() && slots.peek() instanceof ByteBuf local) {
+            slots.poll();
+            client.write(local, client.voidPromise());
+        }
+    }
+
+    private void local(ByteBuf reply) {
+        if (slots.isEmpty()) {
+            client.write(reply, client.voidPromise());
+            localUnflushed = true;
+        } else {
+            slots.add(reply);
+        }
+    }
+
+    /** Flushes what was written to the client, then continues what waited for replies. */
+    void flushClient() {
+        localUnflushed = false;
+        if (closed) {
+            return;
+        }
+        if (closeWhenAnswered && slots.isEmpty()) {
+            closed = true;
+            client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        client.flush();
+        if (wait == Wait.DRAIN && inFlight == 0) {
+            resume();
+        } else {
+            maybeRead();
+        }
+    }
+
+    boolean clientWritable() {
+        return !closed && client.isWritable();
+    }
+
+    // ---- upstream failures and failover ----
+
+    /** One of our requests on a shared connection is lost with it: answer it with an error instead. */
+    void onUpstreamLost(SharedUpstream u, String reason) {
+        if (closed) {
+            return;
+        }
+        slots.poll();
+        inFlight--;
+        client.write(errorReply("ERR " + reason + ": the command may or may not have been executed"),
+                client.voidPromise());
+        writeLocalReplies();
+    }
+
+    /** {@code u} is gone: the next request picks another connection. Reads resume (u may have paused them). */
+    void detachShared(SharedUpstream u) {
+        if (shared == u) {
+            shared = null;
+            maybeRead();
+        }
+    }
+
+    private void leaveShared() {
+        if (shared != null) {
+            shared.attached.remove(this);
+            shared = null;
+        }
+    }
+
+    void dedicatedReady(DedicatedUpstream d) {
+        if (log.isDebugEnabled()) {
+            log.debug("{} dedicated ready {} (current {}) wait={}", client.remoteAddress(), d, dedicated, wait);
+        }
+        if (d == dedicated) {
+            resume();
+        }
+    }
+
+    /** The dedicated connection is gone: unanswered requests get errors; a pinned session is closed. */
+    void onDedicatedLost(DedicatedUpstream d, String reason, boolean wasConnected) {
+        if (log.isDebugEnabled()) {
+            log.debug("{} dedicated lost {} (current {}) wasConnected={} inFlight={} wait={}: {}", client.remoteAddress(),
+                    d, dedicated, wasConnected, inFlight, wait, reason);
+        }
+        if (d != dedicated || closed) {
+            return;
+        }
+        dedicated = null;
+        while (!slots.isEmpty()) {
+            Object s = slots.poll();
+            if (s instanceof ByteBuf local) {
+                client.write(local, client.voidPromise());
+            } else {
+                client.write(errorReply("ERR " + reason + ": the command may or may not have been executed"),
+                        client.voidPromise());
+            }
+        }
+        inFlight = 0;
+        if (wasConnected && state.pinned()) {
+            // MULTI, WATCH, subscriptions, MONITOR, tracking, replies off: state the new master cannot be
+            // given; the client must see the break and start again.
+            client.writeAndFlush(errorReply("ERR " + reason + ": this connection's state (transaction, "
+                    + "subscription...) cannot move to the new master; reconnect"))
+                    .addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        client.flush();
+        // Continue whatever waited (a parked request reconnects with the state replayed, or holds), and
+        // read again: the client may have been paused because the dying connection had stopped being writable.
+        resume();
+        maybeRead();
+    }
+
+    /** The topology changed: leave an upstream that is no longer where this session's traffic should go. */
+    void onTopologyChanged(String reason) {
+        if (closed) {
+            return;
+        }
+        if (dedicated != null && !dedicated.target.equals(loop.target(this))) {
+            dedicated.deliberate = true;
+            dedicated.fail(reason, dedicated.connected);
+        }
+        if (shared != null && !shared.target.equals(loop.target(this))) {
+            leaveShared();
+        }
+        if (wait == Wait.HOLD) {
+            resume();
+        }
+    }
+
+    // ---- errors and teardown ----
+
+    /** Answers the error after the replies owed for earlier requests, then closes, as redis does. */
+    private void protocolError(RespProtocolException e) {
+        log.debug("client {}: {}", client.remoteAddress(), e.getMessage());
+        broken = true;
+        local(Unpooled.wrappedBuffer(e.errorReply()));
+        closeWhenAnswered = true;
+        flushClient();
+    }
+
+    private static ByteBuf errorReply(String text) {
+        String clean = text.replace('\r', ' ').replace('\n', ' ');
+        return Unpooled.wrappedBuffer(("-" + clean + "\r\n").getBytes(StandardCharsets.UTF_8));
+    }
+
+    void closeClient() {
+        if (client != null) {
+            client.close();
+        }
+    }
+
+    private void cleanUp() {
+        closed = true;
+        in.release();
+        in = Unpooled.EMPTY_BUFFER;
+        if (parked != null) {
+            parked.release();
+            parked = null;
+        }
+        for (Object s : slots) {
+            if (s instanceof ByteBuf b) {
+                b.release();
+            }
+        }
+        slots.clear();
+        if (holdTimer != null) {
+            holdTimer.cancel(false);
+        }
+        if (dedicated != null) {
+            dedicated.close();
+            dedicated = null;
+        }
+        leaveShared();
+        loop.sessionClosed(this);
+    }
+}

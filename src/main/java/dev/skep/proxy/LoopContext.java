@@ -1,0 +1,256 @@
+package dev.skep.proxy;
+
+import dev.skep.proxy.Upstream.Port;
+import dev.skep.topology.Endpoint;
+import dev.skep.topology.Topology;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.util.concurrent.ScheduledFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Everything the proxy keeps per event loop: the topology as this loop last applied it, the shared upstream
+ * connections, the sessions, and which redis was found unreachable. Confined to its event loop: sessions and
+ * upstreams on the loop use it without locks; others reach it only through {@link EventLoop#execute}.
+ */
+final class LoopContext {
+    private static final Logger log = LoggerFactory.getLogger(LoopContext.class);
+    /** After a failed connection, a redis is not tried again for this long (held requests retry then). */
+    static final long RETRY_MS = 100;
+
+    private final EventLoop eventLoop;
+    private final ProxySettings settings;
+    private final Bootstrap bootstrap;
+    private Topology topology = Topology.NONE;
+    private final Map<Endpoint, SharedUpstream[]> writePools = new HashMap<>();
+    private final Map<Endpoint, SharedUpstream[]> readPools = new HashMap<>();
+    private int nextShared;
+    private final Map<Endpoint, Long> downUntil = new HashMap<>();
+    private final Set<ClientSession> sessions = new LinkedHashSet<>();
+    private final Set<ClientSession> held = new LinkedHashSet<>();
+    private final Map<Endpoint, Integer> readersPerReplica = new HashMap<>();
+    private ScheduledFuture<?> retry;
+    /** The epoch of the topology this loop applied last, for tests and status (read from any thread). */
+    volatile long appliedEpoch;
+
+    LoopContext(EventLoop eventLoop, ProxySettings settings, Class<? extends SocketChannel> channelClass) {
+        this.eventLoop = eventLoop;
+        this.settings = settings;
+        this.bootstrap = new Bootstrap()
+                .group(eventLoop)
+                .channel(channelClass)
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 1000)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024));
+    }
+
+    ProxySettings settings() {
+        return settings;
+    }
+
+    EventLoop eventLoop() {
+        return eventLoop;
+    }
+
+    ChannelFuture connect(Endpoint target, ChannelHandler handler) {
+        return bootstrap.clone().handler(handler).connect(target.host(), target.port());
+    }
+
+    // ---- where traffic goes ----
+
+    /** The redis this session's next request should go to; null when there is none (hold). */
+    Endpoint target(ClientSession s) {
+        if (s.route == Port.WRITE) {
+            return topology.master();
+        }
+        Endpoint current = s.readReplica;
+        if (current != null && topology.replicas().contains(current) && !isDown(current)) {
+            return current;
+        }
+        if (current != null) {
+            readersPerReplica.merge(current, -1, Integer::sum);
+            s.readReplica = null;
+        }
+        Endpoint best = null;
+        int fewest = Integer.MAX_VALUE;
+        for (Endpoint r : topology.replicas()) {
+            int n = readersPerReplica.getOrDefault(r, 0);
+            if (!isDown(r) && n < fewest) {
+                best = r;
+                fewest = n;
+            }
+        }
+        if (best != null) {
+            s.readReplica = best;
+            readersPerReplica.merge(best, 1, Integer::sum);
+            return best;
+        }
+        return topology.master(); // no healthy replica: reads go to the master
+    }
+
+    /** A shared connection to {@code target} for {@code route}, opened when needed; null when it is down. */
+    SharedUpstream shared(Port route, Endpoint target) {
+        if (isDown(target)) {
+            return null;
+        }
+        Map<Endpoint, SharedUpstream[]> pools = route == Port.WRITE ? writePools : readPools;
+        SharedUpstream[] pool = pools.computeIfAbsent(target, t -> new SharedUpstream[settings.sharedPerLoop()]);
+        int i = Math.floorMod(nextShared++, pool.length);
+        if (pool[i] == null || pool[i].closed) {
+            pool[i] = new SharedUpstream(this, target, route);
+            pool[i].start(settings.upstreamPassword());
+        }
+        return pool[i];
+    }
+
+    boolean isDown(Endpoint target) {
+        Long until = downUntil.get(target);
+        return until != null && System.nanoTime() < until;
+    }
+
+    void upstreamUp(Upstream u) {
+        downUntil.remove(u.target);
+    }
+
+    /** An upstream connection failed or closed: its redis is presumed down for a moment. */
+    void upstreamGone(Upstream u, String reason) {
+        Map<Endpoint, SharedUpstream[]> pools = u.route == Port.WRITE ? writePools : readPools;
+        SharedUpstream[] pool = pools.get(u.target);
+        if (pool != null) {
+            for (int i = 0; i < pool.length; i++) {
+                if (pool[i] == u) {
+                    pool[i] = null;
+                }
+            }
+        }
+        if (!u.deliberate) {
+            log.debug("upstream {} gone: {}", u.target, reason);
+            downUntil.put(u.target, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RETRY_MS));
+        }
+    }
+
+    // ---- sessions ----
+
+    void sessionOpened(ClientSession s) {
+        sessions.add(s);
+    }
+
+    void sessionClosed(ClientSession s) {
+        sessions.remove(s);
+        held.remove(s);
+        if (s.readReplica != null) {
+            readersPerReplica.merge(s.readReplica, -1, Integer::sum);
+            s.readReplica = null;
+        }
+    }
+
+    /** {@code s} waits for a master: retried on every topology change and every {@link #RETRY_MS}. */
+    void held(ClientSession s) {
+        held.add(s);
+        if (retry == null) {
+            retry = eventLoop.scheduleWithFixedDelay(this::retryHeld, RETRY_MS, RETRY_MS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    void released(ClientSession s) {
+        held.remove(s);
+        stopRetryIfIdle();
+    }
+
+    private void retryHeld() {
+        for (ClientSession s : new ArrayList<>(held)) {
+            s.resume();
+        }
+        stopRetryIfIdle();
+    }
+
+    private void stopRetryIfIdle() {
+        if (held.isEmpty() && retry != null) {
+            retry.cancel(false);
+            retry = null;
+        }
+    }
+
+    int sessionCount() {
+        return sessions.size();
+    }
+
+    // ---- failover ----
+
+    /**
+     * Applies a new topology. Shared connections to a redis that is no longer where their route goes are
+     * closed (the requests in flight on them are answered with an error naming the failover); sessions move
+     * on their next request, and held sessions retry at once.
+     */
+    void onTopology(Topology next) {
+        Topology previous = topology;
+        topology = next;
+        appliedEpoch = next.epoch();
+        String reason = next.hasMaster()
+                ? "failover: the master is now " + next.master() + " (epoch " + next.epoch() + ")"
+                : "failover: the hive has no master at the moment";
+        if (previous.master() != null && !previous.master().equals(next.master())) {
+            closePool(writePools, previous.master(), reason);
+            downUntil.remove(previous.master());
+        }
+        for (Endpoint r : new ArrayList<>(readPools.keySet())) {
+            if (!next.replicas().contains(r) && !r.equals(next.master())) {
+                closePool(readPools, r, "replica " + r + " is no longer healthy");
+            }
+        }
+        if (next.master() != null) {
+            downUntil.remove(next.master());
+            // connect now, so that the first requests after a failover do not pay for it
+            for (int i = 0; i < settings.sharedPerLoop(); i++) {
+                shared(Port.WRITE, next.master());
+            }
+        }
+        for (ClientSession s : new ArrayList<>(sessions)) {
+            s.onTopologyChanged(reason);
+        }
+    }
+
+    private void closePool(Map<Endpoint, SharedUpstream[]> pools, Endpoint target, String reason) {
+        SharedUpstream[] pool = pools.remove(target);
+        if (pool == null) {
+            return;
+        }
+        for (SharedUpstream u : pool) {
+            if (u != null) {
+                u.deliberate = true;
+                u.fail(reason, u.connected);
+            }
+        }
+    }
+
+    /** Closes every session and upstream (the proxy is stopping). */
+    void closeAll() {
+        for (ClientSession s : new ArrayList<>(sessions)) {
+            s.closeClient();
+        }
+        for (Map<Endpoint, SharedUpstream[]> pools : List.of(writePools, readPools)) {
+            for (Endpoint e : new ArrayList<>(pools.keySet())) {
+                closePool(pools, e, "proxy stopping");
+            }
+        }
+        if (retry != null) {
+            retry.cancel(false);
+        }
+    }
+}

@@ -1,0 +1,122 @@
+package dev.skep.proxy;
+
+import dev.skep.topology.Endpoint;
+import io.netty.buffer.ByteBuf;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A connection shared by many plain sessions: their requests are pipelined on it together, and its
+ * replies, which redis returns in request order, go back to the sessions in that same order. This is what
+ * lets redis do one read and one write for many clients' commands.
+ *
+ * <p>Only requests on the shared allowlist are sent here (see {@code resp.CommandTable}): they depend on no
+ * connection state, so whose connection runs them does not matter. Event-loop confined.
+ */
+final class SharedUpstream extends Upstream {
+    /** The session of each request sent and not yet answered, in order. */
+    private final ArrayDeque<ClientSession> waiting = new ArrayDeque<>();
+    /** Sessions that got replies during the current read batch: their clients are flushed after it. */
+    private final Set<ClientSession> replied = new LinkedHashSet<>();
+    /** Sessions that use this connection (to resume their reads when it becomes writable again). */
+    final Set<ClientSession> attached = new LinkedHashSet<>();
+    /** Sessions waiting for this connection to come up. */
+    private final List<ClientSession> awaitingConnect = new ArrayList<>();
+
+    SharedUpstream(LoopContext loop, Endpoint target, Port route) {
+        super(loop, target, route);
+    }
+
+    void start(String password) {
+        connect(password.isEmpty() ? List.of() : List.of(RequestArgs.encode("AUTH", password)));
+    }
+
+    /** Sends one request of {@code session} (the connection must be connected); flushed by the caller. */
+    void send(ClientSession session, ByteBuf request) {
+        waiting.add(session);
+        channel.write(request, channel.voidPromise());
+    }
+
+    void flush() {
+        if (connected) {
+            channel.flush();
+        }
+    }
+
+    void awaitConnect(ClientSession session) {
+        awaitingConnect.add(session);
+    }
+
+    @Override
+    void onConnected() {
+        loop.upstreamUp(this);
+        List<ClientSession> ready = new ArrayList<>(awaitingConnect);
+        awaitingConnect.clear();
+        for (ClientSession s : ready) {
+            s.resume();
+        }
+    }
+
+    @Override
+    void onReply(ByteBuf frame, boolean push) {
+        ClientSession s = waiting.poll();
+        if (s == null || push) {
+            frame.release(); // shared connections never subscribe: nothing unsolicited is expected
+            return;
+        }
+        s.onUpstreamReply(frame);
+        replied.add(s);
+    }
+
+    @Override
+    void afterReads() {
+        for (ClientSession s : replied) {
+            s.flushClient();
+        }
+        replied.clear();
+    }
+
+    @Override
+    boolean readWanted() {
+        return true; // shared: one slow client must not stall the others (its own reads stop instead)
+    }
+
+    @Override
+    void onWritable() {
+        for (ClientSession s : List.copyOf(attached)) {
+            s.maybeRead();
+        }
+    }
+
+    @Override
+    void onFailed(String reason, boolean wasConnected) {
+        loop.upstreamGone(this, reason);
+        // Requests sent and unanswered: their outcome is unknown, each gets an error in its place.
+        ArrayDeque<ClientSession> lost = new ArrayDeque<>(waiting);
+        waiting.clear();
+        for (ClientSession s : lost) {
+            s.onUpstreamLost(this, reason);
+        }
+        for (ClientSession s : Set.copyOf(attached)) {
+            s.detachShared(this);
+        }
+        attached.clear();
+        List<ClientSession> parked = new ArrayList<>(awaitingConnect);
+        awaitingConnect.clear();
+        for (ClientSession s : parked) {
+            s.resume(); // they will find the target down, and hold
+        }
+        afterReads();
+        for (ClientSession s : lost) {
+            s.flushClient();
+        }
+    }
+
+    int waitingCount() {
+        return waiting.size();
+    }
+}

@@ -1,0 +1,180 @@
+package dev.skep.proxy;
+
+import dev.skep.resp.ReplyScanner;
+import dev.skep.resp.RespProtocolException;
+import dev.skep.topology.Endpoint;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+
+/**
+ * One connection from the proxy to a redis: frames the replies (without decoding them) and hands each to
+ * {@link #onReply}. Subclasses decide whose reply it is: a shared connection serves many sessions in
+ * order, a dedicated one a single session. Lives on one event loop (the sessions' own), so nothing here
+ * is synchronized.
+ *
+ * <p>Requests the proxy sends on its own (AUTH of a shared connection, the state replayed on a dedicated
+ * one) have their replies consumed here: {@link #internalReplies} counts them; an error among them closes
+ * the connection, since it would not behave as the sessions expect.
+ */
+abstract class Upstream extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(Upstream.class);
+
+    final LoopContext loop;
+    final Endpoint target;
+    final Port route;
+    Channel channel;
+    boolean connected;
+    boolean closed;
+    /** Closed on purpose (failover, shutdown): says nothing about the redis being down. */
+    boolean deliberate;
+    /** Replies still expected for requests the proxy sent itself. */
+    int internalReplies;
+    /** Unscanned reply bytes, merged as ByteToMessageDecoder does (never changed under a retained slice). */
+    private ByteBuf cumulation = Unpooled.EMPTY_BUFFER;
+    private final ReplyScanner scanner = new ReplyScanner();
+
+    Upstream(LoopContext loop, Endpoint target, Port route) {
+        this.loop = loop;
+        this.target = target;
+        this.route = route;
+    }
+
+    /** Starts connecting; {@link #onConnected()} or {@link #onFailed(String, boolean)} follows on the loop. */
+    void connect(java.util.List<byte[]> setup) {
+        ChannelFuture f = loop.connect(target, this);
+        channel = f.channel();
+        f.addListener((ChannelFutureListener) done -> {
+            if (!done.isSuccess()) {
+                fail("cannot connect to " + target + ": " + rootMessage(done.cause()), false);
+                return;
+            }
+            if (closed) {
+                done.channel().close();
+                return;
+            }
+            for (byte[] request : setup) {
+                internalReplies++;
+                channel.write(channel.alloc().buffer(request.length).writeBytes(request));
+            }
+            channel.flush();
+            connected = true;
+            channel.read();
+            onConnected();
+        });
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ByteBuf in = (ByteBuf) msg;
+        cumulation = ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), cumulation, in);
+        try {
+            int len;
+            while (!closed && (len = scanner.scan(cumulation)) >= 0) {
+                ByteBuf frame = cumulation.readRetainedSlice(len);
+                boolean push = scanner.isPush();
+                if (!push && internalReplies > 0) {
+                    internalReplies--;
+                    boolean error = frame.getByte(frame.readerIndex()) == '-';
+                    String text = error ? frame.toString(java.nio.charset.StandardCharsets.UTF_8).trim() : "";
+                    frame.release();
+                    if (error) {
+                        fail("redis " + target + " refused the proxy's setup: " + text, true);
+                        return;
+                    }
+                    continue;
+                }
+                onReply(frame, push);
+            }
+        } catch (RespProtocolException e) {
+            fail("redis " + target + " sent bytes that are not RESP: " + e.getMessage(), true);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        afterReads();
+        if (!closed && readWanted()) {
+            ctx.read();
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable()) {
+            onWritable();
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        fail("connection to redis " + target + " closed", true);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("upstream {}: {}", target, cause.toString());
+        fail("connection to redis " + target + " failed: " + rootMessage(cause), true);
+    }
+
+    /** Closes the connection; sessions waiting on it learn why. Idempotent. */
+    final void fail(String reason, boolean wasConnected) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        connected = false;
+        cumulation.release();
+        cumulation = Unpooled.EMPTY_BUFFER;
+        if (channel != null) {
+            channel.close();
+        }
+        onFailed(reason, wasConnected);
+    }
+
+    @Override
+    public String toString() {
+        return getClass().getSimpleName() + "@" + Integer.toHexString(System.identityHashCode(this)) + "->" + target
+                + (connected ? "" : closed ? "(closed)" : "(connecting)");
+    }
+
+    boolean writable() {
+        return connected && channel.isWritable();
+    }
+
+    /** The connection is open and set up: requests may be written. */
+    abstract void onConnected();
+
+    /** A complete reply (or RESP3 push) arrived. Ownership of {@code frame} passes to the callee. */
+    abstract void onReply(ByteBuf frame, boolean push);
+
+    /** After a batch of reads: flush what was written to clients. */
+    abstract void afterReads();
+
+    /** Whether to keep reading from redis (false while the one client of a dedicated connection lags). */
+    abstract boolean readWanted();
+
+    abstract void onWritable();
+
+    /** The connection is gone (or never came up: {@code wasConnected} false). */
+    abstract void onFailed(String reason, boolean wasConnected);
+
+    static String rootMessage(Throwable t) {
+        Throwable c = t;
+        while (c.getCause() != null && c.getCause() != c) {
+            c = c.getCause();
+        }
+        return c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
+    }
+
+    /** An upstream is either for the write port (the master) or the read port (a replica or the master). */
+    enum Port { WRITE, READ }
+}

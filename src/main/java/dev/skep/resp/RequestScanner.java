@@ -1,0 +1,435 @@
+package dev.skep.resp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.util.ByteProcessor;
+
+/**
+ * Finds where each request of a client ends, and which command it is, by scanning bytes: no object per
+ * argument, no copy of the request. Frames exactly as Redis 7.0 does ({@code processMultibulkBuffer} and
+ * {@code processInlineBuffer} of networking.c), so the proxy and Redis always agree on where a request ends:
+ * multibulk ({@code *N\r\n$len\r\narg\r\n...}) and inline requests (words on a line ending with \n or \r\n,
+ * quotes as in {@link InlineTokenizer}), with the same limits and the same error texts.
+ *
+ * <h2>How to use it</h2>
+ * One scanner per client connection, used only by that connection's event loop thread (not thread-safe).
+ * <pre>{@code
+ * int length;
+ * while ((length = scanner.scan(in)) != RequestScanner.NEED_MORE) {
+ *     Route route = scanner.route();              // and command(), argumentCount(), isWrite(), ...
+ *     ByteBuf request = in.readRetainedSlice(length);
+ *     ...
+ * }
+ * // NEED_MORE: keep the bytes, append what arrives next, call scan() again
+ * }</pre>
+ * <ul>
+ *   <li>{@link #scan} reads {@code buf} from {@code readerIndex()} to {@code writerIndex()} and never moves
+ *       either index. It returns the length of the next complete request, or {@link #NEED_MORE}.
+ *   <li>After {@code NEED_MORE} the scanner keeps its place, so a 100 MB request arriving in a thousand chunks
+ *       is scanned once, not a thousand times. The next call must see the same unread bytes, followed by
+ *       any that arrived since: the caller may append to the buffer, or copy the unread bytes to another
+ *       buffer (offsets are counted from {@code readerIndex()}), but must not consume or change them. To
+ *       throw the input away instead, call {@link #reset()}.
+ *   <li>After a length, the accessors describe that request until the next call to {@code scan}, and the
+ *       next call starts a new request at {@code readerIndex()}. So the caller consumes exactly {@code length}
+ *       bytes before calling again; if it does not, it is given the same request again (nothing is lost).
+ *   <li>Lines that Redis skips without a reply (an empty or blank inline line, {@code *0}, {@code *-1}) are not
+ *       requests of their own: they are included at the start of the next request's length
+ *       ({@link #skippedBytes()}), so every length returned is one request that gets exactly one reply. A
+ *       client that sends more than 64 KB of such lines with no request gets "too big inline request".
+ *   <li>A {@link RespProtocolException} means the client broke the protocol: answer
+ *       {@link RespProtocolException#errorReply()} after the replies of the requests before it, and close the
+ *       connection, as Redis does. The scanner then keeps throwing the same exception until {@link #reset()}.
+ * </ul>
+ *
+ * <h2>Where it differs from Redis on purpose</h2>
+ * Redis checks its 64 KB line limits against whatever it happened to read; the scanner checks them against
+ * the line alone (a line is too big when its first 64 KB + 1 bytes hold no line end), so the outcome does not
+ * depend on how the bytes were split. Redis's checks for unauthenticated clients are not made here (the
+ * upstream connection that carries the request is authenticated).
+ */
+public final class RequestScanner {
+    /** Returned by {@link #scan} while the next request is not complete. */
+    public static final int NEED_MORE = -1;
+
+    /** The arguments captured for {@link #command()} and {@link #argumentEqualsIgnoreCase}. */
+    static final int CAPTURED = 2;
+    /** Longer than any command or subcommand name: a longer argument matches none. */
+    static final int CAPTURE_BYTES = 48;
+
+    static final String INVALID_MULTIBULK_LENGTH = "Protocol error: invalid multibulk length";
+    static final String INVALID_BULK_LENGTH = "Protocol error: invalid bulk length";
+    static final String TOO_BIG_INLINE = "Protocol error: too big inline request";
+    static final String TOO_BIG_MBULK_COUNT = "Protocol error: too big mbulk count string";
+    static final String TOO_BIG_BULK_COUNT = "Protocol error: too big bulk count string";
+    static final String UNBALANCED_QUOTES = "Protocol error: unbalanced quotes in request";
+    static final String TOO_LARGE = "Protocol error: request larger than 2 GB, too large for the Skep proxy";
+
+    private static final int START = 0;
+    private static final int COUNT_LINE = 1;
+    private static final int BULK_LINE = 2;
+    private static final int BULK_DATA = 3;
+    private static final int INLINE_LINE = 4;
+
+    // Redis finds line ends with strchr(), which stops at a NUL byte: a NUL before the end means "no end yet".
+    private static final ByteProcessor FIND_CR_OR_NUL = b -> b != '\r' && b != 0;
+    private static final ByteProcessor FIND_LF_OR_NUL = b -> b != '\n' && b != 0;
+
+    private final RequestLimits limits;
+    private final Capture capture = new Capture();
+    private final byte[][] captured = new byte[CAPTURED][CAPTURE_BYTES];
+    /** Length of each captured argument, lowercase in {@link #captured}; -1 when longer than CAPTURE_BYTES. */
+    private final int[] capturedLength = new int[CAPTURED];
+
+    // Where the scan of the current request stands. Offsets count from buf.readerIndex().
+    private int state = START;
+    private int pos;            // start of the line or bulk being scanned; the frame so far is [0, pos)
+    private int searchFrom;     // where the search for the current line's end resumes
+    private int lineEndAt = -1; // the current line's end, once found
+    private boolean stalled;    // a NUL came before the line end
+    private int requestStart;   // bytes of skipped lines before the request
+    private int argumentCount;
+    private long argumentsLeft;
+    private long bulkLength;
+    private boolean inline;
+
+    // The last complete request, valid while `complete`.
+    private boolean complete;
+    private int skippedBytes;
+    private CommandSpec command;
+    private Route route;
+    private String refusal;
+    private RespProtocolException failure;
+
+    /** A scanner with Redis 7.0's default limits. */
+    public RequestScanner() {
+        this(RequestLimits.REDIS_DEFAULTS);
+    }
+
+    public RequestScanner(RequestLimits limits) {
+        this.limits = limits;
+    }
+
+    /**
+     * The length of the next complete request at {@code buf.readerIndex()}, or {@link #NEED_MORE}. Does not
+     * move the buffer's indices. See the class comment for the contract between calls.
+     *
+     * @throws RespProtocolException the client broke the protocol (message as Redis 7.0 words it)
+     */
+    public int scan(ByteBuf buf) {
+        if (failure != null) {
+            throw failure;
+        }
+        complete = false;
+        try {
+            return scan(buf, buf.readerIndex(), buf.readableBytes());
+        } catch (RespProtocolException e) {
+            failure = e;
+            throw e;
+        }
+    }
+
+    /** Forgets the request in progress (and a protocol error): the next scan starts at readerIndex(). */
+    public void reset() {
+        restart();
+        complete = false;
+        failure = null;
+    }
+
+    /** The number of arguments of the request, command name included (at least 1). */
+    public int argumentCount() {
+        requireComplete();
+        return argumentCount;
+    }
+
+    /** True if the request was an inline line rather than multibulk. */
+    public boolean inline() {
+        requireComplete();
+        return inline;
+    }
+
+    /**
+     * How many bytes at the start of the request are lines Redis skips (empty inline lines, {@code *0},
+     * {@code *-1}). Forwarding them is harmless; the caller may also drop them.
+     */
+    public int skippedBytes() {
+        requireComplete();
+        return skippedBytes;
+    }
+
+    /**
+     * The table line of the request: its subcommand's line for a container (CLIENT SETNAME gives
+     * {@code client|setname}), {@link CommandTable#UNKNOWN} for an unknown command. Never null.
+     */
+    public CommandSpec command() {
+        requireComplete();
+        return command;
+    }
+
+    /**
+     * Where the request may go. The command's route, except for CONFIG SET of a replication parameter, which
+     * is {@link Route#REFUSED}; always decide by this rather than by {@code command().route()}.
+     */
+    public Route route() {
+        requireComplete();
+        return route;
+    }
+
+    /** The error text (after {@code -ERR }) to answer a {@link Route#REFUSED} request with; null otherwise. */
+    public String refusal() {
+        requireComplete();
+        return refusal;
+    }
+
+    /** Redis 7.0's write flag of the command (or subcommand): the read port rejects these. */
+    public boolean isWrite() {
+        requireComplete();
+        return command.write();
+    }
+
+    /**
+     * Whether argument {@code index} (0 is the command, 1 the first argument; no others are kept) is
+     * {@code name}, ignoring ASCII case. False for an argument longer than 48 bytes or an index beyond the
+     * request. No allocation.
+     */
+    public boolean argumentEqualsIgnoreCase(int index, String name) {
+        requireComplete();
+        if (index < 0 || index >= CAPTURED) {
+            throw new IllegalArgumentException("only arguments 0 and 1 are kept: " + index);
+        }
+        int length = capturedLength[index];
+        if (index >= argumentCount || length != name.length()) {
+            return false;
+        }
+        byte[] bytes = captured[index];
+        for (int i = 0; i < length; i++) {
+            char c = name.charAt(i);
+            if (c > 0xff || bytes[i] != RespBytes.lower((byte) c)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private int scan(ByteBuf buf, int base, int available) {
+        while (true) {
+            switch (state) {
+                case START -> {
+                    if (pos == available) {
+                        return NEED_MORE;
+                    }
+                    state = buf.getByte(base + pos) == '*' ? COUNT_LINE : INLINE_LINE;
+                    startLine();
+                }
+                case COUNT_LINE -> {
+                    int cr = lineEnd(buf, base, available, FIND_CR_OR_NUL, true, TOO_BIG_MBULK_COUNT);
+                    if (cr < 0) {
+                        return NEED_MORE;
+                    }
+                    long count = RespBytes.parseLong(buf, base + pos + 1, base + cr);
+                    if (count == RespBytes.INVALID || count > limits.maxArguments()) {
+                        throw new RespProtocolException(INVALID_MULTIBULK_LENGTH);
+                    }
+                    pos = cr + 2; // the byte after \r is not checked, as in Redis
+                    if (count <= 0) {
+                        skipped();
+                    } else {
+                        argumentCount = (int) count;
+                        argumentsLeft = count;
+                        inline = false;
+                        state = BULK_LINE;
+                        startLine();
+                    }
+                }
+                case BULK_LINE -> {
+                    int cr = lineEnd(buf, base, available, FIND_CR_OR_NUL, true, TOO_BIG_BULK_COUNT);
+                    if (cr < 0) {
+                        return NEED_MORE;
+                    }
+                    byte first = buf.getByte(base + pos);
+                    if (first != '$') {
+                        throw expectedDollar(first);
+                    }
+                    long length = RespBytes.parseLong(buf, base + pos + 1, base + cr);
+                    if (length < 0 || length > limits.maxBulkLength()) { // INVALID is negative too
+                        throw new RespProtocolException(INVALID_BULK_LENGTH);
+                    }
+                    bulkLength = length;
+                    pos = cr + 2;
+                    state = BULK_DATA;
+                }
+                case BULK_DATA -> {
+                    long end = pos + bulkLength + 2; // the 2 bytes after the data are not checked, as in Redis
+                    if (end > Integer.MAX_VALUE) {
+                        throw new RespProtocolException(TOO_LARGE);
+                    }
+                    if (end > available) {
+                        return NEED_MORE;
+                    }
+                    long index = argumentCount - argumentsLeft;
+                    if (index < CAPTURED) {
+                        captureBulk((int) index, buf, base + pos, (int) bulkLength);
+                    }
+                    pos = (int) end;
+                    if (--argumentsLeft == 0) {
+                        return complete(buf, base);
+                    }
+                    state = BULK_LINE;
+                    startLine();
+                }
+                case INLINE_LINE -> {
+                    int lf = lineEnd(buf, base, available, FIND_LF_OR_NUL, false, TOO_BIG_INLINE);
+                    if (lf < 0) {
+                        return NEED_MORE;
+                    }
+                    int end = lf > pos && buf.getByte(base + lf - 1) == '\r' ? lf - 1 : lf;
+                    int count = InlineTokenizer.tokenize(buf, base + pos, base + end, capture);
+                    if (count == InlineTokenizer.UNBALANCED) {
+                        throw new RespProtocolException(UNBALANCED_QUOTES);
+                    }
+                    pos = lf + 1;
+                    if (count == 0) {
+                        skipped();
+                    } else {
+                        argumentCount = count;
+                        inline = true;
+                        return complete(buf, base);
+                    }
+                }
+                default -> throw new IllegalStateException("state " + state);
+            }
+        }
+    }
+
+    /**
+     * The offset of the end of the line at {@link #pos}: of its \r (once a byte after it is there too, as
+     * Redis requires) or of its \n; -1 until then.
+     *
+     * @throws RespProtocolException {@code tooBig} once more than maxInlineLength bytes are buffered from the
+     *     line start and none of the first maxInlineLength + 1 of them ends the line
+     */
+    private int lineEnd(ByteBuf buf, int base, int available, ByteProcessor finder, boolean crlf, String tooBig) {
+        int limit = limits.maxInlineLength();
+        if (lineEndAt < 0 && !stalled) {
+            int searchEnd = (int) Math.min(available, (long) pos + limit + 1);
+            if (searchFrom < searchEnd) {
+                int found = buf.forEachByte(base + searchFrom, searchEnd - searchFrom, finder);
+                if (found < 0) {
+                    searchFrom = searchEnd;
+                } else if (buf.getByte(found) == 0) {
+                    stalled = true;
+                } else {
+                    lineEndAt = found - base;
+                }
+            }
+        }
+        if (lineEndAt >= 0) {
+            return !crlf || lineEndAt + 1 < available ? lineEndAt : NEED_MORE;
+        }
+        if (available - pos > limit) {
+            throw new RespProtocolException(tooBig);
+        }
+        return NEED_MORE;
+    }
+
+    private void startLine() {
+        searchFrom = pos;
+        lineEndAt = -1;
+        stalled = false;
+    }
+
+    /** A line Redis skips without a reply: it joins the next request. */
+    private void skipped() {
+        requestStart = pos;
+        if (requestStart > limits.maxInlineLength()) {
+            throw new RespProtocolException(TOO_BIG_INLINE);
+        }
+        state = START;
+    }
+
+    private int complete(ByteBuf buf, int base) {
+        CommandSpec spec = capturedLength[0] < 0 ? CommandTable.UNKNOWN
+                : CommandTable.lookup(captured[0], capturedLength[0]);
+        if (spec.container() && argumentCount > 1 && capturedLength[1] >= 0) {
+            spec = CommandTable.subcommand(spec, captured[1], capturedLength[1]);
+        }
+        command = spec;
+        route = spec.route();
+        refusal = spec.refusal();
+        if (spec == CommandTable.CONFIG_SET && argumentCount > 2) {
+            // Rare and cold: decode the whole request to look at every parameter it sets.
+            String configRefusal = CommandTable.configSetRefusal(
+                    RequestArguments.decode(buf, base + requestStart, pos - requestStart));
+            if (configRefusal != null) {
+                route = Route.REFUSED;
+                refusal = configRefusal;
+            }
+        }
+        skippedBytes = requestStart;
+        int length = pos;
+        restart();
+        complete = true;
+        return length;
+    }
+
+    private void restart() {
+        state = START;
+        pos = 0;
+        searchFrom = 0;
+        lineEndAt = -1;
+        stalled = false;
+        requestStart = 0;
+        argumentsLeft = 0;
+        bulkLength = 0;
+    }
+
+    private void captureBulk(int index, ByteBuf buf, int from, int length) {
+        if (length > CAPTURE_BYTES) {
+            capturedLength[index] = -1;
+            return;
+        }
+        byte[] into = captured[index];
+        for (int i = 0; i < length; i++) {
+            into[i] = RespBytes.lower(buf.getByte(from + i));
+        }
+        capturedLength[index] = length;
+    }
+
+    private void requireComplete() {
+        if (!complete) {
+            throw new IllegalStateException("no complete request: scan() has not returned a length");
+        }
+    }
+
+    /** Redis's {@code expected '$', got '%c'}; its error replies turn \r and \n into spaces. */
+    private static RespProtocolException expectedDollar(byte got) {
+        char c = got == '\r' || got == '\n' ? ' ' : (char) (got & 0xff);
+        return new RespProtocolException("Protocol error: expected '$', got '" + c + "'");
+    }
+
+    /** Captures the first arguments of an inline request, lowercase, as the tokenizer decodes them. */
+    private final class Capture implements InlineTokenizer.Sink {
+        private int index;
+
+        @Override
+        public void begin(int index) {
+            this.index = index;
+            if (index < CAPTURED) {
+                capturedLength[index] = 0;
+            }
+        }
+
+        @Override
+        public void append(byte b) {
+            if (index >= CAPTURED) {
+                return;
+            }
+            int length = capturedLength[index];
+            if (length == CAPTURE_BYTES) {
+                capturedLength[index] = -1;
+            } else if (length >= 0) {
+                captured[index][length] = RespBytes.lower(b);
+                capturedLength[index] = length + 1;
+            }
+        }
+    }
+}

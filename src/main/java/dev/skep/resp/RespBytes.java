@@ -1,0 +1,76 @@
+package dev.skep.resp;
+
+import io.netty.buffer.ByteBuf;
+
+/**
+ * Byte-level helpers shared by the scanners, the command table and the argument decoder. Pure static
+ * functions, safe from any thread.
+ */
+final class RespBytes {
+    /** Returned by {@link #parseLong} for text that is not a number by Redis's rules. */
+    static final long INVALID = Long.MIN_VALUE;
+
+    /** Redis's LONG_STR_SIZE: a number of 21 characters or more is rejected before it is read. */
+    private static final int LONG_STR_SIZE = 21;
+
+    private RespBytes() {
+    }
+
+    /** ASCII lowercase, as Redis's strcasecmp in the C locale: other bytes are left alone. */
+    static byte lower(byte b) {
+        return b >= 'A' && b <= 'Z' ? (byte) (b + ('a' - 'A')) : b;
+    }
+
+    /** C's isspace() in the C locale: space, \t, \n, \v, \f, \r. */
+    static boolean isSpace(byte b) {
+        return b == ' ' || (b >= '\t' && b <= '\r');
+    }
+
+    /**
+     * Reads the bytes [from, to) as a signed 64-bit integer with exactly the rules of Redis's string2ll():
+     * optional '-', then digits with no leading zero (except "0" itself), no '+', no spaces, fewer than 21
+     * characters, no overflow. "-0" is not a number.
+     *
+     * @return the value, or {@link #INVALID}; the one valid text whose value is Long.MIN_VALUE comes back as
+     *     Long.MIN_VALUE + 1, which every caller treats the same way (a negative count or length)
+     */
+    static long parseLong(ByteBuf buf, int from, int to) {
+        int length = to - from;
+        if (length == 0 || length >= LONG_STR_SIZE) {
+            return INVALID;
+        }
+        byte first = buf.getByte(from);
+        if (length == 1 && first == '0') {
+            return 0;
+        }
+        int i = from;
+        boolean negative = first == '-';
+        if (negative && ++i == to) {
+            return INVALID;
+        }
+        byte digit = buf.getByte(i);
+        if (digit < '1' || digit > '9') {
+            return INVALID;
+        }
+        // Accumulate negatively, so that Long.MIN_VALUE is reachable without overflow (as Long.parseLong does).
+        long limit = negative ? Long.MIN_VALUE : -Long.MAX_VALUE;
+        long multiplyMin = limit / 10;
+        long result = 0;
+        for (; i < to; i++) {
+            digit = buf.getByte(i);
+            if (digit < '0' || digit > '9' || result < multiplyMin) {
+                return INVALID;
+            }
+            result *= 10;
+            int d = digit - '0';
+            if (result < limit + d) {
+                return INVALID;
+            }
+            result -= d;
+        }
+        if (!negative) {
+            return -result;
+        }
+        return result == Long.MIN_VALUE ? Long.MIN_VALUE + 1 : result;
+    }
+}

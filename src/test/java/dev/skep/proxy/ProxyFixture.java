@@ -1,0 +1,62 @@
+package dev.skep.proxy;
+
+import dev.skep.netty.EventLoops;
+import dev.skep.support.FreePorts;
+import dev.skep.support.RedisServerFixture;
+import dev.skep.topology.Endpoint;
+import dev.skep.topology.Topology;
+import dev.skep.topology.TopologyHolder;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.Jedis;
+
+import java.util.List;
+
+/**
+ * A proxy in this JVM in front of real redis servers, with the topology set by the test (no election):
+ * for testing what clients see through the write and read ports, failovers included.
+ */
+final class ProxyFixture implements AutoCloseable {
+    final TopologyHolder topology = new TopologyHolder();
+    final EventLoops loops = EventLoops.create(2, "test-proxy", true);
+    final ProxyServer proxy;
+    final int writePort = FreePorts.freePort();
+    final int readPort = FreePorts.freePort();
+    private long epoch;
+
+    ProxyFixture(long holdMs, String password) {
+        proxy = new ProxyServer(loops, new ProxySettings("127.0.0.1", writePort, readPort, holdMs, 100, password, 2),
+                topology);
+        proxy.start();
+    }
+
+    /** Publishes a new epoch with {@code master} (null: no master) and {@code replicas}. */
+    void master(RedisServerFixture master, RedisServerFixture... replicas) {
+        epoch++;
+        List<Endpoint> r = java.util.Arrays.stream(replicas).map(RedisServerFixture::endpoint).toList();
+        topology.publish(new Topology(epoch, master == null ? null : new Endpoint("127.0.0.1", 1),
+                master == null ? null : master.endpoint(), r));
+        // the proxy applies it on its event loops asynchronously: tests act once it has
+        long e = epoch;
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> proxy.appliedEpoch() >= e);
+    }
+
+    Jedis writeClient() {
+        return client(writePort, "");
+    }
+
+    Jedis client(int port, String password) {
+        DefaultJedisClientConfig.Builder c = DefaultJedisClientConfig.builder()
+                .connectionTimeoutMillis(2000).socketTimeoutMillis(10_000);
+        if (!password.isEmpty()) {
+            c.password(password);
+        }
+        return new Jedis(new HostAndPort("127.0.0.1", port), c.build());
+    }
+
+    @Override
+    public void close() {
+        proxy.close();
+        loops.close();
+    }
+}

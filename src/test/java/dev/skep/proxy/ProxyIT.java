@@ -1,0 +1,317 @@
+package dev.skep.proxy;
+
+import dev.skep.support.RedisServerFixture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.JedisPubSub;
+import redis.clients.jedis.Pipeline;
+import redis.clients.jedis.Response;
+import redis.clients.jedis.Transaction;
+import redis.clients.jedis.exceptions.JedisConnectionException;
+import redis.clients.jedis.exceptions.JedisDataException;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/** What clients see through the write and read ports, against real redis servers. */
+class ProxyIT {
+    private final List<AutoCloseable> toClose = new ArrayList<>();
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (int i = toClose.size() - 1; i >= 0; i--) {
+            toClose.get(i).close();
+        }
+    }
+
+    private <T extends AutoCloseable> T track(T c) {
+        toClose.add(c);
+        return c;
+    }
+
+    private ProxyFixture proxy(long holdMs) {
+        return track(new ProxyFixture(holdMs, ""));
+    }
+
+    @Test
+    void plainCommandsStringsListsHashesAndLuaWork() {
+        RedisServerFixture redis = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(redis);
+        try (Jedis j = p.writeClient()) {
+            assertThat(j.set("s", "v")).isEqualTo("OK");
+            assertThat(j.get("s")).isEqualTo("v");
+            assertThat(j.incr("n")).isEqualTo(1);
+            assertThat(j.rpush("l", "a", "b", "c")).isEqualTo(3);
+            assertThat(j.lrange("l", 0, -1)).containsExactly("a", "b", "c");
+            j.hset("h", Map.of("f1", "1", "f2", "2"));
+            assertThat(j.hgetAll("h")).containsEntry("f1", "1").containsEntry("f2", "2");
+            assertThat(j.eval("return redis.call('GET', KEYS[1])", 1, "s")).isEqualTo("v");
+            assertThat(j.get("missing")).isNull();
+            assertThat(j.ping()).isEqualTo("PONG");
+        }
+        assertThat(redis.jedis().get("s")).as("written to the master itself").isEqualTo("v");
+    }
+
+    @Test
+    void transactionsSelectAndClientNameMoveTheSessionToItsOwnConnectionAndMixWithPlainCommands() {
+        RedisServerFixture redis = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(redis);
+        try (Jedis j = p.writeClient()) {
+            j.set("k", "db0");
+            Transaction t = j.multi();
+            t.incr("tx");
+            t.incr("tx");
+            assertThat(t.exec()).containsExactly(1L, 2L);
+            j.clientSetname("my-session");
+            assertThat(j.clientGetname()).isEqualTo("my-session");
+            assertThat(j.select(3)).isEqualTo("OK");
+            j.set("k", "db3");
+            assertThat(j.get("k")).isEqualTo("db3");
+            assertThat(j.select(0)).isEqualTo("OK");
+            assertThat(j.get("k")).isEqualTo("db0");
+        }
+        redis.jedis().select(3);
+        assertThat(redis.jedis().get("k")).isEqualTo("db3");
+    }
+
+    @Test
+    void pubSubAndBlockingPopsBehaveAsOnRedis() throws Exception {
+        RedisServerFixture redis = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(redis);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try (Jedis sub = p.writeClient(); Jedis pub = p.writeClient(); Jedis popper = p.writeClient()) {
+            CompletableFuture<String> got = new CompletableFuture<>();
+            JedisPubSub listener = new JedisPubSub() {
+                @Override
+                public void onMessage(String channel, String message) {
+                    got.complete(channel + ":" + message);
+                    unsubscribe();
+                }
+            };
+            Future<?> subscribing = pool.submit(() -> sub.subscribe(listener, "news"));
+            await().atMost(Duration.ofSeconds(5)).until(() -> pub.pubsubNumSub("news").get("news") == 1L);
+            pub.publish("news", "hello");
+            assertThat(got.get(5, TimeUnit.SECONDS)).isEqualTo("news:hello");
+            subscribing.get(5, TimeUnit.SECONDS);
+
+            Future<List<String>> popped = pool.submit(() -> popper.blpop(5, "queue"));
+            await().atMost(Duration.ofSeconds(5)).until(() -> redis.jedis().clientList().contains("cmd=blpop"));
+            pub.rpush("queue", "job-1");
+            assertThat(popped.get(5, TimeUnit.SECONDS)).containsExactly("queue", "job-1");
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void clientReplyOffSendsNoRepliesAndOnResumesThem() throws Exception {
+        RedisServerFixture redis = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(redis);
+        try (Socket s = new Socket("127.0.0.1", p.writePort)) {
+            s.setSoTimeout(5000);
+            OutputStream out = s.getOutputStream();
+            out.write(("CLIENT REPLY OFF\r\nSET quiet 1\r\nCLIENT REPLY ON\r\nGET quiet\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            // only CLIENT REPLY ON's +OK and GET's reply come back
+            assertThat(readExactly(s.getInputStream(), "+OK\r\n$1\r\n1\r\n".length())).isEqualTo("+OK\r\n$1\r\n1\r\n");
+        }
+    }
+
+    @Test
+    void aPasswordProtectedRedisNeedsAuthThroughTheProxyToo() {
+        RedisServerFixture redis = track(RedisServerFixture.start("--requirepass", "s3cret"));
+        ProxyFixture p = track(new ProxyFixture(2000, "s3cret"));
+        p.master(redis);
+        try (Jedis anonymous = p.client(p.writePort, "")) {
+            assertThatThrownBy(() -> anonymous.get("k")).isInstanceOf(JedisDataException.class).hasMessageContaining("NOAUTH");
+            assertThatThrownBy(() -> anonymous.auth("wrong")).hasMessageContaining("WRONGPASS");
+        }
+        try (Jedis j = p.client(p.writePort, "s3cret")) {
+            assertThat(j.set("k", "v")).isEqualTo("OK");
+            assertThat(j.select(1)).isEqualTo("OK"); // now on its own connection, authenticated by replay
+            assertThat(j.set("k1", "v1")).isEqualTo("OK");
+        }
+    }
+
+    @Test
+    void commandsThatWouldBreakTheHiveAreRefusedAndTheSessionGoesOn() {
+        RedisServerFixture redis = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(redis);
+        try (Jedis j = p.writeClient()) {
+            assertThatThrownBy(() -> j.replicaofNoOne()).hasMessageContaining("REPLICAOF");
+            assertThatThrownBy(() -> j.configSet("masterauth", "x")).hasMessageContaining("masterauth");
+            assertThatThrownBy(() -> j.shutdown()).isInstanceOf(JedisDataException.class);
+            assertThat(j.configGet("maxmemory")).containsKey("maxmemory");
+            assertThat(j.ping()).isEqualTo("PONG");
+        }
+        assertThat(redis.isRunning()).isTrue();
+        assertThat(redis.jedis().info("replication")).contains("role:master");
+    }
+
+    @Test
+    void garbageClosesOnlyThatConnectionWithARespError() throws Exception {
+        RedisServerFixture redis = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(redis);
+        try (Jedis bystander = p.writeClient(); Socket s = new Socket("127.0.0.1", p.writePort)) {
+            bystander.set("a", "1");
+            s.setSoTimeout(5000);
+            s.getOutputStream().write("*x\r\n".getBytes(StandardCharsets.US_ASCII));
+            String reply = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            assertThat(reply).isEqualTo("-ERR Protocol error: invalid multibulk length\r\n");
+            assertThat(bystander.get("a")).isEqualTo("1");
+        }
+    }
+
+    @Test
+    void pipelinesFromManySessionsComeBackInOrderToTheRightClient() throws Exception {
+        RedisServerFixture redis = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(redis);
+        int sessions = 20;
+        int perSession = 2000;
+        ExecutorService pool = Executors.newFixedThreadPool(sessions);
+        try {
+            List<Future<Boolean>> results = new ArrayList<>();
+            for (int c = 0; c < sessions; c++) {
+                int id = c;
+                results.add(pool.submit(() -> {
+                    try (Jedis j = p.writeClient()) {
+                        Pipeline pl = j.pipelined();
+                        List<Response<Long>> incrs = new ArrayList<>();
+                        List<Response<String>> gets = new ArrayList<>();
+                        for (int i = 0; i < perSession; i++) {
+                            pl.set("k" + id + ":" + i, id + ":" + i);
+                            incrs.add(pl.incr("counter:" + id));
+                            gets.add(pl.get("k" + id + ":" + i));
+                        }
+                        pl.sync();
+                        for (int i = 0; i < perSession; i++) {
+                            if (incrs.get(i).get() != i + 1 || !gets.get(i).get().equals(id + ":" + i)) {
+                                return false;
+                            }
+                        }
+                        return true;
+                    }
+                }));
+            }
+            for (Future<Boolean> r : results) {
+                assertThat(r.get(60, TimeUnit.SECONDS)).isTrue();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void anIdleSessionMovesToTheNewMasterWithItsStateAndSeesNothing() {
+        RedisServerFixture a = track(RedisServerFixture.start());
+        RedisServerFixture b = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(a);
+        try (Jedis plain = p.writeClient(); Jedis stateful = p.writeClient()) {
+            plain.set("where", "a");
+            stateful.select(2);
+            stateful.clientSetname("mover");
+            stateful.set("where", "a");
+
+            p.master(b); // failover
+
+            assertThat(plain.set("where", "b")).isEqualTo("OK");
+            assertThat(stateful.set("where", "b")).isEqualTo("OK");
+            assertThat(stateful.clientGetname()).isEqualTo("mover");
+        }
+        assertThat(b.jedis().get("where")).isEqualTo("b");
+        b.jedis().select(2);
+        assertThat(b.jedis().get("where")).as("the SELECT was replayed on the new master").isEqualTo("b");
+        assertThat(a.jedis().get("where")).isEqualTo("a");
+    }
+
+    @Test
+    void aPinnedSessionIsClosedOnFailover() {
+        RedisServerFixture a = track(RedisServerFixture.start());
+        RedisServerFixture b = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(a);
+        try (Jedis j = p.writeClient()) {
+            j.watch("x");
+            p.master(b);
+            // the topology reaches the proxy's event loops asynchronously: the session breaks soon after
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThatThrownBy(() -> j.get("x"))
+                    .isInstanceOfAny(JedisConnectionException.class, JedisDataException.class));
+        }
+    }
+
+    @Test
+    void withoutAMasterRequestsWaitAndAreServedWhenOneAppearsOrGetMasterdownAfterTheHold() throws Exception {
+        RedisServerFixture redis = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(1000);
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try (Jedis j = p.writeClient()) {
+            long start = System.nanoTime();
+            assertThatThrownBy(() -> j.get("k")).hasMessageStartingWith("MASTERDOWN");
+            assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isGreaterThanOrEqualTo(900);
+
+            Future<String> waiting = pool.submit(() -> j.set("k", "v"));
+            await().pollDelay(Duration.ofMillis(100)).atMost(Duration.ofSeconds(1)).until(() -> !waiting.isDone());
+            p.master(redis);
+            assertThat(waiting.get(5, TimeUnit.SECONDS)).isEqualTo("OK");
+            assertThat(j.get("k")).as("the connection stayed open").isEqualTo("v");
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void readPortSessionsAreSpreadOverReplicasAndFallBackToTheMaster() {
+        RedisServerFixture master = track(RedisServerFixture.start());
+        RedisServerFixture r1 = track(RedisServerFixture.start());
+        RedisServerFixture r2 = track(RedisServerFixture.start());
+        master.jedis().set("who", "master");
+        r1.jedis().set("who", "r1");
+        r2.jedis().set("who", "r2");
+        ProxyFixture p = proxy(2000);
+        p.master(master, r1, r2);
+        List<String> seen = new ArrayList<>();
+        List<Jedis> readers = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            Jedis r = track(p.client(p.readPort, ""));
+            readers.add(r);
+            seen.add(r.get("who"));
+        }
+        assertThat(seen).containsExactlyInAnyOrder("r1", "r2", "r1", "r2");
+
+        p.master(master, r2); // r1 unhealthy: its readers move
+        for (Jedis r : readers) {
+            assertThat(r.get("who")).isEqualTo("r2");
+        }
+        p.master(master); // no healthy replica: reads go to the master
+        assertThat(readers.get(0).get("who")).isEqualTo("master");
+    }
+
+    private static String readExactly(InputStream in, int n) throws Exception {
+        byte[] buf = in.readNBytes(n);
+        return new String(buf, StandardCharsets.US_ASCII);
+    }
+}
