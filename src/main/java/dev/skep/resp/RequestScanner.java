@@ -142,7 +142,7 @@ public final class RequestScanner {
     }
 
     /** True if the request was an inline line rather than multibulk. */
-    public boolean inline() {
+    public boolean isInline() {
         requireComplete();
         return inline;
     }

@@ -77,7 +77,7 @@ class RequestScannerTest {
         assertThat(scanner.scan(in)).isEqualTo(request.bytes().length);
         assertThat(scanner.argumentCount()).isEqualTo(request.arguments());
         assertThat(scanner.command().name()).isEqualTo(request.command());
-        assertThat(scanner.inline()).isEqualTo(request.bytes()[scanner.skippedBytes()] != '*');
+        assertThat(scanner.isInline()).isEqualTo(request.bytes()[scanner.skippedBytes()] != '*');
         assertThat(in.readerIndex()).as("indices untouched").isZero();
         assertThat(in.writerIndex()).isEqualTo(request.bytes().length);
     }
