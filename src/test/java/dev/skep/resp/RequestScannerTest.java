@@ -176,6 +176,16 @@ class RequestScannerTest {
     }
 
     @Test
+    void consumingBytesOfARequestInProgressIsCaught() {
+        RequestScanner scanner = new RequestScanner();
+        ByteBuf in = Unpooled.wrappedBuffer(bytes("*2\r\n$3\r\nGET\r\n"));
+        assertThat(scanner.scan(in)).isEqualTo(-1);
+        in.skipBytes(4);
+        assertThatThrownBy(() -> scanner.scan(in)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("fewer unread bytes");
+    }
+
+    @Test
     void resetForgetsTheRequestInProgress() {
         RequestScanner scanner = new RequestScanner();
         assertThat(scanner.scan(Unpooled.wrappedBuffer(bytes("*2\r\n$3\r\nGET\r\n")))).isEqualTo(-1);
