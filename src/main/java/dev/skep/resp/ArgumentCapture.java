@@ -5,6 +5,8 @@ import io.netty.buffer.ByteBuf;
 /**
  * Keeps the first two arguments of a request (command and subcommand), lowercase, in fixed arrays, and
  * resolves them to a {@link CommandTable} line: all a request needs to be classified, with no allocation.
+ * Inline requests keep both always (as decoded from their quotes); multibulk requests keep the second only when
+ * the first is a container command, since copying every request's key would cost a fifth of the scan.
  * Part of {@link RequestScanner}, whose thread it shares; reused from request to request.
  */
 final class ArgumentCapture implements InlineTokenizer.Sink {
@@ -17,6 +19,8 @@ final class ArgumentCapture implements InlineTokenizer.Sink {
     /** Length of each kept argument; -1 when it is longer than MAX_BYTES. */
     private final int[] lengths = new int[KEPT];
     private int current;
+    /** The line of argument 0, looked up once; null until then. */
+    private CommandSpec command;
 
     /** Inline requests: the tokenizer starts argument {@code index}. */
     @Override
@@ -24,6 +28,9 @@ final class ArgumentCapture implements InlineTokenizer.Sink {
         current = index;
         if (index < KEPT) {
             lengths[index] = 0;
+        }
+        if (index == 0) {
+            command = null;
         }
     }
 
@@ -44,23 +51,34 @@ final class ArgumentCapture implements InlineTokenizer.Sink {
 
     /** Multibulk requests: argument {@code index} is the {@code length} bytes at {@code from} of {@code buf}. */
     void bulk(int index, ByteBuf buf, int from, int length) {
+        if (index == 0) {
+            command = null;
+        }
         if (length > MAX_BYTES) {
             lengths[index] = -1;
             return;
         }
         byte[] into = bytes[index];
         for (int i = 0; i < length; i++) {
-            into[i] = RespBytes.lower(buf.getByte(from + i));
+            into[i] = RespBytes.lower(buf.getByte(from + i)); // cheaper than getBytes() at these lengths
         }
         lengths[index] = length;
     }
 
-    /** The table line of a request of {@code argumentCount} arguments whose first ones were captured. */
-    CommandSpec resolve(int argumentCount) {
-        if (lengths[0] < 0) {
-            return CommandTable.UNKNOWN;
+    /** The line of argument 0 alone (the container, for a command with subcommands). */
+    CommandSpec command() {
+        if (command == null) {
+            command = lengths[0] < 0 ? CommandTable.UNKNOWN : CommandTable.lookup(bytes[0], lengths[0]);
         }
-        CommandSpec spec = CommandTable.lookup(bytes[0], lengths[0]);
+        return command;
+    }
+
+    /**
+     * The table line of a request of {@code argumentCount} arguments: the subcommand's line for a container
+     * with a known subcommand (argument 1 must have been kept), else the line of argument 0.
+     */
+    CommandSpec resolve(int argumentCount) {
+        CommandSpec spec = command();
         if (spec.container() && argumentCount > 1 && lengths[1] >= 0) {
             spec = CommandTable.subcommand(spec, bytes[1], lengths[1]);
         }

@@ -72,6 +72,9 @@ public final class RequestScanner {
 
     private final RequestLimits limits;
     private final ArgumentCapture capture = new ArgumentCapture();
+    /** Multibulk: where the first two arguments are, from the start of the request. */
+    private final int[] argumentOffsets = new int[ArgumentCapture.KEPT];
+    private final int[] argumentLengths = new int[ArgumentCapture.KEPT];
 
     // Where the scan of the current request stands. Offsets count from buf.readerIndex().
     private int state = START;
@@ -191,15 +194,35 @@ public final class RequestScanner {
 
     /**
      * Whether argument {@code index} (0 is the command, 1 the first argument; no others are kept) is
-     * {@code name}, ignoring ASCII case. False for an argument longer than 48 bytes or an index beyond the
-     * request. No allocation.
+     * {@code name}, ignoring ASCII case; false for an index beyond the request. No allocation.
+     *
+     * @param request the bytes of the request from its first byte at {@code readerIndex()}: the buffer given
+     *                to {@link #scan} before the request is consumed, or the slice of the request
+     * @param name    at most 48 characters: an inline argument is kept decoded (from its quotes) only that far
      */
-    public boolean argumentEqualsIgnoreCase(int index, String name) {
+    public boolean argumentEqualsIgnoreCase(ByteBuf request, int index, String name) {
         requireComplete();
         if (index < 0 || index >= ArgumentCapture.KEPT) {
             throw new IllegalArgumentException("only arguments 0 and 1 are kept: " + index);
         }
-        return index < argumentCount && capture.equalsIgnoreCase(index, name);
+        if (index >= argumentCount) {
+            return false;
+        }
+        if (inline) {
+            return capture.equalsIgnoreCase(index, name);
+        }
+        int length = argumentLengths[index];
+        if (length != name.length()) {
+            return false;
+        }
+        int from = request.readerIndex() + argumentOffsets[index];
+        for (int i = 0; i < length; i++) {
+            char c = name.charAt(i);
+            if (c > 0xff || RespBytes.lower(request.getByte(from + i)) != RespBytes.lower((byte) c)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private int scan(ByteBuf buf, int base, int available) {
@@ -259,7 +282,11 @@ public final class RequestScanner {
                     }
                     long index = argumentCount - argumentsLeft;
                     if (index < ArgumentCapture.KEPT) {
-                        capture.bulk((int) index, buf, base + pos, (int) bulkLength);
+                        argumentOffsets[(int) index] = pos;
+                        argumentLengths[(int) index] = (int) bulkLength;
+                        if (index == 0 || capture.command().container()) {
+                            capture.bulk((int) index, buf, base + pos, (int) bulkLength);
+                        }
                     }
                     pos = (int) end;
                     if (--argumentsLeft == 0) {

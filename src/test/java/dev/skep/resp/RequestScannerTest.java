@@ -197,20 +197,30 @@ class RequestScannerTest {
     @Test
     void firstTwoArgumentsCanBeCheckedIgnoringCase() {
         RequestScanner scanner = new RequestScanner();
-        scanner.scan(Unpooled.wrappedBuffer(multibulk("Client", "NO-evict", "on")));
-
-        assertThat(scanner.argumentEqualsIgnoreCase(0, "CLIENT")).isTrue();
-        assertThat(scanner.argumentEqualsIgnoreCase(1, "no-evict")).isTrue();
-        assertThat(scanner.argumentEqualsIgnoreCase(1, "no-evic")).isFalse();
-        assertThatThrownBy(() -> scanner.argumentEqualsIgnoreCase(2, "on"))
+        ByteBuf in = Unpooled.wrappedBuffer(concat(List.of(bytes("\r\n"), multibulk("Client", "NO-evict", "on"),
+                multibulk("select", "1"))));
+        int length = scanner.scan(in);
+        assertThat(scanner.argumentEqualsIgnoreCase(in, 0, "CLIENT")).isTrue();
+        assertThat(scanner.argumentEqualsIgnoreCase(in, 1, "no-evict")).isTrue();
+        assertThat(scanner.argumentEqualsIgnoreCase(in, 1, "no-evic")).isFalse();
+        assertThatThrownBy(() -> scanner.argumentEqualsIgnoreCase(in, 2, "on"))
                 .isInstanceOf(IllegalArgumentException.class);
+        ByteBuf client = in.readSlice(length);
+        assertThat(scanner.argumentEqualsIgnoreCase(client, 1, "NO-EVICT")).as("on the slice").isTrue();
 
-        scanner.scan(Unpooled.wrappedBuffer(bytes("\"sCRIPT\" 'kill'\r\n")));
-        assertThat(scanner.argumentEqualsIgnoreCase(1, "KILL")).isTrue();
+        scanner.scan(in);
+        assertThat(scanner.argumentEqualsIgnoreCase(in, 0, "SELECT")).isTrue();
+        assertThat(scanner.argumentEqualsIgnoreCase(in, 1, "1")).as("not a container: read from the buffer").isTrue();
+
+        ByteBuf inline = Unpooled.wrappedBuffer(bytes("\"sCRIPT\" 'kill'\r\n"));
+        scanner.scan(inline);
+        assertThat(scanner.argumentEqualsIgnoreCase(inline, 0, "script")).isTrue();
+        assertThat(scanner.argumentEqualsIgnoreCase(inline, 1, "KILL")).isTrue();
         assertThat(scanner.route()).isEqualTo(Route.DEDICATED);
 
-        scanner.scan(Unpooled.wrappedBuffer(multibulk("PING")));
-        assertThat(scanner.argumentEqualsIgnoreCase(1, "")).as("no argument 1").isFalse();
+        ByteBuf ping = Unpooled.wrappedBuffer(multibulk("PING"));
+        scanner.scan(ping);
+        assertThat(scanner.argumentEqualsIgnoreCase(ping, 1, "")).as("no argument 1").isFalse();
     }
 
     @Test
