@@ -45,6 +45,8 @@ public final class ReplyScanner {
     private boolean complete;
     private byte type;
     private RespProtocolException failure;
+    /** Unread bytes at the last NEED_MORE: fewer at the next call means the caller consumed some. */
+    private int seen;
 
     /**
      * The length of the next complete reply at {@code buf.readerIndex()}, or {@link #NEED_MORE}. Does not
@@ -57,8 +59,15 @@ public final class ReplyScanner {
             throw failure;
         }
         complete = false;
+        int available = buf.readableBytes();
+        if (available < seen) {
+            throw new IllegalStateException("fewer unread bytes (" + available + ") than at the last call (" + seen
+                    + "): consume a reply only after scan() returned its length, or call reset()");
+        }
         try {
-            return scan(buf, buf.readerIndex(), buf.readableBytes());
+            int length = scan(buf, buf.readerIndex(), available);
+            seen = length == NEED_MORE ? available : 0;
+            return length;
         } catch (RespProtocolException e) {
             failure = e;
             throw e;
@@ -68,6 +77,7 @@ public final class ReplyScanner {
     /** Forgets the reply in progress (and a protocol error): the next scan starts at readerIndex(). */
     public void reset() {
         restart();
+        seen = 0;
         complete = false;
         failure = null;
     }

@@ -27,8 +27,9 @@ import io.netty.util.ByteProcessor;
  *   <li>After {@code NEED_MORE} the scanner keeps its place, so a 100 MB request arriving in a thousand chunks
  *       is scanned once, not a thousand times. The next call must see the same unread bytes, followed by
  *       any that arrived since: the caller may append to the buffer, or copy the unread bytes to another
- *       buffer (offsets are counted from {@code readerIndex()}), but must not consume or change them. To
- *       throw the input away instead, call {@link #reset()}.
+ *       buffer (offsets are counted from {@code readerIndex()}), but must not consume or change them (a call
+ *       that sees fewer unread bytes than the last one throws IllegalStateException). To throw the input
+ *       away instead, call {@link #reset()}.
  *   <li>After a length, the accessors describe that request until the next call to {@code scan}, and the
  *       next call starts a new request at {@code readerIndex()}. So the caller consumes exactly {@code length}
  *       bytes before calling again; if it does not, it is given the same request again (nothing is lost).
@@ -51,11 +52,6 @@ public final class RequestScanner {
     /** Returned by {@link #scan} while the next request is not complete. */
     public static final int NEED_MORE = -1;
 
-    /** The arguments captured for {@link #command()} and {@link #argumentEqualsIgnoreCase}. */
-    static final int CAPTURED = 2;
-    /** Longer than any command or subcommand name: a longer argument matches none. */
-    static final int CAPTURE_BYTES = 48;
-
     static final String INVALID_MULTIBULK_LENGTH = "Protocol error: invalid multibulk length";
     static final String INVALID_BULK_LENGTH = "Protocol error: invalid bulk length";
     static final String TOO_BIG_INLINE = "Protocol error: too big inline request";
@@ -75,10 +71,10 @@ public final class RequestScanner {
     private static final ByteProcessor FIND_LF_OR_NUL = b -> b != '\n' && b != 0;
 
     private final RequestLimits limits;
-    private final Capture capture = new Capture();
-    private final byte[][] captured = new byte[CAPTURED][CAPTURE_BYTES];
-    /** Length of each captured argument, lowercase in {@link #captured}; -1 when longer than CAPTURE_BYTES. */
-    private final int[] capturedLength = new int[CAPTURED];
+    private final ArgumentCapture capture = new ArgumentCapture();
+    /** Multibulk: where the first two arguments are, from the start of the request. */
+    private final int[] argumentOffsets = new int[ArgumentCapture.KEPT];
+    private final int[] argumentLengths = new int[ArgumentCapture.KEPT];
 
     // Where the scan of the current request stands. Offsets count from buf.readerIndex().
     private int state = START;
@@ -99,6 +95,8 @@ public final class RequestScanner {
     private Route route;
     private String refusal;
     private RespProtocolException failure;
+    /** Unread bytes at the last NEED_MORE: fewer at the next call means the caller consumed some. */
+    private int seen;
 
     /** A scanner with Redis 7.0's default limits. */
     public RequestScanner() {
@@ -120,8 +118,15 @@ public final class RequestScanner {
             throw failure;
         }
         complete = false;
+        int available = buf.readableBytes();
+        if (available < seen) {
+            throw new IllegalStateException("fewer unread bytes (" + available + ") than at the last call (" + seen
+                    + "): consume a request only after scan() returned its length, or call reset()");
+        }
         try {
-            return scan(buf, buf.readerIndex(), buf.readableBytes());
+            int length = scan(buf, buf.readerIndex(), available);
+            seen = length == NEED_MORE ? available : 0;
+            return length;
         } catch (RespProtocolException e) {
             failure = e;
             throw e;
@@ -131,6 +136,7 @@ public final class RequestScanner {
     /** Forgets the request in progress (and a protocol error): the next scan starts at readerIndex(). */
     public void reset() {
         restart();
+        seen = 0;
         complete = false;
         failure = null;
     }
@@ -142,7 +148,7 @@ public final class RequestScanner {
     }
 
     /** True if the request was an inline line rather than multibulk. */
-    public boolean inline() {
+    public boolean isInline() {
         requireComplete();
         return inline;
     }
@@ -188,22 +194,31 @@ public final class RequestScanner {
 
     /**
      * Whether argument {@code index} (0 is the command, 1 the first argument; no others are kept) is
-     * {@code name}, ignoring ASCII case. False for an argument longer than 48 bytes or an index beyond the
-     * request. No allocation.
+     * {@code name}, ignoring ASCII case; false for an index beyond the request. No allocation.
+     *
+     * @param request the bytes of the request from its first byte at {@code readerIndex()}: the buffer given
+     *                to {@link #scan} before the request is consumed, or the slice of the request
+     * @param name    at most 48 characters: an inline argument is kept decoded (from its quotes) only that far
      */
-    public boolean argumentEqualsIgnoreCase(int index, String name) {
+    public boolean argumentEqualsIgnoreCase(ByteBuf request, int index, String name) {
         requireComplete();
-        if (index < 0 || index >= CAPTURED) {
+        if (index < 0 || index >= ArgumentCapture.KEPT) {
             throw new IllegalArgumentException("only arguments 0 and 1 are kept: " + index);
         }
-        int length = capturedLength[index];
-        if (index >= argumentCount || length != name.length()) {
+        if (index >= argumentCount) {
             return false;
         }
-        byte[] bytes = captured[index];
+        if (inline) {
+            return capture.equalsIgnoreCase(index, name);
+        }
+        int length = argumentLengths[index];
+        if (length != name.length()) {
+            return false;
+        }
+        int from = request.readerIndex() + argumentOffsets[index];
         for (int i = 0; i < length; i++) {
             char c = name.charAt(i);
-            if (c > 0xff || bytes[i] != RespBytes.lower((byte) c)) {
+            if (c > 0xff || RespBytes.lower(request.getByte(from + i)) != RespBytes.lower((byte) c)) {
                 return false;
             }
         }
@@ -266,8 +281,12 @@ public final class RequestScanner {
                         return NEED_MORE;
                     }
                     long index = argumentCount - argumentsLeft;
-                    if (index < CAPTURED) {
-                        captureBulk((int) index, buf, base + pos, (int) bulkLength);
+                    if (index < ArgumentCapture.KEPT) {
+                        argumentOffsets[(int) index] = pos;
+                        argumentLengths[(int) index] = (int) bulkLength;
+                        if (index == 0 || capture.command().container()) {
+                            capture.bulk((int) index, buf, base + pos, (int) bulkLength);
+                        }
                     }
                     pos = (int) end;
                     if (--argumentsLeft == 0) {
@@ -347,11 +366,7 @@ public final class RequestScanner {
     }
 
     private int complete(ByteBuf buf, int base) {
-        CommandSpec spec = capturedLength[0] < 0 ? CommandTable.UNKNOWN
-                : CommandTable.lookup(captured[0], capturedLength[0]);
-        if (spec.container() && argumentCount > 1 && capturedLength[1] >= 0) {
-            spec = CommandTable.subcommand(spec, captured[1], capturedLength[1]);
-        }
+        CommandSpec spec = capture.resolve(argumentCount);
         command = spec;
         route = spec.route();
         refusal = spec.refusal();
@@ -382,18 +397,6 @@ public final class RequestScanner {
         bulkLength = 0;
     }
 
-    private void captureBulk(int index, ByteBuf buf, int from, int length) {
-        if (length > CAPTURE_BYTES) {
-            capturedLength[index] = -1;
-            return;
-        }
-        byte[] into = captured[index];
-        for (int i = 0; i < length; i++) {
-            into[i] = RespBytes.lower(buf.getByte(from + i));
-        }
-        capturedLength[index] = length;
-    }
-
     private void requireComplete() {
         if (!complete) {
             throw new IllegalStateException("no complete request: scan() has not returned a length");
@@ -404,32 +407,5 @@ public final class RequestScanner {
     private static RespProtocolException expectedDollar(byte got) {
         char c = got == '\r' || got == '\n' ? ' ' : (char) (got & 0xff);
         return new RespProtocolException("Protocol error: expected '$', got '" + c + "'");
-    }
-
-    /** Captures the first arguments of an inline request, lowercase, as the tokenizer decodes them. */
-    private final class Capture implements InlineTokenizer.Sink {
-        private int index;
-
-        @Override
-        public void begin(int index) {
-            this.index = index;
-            if (index < CAPTURED) {
-                capturedLength[index] = 0;
-            }
-        }
-
-        @Override
-        public void append(byte b) {
-            if (index >= CAPTURED) {
-                return;
-            }
-            int length = capturedLength[index];
-            if (length == CAPTURE_BYTES) {
-                capturedLength[index] = -1;
-            } else if (length >= 0) {
-                captured[index][length] = RespBytes.lower(b);
-                capturedLength[index] = length + 1;
-            }
-        }
     }
 }

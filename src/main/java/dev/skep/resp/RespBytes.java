@@ -39,34 +39,33 @@ final class RespBytes {
         if (length == 0 || length >= LONG_STR_SIZE) {
             return INVALID;
         }
-        byte first = buf.getByte(from);
-        if (length == 1 && first == '0') {
-            return 0;
-        }
         int i = from;
-        boolean negative = first == '-';
-        if (negative && ++i == to) {
-            return INVALID;
+        byte c = buf.getByte(i++);
+        boolean negative = c == '-';
+        if (negative) {
+            if (i == to) {
+                return INVALID;
+            }
+            c = buf.getByte(i++);
         }
-        byte digit = buf.getByte(i);
-        if (digit < '1' || digit > '9') {
-            return INVALID;
+        if (c < '1' || c > '9') {
+            return c == '0' && length == 1 ? 0 : INVALID;
         }
         // Accumulate negatively, so that Long.MIN_VALUE is reachable without overflow (as Long.parseLong does).
         long limit = negative ? Long.MIN_VALUE : -Long.MAX_VALUE;
         long multiplyMin = limit / 10;
-        long result = 0;
+        long result = -(c - '0');
         for (; i < to; i++) {
-            digit = buf.getByte(i);
-            if (digit < '0' || digit > '9' || result < multiplyMin) {
+            c = buf.getByte(i);
+            if (c < '0' || c > '9' || result < multiplyMin) {
                 return INVALID;
             }
             result *= 10;
-            int d = digit - '0';
-            if (result < limit + d) {
+            int digit = c - '0';
+            if (result < limit + digit) {
                 return INVALID;
             }
-            result -= d;
+            result -= digit;
         }
         if (!negative) {
             return -result;

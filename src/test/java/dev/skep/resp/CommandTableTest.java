@@ -1,0 +1,153 @@
+package dev.skep.resp;
+
+import io.netty.buffer.Unpooled;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import static dev.skep.resp.Frames.bytes;
+import static org.assertj.core.api.Assertions.assertThat;
+
+class CommandTableTest {
+
+    @Test
+    void everyRedis70CommandHasALine() {
+        List<CommandSpec> all = CommandTable.all();
+        assertThat(all.stream().filter(c -> !c.name().contains("|"))).hasSize(240);
+        assertThat(all).hasSize(379);
+        Set<String> names = new HashSet<>();
+        all.forEach(c -> assertThat(names.add(c.name())).as("unique " + c.name()).isTrue());
+        all.forEach(c -> assertThat(CommandTable.lookup(c.name())).isSameAs(c));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"get", "GET", "Get", "gEt"})
+    void lookupIgnoresCase(String name) {
+        CommandSpec get = CommandTable.lookup(name);
+        assertThat(get.name()).isEqualTo("get");
+        assertThat(CommandTable.lookup(Unpooled.wrappedBuffer(bytes("xx" + name + "yy")), 2, 3)).isSameAs(get);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"GET", "SET", "INCR", "HGET", "MGET", "DEL", "EXPIRE", "LPUSH", "ZADD", "EVAL", "EVALSHA",
+            "EVAL_RO", "FCALL", "PING", "ECHO", "EXISTS", "TTL", "TYPE", "SCAN", "HSCAN", "SSCAN", "ZSCAN", "PUBLISH",
+            "INFO", "DBSIZE", "FLUSHDB", "LPOP", "RPOPLPUSH", "LMOVE", "XADD", "XRANGE", "GEOSEARCH", "PFADD", "SORT"})
+    void plainDataCommandsAreShared(String name) {
+        assertThat(CommandTable.lookup(name).route()).isEqualTo(Route.SHARED);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"SELECT", "AUTH", "HELLO", "CLIENT", "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH",
+            "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE", "MONITOR", "BLPOP",
+            "BRPOP", "BLMOVE", "BRPOPLPUSH", "BZPOPMIN", "BZPOPMAX", "BLMPOP", "BZMPOP", "XREAD", "XREADGROUP",
+            "WAIT", "RESET", "READONLY", "READWRITE", "ASKING", "QUIT", "DEBUG"})
+    void statefulAndBlockingCommandsAreDedicated(String name) {
+        assertThat(CommandTable.lookup(name).route()).isEqualTo(Route.DEDICATED);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"REPLICAOF", "SLAVEOF", "FAILOVER", "SHUTDOWN", "SYNC", "PSYNC", "REPLCONF"})
+    void commandsThatWouldBreakTheHiveAreRefused(String name) {
+        CommandSpec spec = CommandTable.lookup(name);
+        assertThat(spec.route()).isEqualTo(Route.REFUSED);
+        assertThat(spec.refusal()).startsWith(name + " is not allowed through the Skep proxy: the hive manages ");
+    }
+
+    @Test
+    void refusalTexts() {
+        assertThat(CommandTable.lookup("replicaof").refusal())
+                .isEqualTo("REPLICAOF is not allowed through the Skep proxy: the hive manages replication");
+        assertThat(CommandTable.lookup("shutdown").refusal())
+                .isEqualTo("SHUTDOWN is not allowed through the Skep proxy: the hive manages the redis-server process");
+        assertThat(CommandTable.lookup("debug", "segfault").refusal()).isEqualTo("DEBUG SEGFAULT is not allowed "
+                + "through the Skep proxy: it would crash, restart or reload redis-server under the hive");
+        assertThat(CommandTable.lookup("DEBUG", "SLEEP").refusal()).isEqualTo("DEBUG SLEEP is not allowed through "
+                + "the Skep proxy: it would stall redis-server, which the hive takes for a failure");
+        for (CommandSpec spec : CommandTable.all()) {
+            assertThat(spec.refusal() != null).as(spec.name()).isEqualTo(spec.route() == Route.REFUSED);
+        }
+    }
+
+    @Test
+    void subcommands() {
+        assertThat(CommandTable.lookup("CLIENT", "SETNAME").name()).isEqualTo("client|setname");
+        assertThat(CommandTable.lookup("client", "setname").route()).isEqualTo(Route.DEDICATED);
+        assertThat(CommandTable.lookup("CLIENT", "NOSUCH").name()).as("unknown subcommand: the container")
+                .isEqualTo("client");
+        assertThat(CommandTable.lookup("CONFIG", "GET").route()).isEqualTo(Route.SHARED);
+        assertThat(CommandTable.lookup("CONFIG", "SET").route()).as("parameters are checked per request")
+                .isEqualTo(Route.SHARED);
+        assertThat(CommandTable.lookup("DEBUG", "SEGFAULT").route()).isEqualTo(Route.REFUSED);
+        for (String sub : List.of("RESTART", "CRASH-AND-RECOVER", "PANIC", "RELOAD", "SLEEP", "ASSERT", "OOM",
+                "LOADAOF", "CHANGE-REPL-ID")) {
+            assertThat(CommandTable.lookup("debug", sub).route()).as(sub).isEqualTo(Route.REFUSED);
+        }
+        assertThat(CommandTable.lookup("DEBUG", "OBJECT").route()).isEqualTo(Route.DEDICATED);
+        assertThat(CommandTable.lookup("DEBUG", "OBJECT").name()).isEqualTo("debug");
+        assertThat(CommandTable.lookup("SCRIPT", "LOAD").route()).isEqualTo(Route.SHARED);
+        assertThat(CommandTable.lookup("SCRIPT", "KILL").route()).isEqualTo(Route.DEDICATED);
+        assertThat(CommandTable.lookup("FUNCTION", "KILL").route()).isEqualTo(Route.DEDICATED);
+        assertThat(CommandTable.lookup("ACL", "WHOAMI").route()).isEqualTo(Route.DEDICATED);
+        assertThat(CommandTable.lookup("GET", "x").name()).as("not a container").isEqualTo("get");
+        assertThat(CommandTable.lookup("config").container()).isTrue();
+        assertThat(CommandTable.lookup("get").container()).isFalse();
+    }
+
+    @Test
+    void unknownCommandsAreDedicated() {
+        assertThat(CommandTable.lookup("NOSUCHCOMMAND")).isSameAs(CommandTable.UNKNOWN);
+        assertThat(CommandTable.lookup("")).isSameAs(CommandTable.UNKNOWN);
+        assertThat(CommandTable.lookup("get|x")).isSameAs(CommandTable.UNKNOWN);
+        assertThat(CommandTable.UNKNOWN.route()).isEqualTo(Route.DEDICATED);
+        assertThat(CommandTable.UNKNOWN.known()).isFalse();
+        assertThat(CommandTable.lookup("get").known()).isTrue();
+    }
+
+    @Test
+    void redisFlags() {
+        assertThat(CommandTable.lookup("SET").write()).isTrue();
+        assertThat(CommandTable.lookup("SET").readOnly()).isFalse();
+        assertThat(CommandTable.lookup("GET").write()).isFalse();
+        assertThat(CommandTable.lookup("GET").readOnly()).isTrue();
+        assertThat(CommandTable.lookup("EVAL").write()).as("Redis 7.0 leaves it to the script").isFalse();
+        assertThat(CommandTable.lookup("FUNCTION", "LOAD").write()).isTrue();
+        assertThat(CommandTable.lookup("FUNCTION", "LIST").write()).isFalse();
+        assertThat(CommandTable.lookup("XGROUP", "CREATE").write()).isTrue();
+        assertThat(CommandTable.lookup("BLPOP").blocking()).isTrue();
+        assertThat(CommandTable.lookup("WAIT").blocking()).isTrue();
+        for (CommandSpec spec : CommandTable.all()) {
+            if (spec.blocking()) {
+                assertThat(spec.route()).as(spec.name()).isEqualTo(Route.DEDICATED);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"replicaof", "SLAVEOF", "masterauth", "masteruser", "repl-backlog-size",
+            "repl-diskless-sync-delay", "replica-read-only", "replica-priority", "slave-priority", "slave-read-only",
+            "min-replicas-to-write", "min-slaves-max-lag", "tls-replication"})
+    void replicationParametersAreRefused(String parameter) {
+        String refusal = CommandTable.configSetRefusal(List.of(bytes("config"), bytes("set"), bytes(parameter),
+                bytes("x")));
+        assertThat(refusal).isEqualTo("CONFIG SET " + parameter.toLowerCase() + " is not allowed through the Skep "
+                + "proxy: the hive manages replication");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"maxmemory", "appendonly", "save", "replica", "repl", "cluster-replica-no-failover"})
+    void otherParametersAreNot(String parameter) {
+        assertThat(CommandTable.configSetRefusal(List.of(bytes("config"), bytes("set"), bytes(parameter),
+                bytes("x")))).isNull();
+    }
+
+    @Test
+    void aRefusedParameterIsQuotedShortAndOnOneLine() {
+        String refusal = CommandTable.configSetRefusal(List.of(bytes("config"), bytes("set"),
+                bytes("repl-\r\n" + "x".repeat(100)), bytes("x")));
+        assertThat(refusal).startsWith("CONFIG SET repl-  xxx").contains("... is not allowed").doesNotContain("\r", "\n");
+    }
+}
