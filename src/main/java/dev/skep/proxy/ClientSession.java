@@ -150,8 +150,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 }
                 continue;
             }
-            if (inFlight >= ProxySettings.MAX_IN_FLIGHT) {
-                return; // resumed as replies come back
+            if (inFlight >= ProxySettings.MAX_IN_FLIGHT || (inFlight > 0 && !client.isWritable())) {
+                return; // resumed as replies come back, or when the client reads again
             }
             int length;
             try {

@@ -31,6 +31,7 @@ import static org.awaitility.Awaitility.await;
 
 /** What clients see through the write and read ports, against real redis servers. */
 class ProxyIT {
+    private static final int VALUE = 8 * 1024;
     private final List<AutoCloseable> toClose = new ArrayList<>();
 
     @AfterEach
@@ -123,6 +124,28 @@ class ProxyIT {
     }
 
     @Test
+    void lettuceWithRespThreeWorksThroughTheWritePort() {
+        RedisServerFixture redis = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(redis);
+        // Lettuce 6 starts with HELLO 3: the session gets a connection of its own, speaking RESP3
+        io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create("redis://127.0.0.1:" + p.writePort);
+        track(client::shutdown);
+        try (var connection = client.connect()) {
+            var sync = connection.sync();
+            assertThat(sync.set("lettuce", "resp3")).isEqualTo("OK");
+            assertThat(sync.get("lettuce")).isEqualTo("resp3");
+            assertThat(sync.hset("lh", Map.of("a", "1", "b", "2"))).isEqualTo(2L);
+            assertThat(sync.hgetall("lh")).containsEntry("a", "1").containsEntry("b", "2"); // a RESP3 map
+            sync.multi();
+            sync.incr("lc");
+            sync.incr("lc");
+            assertThat(sync.exec().<Long>get(1)).isEqualTo(2L);
+        }
+        assertThat(redis.jedis().get("lettuce")).isEqualTo("resp3");
+    }
+
+    @Test
     void clientReplyOffSendsNoRepliesAndOnResumesThem() throws Exception {
         RedisServerFixture redis = track(RedisServerFixture.start());
         ProxyFixture p = proxy(2000);
@@ -181,6 +204,60 @@ class ProxyIT {
             String reply = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
             assertThat(reply).isEqualTo("-ERR Protocol error: invalid multibulk length\r\n");
             assertThat(bystander.get("a")).isEqualTo("1");
+        }
+    }
+
+    @Test
+    void anOversizeRequestGetsRedisOwnErrorAndOnlyThatConnectionCloses() throws Exception {
+        RedisServerFixture redis = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(redis);
+        try (Jedis bystander = p.writeClient(); Socket s = new Socket("127.0.0.1", p.writePort)) {
+            s.setSoTimeout(5000);
+            // a bulk over proto-max-bulk-len (512 MB), as redis words it
+            s.getOutputStream().write("*2\r\n$3\r\nGET\r\n$600000000\r\n".getBytes(StandardCharsets.US_ASCII));
+            String reply = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            assertThat(reply).isEqualTo("-ERR Protocol error: invalid bulk length\r\n");
+            assertThat(bystander.ping()).isEqualTo("PONG");
+        }
+    }
+
+    @Test
+    void aClientThatDoesNotReadItsRepliesStopsBeingReadAndGetsThemAllLater() throws Exception {
+        RedisServerFixture redis = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(redis);
+        redis.jedis().set("big", "x".repeat(VALUE));
+        // 580 KB of requests: more than the socket buffers hold, so the writer blocks when the proxy stops
+        // reading; 160 MB of replies, of which the proxy holds at most MAX_IN_FLIGHT at a time
+        int requests = 20_000;
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try (Jedis bystander = p.writeClient(); Socket slow = new Socket("127.0.0.1", p.writePort)) {
+            slow.setSoTimeout(30_000);
+            byte[] get = "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n".getBytes(StandardCharsets.US_ASCII);
+            Future<?> writing = pool.submit(() -> {
+                OutputStream out = slow.getOutputStream();
+                for (int i = 0; i < requests; i++) {
+                    out.write(get); // blocks once the proxy stops reading us: that is the backpressure
+                }
+                out.flush();
+                return null;
+            });
+            // while the slow client reads nothing, others are served
+            for (int i = 0; i < 100; i++) {
+                assertThat(bystander.incr("bystander")).isEqualTo(i + 1);
+            }
+            assertThat(writing.isDone()).as("the proxy stopped reading the client that does not read").isFalse();
+            // now it reads: every reply arrives, complete and in order
+            InputStream in = new java.io.BufferedInputStream(slow.getInputStream(), 1 << 16);
+            byte[] header = ("$" + VALUE + "\r\n").getBytes(StandardCharsets.US_ASCII);
+            for (int i = 0; i < requests; i++) {
+                assertThat(in.readNBytes(header.length)).isEqualTo(header);
+                in.skipNBytes(VALUE + 2);
+            }
+            writing.get(30, TimeUnit.SECONDS);
+        } finally {
+            pool.shutdownNow();
         }
     }
 
