@@ -27,6 +27,9 @@ public final class ReplyScanner {
     /** Returned by {@link #scan} while the next reply is not complete. */
     public static final int NEED_MORE = -1;
 
+    /** The two bytes that end a bulk, as one big-endian short: one bounds-checked read. */
+    private static final short CRLF = ('\r' << 8) | '\n';
+
     private static final int LINE = 0;
     private static final int BULK_DATA = 1;
 
@@ -110,7 +113,7 @@ public final class ReplyScanner {
                 if (end > available) {
                     return NEED_MORE;
                 }
-                if (buf.getByte(base + (int) end - 2) != '\r' || buf.getByte(base + (int) end - 1) != '\n') {
+                if (buf.getShort(base + (int) end - 2) != CRLF) {
                     throw new RespProtocolException("Protocol error: bulk reply of " + bulkLength
                             + " bytes not followed by CRLF");
                 }
