@@ -227,33 +227,42 @@ class ProxyIT {
         RedisServerFixture redis = track(RedisServerFixture.start());
         ProxyFixture p = proxy(2000);
         p.master(redis);
-        redis.jedis().set("big", "x".repeat(VALUE));
-        // 580 KB of requests: more than the socket buffers hold, so the writer blocks when the proxy stops
-        // reading; 160 MB of replies, of which the proxy holds at most MAX_IN_FLIGHT at a time
-        int requests = 20_000;
+        String payload = "x".repeat(1000);
+        byte[] echo = ("*2\r\n$4\r\nECHO\r\n$1000\r\n" + payload + "\r\n").getBytes(StandardCharsets.US_ASCII);
+        byte[] reply = ("$1000\r\n" + payload + "\r\n").getBytes(StandardCharsets.US_ASCII);
+        // 40 MB of requests: far more than the kernel's socket buffers hold, so the writer blocks once the
+        // proxy stops reading; the proxy holds at most MAX_IN_FLIGHT replies meanwhile
+        int requests = 40_000;
         ExecutorService pool = Executors.newSingleThreadExecutor();
-        try (Jedis bystander = p.writeClient(); Socket slow = new Socket("127.0.0.1", p.writePort)) {
+        try (Jedis bystander = p.writeClient(); Socket slow = new Socket()) {
+            slow.setReceiveBufferSize(64 * 1024);
+            slow.setSendBufferSize(64 * 1024);
+            slow.connect(new java.net.InetSocketAddress("127.0.0.1", p.writePort), 2000);
             slow.setSoTimeout(30_000);
-            byte[] get = "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n".getBytes(StandardCharsets.US_ASCII);
+            java.util.concurrent.atomic.AtomicInteger written = new java.util.concurrent.atomic.AtomicInteger();
             Future<?> writing = pool.submit(() -> {
                 OutputStream out = slow.getOutputStream();
                 for (int i = 0; i < requests; i++) {
-                    out.write(get); // blocks once the proxy stops reading us: that is the backpressure
+                    out.write(echo); // blocks once the proxy stops reading us: that is the backpressure
+                    written.incrementAndGet();
                 }
                 out.flush();
                 return null;
             });
-            // while the slow client reads nothing, others are served
+            // the writer gets stuck well before the end, and stays stuck while others are served
+            await().atMost(Duration.ofSeconds(10)).until(() -> {
+                int before = written.get();
+                Thread.sleep(200); // a stall is "no progress over a period": there is no event to wait for
+                return written.get() == before && before < requests;
+            });
             for (int i = 0; i < 100; i++) {
                 assertThat(bystander.incr("bystander")).isEqualTo(i + 1);
             }
             assertThat(writing.isDone()).as("the proxy stopped reading the client that does not read").isFalse();
             // now it reads: every reply arrives, complete and in order
             InputStream in = new java.io.BufferedInputStream(slow.getInputStream(), 1 << 16);
-            byte[] header = ("$" + VALUE + "\r\n").getBytes(StandardCharsets.US_ASCII);
             for (int i = 0; i < requests; i++) {
-                assertThat(in.readNBytes(header.length)).isEqualTo(header);
-                in.skipNBytes(VALUE + 2);
+                assertThat(in.readNBytes(reply.length)).isEqualTo(reply);
             }
             writing.get(30, TimeUnit.SECONDS);
         } finally {
