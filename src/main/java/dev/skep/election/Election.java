@@ -389,9 +389,17 @@ public final class Election {
 
     private void publishTopology(long now) {
         Topology t = switch (state) {
-            case LEADING -> new Topology(epoch, settings.self(), settings.redis(), healthyReplicas(now, settings.self()));
-            case FOLLOWING -> new Topology(epoch, leader, leaderRedis, healthyReplicas(now, leader));
-            default -> new Topology(epoch, null, null, List.of());
+            case LEADING -> new Topology(epoch, settings.self(), settings.redis(),
+                    healthyReplicas(now, settings.self(), epoch));
+            case FOLLOWING -> new Topology(epoch, leader, leaderRedis, healthyReplicas(now, leader, epoch));
+            default -> {
+                // Our own redis may be down (NOT_READY) or we may be between leaders: clients of this node's
+                // proxy still go to the master the rest of the hive follows, if there is a live one.
+                Member lead = liveLeader(now);
+                yield lead == null ? new Topology(epoch, null, null, List.of())
+                        : new Topology(lead.status().epoch(), lead.status().node(), lead.status().redis(),
+                                healthyReplicas(now, lead.status().node(), lead.status().epoch()));
+            }
         };
         if (!t.equals(published)) {
             published = t;
@@ -399,11 +407,11 @@ public final class Election {
         }
     }
 
-    private List<Endpoint> healthyReplicas(long now, Endpoint of) {
+    private List<Endpoint> healthyReplicas(long now, Endpoint of, long ofEpoch) {
         List<Endpoint> replicas = new ArrayList<>();
         for (Member m : members.values()) {
             NodeStatus s = m.status();
-            if (live(m, now) && s.state() == NodeState.FOLLOWING && of.equals(s.leader()) && s.epoch() == epoch
+            if (live(m, now) && s.state() == NodeState.FOLLOWING && of.equals(s.leader()) && s.epoch() == ofEpoch
                     && s.linkUp()) {
                 replicas.add(s.redis());
             }

@@ -41,11 +41,22 @@ class ProxyFailoverIT {
     record Writer(long acknowledged, long errors, long closed, long lastValue, String firstClose) {}
 
     @Test
-    void fiftyWritersSeeAtMostTheirInFlightRequestFailWhenTheMastersRedisIsKilled() throws Exception {
+    void writersThroughAReplicasNodeSeeAtMostTheirInFlightRequestFailWhenTheMastersRedisIsKilled() throws Exception {
+        writeThroughAFailover(false);
+    }
+
+    @Test
+    void writersThroughTheMastersOwnNodeFollowTheNewMasterWhileTheirNodesRedisIsDown() throws Exception {
+        writeThroughAFailover(true);
+    }
+
+    private void writeThroughAFailover(boolean throughTheMastersNode) throws Exception {
         hive = HiveFixture.start(3);
         HiveFixture.Node oldMaster = hive.awaitLeader(Duration.ofSeconds(10));
-        // write through a node that is not the master: its proxy must follow the failover
-        HiveFixture.Node entry = hive.nodes.stream().filter(n -> n != oldMaster).findFirst().orElseThrow();
+        // through a replica's node, or through the master's own node, whose redis is the one killed (its
+        // agent must send its clients to the master the others elect, not wait for its own redis)
+        HiveFixture.Node entry = throughTheMastersNode ? oldMaster
+                : hive.nodes.stream().filter(n -> n != oldMaster).findFirst().orElseThrow();
         int port = entry.config.proxyPort();
 
         AtomicBoolean stop = new AtomicBoolean();
