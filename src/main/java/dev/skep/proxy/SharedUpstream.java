@@ -41,11 +41,26 @@ final class SharedUpstream extends Upstream {
         channel.write(request, channel.voidPromise());
     }
 
+    /**
+     * Flushes once all the sessions that read in this event-loop iteration have written their requests: the
+     * flush runs as a task, after the loop has handled every ready socket. So the requests of many clients
+     * leave in one write, and redis answers them with one read and one write (as twemproxy does), instead
+     * of a write per client.
+     */
     void flush() {
+        if (connected && !flushScheduled) {
+            flushScheduled = true;
+            channel.eventLoop().execute(flushTask);
+        }
+    }
+
+    private boolean flushScheduled;
+    private final Runnable flushTask = () -> {
+        flushScheduled = false;
         if (connected) {
             channel.flush();
         }
-    }
+    };
 
     void awaitConnect(ClientSession session) {
         awaitingConnect.add(session);
