@@ -66,6 +66,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private final SessionState state = new SessionState();
     private boolean needAuth;
     private boolean closeWhenAnswered;
+    /** Consecutive plain requests read but not yet handed to the shared connection: where they start, how many. */
+    private int batchStart;
+    private int batchCount;
+    /** Local replies waiting among the slots (behind unanswered requests). */
+    private int queuedLocals;
     /** A local reply was written and not yet flushed. */
     private boolean localUnflushed;
     /** The client broke the protocol: nothing more is read from it. */
@@ -141,6 +146,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     /** Frames and dispatches every complete request, until one has to wait or the input runs out. */
     private void process() {
+        try {
+            processRequests();
+        } finally {
+            sendBatch();
+        }
+    }
+
+    private void processRequests() {
         while (!closed && !broken && wait == Wait.NONE) {
             if (parked != null) {
                 ByteBuf request = parked;
@@ -157,14 +170,28 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             try {
                 length = scanner.scan(in);
             } catch (RespProtocolException e) {
+                sendBatch(); // the requests before the bad bytes are answered first
                 protocolError(e);
                 return;
             }
             if (length == RequestScanner.NEED_MORE) {
                 return;
             }
-            ByteBuf request = in.readRetainedSlice(length);
             Route kind = scanner.route();
+            if (kind == Route.SHARED && batchable() && !(route == Port.READ && scanner.isWrite())) {
+                // The common case: a plain request on a connected shared connection. Consecutive ones are
+                // sent as one slice of the input (one write, one buffer), not one buffer per request.
+                if (batchCount == 0) {
+                    batchStart = in.readerIndex();
+                }
+                in.skipBytes(length);
+                batchCount++;
+                slots.add(UPSTREAM);
+                inFlight++;
+                continue;
+            }
+            sendBatch();
+            ByteBuf request = in.readRetainedSlice(length);
             String refusal = kind == Route.REFUSED ? "ERR " + scanner.refusal() : null;
             if (route == Port.READ && kind != Route.REFUSED && scanner.isWrite()) {
                 // as a replica answers: the read port never writes, even when it falls back to the master
@@ -175,6 +202,24 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 return;
             }
         }
+    }
+
+    /** True when a shared request can go straight into the current batch. */
+    private boolean batchable() {
+        return !dedicatedMode && !needAuth && holdDeadline == 0 && shared != null && shared.connected
+                && !shared.closed;
+    }
+
+    /** Sends the batch of consecutive plain requests, if any, as one slice. */
+    private void sendBatch() {
+        if (batchCount == 0) {
+            return;
+        }
+        int count = batchCount;
+        batchCount = 0;
+        ByteBuf requests = in.retainedSlice(batchStart, in.readerIndex() - batchStart);
+        shared.send(this, requests, count);
+        wroteShared = true;
     }
 
     /**
@@ -255,7 +300,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return false;
         }
         holdDone();
-        u.send(this, request);
+        u.send(this, request, 1);
         slots.add(UPSTREAM);
         inFlight++;
         wroteShared = true;
@@ -412,6 +457,25 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         writeLocalReplies();
     }
 
+    /** The replies to this session's {@code count} oldest shared requests, in one buffer. */
+    void onUpstreamReplies(ByteBuf frames, int count) {
+        if (closed) {
+            frames.release();
+            return;
+        }
+        for (int i = 0; i < count; i++) {
+            slots.poll();
+        }
+        inFlight -= count;
+        client.write(frames, client.voidPromise());
+        writeLocalReplies();
+    }
+
+    /** True when no local reply waits among the slots: replies can then be written several at once. */
+    boolean canTakeRepliesTogether() {
+        return queuedLocals == 0 && !closed;
+    }
+
     /** A frame from the dedicated connection: a reply, or (raw session, RESP3 push) a message of its own. */
     void onDedicatedFrame(ByteBuf frame, boolean push) {
         if (closed) {
@@ -436,6 +500,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private void writeLocalReplies() {
         while (!slots.isEmpty() && slots.peek() instanceof ByteBuf local) {
             slots.poll();
+            queuedLocals--;
             client.write(local, client.voidPromise());
         }
     }
@@ -446,6 +511,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             localUnflushed = true;
         } else {
             slots.add(reply);
+            queuedLocals++;
         }
     }
 
@@ -530,6 +596,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             }
         }
         inFlight = 0;
+        queuedLocals = 0;
         if (wasConnected && state.pinned()) {
             // MULTI, WATCH, subscriptions, MONITOR, tracking, replies off: state the new master cannot be
             // given; the client must see the break and start again.
@@ -598,6 +665,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             }
         }
         slots.clear();
+        queuedLocals = 0;
         if (holdTimer != null) {
             holdTimer.cancel(false);
         }

@@ -79,9 +79,9 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
         try {
             int len;
             while (!closed && (len = scanner.scan(cumulation)) >= 0) {
-                ByteBuf frame = cumulation.readRetainedSlice(len);
                 boolean push = scanner.isPush();
                 if (!push && internalReplies > 0) {
+                    ByteBuf frame = cumulation.readRetainedSlice(len);
                     internalReplies--;
                     boolean error = frame.getByte(frame.readerIndex()) == '-';
                     String text = error ? frame.toString(java.nio.charset.StandardCharsets.UTF_8).trim() : "";
@@ -92,11 +92,26 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
                     }
                     continue;
                 }
-                onReply(frame, push);
+                onFrame(cumulation, len, push);
+            }
+            if (!closed) {
+                endOfFrames(cumulation);
             }
         } catch (RespProtocolException e) {
             fail("redis " + target + " sent bytes that are not RESP: " + e.getMessage(), true);
         }
+    }
+
+    /**
+     * A complete reply (or RESP3 push) of {@code length} bytes at {@code in.readerIndex()}: the callee consumes
+     * exactly those bytes (a retained slice, or skipped and sliced later in {@link #endOfFrames}).
+     */
+    void onFrame(ByteBuf in, int length, boolean push) {
+        onReply(in.readRetainedSlice(length), push);
+    }
+
+    /** Every complete frame of this read has been passed to {@link #onFrame}; {@code in} is still intact. */
+    void endOfFrames(ByteBuf in) {
     }
 
     @Override
@@ -132,6 +147,7 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
         }
         closed = true;
         connected = false;
+        endOfFrames(cumulation); // replies already received are delivered before the failure is
         cumulation.release();
         cumulation = Unpooled.EMPTY_BUFFER;
         if (channel != null) {
