@@ -80,7 +80,7 @@ public final class SkepNode implements AutoCloseable {
                 ? new StaticPeerSource(config.staticPeers())
                 : new DnsPeerSource(config.peersDns(), config.peerPort());
         ElectionSettings settings = new ElectionSettings(config.self(), config.announcedRedis(), config.httpPort(),
-                config.heartbeatMs(), config.peerTimeoutMs(), config.redisFailures());
+                config.heartbeatMs(), config.peerTimeoutMs(), config.redisFailures(), config.maxLagMs());
 
         EventLoops loops = EventLoops.create(Runtime.getRuntime().availableProcessors(), "skep-io");
         started.push(loops);

@@ -89,6 +89,11 @@ public final class AgentCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}.")
     int holdMs;
 
+    @Option(names = "--max-lag-ms", paramLabel = "MS", defaultValue = "${env:SKEP_MAX_LAG_MS:-2000}",
+            description = "A replica further behind the master than this gets no reads (read port, Sentinel replicas). "
+                    + "Env SKEP_MAX_LAG_MS. Default: ${DEFAULT-VALUE}.")
+    int maxLagMs;
+
     @Option(names = "--max-clients", paramLabel = "N", defaultValue = "${env:SKEP_MAX_CLIENTS:-10000}",
             description = "Client connections accepted on the write and read ports together. Env SKEP_MAX_CLIENTS. "
                     + "Default: ${DEFAULT-VALUE}.")
@@ -124,7 +129,7 @@ public final class AgentCommand implements Callable<Integer> {
             int timeout = peerTimeoutMs == null ? 3 * heartbeatMs : peerTimeoutMs;
             return new AgentConfig(redis, redisPassword, peers == null ? List.of() : peers, peersDns, peerPort,
                     bind, announce, heartbeatMs, timeout, redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs,
-                    maxClients, sentinelPort, masterName);
+                    maxClients, sentinelPort, masterName, maxLagMs);
         } catch (ConfigException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -27,6 +27,7 @@ import java.util.Optional;
  * @param maxClients     client connections the proxy accepts on both ports together
  * @param sentinelPort   port of the Sentinel-compatible endpoint
  * @param masterName     the master name the Sentinel-compatible endpoint answers for ({@code mymaster})
+ * @param maxLagMs       a replica further behind the master than this gets no reads (read port, Sentinel replicas)
  */
 public record AgentConfig(
         Endpoint redis,
@@ -46,7 +47,8 @@ public record AgentConfig(
         int holdMs,
         int maxClients,
         int sentinelPort,
-        String masterName) {
+        String masterName,
+        int maxLagMs) {
 
     public AgentConfig {
         staticPeers = List.copyOf(staticPeers);
@@ -61,6 +63,9 @@ public record AgentConfig(
         }
         if (holdMs < 0 || holdMs > 600_000) {
             throw new ConfigException("--hold-ms: " + holdMs + " (expected: 0..600000)");
+        }
+        if (maxLagMs < 1) {
+            throw new ConfigException("--max-lag-ms: " + maxLagMs + " (expected: at least 1)");
         }
         if (maxClients < 1) {
             throw new ConfigException("--max-clients: " + maxClients + " (expected: at least 1)");
@@ -102,7 +107,7 @@ public record AgentConfig(
     public String withSecretsHidden() {
         return new AgentConfig(redis, redisPassword.isEmpty() ? "" : "***", staticPeers, peersDns, peerPort, bindHost,
                 announceHost, heartbeatMs, peerTimeoutMs, redisFailures, peerSecret.isEmpty() ? "" : "***", httpPort,
-                proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName).toString();
+                proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName, maxLagMs).toString();
     }
 
     public Optional<String> password() {

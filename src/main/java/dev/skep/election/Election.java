@@ -37,6 +37,11 @@ import java.util.Objects;
 public final class Election {
     private final ElectionSettings settings;
     private final Map<Endpoint, Member> members = new HashMap<>();
+    /** The offsets of one leadership's redis over time (for replica lag in ms), and whose they are. */
+    private final LeaderOffsets leaderOffsets = new LeaderOffsets();
+    private Endpoint offsetsOf;
+    private long offsetsEpoch;
+    private long probedAtMillis;
 
     private NodeState state = NodeState.ALONE;
     private long epoch;
@@ -105,6 +110,9 @@ public final class Election {
         }
         members.put(s.node(), new Member(s, now));
         highestEpochSeen = Math.max(highestEpochSeen, s.epoch());
+        if (s.state() == NodeState.LEADING) {
+            sampleLeaderOffset(s.node(), s.epoch(), s.offset(), now);
+        }
         if (state == NodeState.FOLLOWING && s.node().equals(leader) && !s.redisRunId().isEmpty()) {
             if (leaderRunId.isEmpty()) {
                 leaderRunId = s.redisRunId();
@@ -121,6 +129,7 @@ public final class Election {
         RedisSnapshot previous = redis;
         redis = snap;
         probes++;
+        probedAtMillis = now;
         if (previous == null) {
             changed = true; // peers learn what our redis holds now, not at the next tick
         }
@@ -146,6 +155,9 @@ public final class Election {
         if ((state == NodeState.PROPOSING || state == NodeState.PROMOTING) && snap.replOffset() < proposalOffset) {
             proposalOffset = snap.replOffset(); // our data was replaced (a full sync): propose what we have
             changed = true;
+        }
+        if (state == NodeState.LEADING) {
+            sampleLeaderOffset(settings.self(), epoch, snap.replOffset(), now);
         }
         if (state == NodeState.FOLLOWING) {
             if (!snap.replicates(leaderRedis.host(), leaderRedis.port())) {
@@ -412,15 +424,45 @@ public final class Election {
         for (Member m : members.values()) {
             NodeStatus s = m.status();
             if (live(m, now) && s.state() == NodeState.FOLLOWING && of.equals(s.leader()) && s.epoch() == ofEpoch
-                    && s.linkUp()) {
+                    && s.linkUp() && withinLag(of, ofEpoch, s.offset(), m.heardAt())) {
                 replicas.add(s.redis());
             }
         }
-        if (state == NodeState.FOLLOWING && redis != null && redis.inSyncWith(leaderRedis.host(), leaderRedis.port())) {
+        if (state == NodeState.FOLLOWING && redis != null && redis.inSyncWith(leaderRedis.host(), leaderRedis.port())
+                && withinLag(of, ofEpoch, redis.replOffset(), probedAtMillis)) {
             replicas.add(settings.redis());
         }
         replicas.sort(Comparator.naturalOrder());
         return replicas;
+    }
+
+    private void sampleLeaderOffset(Endpoint leaderNode, long leaderEpoch, long offset, long now) {
+        if (!leaderNode.equals(offsetsOf) || leaderEpoch != offsetsEpoch) {
+            leaderOffsets.clear();
+            offsetsOf = leaderNode;
+            offsetsEpoch = leaderEpoch;
+        }
+        leaderOffsets.add(now, offset);
+    }
+
+    /** Whether a replica that had {@code offset} at {@code at} is within --max-lag-ms of that leadership. */
+    private boolean withinLag(Endpoint leaderNode, long leaderEpoch, long offset, long at) {
+        if (settings.maxLagMs() == Long.MAX_VALUE) {
+            return true;
+        }
+        if (!leaderNode.equals(offsetsOf) || leaderEpoch != offsetsEpoch) {
+            return false; // nothing known of that leader's offsets yet: not offered until it is
+        }
+        return leaderOffsets.lagMs(offset, at) <= settings.maxLagMs();
+    }
+
+    /** How far behind its leader, in ms, a member (or this node) is, as far as this node can tell; -1 unknown. */
+    long lagMs(long offset, long at) {
+        if (offsetsOf == null) {
+            return -1;
+        }
+        long lag = leaderOffsets.lagMs(offset, at);
+        return lag == Long.MAX_VALUE ? -1 : lag;
     }
 
     private void enter(NodeState next) {

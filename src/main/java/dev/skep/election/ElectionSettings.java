@@ -11,9 +11,16 @@ import dev.skep.topology.Endpoint;
  * @param heartbeatMs   tick period
  * @param peerTimeoutMs a peer silent this long is presumed gone
  * @param redisFailures failed probes in a row that make this node NOT_READY
+ * @param maxLagMs      a replica further behind the master than this is not offered for reads
  */
 public record ElectionSettings(Endpoint self, Endpoint redis, int httpPort, long heartbeatMs, long peerTimeoutMs,
-                               int redisFailures) {
+                               int redisFailures, long maxLagMs) {
+
+    /** Settings with no limit on replica lag. */
+    public ElectionSettings(Endpoint self, Endpoint redis, int httpPort, long heartbeatMs, long peerTimeoutMs,
+                            int redisFailures) {
+        this(self, redis, httpPort, heartbeatMs, peerTimeoutMs, redisFailures, Long.MAX_VALUE);
+    }
 
     /** How long proposals are collected before deciding without the silent ones. */
     public long proposalWindowMs() {

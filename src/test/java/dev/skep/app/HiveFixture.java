@@ -122,7 +122,7 @@ final class HiveFixture implements AutoCloseable {
         RedisServerFixture redis = RedisServerFixture.start();
         AgentConfig config = new AgentConfig(redis.endpoint(), "", peers, "", peerOf(index).port(), "127.0.0.1",
                 "127.0.0.1", HEARTBEAT_MS, PEER_TIMEOUT_MS, 3, secret, peerOf(index).port() + 1,
-                FreePorts.freePort(), FreePorts.freePort(), 5000, 10000, peerOf(index).port() + 2, "mymaster");
+                FreePorts.freePort(), FreePorts.freePort(), 5000, 10000, peerOf(index).port() + 2, "mymaster", 2000);
         Node node = new Node(index, redis, config);
         nodes.add(node);
         node.startAgent();
