@@ -146,6 +146,34 @@ class ProxyIT {
     }
 
     @Test
+    void redisCliWorksThroughTheWritePort() throws Exception {
+        RedisServerFixture redis = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(redis);
+        assertThat(redisCli(p.writePort, "SET", "cli", "hello")).isEqualTo("OK");
+        assertThat(redisCli(p.writePort, "GET", "cli")).isEqualTo("hello");
+        assertThat(redisCli(p.writePort, "RPUSH", "cli:list", "a", "b")).isEqualTo("2");
+        assertThat(redisCli(p.writePort, "LRANGE", "cli:list", "0", "-1")).isEqualTo("a\nb");
+        assertThat(redisCli(p.writePort, "REPLICAOF", "NO", "ONE")).contains("not allowed through the Skep proxy");
+        assertThat(redis.jedis().get("cli")).isEqualTo("hello");
+    }
+
+    /** Runs redis-cli (installed with redis-server) against {@code port}; its output, trimmed. */
+    private static String redisCli(int port, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("redis-cli", "-h", "127.0.0.1", "-p", Integer.toString(port)));
+        cmd.addAll(List.of(args));
+        Process proc;
+        try {
+            proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("redis-cli not found on PATH: install it with "
+                    + "'apt-get install -y redis-tools' (it comes with redis-server)", e);
+        }
+        assertThat(proc.waitFor(10, TimeUnit.SECONDS)).as("redis-cli %s finished", cmd).isTrue();
+        return new String(proc.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+    }
+
+    @Test
     void clientReplyOffSendsNoRepliesAndOnResumesThem() throws Exception {
         RedisServerFixture redis = track(RedisServerFixture.start());
         ProxyFixture p = proxy(2000);
