@@ -7,6 +7,8 @@ import dev.skep.discovery.StaticPeerSource;
 import dev.skep.election.ElectionLoop;
 import dev.skep.election.ElectionSettings;
 import dev.skep.election.PeerTransport;
+import dev.skep.election.Quorum;
+import dev.skep.topology.HandoverResult;
 import dev.skep.http.AdminHttpServer;
 import dev.skep.netty.EventLoops;
 import dev.skep.proxy.ProxyServer;
@@ -28,7 +30,11 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * One agent: builds its components from an {@link AgentConfig}, starts them in dependency order and stops
@@ -80,7 +86,8 @@ public final class SkepNode implements AutoCloseable {
                 ? new StaticPeerSource(config.staticPeers())
                 : new DnsPeerSource(config.peersDns(), config.peerPort());
         ElectionSettings settings = new ElectionSettings(config.self(), config.announcedRedis(), config.httpPort(),
-                config.heartbeatMs(), config.peerTimeoutMs(), config.redisFailures(), config.maxLagMs());
+                config.heartbeatMs(), config.peerTimeoutMs(), config.redisFailures(), config.maxLagMs(),
+                config.handoverTimeoutMs(), config.quorum().equals("majority") ? Quorum.MAJORITY : Quorum.NONE);
 
         EventLoops loops = EventLoops.create(Runtime.getRuntime().availableProcessors(), "skep-io");
         started.push(loops);
@@ -90,6 +97,7 @@ public final class SkepNode implements AutoCloseable {
         started.push(election);
 
         http = new AdminHttpServer(config.bindHost(), config.httpPort(), election::status);
+        http.onFailover((to, cause) -> election.requestHandover(to, cause));
         try {
             http.start();
         } catch (IOException e) {
@@ -138,6 +146,11 @@ public final class SkepNode implements AutoCloseable {
         return Duration.ofMillis(Math.max(200, 2L * config.heartbeatMs()));
     }
 
+    /** Asks this node to hand its leadership over ({@code skep failover}); see {@link ElectionLoop#requestHandover}. */
+    public CompletableFuture<HandoverResult> handover(Endpoint to, String cause) {
+        return election.requestHandover(to, cause);
+    }
+
     /** This node's current view of the hive. */
     public HiveStatus status() {
         return election.status();
@@ -155,6 +168,31 @@ public final class SkepNode implements AutoCloseable {
 
     public AgentConfig config() {
         return config;
+    }
+
+    /**
+     * Hands leadership over first when this node leads (DESIGN.md invariant 5: the successor has every
+     * acknowledged write before it is promoted), then stops. What SIGTERM does. Returns the handover's
+     * outcome, or null when this node did not lead.
+     */
+    public HandoverResult shutdownGracefully() {
+        HandoverResult result = null;
+        if (election != null && election.leading()) {
+            log.info("stopping while leading: handing over first (at most {} ms)", config.handoverTimeoutMs());
+            try {
+                result = election.requestHandover(null, "shutting down")
+                        .get(config.handoverTimeoutMs() + 2L * config.peerTimeoutMs(), TimeUnit.MILLISECONDS);
+                log.info("handover: {}", result.detail());
+            } catch (TimeoutException e) {
+                log.warn("handover did not finish in time: stopping anyway");
+            } catch (ExecutionException e) {
+                log.warn("handover failed: {}", e.getCause().toString());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        close();
+        return result;
     }
 
     /** Stops everything that was started, in reverse order; idempotent. */
@@ -185,7 +223,7 @@ public final class SkepNode implements AutoCloseable {
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.info("stopping skep agent {}", config.self());
-            node.close();
+            node.shutdownGracefully();
             stopped.countDown();
         }, "skep-shutdown"));
         try {

@@ -94,6 +94,18 @@ public final class AgentCommand implements Callable<Integer> {
                     + "Env SKEP_MAX_LAG_MS. Default: ${DEFAULT-VALUE}.")
     int maxLagMs;
 
+    @Option(names = "--handover-timeout-ms", paramLabel = "MS", defaultValue = "${env:SKEP_HANDOVER_TIMEOUT_MS:-5000}",
+            description = "On SIGTERM or skep failover, how long the leader waits (writes paused) for its successor "
+                    + "to catch up before it gives up and resumes writes. Env SKEP_HANDOVER_TIMEOUT_MS. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    int handoverTimeoutMs;
+
+    @Option(names = "--quorum", paramLabel = "none|majority", defaultValue = "${env:SKEP_QUORUM:-none}",
+            description = "none: any node that hears no leader may be elected (availability first); majority: a node "
+                    + "leads only while it hears a majority of the hive, and the minority side of a partition has "
+                    + "no master. Env SKEP_QUORUM. Default: ${DEFAULT-VALUE}.")
+    String quorum;
+
     @Option(names = "--max-clients", paramLabel = "N", defaultValue = "${env:SKEP_MAX_CLIENTS:-10000}",
             description = "Client connections accepted on the write and read ports together. Env SKEP_MAX_CLIENTS. "
                     + "Default: ${DEFAULT-VALUE}.")
@@ -129,7 +141,7 @@ public final class AgentCommand implements Callable<Integer> {
             int timeout = peerTimeoutMs == null ? 3 * heartbeatMs : peerTimeoutMs;
             return new AgentConfig(redis, redisPassword, peers == null ? List.of() : peers, peersDns, peerPort,
                     bind, announce, heartbeatMs, timeout, redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs,
-                    maxClients, sentinelPort, masterName, maxLagMs);
+                    maxClients, sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum);
         } catch (ConfigException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

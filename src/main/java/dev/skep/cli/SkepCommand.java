@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The root command: {@code skep agent|up|status}. */
 @Command(name = "skep", mixinStandardHelpOptions = true, version = "skep 0.1.0",
         description = "High-availability Redis without Sentinel.",
-        subcommands = {AgentCommand.class, UpCommand.class, StatusCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {AgentCommand.class, UpCommand.class, StatusCommand.class, FailoverCommand.class,
+                CommandLine.HelpCommand.class})
 public final class SkepCommand implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -28,6 +28,9 @@ import java.util.Optional;
  * @param sentinelPort   port of the Sentinel-compatible endpoint
  * @param masterName     the master name the Sentinel-compatible endpoint answers for ({@code mymaster})
  * @param maxLagMs       a replica further behind the master than this gets no reads (read port, Sentinel replicas)
+ * @param handoverTimeoutMs how long a graceful handover waits for the successor to catch up before giving up
+ * @param quorum         {@code none} (any node may be elected: availability first) or {@code majority} (a node
+ *                       leads only while it hears a majority)
  */
 public record AgentConfig(
         Endpoint redis,
@@ -48,7 +51,22 @@ public record AgentConfig(
         int maxClients,
         int sentinelPort,
         String masterName,
-        int maxLagMs) {
+        int maxLagMs,
+        int handoverTimeoutMs,
+        String quorum) {
+
+    /** The accepted values of {@code --quorum}. */
+    public static final List<String> QUORUMS = List.of("none", "majority");
+
+    /** Settings with the default handover timeout (5000 ms) and {@code --quorum none}. */
+    public AgentConfig(Endpoint redis, String redisPassword, List<Endpoint> staticPeers, String peersDns, int peerPort,
+                       String bindHost, String announceHost, int heartbeatMs, int peerTimeoutMs, int redisFailures,
+                       String peerSecret, int httpPort, int proxyPort, int readPort, int holdMs, int maxClients,
+                       int sentinelPort, String masterName, int maxLagMs) {
+        this(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost, heartbeatMs, peerTimeoutMs,
+                redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName,
+                maxLagMs, 5000, "none");
+    }
 
     public AgentConfig {
         staticPeers = List.copyOf(staticPeers);
@@ -66,6 +84,13 @@ public record AgentConfig(
         }
         if (maxLagMs < 1) {
             throw new ConfigException("--max-lag-ms: " + maxLagMs + " (expected: at least 1)");
+        }
+        if (handoverTimeoutMs < 100 || handoverTimeoutMs > 600_000) {
+            throw new ConfigException("--handover-timeout-ms: " + handoverTimeoutMs + " (expected: 100..600000)");
+        }
+        quorum = quorum == null ? "" : quorum.trim().toLowerCase(java.util.Locale.ROOT);
+        if (!QUORUMS.contains(quorum)) {
+            throw new ConfigException("--quorum: '" + quorum + "' (expected: none or majority)");
         }
         if (maxClients < 1) {
             throw new ConfigException("--max-clients: " + maxClients + " (expected: at least 1)");
@@ -107,7 +132,8 @@ public record AgentConfig(
     public String withSecretsHidden() {
         return new AgentConfig(redis, redisPassword.isEmpty() ? "" : "***", staticPeers, peersDns, peerPort, bindHost,
                 announceHost, heartbeatMs, peerTimeoutMs, redisFailures, peerSecret.isEmpty() ? "" : "***", httpPort,
-                proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName, maxLagMs).toString();
+                proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum)
+                .toString();
     }
 
     public Optional<String> password() {

@@ -38,4 +38,26 @@ public sealed interface Effect {
 
     /** Something an operator should see in the event log, with its cause. */
     record Record(String kind, String message) implements Effect {}
+
+    /**
+     * First step of a planned handover, on the leader's redis: wait {@code drainMs} (requests already sent
+     * are answered; the proxies hold new writes), pause writes ({@code CLIENT PAUSE ... WRITE}, lasting a
+     * little past {@code deadlineMillis} so that redis resumes by itself if this agent dies), then wait until
+     * {@code successorRedis} has replicated everything. Report {@link ElectionEvent.HandoverCaughtUp}; on
+     * failure or at {@code deadlineMillis} (wall clock), resume writes first.
+     */
+    record PrepareHandover(Endpoint successorRedis, long drainMs, long deadlineMillis, String reason) implements Effect {}
+
+    /** Resume writes on the local redis ({@code CLIENT UNPAUSE}); after a handover, once it follows the successor. */
+    record ResumeWrites(String reason) implements Effect {}
+
+    /** A handover requested through {@link ElectionEvent.HandoverRequested} ended: tell whoever asked. */
+    record HandoverDone(boolean ok, String detail, Endpoint successor, long epoch, long pausedMs) implements Effect {}
+
+    /**
+     * {@link Quorum#MAJORITY}: set the local redis's {@code min-replicas-to-write}. A leader that lost its
+     * majority sets a number it cannot reach, so that clients writing to its redis directly stop too; a new
+     * leader sets 0 again.
+     */
+    record FenceWrites(int minReplicas, String reason) implements Effect {}
 }

@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * One node's leader election: a pure state machine. {@link #handle} takes an event and returns the
@@ -32,6 +33,14 @@ import java.util.Objects;
  *       once (invariant 1).</li>
  *   <li>A node whose redis restarted is tainted until it has resynced from a leader: it ranks last, and
  *       never wins while an untainted ready member is alive (invariant 2).</li>
+ *   <li>A planned handover (invariant 5): the leader holds new writes (its topology says so, and so do its
+ *       followers'), pauses writes on its redis once what was sent has been answered, waits until the
+ *       successor's redis has everything, then tells the successor; the successor promotes itself under a
+ *       new epoch, and the old leader follows it like any deposed leader, then resumes its redis's clients.
+ *       Past {@code --handover-timeout-ms} it is abandoned and writes resume where they were.</li>
+ *   <li>{@link Quorum#MAJORITY}: a leader that has not heard a majority of the membership (discovered peers
+ *       and members heard of, itself included) for {@link ElectionSettings#leaderLeaseMs()} steps down and
+ *       fences its redis; an election needs a majority of ready nodes.</li>
  * </ul>
  */
 public final class Election {
@@ -63,6 +72,22 @@ public final class Election {
     private RedisSnapshot redis;
     private Topology published = Topology.NONE;
 
+    // planned handover, leader side (handoverTo null: none under way)
+    private Endpoint handoverTo;
+    private long handoverStartedAt;
+    private long handoverDeadline;
+    /** -1 while the successor catches up; then our final offset, which the successor has reached. */
+    private long handoverOffset = -1;
+    /** The minimum offset of the promotion under way (a handover's final offset), for masterSinceOffset. */
+    private long promoteMinOffset;
+    /** Our redis's offset when it became master of our epoch (told to peers while leading). */
+    private long masterSinceOffset;
+    /** The epoch this node led last, until it follows another leader (for the discarded-bytes report). */
+    private long ledEpoch;
+
+    /** Discovery's last answer (membership for the quorum). */
+    private Set<Endpoint> discovered = Set.of();
+
     private List<Effect> out = new ArrayList<>();
     private boolean changed;
 
@@ -81,6 +106,7 @@ public final class Election {
         long now = event.now();
         if (event instanceof ElectionEvent.Tick) {
             purge(now);
+            checkHandoverDeadline(now);
             evaluate(now);
             out.add(new Effect.Broadcast(status(now)));
             changed = false;
@@ -92,6 +118,13 @@ public final class Election {
             onProbeFailed(e.reason(), now);
         } else if (event instanceof ElectionEvent.PromotionFinished e) {
             onPromotionFinished(e, now);
+        } else if (event instanceof ElectionEvent.HandoverRequested e) {
+            onHandoverRequested(e, now);
+        } else if (event instanceof ElectionEvent.HandoverCaughtUp e) {
+            onHandoverCaughtUp(e, now);
+        } else if (event instanceof ElectionEvent.PeersDiscovered e) {
+            discovered = Set.copyOf(e.peers());
+            evaluate(now);
         }
         publishTopology(now);
         if (changed) {
@@ -177,6 +210,7 @@ public final class Election {
         if (probeFailures >= settings.redisFailures() && state != NodeState.NOT_READY) {
             String cause = "local redis probe failed " + probeFailures + " times in a row: " + reason;
             if (state == NodeState.LEADING || state == NodeState.PROMOTING) {
+                abandonHandover(cause, now);
                 record("stepped-down", "gave up leadership of epoch " + epoch + ": " + cause);
                 leader = null;
                 leaderRedis = null;
@@ -201,8 +235,162 @@ public final class Election {
         leaderRedis = settings.redis();
         tainted = false;
         detached = false;
+        ledEpoch = epoch;
+        masterSinceOffset = Math.max(promoteMinOffset, redis == null ? 0 : redis.replOffset());
         enter(NodeState.LEADING);
         record("promoted", "leading epoch " + epoch + ": local redis confirmed role:master");
+        if (settings.quorum() == Quorum.MAJORITY) {
+            out.add(new Effect.FenceWrites(0, "leading epoch " + epoch));
+        }
+    }
+
+    // ---- planned handover ----
+
+    private void onHandoverRequested(ElectionEvent.HandoverRequested e, long now) {
+        if (state != NodeState.LEADING) {
+            refuseHandover("this node does not lead (it is " + state + (leader == null ? "" : ", leader " + leader) + ")");
+            return;
+        }
+        if (handoverTo != null) {
+            refuseHandover("a handover to " + handoverTo + " is already under way");
+            return;
+        }
+        NodeStatus successor = null;
+        for (Member m : members.values()) {
+            NodeStatus s = m.status();
+            boolean inSync = live(m, now) && s.state() == NodeState.FOLLOWING && settings.self().equals(s.leader())
+                    && s.epoch() == epoch && s.linkUp() && !s.tainted() && !s.redisRunId().isEmpty();
+            if (e.to() != null) {
+                if (s.node().equals(e.to())) {
+                    if (!inSync) {
+                        refuseHandover(e.to() + " is not an in-sync replica of this leader (it is " + s.state()
+                                + ", link " + (s.linkUp() ? "up" : "down") + (s.tainted() ? ", resyncing" : "") + ")");
+                        return;
+                    }
+                    successor = s;
+                }
+            } else if (inSync && (successor == null || s.offset() > successor.offset()
+                    || (s.offset() == successor.offset() && s.node().compareTo(successor.node()) < 0))) {
+                successor = s;
+            }
+        }
+        if (successor == null) {
+            refuseHandover(e.to() != null ? e.to() + " is not a member of this hive"
+                    : "no in-sync replica to hand over to");
+            return;
+        }
+        handoverTo = successor.node();
+        handoverStartedAt = now;
+        handoverDeadline = now + settings.handoverTimeoutMs();
+        handoverOffset = -1;
+        changed = true;
+        record("handover", e.cause() + ": handing over to " + successor.node() + " (offset " + successor.offset()
+                + "): new writes held, pausing writes once those sent are answered");
+        out.add(new Effect.PrepareHandover(successor.redis(), settings.handoverDrainMs(), handoverDeadline,
+                "handover to " + successor.node()));
+    }
+
+    private void refuseHandover(String why) {
+        record("handover-refused", why);
+        out.add(new Effect.HandoverDone(false, why, null, 0, 0));
+    }
+
+    private void onHandoverCaughtUp(ElectionEvent.HandoverCaughtUp e, long now) {
+        if (handoverTo == null || handoverOffset >= 0) {
+            if (e.ok()) {
+                out.add(new Effect.ResumeWrites("handover no longer under way")); // abandoned meanwhile
+            }
+            return;
+        }
+        if (!e.ok()) {
+            endHandover(false, "successor " + handoverTo + " did not catch up: " + e.detail(), null, 0, now);
+            return;
+        }
+        handoverOffset = e.offset();
+        changed = true;
+        record("handover", "writes paused at offset " + e.offset() + " and " + handoverTo
+                + " has all of it: it may take over");
+    }
+
+    /**
+     * A handover whose deadline passed. Before the successor was told it may take over, abandoning is safe.
+     * After, it may have promoted itself already, unheard: this node must not lead on, so it steps down and
+     * a normal election (or the successor's announcement) decides.
+     */
+    private void checkHandoverDeadline(long now) {
+        if (handoverTo == null || now <= handoverDeadline) {
+            return;
+        }
+        if (handoverOffset < 0) {
+            if (now > handoverDeadline + settings.peerTimeoutMs()) {
+                abandonHandover("no answer from the local redis while waiting for " + handoverTo, now);
+            }
+            return; // PrepareHandover reports its own timeout
+        }
+        Endpoint successor = handoverTo;
+        endHandover(false, "successor " + successor + " did not take over within "
+                + settings.handoverTimeoutMs() + " ms", null, 0, now);
+        stepDown("handed over to " + successor + ", which has not announced itself", now);
+    }
+
+    /** Ends a handover under way, if any, resuming writes on the local redis. */
+    private void abandonHandover(String why, long now) {
+        if (handoverTo != null) {
+            endHandover(false, why, null, 0, now);
+        }
+    }
+
+    private void endHandover(boolean ok, String detail, Endpoint newLeader, long newEpoch, long now) {
+        long paused = now - handoverStartedAt;
+        Endpoint successor = handoverTo;
+        handoverTo = null;
+        handoverOffset = -1;
+        changed = true;
+        out.add(new Effect.ResumeWrites(ok ? "following " + newLeader : "handover abandoned"));
+        if (ok) {
+            record("handed-over", "handed over to " + newLeader + " (epoch " + newEpoch + "): writes were held "
+                    + paused + " ms");
+        } else {
+            record("handover-abandoned", detail + (state == NodeState.LEADING ? ": writes resume on this master" : ""));
+        }
+        out.add(new Effect.HandoverDone(ok, ok ? "handed over to " + newLeader + " (epoch " + newEpoch + ")" : detail,
+                ok ? newLeader : successor, newEpoch, paused));
+    }
+
+    /** The successor: our leader hands over to us and we have its data: promote under a new epoch. */
+    private void takeOver(NodeStatus from, long now) {
+        pendingEpoch = Math.max(Math.max(highestEpochSeen, epoch) + 1, now);
+        promoteMinOffset = from.handoverOffset();
+        enter(NodeState.PROMOTING);
+        record("election", "leader " + from.node() + " hands over at offset " + from.handoverOffset()
+                + ": promoting local redis for epoch " + pendingEpoch);
+        out.add(new Effect.Promote(pendingEpoch, redis.runId(), from.handoverOffset(),
+                "handover from " + from.node() + " for epoch " + pendingEpoch));
+    }
+
+    // ---- quorum ----
+
+    /** Every node this one knows of: itself, discovered peers, members heard of (not yet purged). */
+    private int membershipSize() {
+        java.util.HashSet<Endpoint> all = new java.util.HashSet<>(discovered);
+        all.addAll(members.keySet());
+        all.add(settings.self());
+        return all.size();
+    }
+
+    /** How many nodes, itself included, this node has heard from within {@code windowMs}. */
+    private int heardWithin(long now, long windowMs) {
+        int n = 1;
+        for (Member m : members.values()) {
+            if (now - m.heardAt() <= windowMs) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private static int majorityOf(int n) {
+        return n / 2 + 1;
     }
 
     /** Re-derives what this node should do from everything it knows now. */
@@ -214,22 +402,44 @@ public final class Election {
         switch (state) {
             case LEADING -> {
                 if (lead != null) {
-                    stepDown("leader " + lead.status().node() + " has epoch " + lead.status().epoch(), now);
-                    follow(lead.status(), now);
+                    NodeStatus l = lead.status();
+                    Endpoint successor = handoverTo;
+                    handoverTo = null; // ended below, after the Follow: writes resume only once we replicate l
+                    stepDown("leader " + l.node() + " has epoch " + l.epoch(), now);
+                    follow(l, now);
+                    if (successor != null) {
+                        handoverTo = successor;
+                        endHandover(l.node().equals(successor), "leader " + l.node() + " of epoch " + l.epoch()
+                                + " appeared", l.node(), l.epoch(), now);
+                    }
                 } else if (highestEpochSeen > epoch) {
                     stepDown("a peer has seen epoch " + highestEpochSeen + " > " + epoch, now);
                     evaluate(now);
+                } else if (settings.quorum() == Quorum.MAJORITY) {
+                    int heard = heardWithin(now, settings.leaderLeaseMs());
+                    int n = membershipSize();
+                    if (heard < majorityOf(n)) {
+                        stepDown("hears " + heard + " of " + n + " nodes, no majority (--quorum majority)", now);
+                        out.add(new Effect.FenceWrites(n, "no majority: clients writing to this redis directly "
+                                + "must stop too"));
+                    }
                 }
             }
             case PROMOTING -> {
-                if (lead != null) {
+                if (lead != null && !(lead.status().handsOverTo(settings.self()) && lead.status().epoch() < pendingEpoch)) {
                     record("election", "abandoned promotion: leader " + lead.status().node() + " appeared");
                     follow(lead.status(), now);
                 }
             }
             default -> {
                 if (lead != null) {
-                    follow(lead.status(), now);
+                    NodeStatus l = lead.status();
+                    if (state == NodeState.FOLLOWING && l.node().equals(leader) && l.epoch() == epoch && !tainted
+                            && l.handsOverTo(settings.self())) {
+                        takeOver(l, now);
+                        return;
+                    }
+                    follow(l, now);
                     return;
                 }
                 if (state == NodeState.FOLLOWING) {
@@ -287,6 +497,9 @@ public final class Election {
         if (!everyoneProposed && now - since < settings.proposalWindowMs()) {
             return;
         }
+        if (settings.quorum() == Quorum.MAJORITY && pool.size() < majorityOf(membershipSize())) {
+            return; // the minority side of a partition: it must not elect a second master
+        }
         pool.sort(Candidate.BEST_FIRST);
         if (!pool.get(0).node().equals(settings.self()) || (tainted && someoneKnownHasMoreData())) {
             return;
@@ -294,6 +507,7 @@ public final class Election {
         // The wall clock keeps epochs increasing even when every agent that knew the last one restarted
         // (agents keep no disk state); one more than the highest heard keeps them increasing under skew.
         pendingEpoch = Math.max(Math.max(highestEpochSeen, epoch) + 1, now);
+        promoteMinOffset = proposalOffset;
         enter(NodeState.PROMOTING);
         record("election", "won the election for epoch " + pendingEpoch + " among " + pool.size()
                 + " ready node(s) (offset " + proposalOffset + "): promoting local redis");
@@ -325,6 +539,17 @@ public final class Election {
         }
         leaderRunId = l.redisRunId();
         detached = false;
+        if (ledEpoch != 0 && redis != null) {
+            // Our redis resyncs from the new leader: what it wrote after the new leader's history left ours is gone.
+            long lost = l.masterSinceOffset() > 0 ? Math.max(0, redis.replOffset() - l.masterSinceOffset()) : -1;
+            record("discarded", lost < 0 ? "led epoch " + ledEpoch + "; leader " + l.node() + " did not say where its "
+                    + "history began: writes this node took after the split, if any, are discarded"
+                    : lost == 0 ? "led epoch " + ledEpoch + "; leader " + l.node() + " has all of its replication stream"
+                    : "led epoch " + ledEpoch + "; discards " + lost + " bytes of its replication stream (offset "
+                    + redis.replOffset() + ", leader " + l.node() + " began epoch " + l.epoch() + " at "
+                    + l.masterSinceOffset() + ")");
+            ledEpoch = 0;
+        }
         enter(NodeState.FOLLOWING);
         record("following", "following leader " + l.node() + " (epoch " + epoch + ", redis " + l.redis() + ")");
         out.add(new Effect.Follow(l.redis(), "leader " + l.node() + " of epoch " + epoch));
@@ -349,6 +574,9 @@ public final class Election {
         if (!detached && (leaderRedisDown || !redis.linkUp())) {
             detached = true;
             out.add(new Effect.Detach("leader " + leader + " lost (" + why + ")"));
+            if (settings.quorum() == Quorum.MAJORITY) {
+                out.add(new Effect.FenceWrites(membershipSize(), "detached from lost leader " + leader));
+            }
         }
         leader = null;
         leaderRedis = null;
@@ -356,6 +584,7 @@ public final class Election {
     }
 
     private void stepDown(String cause, long now) {
+        abandonHandover(cause, now);
         record("stepped-down", "gave up leadership of epoch " + epoch + ": " + cause);
         leader = null;
         leaderRedis = null;
@@ -402,21 +631,29 @@ public final class Election {
     private void publishTopology(long now) {
         Topology t = switch (state) {
             case LEADING -> new Topology(epoch, settings.self(), settings.redis(),
-                    healthyReplicas(now, settings.self(), epoch));
-            case FOLLOWING -> new Topology(epoch, leader, leaderRedis, healthyReplicas(now, leader, epoch));
+                    healthyReplicas(now, settings.self(), epoch), handoverTo != null);
+            case FOLLOWING -> new Topology(epoch, leader, leaderRedis, healthyReplicas(now, leader, epoch),
+                    handingOver(leader));
             default -> {
                 // Our own redis may be down (NOT_READY) or we may be between leaders: clients of this node's
                 // proxy still go to the master the rest of the hive follows, if there is a live one.
                 Member lead = liveLeader(now);
                 yield lead == null ? new Topology(epoch, null, null, List.of())
                         : new Topology(lead.status().epoch(), lead.status().node(), lead.status().redis(),
-                                healthyReplicas(now, lead.status().node(), lead.status().epoch()));
+                                healthyReplicas(now, lead.status().node(), lead.status().epoch()),
+                                lead.status().handoverTo() != null);
             }
         };
         if (!t.equals(published)) {
             published = t;
             out.add(new Effect.PublishTopology(t));
         }
+    }
+
+    /** Whether {@code node}, as last heard, is a leader holding writes for a handover. */
+    private boolean handingOver(Endpoint node) {
+        Member m = members.get(node);
+        return m != null && m.status().state() == NodeState.LEADING && m.status().handoverTo() != null;
     }
 
     private List<Endpoint> healthyReplicas(long now, Endpoint of, long ofEpoch) {
@@ -489,7 +726,9 @@ public final class Election {
         return new NodeStatus(settings.self(), settings.redis(), settings.httpPort(), state, epoch, leader,
                 proposing ? since : 0, proposing ? proposalOffset : (r == null ? 0 : r.replOffset()), tainted,
                 r == null ? RedisRole.UNKNOWN : r.role(), r != null && r.linkUp(), r == null ? "" : r.runId(),
-                r == null ? 0 : r.processId(), now);
+                r == null ? 0 : r.processId(), now, state == NodeState.LEADING ? handoverTo : null,
+                state == NodeState.LEADING && handoverTo != null ? handoverOffset : -1,
+                state == NodeState.LEADING ? masterSinceOffset : 0);
     }
 
     public NodeState state() {

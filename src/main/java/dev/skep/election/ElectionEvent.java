@@ -1,6 +1,9 @@
 package dev.skep.election;
 
 import dev.skep.redis.RedisSnapshot;
+import dev.skep.topology.Endpoint;
+
+import java.util.Set;
 
 /**
  * What the election reacts to. Every event carries {@code now}, the wall clock in milliseconds as the
@@ -23,4 +26,21 @@ public sealed interface ElectionEvent {
 
     /** The outcome of an {@link Effect.Promote}: {@code ok} only once redis reported {@code role:master}. */
     record PromotionFinished(long epoch, boolean ok, String detail, long now) implements ElectionEvent {}
+
+    /**
+     * An operator (or SIGTERM) asks this node, if it leads, to hand leadership over gracefully.
+     *
+     * @param to    the node to hand over to, or null for the in-sync replica with the most data
+     * @param cause why, for the event log ("SIGTERM", "skep failover")
+     */
+    record HandoverRequested(Endpoint to, String cause, long now) implements ElectionEvent {}
+
+    /**
+     * The outcome of an {@link Effect.PrepareHandover}: {@code ok} when writes are paused on our redis and the
+     * successor's redis has reached {@code offset}, our final offset; otherwise writes were resumed.
+     */
+    record HandoverCaughtUp(boolean ok, long offset, String detail, long now) implements ElectionEvent {}
+
+    /** Discovery's latest answer: the peers this node should know of (membership for {@link Quorum#MAJORITY}). */
+    record PeersDiscovered(Set<Endpoint> peers, long now) implements ElectionEvent {}
 }

@@ -5,6 +5,7 @@ import dev.skep.redis.RedisController;
 import dev.skep.redis.RedisSnapshot;
 import dev.skep.topology.Endpoint;
 import dev.skep.topology.EventLog;
+import dev.skep.topology.HandoverResult;
 import dev.skep.topology.HiveEvent;
 import dev.skep.topology.HiveStatus;
 import dev.skep.topology.TopologyHolder;
@@ -15,6 +16,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -44,6 +46,8 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
     private static final Logger log = LoggerFactory.getLogger(ElectionLoop.class);
     private static final long REJECTED_LOG_INTERVAL_MS = 10_000;
     private static final long WARM_UP_MS = 2_000;
+    /** A paused redis resumes by itself this long after a handover's deadline, should this agent die meanwhile. */
+    private static final long PAUSE_MARGIN_MS = 1_000;
 
     private final ElectionSettings settings;
     private final RedisController redis;
@@ -67,6 +71,8 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
     // control thread only
     private Set<Endpoint> discovered = Set.of();
     private ScheduledFuture<?> extraTick;
+    /** The handover request waiting for its outcome, if any. */
+    private CompletableFuture<HandoverResult> pendingHandover;
 
     // any thread (rate limit of the rejected-message warning)
     private volatile long lastRejectedLogAt;
@@ -134,6 +140,36 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
     /** The latest operator's view, rebuilt after every event. */
     public HiveStatus status() {
         return status;
+    }
+
+    /**
+     * Asks this node to hand its leadership over gracefully (DESIGN.md invariant 5). Completes when the
+     * successor leads and this node follows it, or with {@code ok == false} when this node does not lead,
+     * no replica is in sync, or the successor did not catch up within {@code --handover-timeout-ms}.
+     *
+     * @param to    the successor's peer address, or null for the in-sync replica with the most data
+     * @param cause for the event log
+     */
+    public CompletableFuture<HandoverResult> requestHandover(Endpoint to, String cause) {
+        CompletableFuture<HandoverResult> result = new CompletableFuture<>();
+        try {
+            control.execute(guarded(() -> {
+                if (pendingHandover != null && !pendingHandover.isDone()) {
+                    result.complete(new HandoverResult(false, "a handover is already under way", null, 0, 0));
+                    return;
+                }
+                pendingHandover = result;
+                handle(new ElectionEvent.HandoverRequested(to, cause, clock.getAsLong()));
+            }));
+        } catch (RejectedExecutionException e) {
+            result.complete(new HandoverResult(false, "the agent is stopping", null, 0, 0));
+        }
+        return result;
+    }
+
+    /** Whether this node leads right now (as the control thread last saw it). */
+    public boolean leading() {
+        return status.state().equals(NodeState.LEADING.name());
     }
 
     // ---- peer messages (Netty event loop) ----
@@ -208,6 +244,18 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
             onRedis(() -> probeOnce());
         } else if (effect instanceof Effect.Detach d) {
             onRedis(() -> redis.detach(d.reason()));
+        } else if (effect instanceof Effect.PrepareHandover h) {
+            onRedis(() -> prepareHandover(h));
+        } else if (effect instanceof Effect.ResumeWrites r) {
+            onRedis(() -> redis.resumeWrites(r.reason()));
+        } else if (effect instanceof Effect.FenceWrites f) {
+            onRedis(() -> redis.setMinReplicasToWrite(f.minReplicas(), f.reason()));
+        } else if (effect instanceof Effect.HandoverDone d) {
+            CompletableFuture<HandoverResult> pending = pendingHandover;
+            pendingHandover = null;
+            if (pending != null) {
+                pending.complete(new HandoverResult(d.ok(), d.detail(), d.successor(), d.epoch(), d.pausedMs()));
+            }
         }
     }
 
@@ -305,6 +353,32 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
         });
     }
 
+    /** Drains, pauses writes and waits for the successor (redis thread); reports to the control thread. */
+    private void prepareHandover(Effect.PrepareHandover h) {
+        boolean ok;
+        long offset = 0;
+        String detail;
+        try {
+            Thread.sleep(h.drainMs()); // requests already sent to us are answered meanwhile; new ones are held
+            long remainingMs = Math.max(1, h.deadlineMillis() - clock.getAsLong());
+            offset = redis.pauseAndAwait(h.successorRedis(), remainingMs + PAUSE_MARGIN_MS,
+                    System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(remainingMs));
+            ok = true;
+            detail = "caught up";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            ok = false;
+            detail = "interrupted";
+        } catch (Exception e) {
+            ok = false;
+            detail = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        }
+        boolean result = ok;
+        long at = offset;
+        String why = detail;
+        onControl(() -> handle(new ElectionEvent.HandoverCaughtUp(result, at, why, clock.getAsLong())));
+    }
+
     // ---- discovery thread ----
 
     private void discover() {
@@ -313,7 +387,12 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
             found.remove(settings.self());
             Set<Endpoint> result = Set.copyOf(found);
             lastDiscoveryError = "";
-            onControl(() -> discovered = result);
+            onControl(() -> {
+                if (!result.equals(discovered)) {
+                    discovered = result;
+                    handle(new ElectionEvent.PeersDiscovered(result, clock.getAsLong()));
+                }
+            });
         } catch (Exception e) {
             String error = String.valueOf(e.getMessage());
             if (!error.equals(lastDiscoveryError)) {

@@ -20,6 +20,13 @@ import dev.skep.topology.Endpoint;
  * @param redisRunId       {@code run_id} of its redis, empty when unknown
  * @param redisProcessId   {@code process_id} of its redis, 0 when unknown
  * @param sentAtMillis     sender's wall clock when sent
+ * @param handoverTo       (leaders) the node it is handing over to, or null: its writes are held meanwhile
+ * @param handoverOffset   (leaders) with {@code handoverTo}: -1 while the successor catches up; then the
+ *                         offset at which writes were paused and the successor has reached: the successor
+ *                         may promote itself, with at least that offset
+ * @param masterSinceOffset (leaders) the replication offset at which its redis became master for this epoch:
+ *                         where its history left the previous master's, for telling a deposed leader how
+ *                         much of its own stream it discards
  */
 public record NodeStatus(
         Endpoint node,
@@ -35,4 +42,21 @@ public record NodeStatus(
         boolean linkUp,
         String redisRunId,
         long redisProcessId,
-        long sentAtMillis) implements PeerMessage {}
+        long sentAtMillis,
+        Endpoint handoverTo,
+        long handoverOffset,
+        long masterSinceOffset) implements PeerMessage {
+
+    /** A status with no handover under way and no known promotion offset. */
+    public NodeStatus(Endpoint node, Endpoint redis, int httpPort, NodeState state, long epoch, Endpoint leader,
+                      long since, long offset, boolean tainted, RedisRole redisRole, boolean linkUp, String redisRunId,
+                      long redisProcessId, long sentAtMillis) {
+        this(node, redis, httpPort, state, epoch, leader, since, offset, tainted, redisRole, linkUp, redisRunId,
+                redisProcessId, sentAtMillis, null, -1, 0);
+    }
+
+    /** True when this is a leader handing over to {@code node} and the successor has caught up. */
+    public boolean handsOverTo(Endpoint node) {
+        return state == NodeState.LEADING && node.equals(handoverTo) && handoverOffset >= 0;
+    }
+}

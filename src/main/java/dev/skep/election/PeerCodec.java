@@ -18,12 +18,12 @@ import javax.crypto.spec.SecretKeySpec;
  * Encodes and decodes {@link PeerMessage}s as bytes: pure code, no I/O, no state; safe to call from any
  * thread. A frame is one message; the transport adds its own length prefix around it.
  *
- * <h2>Wire format, version 1</h2>
+ * <h2>Wire format, version 2</h2>
  * All integers are big-endian.
  * <pre>
  * offset  size  field
  *  0      2     magic "SK" (0x53 0x4B)
- *  2      1     version: 1
+ *  2      1     version: 2 (version 1 lacked the last three NodeStatus fields)
  *  3      1     type: 1 = NodeStatus
  *  4      1     flags: bit 0 = HMAC present; other bits must be 0
  *  5      ...   body: the fields of the message type, in record order (below)
@@ -41,7 +41,7 @@ import javax.crypto.spec.SecretKeySpec;
  * Type 1, {@link NodeStatus}: node (endpoint), redis (endpoint), httpPort (int), state (enum
  * {@link NodeState}), epoch (long), leader (endpoint), since (long), offset (long), tainted (boolean),
  * redisRole (enum {@link RedisRole}), linkUp (boolean), redisRunId (string), redisProcessId (long),
- * sentAtMillis (long).
+ * sentAtMillis (long), handoverTo (endpoint), handoverOffset (long), masterSinceOffset (long).
  * <p>{@link NodeState} codes: ALONE 1, PROPOSING 2, PROMOTING 3, FOLLOWING 4, LEADING 5, NOT_READY 6.
  * <br>{@link RedisRole} codes: MASTER 1, REPLICA 2, UNKNOWN 3.
  *
@@ -60,7 +60,7 @@ import javax.crypto.spec.SecretKeySpec;
  */
 public final class PeerCodec {
     /** The only version this code writes and reads. */
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
     /** Largest frame accepted by the peer transport; {@link #encode} refuses to produce a larger one. */
     public static final int MAX_FRAME_BYTES = 64 * 1024;
 
@@ -192,6 +192,9 @@ public final class PeerCodec {
         w.string("redisRunId", s.redisRunId());
         w.int64(s.redisProcessId());
         w.int64(s.sentAtMillis());
+        w.endpoint("handoverTo", s.handoverTo());
+        w.int64(s.handoverOffset());
+        w.int64(s.masterSinceOffset());
     }
 
     private static NodeStatus readNodeStatus(Reader r) throws PeerCodecException {
@@ -209,8 +212,11 @@ public final class PeerCodec {
         String runId = r.string("redisRunId");
         long processId = r.int64("redisProcessId");
         long sentAt = r.int64("sentAtMillis");
+        Endpoint handoverTo = r.endpoint("handoverTo");
+        long handoverOffset = r.int64("handoverOffset");
+        long masterSinceOffset = r.int64("masterSinceOffset");
         return new NodeStatus(node, redis, httpPort, state, epoch, leader, since, offset, tainted, role, linkUp,
-                runId, processId, sentAt);
+                runId, processId, sentAt, handoverTo, handoverOffset, masterSinceOffset);
     }
 
     // ---- enum code tables: stable on the wire, independent of declaration order ----

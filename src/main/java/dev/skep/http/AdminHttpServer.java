@@ -2,6 +2,9 @@ package dev.skep.http;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.skep.topology.Endpoint;
+import dev.skep.topology.HandoverResult;
 import dev.skep.topology.HiveStatus;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -10,7 +13,12 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -37,12 +45,33 @@ public final class AdminHttpServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AdminHttpServer.class);
     /** Two threads: probes and an operator's curl never queue behind one slow client. */
     private static final int THREADS = 2;
+    private static final long FAILOVER_WAIT_SECONDS = 120;
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String bindHost;
     private final int requestedPort;
     private final Supplier<HiveStatus> status;
     private HttpServer server;
     private ExecutorService executor;
+    private volatile FailoverHandler failover;
+
+    /**
+     * Starts a planned handover ({@code POST /api/failover[?to=host:port]}); called on an HTTP thread, must
+     * not block: the server waits on the future (bounded) itself.
+     */
+    @FunctionalInterface
+    public interface FailoverHandler {
+        /**
+         * @param to    the successor's peer address, or null for the best in-sync replica
+         * @param cause for the event log
+         */
+        CompletableFuture<HandoverResult> failover(Endpoint to, String cause);
+    }
+
+    /** Serves {@code POST /api/failover} with {@code handler}; before {@link #start()}. Without one it is 404. */
+    public void onFailover(FailoverHandler handler) {
+        this.failover = handler;
+    }
 
     /**
      * @param bindHost local address to listen on (e.g. {@code 0.0.0.0}, {@code 127.0.0.1})
@@ -70,6 +99,7 @@ public final class AdminHttpServer implements AutoCloseable {
         });
         s.setExecutor(pool);
         s.createContext("/", this::handle);
+        s.createContext("/api/failover", this::handleFailover);
         s.start();
         server = s;
         executor = pool;
@@ -150,6 +180,64 @@ public final class AdminHttpServer implements AutoCloseable {
             return;
         }
         send(exchange, 200, "application/json", StatusJson.write(s));
+    }
+
+    /**
+     * {@code POST /api/failover[?to=host:port]}: hands leadership over if this node leads, and answers when it
+     * is done: 200 with the outcome as JSON, or 409 with the reason (this node does not lead, no replica in
+     * sync, the successor did not catch up in time).
+     */
+    private void handleFailover(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            FailoverHandler handler = failover;
+            if (handler == null || !exchange.getRequestURI().getPath().equals("/api/failover")) {
+                text(exchange, 404, "not found: " + exchange.getRequestURI().getPath() + "\n");
+                return;
+            }
+            if (!exchange.getRequestMethod().equals("POST")) {
+                exchange.getResponseHeaders().set("Allow", "POST");
+                text(exchange, 405, "method not allowed: " + exchange.getRequestMethod() + " (expected: POST)\n");
+                return;
+            }
+            Endpoint to = null;
+            String query = exchange.getRequestURI().getQuery();
+            if (query != null && !query.isEmpty()) {
+                if (!query.startsWith("to=")) {
+                    text(exchange, 400, "unknown parameter: " + query + " (expected: to=host:port)\n");
+                    return;
+                }
+                try {
+                    to = Endpoint.parse(query.substring(3));
+                } catch (IllegalArgumentException e) {
+                    text(exchange, 400, "to: " + e.getMessage() + "\n");
+                    return;
+                }
+            }
+            HandoverResult r;
+            try {
+                r = handler.failover(to, "skep failover" + (to == null ? "" : " --to " + to))
+                        .get(FAILOVER_WAIT_SECONDS, TimeUnit.SECONDS);
+            } catch (TimeoutException e) {
+                text(exchange, 504, "the handover did not end within " + FAILOVER_WAIT_SECONDS + " s\n");
+                return;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                text(exchange, 503, "interrupted\n");
+                return;
+            } catch (ExecutionException e) {
+                text(exchange, 500, "handover failed: " + e.getCause() + "\n");
+                return;
+            }
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("ok", r.ok());
+            body.put("detail", r.detail());
+            body.put("successor", r.successor() == null ? null : r.successor().toString());
+            body.put("epoch", r.epoch());
+            body.put("pausedMs", r.pausedMs());
+            send(exchange, r.ok() ? 200 : 409, "application/json", JSON.writeValueAsBytes(body));
+        } catch (RuntimeException e) {
+            log.warn("admin HTTP request {} failed", exchange.getRequestURI(), e);
+        }
     }
 
     private static void text(HttpExchange exchange, int code, String body) throws IOException {

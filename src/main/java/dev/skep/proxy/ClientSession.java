@@ -207,7 +207,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** True when a shared request can go straight into the current batch. */
     private boolean batchable() {
         return !dedicatedMode && !needAuth && holdDeadline == 0 && shared != null && shared.connected
-                && !shared.closed;
+                && !shared.closed && !(loop.holdWrites && route == Port.WRITE);
     }
 
     /** Sends the batch of consecutive plain requests, if any, as one slice. */
@@ -281,6 +281,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private boolean sendShared(ByteBuf request, Route kind, String refusal) {
+        if (loop.holdWrites && route == Port.WRITE) {
+            return hold(request, kind, refusal); // a handover: wait for the successor (or for writes to resume)
+        }
         SharedUpstream u = shared;
         if (u == null || u.closed) {
             Endpoint target = loop.target(this);
@@ -308,6 +311,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private boolean sendDedicated(ByteBuf request, Route kind, String refusal, List<byte[]> args) {
+        if (loop.holdWrites && route == Port.WRITE) {
+            return hold(request, kind, refusal);
+        }
         DedicatedUpstream d = dedicated;
         if (d == null) {
             Endpoint target = loop.target(this);

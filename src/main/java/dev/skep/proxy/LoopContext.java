@@ -36,6 +36,11 @@ final class LoopContext {
     private final ProxySettings settings;
     private final Bootstrap bootstrap;
     private Topology topology = Topology.NONE;
+    /**
+     * A planned handover is under way: new write-port requests wait (held) while those already sent to the
+     * master are answered; the connections to it stay open in case the handover is abandoned.
+     */
+    boolean holdWrites;
     private final Map<Endpoint, SharedUpstream[]> writePools = new HashMap<>();
     private final Map<Endpoint, SharedUpstream[]> readPools = new HashMap<>();
     private int nextShared;
@@ -202,6 +207,7 @@ final class LoopContext {
         Topology previous = topology;
         topology = next;
         appliedEpoch = next.epoch();
+        holdWrites = next.writesHeld();
         String reason = next.hasMaster()
                 ? "failover: the master is now " + next.master() + " (epoch " + next.epoch() + ")"
                 : "failover: the hive has no master at the moment";

@@ -225,6 +225,68 @@ public final class RedisController implements Closeable {
         client.call("REPLICAOF", "NO", "ONE");
     }
 
+    /**
+     * The first half of a planned handover, on the leader's redis: pauses writes ({@code CLIENT PAUSE <ms>
+     * WRITE}; plain {@code CLIENT PAUSE} on a redis older than 6.2), reads the final
+     * {@code master_repl_offset}, then polls the successor's redis directly (its {@code INFO replication}; the
+     * master's own view of a replica's offset is refreshed only once a second) until it has replicated all of
+     * it. When it does not by {@code deadlineNanos}, or anything fails, writes are resumed before throwing.
+     *
+     * @param successor its redis, reached with the same password
+     * @param pauseMs   how long redis keeps writes paused by itself if nobody resumes them (this agent died)
+     * @return the final offset, which the successor has reached; writes stay paused
+     * @throws IOException when a redis cannot be reached, or the successor does not catch up in time
+     */
+    public long pauseAndAwait(Endpoint successor, long pauseMs, long deadlineNanos) throws IOException {
+        String ms = Long.toString(Math.max(1, pauseMs));
+        try {
+            client.call("CLIENT", "PAUSE", ms, "WRITE");
+        } catch (RedisErrorReply e) {
+            log.info("redis {}: CLIENT PAUSE WRITE refused ({}), pausing all clients instead", redis, e.error());
+            client.call("CLIENT", "PAUSE", ms);
+        }
+        try (RespClient other = new RespClient(successor, password, ioTimeout, ioTimeout)) {
+            while (true) {
+                long target = InfoParser.parse(infoText(client.call("INFO", "replication"))).replOffset();
+                RedisSnapshot s = InfoParser.parse(infoText(other.callUntil(
+                        Math.min(deadlineNanos, System.nanoTime() + ioTimeout.toNanos()), "INFO", "replication")));
+                if (s.replicates(redis.host(), redis.port()) && s.linkUp() && s.replOffset() >= target) {
+                    log.info("redis {}: writes paused at offset {}, successor {} has it all", redis, target, successor);
+                    return target;
+                }
+                if (System.nanoTime() >= deadlineNanos) {
+                    throw new IOException("successor " + successor + " at offset " + s.replOffset() + " (link "
+                            + (s.linkUp() ? "up" : "down") + "), master at " + target + " when the time was up");
+                }
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
+            }
+        } catch (IOException | RuntimeException e) {
+            resumeWrites("handover failed: " + e.getMessage());
+            throw e;
+        }
+    }
+
+    /** Resumes writes paused by {@link #pauseAndAwait} ({@code CLIENT UNPAUSE}); harmless when none are paused. */
+    public void resumeWrites(String reason) {
+        try {
+            client.call("CLIENT", "UNPAUSE");
+            log.info("redis {}: CLIENT UNPAUSE ({})", redis, reason);
+        } catch (IOException e) {
+            // a redis that cannot be reached holds no paused client of ours; its pause times out by itself
+            log.warn("redis {}: CLIENT UNPAUSE failed ({}): {}", redis, reason, e.getMessage());
+        }
+    }
+
+    /**
+     * {@code CONFIG SET min-replicas-to-write n}: with more than the replicas there are, redis refuses every
+     * write ({@code -NOREPLICAS}), which fences clients that write to it directly; 0 lifts it.
+     */
+    public void setMinReplicasToWrite(int n, String reason) throws IOException {
+        reapplyIfReconnectedAfterConnect();
+        client.call("CONFIG", "SET", "min-replicas-to-write", Integer.toString(n));
+        log.info("redis {}: min-replicas-to-write {} ({})", redis, n, reason);
+    }
+
     /** Opens the connection with a harmless PING when needed, so that settings are re-applied before acting. */
     private void reapplyIfReconnectedAfterConnect() throws IOException {
         if (prepareWanted && !client.isConnected()) {

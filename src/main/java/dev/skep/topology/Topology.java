@@ -10,12 +10,20 @@ import java.util.List;
  * @param leader   the leading node's peer address, or null when no leader is known
  * @param master   the leader's redis, confirmed {@code role:master}; null while there is no master
  * @param replicas redis addresses of healthy replicas of that master (link up)
+ * @param writesHeld a planned handover is under way: {@code master} is still this epoch's master and
+ *                   answers what it was sent, but new writes must wait (the proxy holds them) until the
+ *                   successor's epoch is published, or the handover is abandoned and this flag clears
  */
-public record Topology(long epoch, Endpoint leader, Endpoint master, List<Endpoint> replicas) {
+public record Topology(long epoch, Endpoint leader, Endpoint master, List<Endpoint> replicas, boolean writesHeld) {
     public static final Topology NONE = new Topology(0, null, null, List.of());
 
     public Topology {
         replicas = List.copyOf(replicas);
+    }
+
+    /** A topology with writes flowing (no handover under way). */
+    public Topology(long epoch, Endpoint leader, Endpoint master, List<Endpoint> replicas) {
+        this(epoch, leader, master, replicas, false);
     }
 
     public boolean hasMaster() {

@@ -21,6 +21,8 @@ import static org.awaitility.Awaitility.await;
 final class HiveFixture implements AutoCloseable {
     static final int HEARTBEAT_MS = 100;
     static final int PEER_TIMEOUT_MS = 300;
+    /** Shorter than the default 5 s, so that a test of an abandoned handover does not wait that long. */
+    static final int HANDOVER_TIMEOUT_MS = 1500;
 
     /** One node: its redis and its agent (null while stopped). */
     static final class Node {
@@ -82,12 +84,14 @@ final class HiveFixture implements AutoCloseable {
 
     final List<Node> nodes = new ArrayList<>();
     private final int firstPeerPort;
+    private final String quorum;
 
     /** Ports per node: peer, admin HTTP, Sentinel endpoint. */
     private static final int PORTS_PER_NODE = 3;
 
-    private HiveFixture(int capacity) {
+    private HiveFixture(int capacity, String quorum) {
         this.firstPeerPort = FreePorts.freeBlock(PORTS_PER_NODE * capacity);
+        this.quorum = quorum;
     }
 
     /** Starts {@code n} redis servers and agents that know each other, with no peer secret. */
@@ -96,7 +100,12 @@ final class HiveFixture implements AutoCloseable {
     }
 
     static HiveFixture start(int n, String secret) {
-        HiveFixture hive = new HiveFixture(n + 2);
+        return start(n, secret, "none");
+    }
+
+    /** Starts {@code n} nodes with {@code --quorum quorum}. */
+    static HiveFixture start(int n, String secret, String quorum) {
+        HiveFixture hive = new HiveFixture(n + 2, quorum);
         try {
             List<Endpoint> peers = new ArrayList<>();
             for (int i = 0; i < n; i++) {
@@ -122,7 +131,8 @@ final class HiveFixture implements AutoCloseable {
         RedisServerFixture redis = RedisServerFixture.start();
         AgentConfig config = new AgentConfig(redis.endpoint(), "", peers, "", peerOf(index).port(), "127.0.0.1",
                 "127.0.0.1", HEARTBEAT_MS, PEER_TIMEOUT_MS, 3, secret, peerOf(index).port() + 1,
-                FreePorts.freePort(), FreePorts.freePort(), 5000, 10000, peerOf(index).port() + 2, "mymaster", 2000);
+                FreePorts.freePort(), FreePorts.freePort(), 5000, 10000, peerOf(index).port() + 2, "mymaster", 2000,
+                HANDOVER_TIMEOUT_MS, quorum);
         Node node = new Node(index, redis, config);
         nodes.add(node);
         node.startAgent();

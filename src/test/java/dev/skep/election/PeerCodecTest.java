@@ -28,7 +28,10 @@ class PeerCodecTest {
                 true,
                 "0123456789abcdef0123456789abcdef01234567\u00e9\u2603",
                 Long.MIN_VALUE,
-                1_700_000_000_999L);
+                1_700_000_000_999L,
+                new Endpoint("10.0.0.8", 7380),
+                Long.MAX_VALUE,
+                123_456_789L);
     }
 
     static NodeStatus sparse() {
@@ -62,9 +65,9 @@ class PeerCodecTest {
     @Test
     void headerIsMagicVersionTypeFlags() {
         byte[] plain = PeerCodec.encode(full(), null);
-        assertThat(Arrays.copyOf(plain, 5)).containsExactly('S', 'K', 1, 1, 0);
+        assertThat(Arrays.copyOf(plain, 5)).containsExactly('S', 'K', 2, 1, 0);
         byte[] signed = PeerCodec.encode(full(), SECRET);
-        assertThat(Arrays.copyOf(signed, 5)).containsExactly('S', 'K', 1, 1, 1);
+        assertThat(Arrays.copyOf(signed, 5)).containsExactly('S', 'K', 2, 1, 1);
         assertThat(signed).hasSize(plain.length + 32);
     }
 
@@ -146,7 +149,7 @@ class PeerCodecTest {
         byte[] cut = Arrays.copyOf(frame, frame.length - 3);
         assertThatThrownBy(() -> PeerCodec.decode(cut, null))
                 .isInstanceOf(PeerCodecException.class)
-                .hasMessageStartingWith("truncated at field 'sentAtMillis' offset");
+                .hasMessageStartingWith("truncated at field 'masterSinceOffset' offset");
     }
 
     @Test
@@ -164,7 +167,7 @@ class PeerCodecTest {
         frame[2] = 7;
         assertThatThrownBy(() -> PeerCodec.decode(frame, SECRET))
                 .isInstanceOf(PeerCodecException.class)
-                .hasMessage("unsupported version 7 (expected: 1)");
+                .hasMessage("unsupported version 7 (expected: 2)");
     }
 
     @Test
