@@ -53,8 +53,17 @@ class ElectionSimulationTest {
             }
             return;
         }
+        int[] handovers = new int[2];
         for (long seed = 1; seed <= RUNS; seed++) {
-            new Sim(seed * 7919 + (hostile ? 1 : 0), hostile).run();
+            Sim sim = new Sim(seed * 7919 + (hostile ? 1 : 0), hostile);
+            sim.run();
+            handovers[0] += sim.handoversDone;
+            handovers[1] += sim.handoversAbandoned;
+        }
+        System.out.printf("%s schedules: %d handovers completed, %d abandoned or refused%n",
+                hostile ? "hostile" : "reliable", handovers[0], handovers[1]);
+        if (RUNS >= 100 && handovers[0] == 0) {
+            fail("no schedule completed a handover: the simulation does not exercise them");
         }
     }
 
@@ -80,6 +89,8 @@ class ElectionSimulationTest {
         long now;
         long seq;
         int runIds;
+        int handoversDone;
+        int handoversAbandoned;
 
         Sim(long seed, boolean hostile) {
             this.seed = seed;
@@ -116,6 +127,11 @@ class ElectionSimulationTest {
             long nextConnect;
             long syncDoneAt = -1;
             long isolatedUntil = -1;
+            /** Writes paused on this redis (a handover); clients' writes do not advance its offset. */
+            boolean paused;
+            /** A handover's successor this node waits for (-1: none), and until when. */
+            int handoverSuccessor = -1;
+            long handoverDeadline;
 
             Node(int id) {
                 this.id = id;
@@ -130,7 +146,9 @@ class ElectionSimulationTest {
                 incarnation++;
                 lastEpoch = 0;
                 lastState = NodeState.ALONE;
-                election = new Election(new ElectionSettings(peer, redisEp, 8080, HB, TIMEOUT, 3), now);
+                election = new Election(new ElectionSettings(peer, redisEp, 8080, HB, TIMEOUT, 3, Long.MAX_VALUE, 2000,
+                        Quorum.NONE), now);
+                handoverSuccessor = -1;
                 agentStartedAt = now;
             }
 
@@ -166,6 +184,7 @@ class ElectionSimulationTest {
                 }
                 restarts();
                 replicate();
+                handovers();
                 ticks();
                 deliver();
                 checkInstant();
@@ -176,6 +195,14 @@ class ElectionSimulationTest {
         // ---- faults ----
 
         void injectFault() {
+            if (rnd.nextInt(6) == 0) {
+                Node l = leaderOrAny();
+                if (l.election != null) {
+                    log("handover requested of " + l.id);
+                    dispatch(l, new ElectionEvent.HandoverRequested(null, "sim", now));
+                }
+                return;
+            }
             Node x = nodes[rnd.nextInt(n)];
             int kinds = hostile ? 7 : 4;
             switch (rnd.nextInt(kinds)) {
@@ -219,6 +246,7 @@ class ElectionSimulationTest {
             }
             x.redisUp = false;
             x.linkUp = false;
+            x.paused = false;
             x.redisBackAt = now + downFor;
             log("kill -9 redis " + x.id + " for " + downFor + " ms");
         }
@@ -295,7 +323,7 @@ class ElectionSimulationTest {
 
         void replicate() {
             for (Node x : nodes) {
-                if (x.redisUp && x.role == RedisRole.MASTER && x.election != null
+                if (x.redisUp && x.role == RedisRole.MASTER && x.election != null && !x.paused
                         && x.election.state() == NodeState.LEADING) {
                     x.offset += 1; // clients write to the leader
                 }
@@ -330,6 +358,28 @@ class ElectionSimulationTest {
                 }
                 x.offset = m.offset;
                 x.linkUp = true;
+            }
+        }
+
+        /** The leader's side of a handover: its redis waits until the successor's has caught up, or times out. */
+        void handovers() {
+            for (Node x : nodes) {
+                if (x.handoverSuccessor < 0) {
+                    continue;
+                }
+                Node s = nodes[x.handoverSuccessor];
+                if (!x.redisUp) {
+                    x.handoverSuccessor = -1;
+                    enqueue(x, now + 1, new ElectionEvent.HandoverCaughtUp(false, 0, "redis down", 0));
+                } else if (s.redisUp && s.role == RedisRole.REPLICA && s.master == x.id && s.linkUp
+                        && s.offset >= x.offset) {
+                    x.handoverSuccessor = -1;
+                    enqueue(x, now + 1 + rnd.nextInt(5), new ElectionEvent.HandoverCaughtUp(true, x.offset, "", 0));
+                } else if (now >= x.handoverDeadline) {
+                    x.handoverSuccessor = -1;
+                    x.paused = false;
+                    enqueue(x, now + 1, new ElectionEvent.HandoverCaughtUp(false, 0, "timed out", 0));
+                }
             }
         }
 
@@ -374,6 +424,8 @@ class ElectionSimulationTest {
                 return new ElectionEvent.ProbeFailed(p.reason(), now);
             } else if (e instanceof ElectionEvent.PromotionFinished p) {
                 return new ElectionEvent.PromotionFinished(p.epoch(), p.ok(), p.detail(), now);
+            } else if (e instanceof ElectionEvent.HandoverCaughtUp h) {
+                return new ElectionEvent.HandoverCaughtUp(h.ok(), h.offset(), h.detail(), now);
             }
             return e;
         }
@@ -431,7 +483,36 @@ class ElectionSimulationTest {
                 }
             } else if (f instanceof Effect.Record r) {
                 log(x.id + " " + r.kind() + ": " + r.message());
+            } else if (f instanceof Effect.PrepareHandover h) {
+                if (x.redisUp) {
+                    x.paused = true;
+                    x.handoverSuccessor = indexOfRedis(h.successorRedis());
+                    x.handoverDeadline = h.deadlineMillis();
+                } else {
+                    enqueue(x, now + 100, new ElectionEvent.HandoverCaughtUp(false, 0, "redis down", 0));
+                }
+            } else if (f instanceof Effect.ResumeWrites) {
+                x.paused = false;
+            } else if (f instanceof Effect.HandoverDone d && !d.ok()) {
+                handoversAbandoned++;
+            } else if (f instanceof Effect.HandoverDone d && d.ok()) {
+                handoversDone++;
+                // invariant 5: the successor was promoted with everything the old master had when paused
+                Node s = nodes[indexOfPeer(d.successor())];
+                if (s.offset < x.offset && !hostile) {
+                    violation("handover from " + x.id + " (offset " + x.offset + ") to " + s.id + " (offset "
+                            + s.offset + ") lost writes");
+                }
             }
+        }
+
+        int indexOfPeer(Endpoint e) {
+            for (Node y : nodes) {
+                if (y.peer.equals(e)) {
+                    return y.id;
+                }
+            }
+            throw new AssertionError("unknown peer " + e);
         }
 
         int indexOfRedis(Endpoint e) {
@@ -494,7 +575,9 @@ class ElectionSimulationTest {
             }
             int leading = 0;
             for (Node x : nodes) {
-                if (x.election != null && x.election.state() == NodeState.LEADING) {
+                // a leader handing over holds its writes (and its redis is paused): it no longer counts
+                if (x.election != null && x.election.state() == NodeState.LEADING
+                        && x.election.status(now).handoverTo() == null) {
                     leading++;
                 }
             }
