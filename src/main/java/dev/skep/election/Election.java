@@ -84,9 +84,13 @@ public final class Election {
     private long masterSinceOffset;
     /** The epoch this node led last, until it follows another leader (for the discarded-bytes report). */
     private long ledEpoch;
+    /** When this node last became leader (the majority that elected it has a lease to confirm it). */
+    private long promotedAt;
 
     /** Discovery's last answer (membership for the quorum). */
     private Set<Endpoint> discovered = Set.of();
+    /** Discovery has answered once: before that, the membership a majority is counted on is unknown. */
+    private boolean discoveryAnswered;
 
     private List<Effect> out = new ArrayList<>();
     private boolean changed;
@@ -124,6 +128,7 @@ public final class Election {
             onHandoverCaughtUp(e, now);
         } else if (event instanceof ElectionEvent.PeersDiscovered e) {
             discovered = Set.copyOf(e.peers());
+            discoveryAnswered = true;
             evaluate(now);
         }
         publishTopology(now);
@@ -236,6 +241,7 @@ public final class Election {
         tainted = false;
         detached = false;
         ledEpoch = epoch;
+        promotedAt = now;
         masterSinceOffset = Math.max(promoteMinOffset, redis == null ? 0 : redis.replOffset());
         enter(NodeState.LEADING);
         record("promoted", "leading epoch " + epoch + ": local redis confirmed role:master");
@@ -378,11 +384,68 @@ public final class Election {
         return all.size();
     }
 
-    /** How many nodes, itself included, this node has heard from within {@code windowMs}. */
-    private int heardWithin(long now, long windowMs) {
+    /**
+     * Until when {@code m} is known to follow this leader: it last heard us {@code leaderHeardAgoMs} before
+     * it sent its status, so it cannot give up on us before {@code peerTimeout} after that, and cannot elect
+     * anyone before another half heartbeat. Counted from the arrival, less half a heartbeat for the message's
+     * own delay: valid while one-way delays stay under a heartbeat.
+     */
+    private long supportUntil(Member m) {
+        NodeStatus s = m.status();
+        if (s.state() != NodeState.FOLLOWING || !settings.self().equals(s.leader()) || s.epoch() != epoch
+                || s.leaderHeardAgoMs() < 0) {
+            return Long.MIN_VALUE;
+        }
+        return m.heardAt() - s.leaderHeardAgoMs() + settings.leaderLeaseMs();
+    }
+
+    /** Nodes, itself included, that surely still follow this leader at {@code now}. */
+    private int supporters(long now) {
         int n = 1;
         for (Member m : members.values()) {
-            if (now - m.heardAt() <= windowMs) {
+            if (supportUntil(m) > now) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * {@link Quorum#MAJORITY}, leading: when this node's lease runs out unless renewed (the time by which
+     * fewer than a majority would still surely follow it), so that the control thread checks then rather
+     * than at the next tick; {@link Long#MAX_VALUE} when there is nothing to check.
+     */
+    public long leaseExpiresAt() {
+        if (settings.quorum() != Quorum.MAJORITY || state != NodeState.LEADING) {
+            return Long.MAX_VALUE;
+        }
+        List<Long> until = new ArrayList<>();
+        for (Member m : members.values()) {
+            long u = supportUntil(m);
+            if (u != Long.MIN_VALUE) {
+                until.add(u);
+            }
+        }
+        int needed = majorityOf(membershipSize()) - 1; // besides ourselves
+        if (needed <= 0) {
+            return Long.MAX_VALUE;
+        }
+        if (until.size() < needed) {
+            return Math.max(promotedAt + settings.leaderLeaseMs(), 0);
+        }
+        until.sort(Comparator.reverseOrder());
+        return Math.max(until.get(needed - 1), promotedAt + settings.leaderLeaseMs());
+    }
+
+    /**
+     * Ready nodes, itself included, heard within a heartbeat and a half: everyone sends every heartbeat, so a
+     * node cut off from the others finds them stale long before it could decide an election (a leader is
+     * declared lost only after a whole peer timeout).
+     */
+    private int freshReady(long now) {
+        int n = 1;
+        for (Member m : members.values()) {
+            if (now - m.heardAt() <= settings.heartbeatMs() * 3 / 2 && m.status().state() != NodeState.NOT_READY) {
                 n++;
             }
         }
@@ -416,10 +479,12 @@ public final class Election {
                     stepDown("a peer has seen epoch " + highestEpochSeen + " > " + epoch, now);
                     evaluate(now);
                 } else if (settings.quorum() == Quorum.MAJORITY) {
-                    int heard = heardWithin(now, settings.leaderLeaseMs());
+                    int heard = supporters(now);
                     int n = membershipSize();
-                    if (heard < majorityOf(n)) {
-                        stepDown("hears " + heard + " of " + n + " nodes, no majority (--quorum majority)", now);
+                    // just promoted: the majority that elected us has not yet said it follows us
+                    if (heard < majorityOf(n) && now - promotedAt >= settings.leaderLeaseMs()) {
+                        stepDown("only " + heard + " of " + n + " nodes surely follow it, no majority (--quorum majority)",
+                                now);
                         out.add(new Effect.FenceWrites(n, "no majority: clients writing to this redis directly "
                                 + "must stop too"));
                     }
@@ -435,7 +500,8 @@ public final class Election {
                 if (lead != null) {
                     NodeStatus l = lead.status();
                     if (state == NodeState.FOLLOWING && l.node().equals(leader) && l.epoch() == epoch && !tainted
-                            && l.handsOverTo(settings.self())) {
+                            && l.handsOverTo(settings.self()) && (settings.quorum() != Quorum.MAJORITY
+                            || freshReady(now) >= majorityOf(membershipSize()))) {
                         takeOver(l, now);
                         return;
                     }
@@ -497,7 +563,7 @@ public final class Election {
         if (!everyoneProposed && now - since < settings.proposalWindowMs()) {
             return;
         }
-        if (settings.quorum() == Quorum.MAJORITY && pool.size() < majorityOf(membershipSize())) {
+        if (settings.quorum() == Quorum.MAJORITY && (!discoveryAnswered || freshReady(now) < majorityOf(membershipSize()))) {
             return; // the minority side of a partition: it must not elect a second master
         }
         pool.sort(Candidate.BEST_FIRST);
@@ -728,7 +794,12 @@ public final class Election {
                 r == null ? RedisRole.UNKNOWN : r.role(), r != null && r.linkUp(), r == null ? "" : r.runId(),
                 r == null ? 0 : r.processId(), now, state == NodeState.LEADING ? handoverTo : null,
                 state == NodeState.LEADING && handoverTo != null ? handoverOffset : -1,
-                state == NodeState.LEADING ? masterSinceOffset : 0);
+                state == NodeState.LEADING ? masterSinceOffset : 0, leaderHeardAgo(now));
+    }
+
+    private long leaderHeardAgo(long now) {
+        Member l = state == NodeState.FOLLOWING && leader != null ? members.get(leader) : null;
+        return l == null ? -1 : Math.max(0, now - l.heardAt());
     }
 
     public NodeState state() {

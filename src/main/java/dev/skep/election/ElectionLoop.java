@@ -71,6 +71,8 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
     // control thread only
     private Set<Endpoint> discovered = Set.of();
     private ScheduledFuture<?> extraTick;
+    private ScheduledFuture<?> leaseCheck;
+    private long leaseCheckAt;
     /** The handover request waiting for its outcome, if any. */
     private CompletableFuture<HandoverResult> pendingHandover;
 
@@ -209,6 +211,7 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
             execute(effect, now);
         }
         scheduleExtraTick();
+        scheduleLeaseCheck(now);
         PeerTransport t = transport;
         status = StatusReport.of(election, now, events.snapshot(), t == null ? 0 : t.rejectedCount());
     }
@@ -223,6 +226,20 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
         }
         extraTick = control.schedule(guarded(() -> handle(new ElectionEvent.Tick(clock.getAsLong()))),
                 Math.max(1, settings.heartbeatMs() / 2), TimeUnit.MILLISECONDS);
+    }
+
+    /** --quorum majority: a leader checks its lease when it runs out, not up to a heartbeat later. */
+    private void scheduleLeaseCheck(long now) {
+        long at = election.leaseExpiresAt();
+        if (at == Long.MAX_VALUE || at == leaseCheckAt || closed) {
+            return;
+        }
+        if (leaseCheck != null) {
+            leaseCheck.cancel(false);
+        }
+        leaseCheckAt = at;
+        leaseCheck = control.schedule(guarded(() -> handle(new ElectionEvent.Tick(clock.getAsLong()))),
+                Math.max(1, at - now + 1), TimeUnit.MILLISECONDS);
     }
 
     private void execute(Effect effect, long now) {

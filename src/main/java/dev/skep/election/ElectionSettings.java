@@ -46,12 +46,13 @@ public record ElectionSettings(Endpoint self, Endpoint redis, int httpPort, long
     }
 
     /**
-     * With {@link Quorum#MAJORITY}, how long a leader goes on leading without hearing a majority: a
-     * heartbeat less than the peer timeout, so that it has stepped down before the majority side, which
-     * waits a whole peer timeout and then a proposal round, can have elected another leader.
+     * With {@link Quorum#MAJORITY}: a follower that last heard its leader at {@code t} may elect another
+     * leader no sooner than {@code t + peerTimeout + heartbeat/2}; the leader counts it as a follower until
+     * {@code t + leaderLeaseMs}, half a heartbeat earlier than the peer timeout to cover the delay of the
+     * message that told it {@code t}. Safe while one-way delays stay under a heartbeat.
      */
     public long leaderLeaseMs() {
-        return Math.max(heartbeatMs, peerTimeoutMs - heartbeatMs);
+        return peerTimeoutMs - heartbeatMs / 2;
     }
 
     /**

@@ -27,6 +27,8 @@ import dev.skep.topology.Endpoint;
  * @param masterSinceOffset (leaders) the replication offset at which its redis became master for this epoch:
  *                         where its history left the previous master's, for telling a deposed leader how
  *                         much of its own stream it discards
+ * @param leaderHeardAgoMs (followers) how long before sending it had last heard its leader, -1 when not
+ *                         following: the leader's lease under {@link Quorum#MAJORITY} is counted from it
  */
 public record NodeStatus(
         Endpoint node,
@@ -45,14 +47,15 @@ public record NodeStatus(
         long sentAtMillis,
         Endpoint handoverTo,
         long handoverOffset,
-        long masterSinceOffset) implements PeerMessage {
+        long masterSinceOffset,
+        long leaderHeardAgoMs) implements PeerMessage {
 
     /** A status with no handover under way and no known promotion offset. */
     public NodeStatus(Endpoint node, Endpoint redis, int httpPort, NodeState state, long epoch, Endpoint leader,
                       long since, long offset, boolean tainted, RedisRole redisRole, boolean linkUp, String redisRunId,
                       long redisProcessId, long sentAtMillis) {
         this(node, redis, httpPort, state, epoch, leader, since, offset, tainted, redisRole, linkUp, redisRunId,
-                redisProcessId, sentAtMillis, null, -1, 0);
+                redisProcessId, sentAtMillis, null, -1, 0, -1);
     }
 
     /** True when this is a leader handing over to {@code node} and the successor has caught up. */

@@ -41,7 +41,8 @@ import javax.crypto.spec.SecretKeySpec;
  * Type 1, {@link NodeStatus}: node (endpoint), redis (endpoint), httpPort (int), state (enum
  * {@link NodeState}), epoch (long), leader (endpoint), since (long), offset (long), tainted (boolean),
  * redisRole (enum {@link RedisRole}), linkUp (boolean), redisRunId (string), redisProcessId (long),
- * sentAtMillis (long), handoverTo (endpoint), handoverOffset (long), masterSinceOffset (long).
+ * sentAtMillis (long), handoverTo (endpoint), handoverOffset (long), masterSinceOffset (long),
+ * leaderHeardAgoMs (long).
  * <p>{@link NodeState} codes: ALONE 1, PROPOSING 2, PROMOTING 3, FOLLOWING 4, LEADING 5, NOT_READY 6.
  * <br>{@link RedisRole} codes: MASTER 1, REPLICA 2, UNKNOWN 3.
  *
@@ -195,6 +196,7 @@ public final class PeerCodec {
         w.endpoint("handoverTo", s.handoverTo());
         w.int64(s.handoverOffset());
         w.int64(s.masterSinceOffset());
+        w.int64(s.leaderHeardAgoMs());
     }
 
     private static NodeStatus readNodeStatus(Reader r) throws PeerCodecException {
@@ -215,8 +217,9 @@ public final class PeerCodec {
         Endpoint handoverTo = r.endpoint("handoverTo");
         long handoverOffset = r.int64("handoverOffset");
         long masterSinceOffset = r.int64("masterSinceOffset");
+        long leaderHeardAgo = r.int64("leaderHeardAgoMs");
         return new NodeStatus(node, redis, httpPort, state, epoch, leader, since, offset, tainted, role, linkUp,
-                runId, processId, sentAt, handoverTo, handoverOffset, masterSinceOffset);
+                runId, processId, sentAt, handoverTo, handoverOffset, masterSinceOffset, leaderHeardAgo);
     }
 
     // ---- enum code tables: stable on the wire, independent of declaration order ----

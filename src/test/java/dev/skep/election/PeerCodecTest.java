@@ -31,7 +31,8 @@ class PeerCodecTest {
                 1_700_000_000_999L,
                 new Endpoint("10.0.0.8", 7380),
                 Long.MAX_VALUE,
-                123_456_789L);
+                123_456_789L,
+                321L);
     }
 
     static NodeStatus sparse() {
@@ -149,7 +150,7 @@ class PeerCodecTest {
         byte[] cut = Arrays.copyOf(frame, frame.length - 3);
         assertThatThrownBy(() -> PeerCodec.decode(cut, null))
                 .isInstanceOf(PeerCodecException.class)
-                .hasMessageStartingWith("truncated at field 'masterSinceOffset' offset");
+                .hasMessageStartingWith("truncated at field 'leaderHeardAgoMs' offset");
     }
 
     @Test
