@@ -3,6 +3,7 @@ package dev.skep.app;
 import dev.skep.cli.SkepCommand;
 import dev.skep.topology.Endpoint;
 import dev.skep.topology.HandoverResult;
+import dev.skep.topology.HiveStatus;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -253,6 +254,9 @@ class HandoverIT {
     private void awaitReplicasInSync(HiveFixture.Node leader) {
         await().atMost(Duration.ofSeconds(10)).until(() -> hive.nodes.stream().filter(n -> n != leader)
                 .allMatch(n -> n.status().ready()));
+        // and the leader has heard so (a handover picks among the replicas it knows to be in sync)
+        await().atMost(Duration.ofSeconds(5)).until(() -> leader.status().members().stream()
+                .filter(m -> !m.self()).allMatch(HiveStatus.Member::linkUp));
     }
 
     private static Jedis writePortClient(HiveFixture.Node node) {
