@@ -697,9 +697,9 @@ public final class Election {
     private void publishTopology(long now) {
         Topology t = switch (state) {
             case LEADING -> new Topology(epoch, settings.self(), settings.redis(),
-                    healthyReplicas(now, settings.self(), epoch), handoverTo != null);
+                    healthyReplicas(now, settings.self(), epoch), handoverTo != null, syncReplicas());
             case FOLLOWING -> new Topology(epoch, leader, leaderRedis, healthyReplicas(now, leader, epoch),
-                    handingOver(leader));
+                    handingOver(leader), syncReplicas());
             default -> {
                 // Our own redis may be down (NOT_READY) or we may be between leaders: clients of this node's
                 // proxy still go to the master the rest of the hive follows, if there is a live one.
@@ -707,13 +707,18 @@ public final class Election {
                 yield lead == null ? new Topology(epoch, null, null, List.of())
                         : new Topology(lead.status().epoch(), lead.status().node(), lead.status().redis(),
                                 healthyReplicas(now, lead.status().node(), lead.status().epoch()),
-                                lead.status().handoverTo() != null);
+                                lead.status().handoverTo() != null, syncReplicas());
             }
         };
         if (!t.equals(published)) {
             published = t;
             out.add(new Effect.PublishTopology(t));
         }
+    }
+
+    /** {@link Quorum#MAJORITY}: the replicas that must confirm each write for a majority to hold it. */
+    private int syncReplicas() {
+        return settings.quorum() == Quorum.MAJORITY ? majorityOf(membershipSize()) - 1 : 0;
     }
 
     /** Whether {@code node}, as last heard, is a leader holding writes for a handover. */

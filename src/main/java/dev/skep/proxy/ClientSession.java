@@ -81,6 +81,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private ByteBuf parked;
     private Route parkedKind;
     private String parkedRefusal;
+    private boolean parkedWrite;
+    /** The request being dispatched is a write (for --quorum majority's confirmation of writes). */
+    private boolean requestIsWrite;
+    /** The batch being gathered holds a write. */
+    private boolean batchHasWrite;
     private long holdDeadline;
     private ScheduledFuture<?> holdTimer;
     /** Read port: the replica this session reads from (null: none chosen, or the master). */
@@ -158,6 +163,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             if (parked != null) {
                 ByteBuf request = parked;
                 parked = null;
+                requestIsWrite = parkedWrite;
                 if (!dispatch(request, parkedKind, parkedRefusal)) {
                     return;
                 }
@@ -186,6 +192,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 }
                 in.skipBytes(length);
                 batchCount++;
+                batchHasWrite |= scanner.isWrite();
                 slots.add(UPSTREAM);
                 inFlight++;
                 continue;
@@ -198,6 +205,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 kind = Route.REFUSED;
                 refusal = "READONLY You can't write against a read only replica.";
             }
+            requestIsWrite = scanner.isWrite();
             if (!dispatch(request, kind, refusal)) {
                 return;
             }
@@ -218,7 +226,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         int count = batchCount;
         batchCount = 0;
         ByteBuf requests = in.retainedSlice(batchStart, in.readerIndex() - batchStart);
-        shared.send(this, requests, count);
+        shared.send(this, requests, count, batchHasWrite);
+        batchHasWrite = false;
         wroteShared = true;
     }
 
@@ -303,7 +312,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return false;
         }
         holdDone();
-        u.send(this, request, 1);
+        u.send(this, request, 1, requestIsWrite);
         slots.add(UPSTREAM);
         inFlight++;
         wroteShared = true;
@@ -349,6 +358,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         parked = request;
         parkedKind = kind;
         parkedRefusal = refusal;
+        parkedWrite = requestIsWrite;
         wait = why;
     }
 
@@ -548,13 +558,17 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     /** One of our requests on a shared connection is lost with it: answer it with an error instead. */
     void onUpstreamLost(SharedUpstream u, String reason) {
+        onUpstreamError("ERR " + reason + ": the command may or may not have been executed");
+    }
+
+    /** One of our shared requests gets this error reply (without the leading '-') in place of redis's reply. */
+    void onUpstreamError(String error) {
         if (closed) {
             return;
         }
         slots.poll();
         inFlight--;
-        client.write(errorReply("ERR " + reason + ": the command may or may not have been executed"),
-                client.voidPromise());
+        client.write(errorReply(error), client.voidPromise());
         writeLocalReplies();
     }
 

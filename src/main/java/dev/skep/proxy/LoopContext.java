@@ -41,6 +41,10 @@ final class LoopContext {
      * master are answered; the connections to it stay open in case the handover is abandoned.
      */
     boolean holdWrites;
+    /** Replicas that must confirm the writes of a shared connection (WAIT) before they are acknowledged. */
+    int syncReplicas;
+    /** How long such a WAIT may take before the writes it covers are answered with an error. */
+    long syncTimeoutMs = 1000;
     private final Map<Endpoint, SharedUpstream[]> writePools = new HashMap<>();
     private final Map<Endpoint, SharedUpstream[]> readPools = new HashMap<>();
     private int nextShared;
@@ -208,6 +212,7 @@ final class LoopContext {
         topology = next;
         appliedEpoch = next.epoch();
         holdWrites = next.writesHeld();
+        syncReplicas = next.syncReplicas();
         String reason = next.hasMaster()
                 ? "failover: the master is now " + next.master() + " (epoch " + next.epoch() + ")"
                 : "failover: the hive has no master at the moment";

@@ -18,8 +18,22 @@ import java.util.Set;
  * connection state, so whose connection runs them does not matter. Event-loop confined.
  */
 final class SharedUpstream extends Upstream {
-    /** The session of each request sent and not yet answered, in order. */
-    private final ArrayDeque<ClientSession> waiting = new ArrayDeque<>();
+    /** The session of each request sent and not yet answered, in order; {@link #WAIT} for the proxy's own WAITs. */
+    private final ArrayDeque<Object> waiting = new ArrayDeque<>();
+    /**
+     * --quorum majority: a request of a batch that holds a write, whose reply reaches the client only once the
+     * WAIT after it says enough replicas have it (an error otherwise).
+     */
+    private record Confirmed(ClientSession session) {}
+
+    /** Marks the reply of a {@code WAIT} the proxy sent itself (--quorum majority). */
+    private static final Object WAIT = new Object();
+    /** WAITs sent and not yet answered. */
+    private int waitsInFlight;
+    /** Requests written since the last WAIT. */
+    private int sinceWait;
+    /** Replies that arrived before the WAIT covering them was answered: session, reply, in order. */
+    private final ArrayDeque<Object> gated = new ArrayDeque<>();
     /** Sessions that got replies during the current read batch: their clients are flushed after it. */
     private final Set<ClientSession> replied = new LinkedHashSet<>();
     /** Sessions that use this connection (to resume their reads when it becomes writable again). */
@@ -39,9 +53,14 @@ final class SharedUpstream extends Upstream {
      * Sends {@code count} consecutive requests of {@code session} in one buffer (the connection must be
      * connected); flushed by {@link #flush()}.
      */
-    void send(ClientSession session, ByteBuf requests, int count) {
+    void send(ClientSession session, ByteBuf requests, int count, boolean hasWrite) {
+        boolean confirm = hasWrite && route == Port.WRITE && loop.syncReplicas > 0;
+        Object entry = confirm ? new Confirmed(session) : session;
         for (int i = 0; i < count; i++) {
-            waiting.add(session);
+            waiting.add(entry);
+        }
+        if (confirm) {
+            sinceWait += count;
         }
         channel.write(requests, channel.voidPromise());
     }
@@ -63,6 +82,14 @@ final class SharedUpstream extends Upstream {
     private final Runnable flushTask = () -> {
         flushScheduled = false;
         if (connected) {
+            if (route == Port.WRITE && loop.syncReplicas > 0 && sinceWait > 0) {
+                // --quorum majority: the replies to these requests are held until a majority has them
+                sinceWait = 0;
+                waiting.add(WAIT);
+                waitsInFlight++;
+                channel.write(channel.alloc().buffer().writeBytes(RequestArgs.encode("WAIT",
+                        Integer.toString(loop.syncReplicas), Long.toString(loop.syncTimeoutMs))), channel.voidPromise());
+            }
             channel.flush();
         }
     };
@@ -87,11 +114,24 @@ final class SharedUpstream extends Upstream {
      */
     @Override
     void onFrame(ByteBuf in, int length, boolean push) {
-        ClientSession s = push ? null : waiting.poll();
-        if (s == null || push) {
+        Object next = push ? null : waiting.poll();
+        if (next == null || push) {
             in.skipBytes(length); // shared connections never subscribe: nothing unsolicited is expected
             return;
         }
+        if (waitsInFlight > 0) {
+            endOfFrames(in);
+            ByteBuf frame = in.readRetainedSlice(length);
+            if (next == WAIT) {
+                waitsInFlight--;
+                releaseGated(frame);
+            } else {
+                gated.add(next);
+                gated.add(frame);
+            }
+            return;
+        }
+        ClientSession s = next instanceof Confirmed c ? c.session() : (ClientSession) next;
         int at = in.readerIndex();
         if (s == runSession && runEnd == at && s.canTakeRepliesTogether()) {
             runEnd += length;
@@ -126,13 +166,58 @@ final class SharedUpstream extends Upstream {
     private int runEnd;
     private int runCount;
 
+    /**
+     * The reply to our WAIT: when enough replicas have the writes before it, their replies go to the
+     * clients; otherwise each becomes an error, since a partition could lose them (their outcome is unknown
+     * to the client: they ran on the master and may or may not survive).
+     */
+    private void releaseGated(ByteBuf waitReply) {
+        long confirmed = -1;
+        if (waitReply.isReadable() && waitReply.getByte(waitReply.readerIndex()) == ':') {
+            String text = waitReply.toString(waitReply.readerIndex() + 1, waitReply.readableBytes() - 3,
+                    java.nio.charset.StandardCharsets.US_ASCII);
+            try {
+                confirmed = Long.parseLong(text);
+            } catch (NumberFormatException e) {
+                confirmed = -1;
+            }
+        }
+        waitReply.release();
+        boolean ok = confirmed >= loop.syncReplicas;
+        while (!gated.isEmpty()) {
+            Object entry = gated.poll();
+            ByteBuf frame = (ByteBuf) gated.poll();
+            ClientSession s = entry instanceof Confirmed c ? c.session() : (ClientSession) entry;
+            if (ok || !(entry instanceof Confirmed)) {
+                s.onUpstreamReply(frame);
+            } else {
+                frame.release();
+                s.onUpstreamError("NOREPLICAS " + Math.max(0, confirmed) + " of the " + loop.syncReplicas
+                        + " replicas needed confirmed the command within " + loop.syncTimeoutMs + " ms (--quorum "
+                        + "majority): it ran on the master but may not survive a failover");
+            }
+            replied.add(s);
+        }
+    }
+
     @Override
     void onReply(ByteBuf frame, boolean push) {
-        ClientSession s = waiting.poll();
-        if (s == null || push) {
+        Object next = waiting.poll();
+        if (next == null || push) {
             frame.release(); // shared connections never subscribe: nothing unsolicited is expected
             return;
         }
+        if (next == WAIT) {
+            waitsInFlight--;
+            releaseGated(frame);
+            return;
+        }
+        if (waitsInFlight > 0) {
+            gated.add(next);
+            gated.add(frame);
+            return;
+        }
+        ClientSession s = next instanceof Confirmed c ? c.session() : (ClientSession) next;
         s.onUpstreamReply(frame);
         replied.add(s);
     }
@@ -160,9 +245,22 @@ final class SharedUpstream extends Upstream {
     @Override
     void onFailed(String reason, boolean wasConnected) {
         loop.upstreamGone(this, reason);
-        // Requests sent and unanswered: their outcome is unknown, each gets an error in its place.
-        ArrayDeque<ClientSession> lost = new ArrayDeque<>(waiting);
+        // Requests sent and unanswered (or answered, not yet confirmed by replicas): their outcome is unknown,
+        // each gets an error in its place, in order.
+        ArrayDeque<ClientSession> lost = new ArrayDeque<>();
+        while (!gated.isEmpty()) {
+            Object o = gated.poll();
+            lost.add(o instanceof Confirmed c ? c.session() : (ClientSession) o);
+            ((ByteBuf) gated.poll()).release();
+        }
+        for (Object o : waiting) {
+            if (o != WAIT) {
+                lost.add(o instanceof Confirmed c ? c.session() : (ClientSession) o);
+            }
+        }
         waiting.clear();
+        waitsInFlight = 0;
+        sinceWait = 0;
         for (ClientSession s : lost) {
             s.onUpstreamLost(this, reason);
         }

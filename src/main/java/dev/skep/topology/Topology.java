@@ -13,8 +13,12 @@ import java.util.List;
  * @param writesHeld a planned handover is under way: {@code master} is still this epoch's master and
  *                   answers what it was sent, but new writes must wait (the proxy holds them) until the
  *                   successor's epoch is published, or the handover is abandoned and this flag clears
+ * @param syncReplicas {@code --quorum majority}: how many replicas must confirm a write (redis {@code WAIT})
+ *                   before the proxy acknowledges it, so that no write it acknowledged can be lost to a
+ *                   partition; 0 for none
  */
-public record Topology(long epoch, Endpoint leader, Endpoint master, List<Endpoint> replicas, boolean writesHeld) {
+public record Topology(long epoch, Endpoint leader, Endpoint master, List<Endpoint> replicas, boolean writesHeld,
+                       int syncReplicas) {
     public static final Topology NONE = new Topology(0, null, null, List.of());
 
     public Topology {
@@ -23,7 +27,12 @@ public record Topology(long epoch, Endpoint leader, Endpoint master, List<Endpoi
 
     /** A topology with writes flowing (no handover under way). */
     public Topology(long epoch, Endpoint leader, Endpoint master, List<Endpoint> replicas) {
-        this(epoch, leader, master, replicas, false);
+        this(epoch, leader, master, replicas, false, 0);
+    }
+
+    /** A topology whose writes need no replica's confirmation. */
+    public Topology(long epoch, Endpoint leader, Endpoint master, List<Endpoint> replicas, boolean writesHeld) {
+        this(epoch, leader, master, replicas, writesHeld, 0);
     }
 
     public boolean hasMaster() {

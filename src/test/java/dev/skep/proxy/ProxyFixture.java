@@ -41,6 +41,15 @@ final class ProxyFixture implements AutoCloseable {
         org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> proxy.appliedEpoch() >= e);
     }
 
+    /** Publishes a new epoch with {@code master}, whose writes need {@code syncReplicas} replicas' confirmation. */
+    void masterWithSyncReplicas(RedisServerFixture master, int syncReplicas) {
+        epoch++;
+        topology.publish(new Topology(epoch, new Endpoint("127.0.0.1", 1), master.endpoint(), List.of(), false,
+                syncReplicas));
+        long e = epoch;
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> proxy.appliedEpoch() >= e);
+    }
+
     Jedis writeClient() {
         return client(writePort, "");
     }

@@ -159,6 +159,31 @@ class ProxyIT {
     }
 
     /** Runs redis-cli (installed with redis-server) against {@code port}; its output, trimmed. */
+    /**
+     * --quorum majority: a write is acknowledged only once a replica has it (WAIT); with no replica
+     * connected, clients get -NOREPLICAS (the write ran, unconfirmed) and the connection stays usable.
+     */
+    @Test
+    void writesAreAcknowledgedOnlyOnceTheReplicasNeededHaveThem() {
+        RedisServerFixture master = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.masterWithSyncReplicas(master, 1);
+        try (Jedis j = p.writeClient()) {
+            assertThatThrownBy(() -> j.set("alone", "1")).isInstanceOf(JedisDataException.class)
+                    .hasMessageStartingWith("NOREPLICAS 0 of the 1 replicas needed");
+            assertThat(j.ping()).isEqualTo("PONG");
+
+            RedisServerFixture replica = track(RedisServerFixture.start());
+            replica.jedis().replicaof("127.0.0.1", master.port());
+            await().atMost(Duration.ofSeconds(10)).until(() ->
+                    replica.jedis().info("replication").contains("master_link_status:up"));
+            for (int i = 0; i < 100; i++) {
+                assertThat(j.incr("confirmed")).isEqualTo(i + 1);
+            }
+            assertThat(replica.jedis().get("confirmed")).isEqualTo("100"); // each acknowledged after the replica had it
+        }
+    }
+
     private static String redisCli(int port, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("redis-cli", "-h", "127.0.0.1", "-p", Integer.toString(port)));
         cmd.addAll(List.of(args));
