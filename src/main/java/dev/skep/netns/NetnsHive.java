@@ -227,7 +227,7 @@ public final class NetnsHive implements AutoCloseable {
             Path data = nodeDir.resolve("data");
             List<String> cmd = new ArrayList<>(session);
             cmd.addAll(List.of("ip", "netns", "exec", nodeNs.get(i), redisServer, "--port", Integer.toString(REDIS_PORT),
-                    "--bind", address(i), "--save", "", "--appendonly", "no", "--daemonize", "no",
+                    "--bind", address(i), "--protected-mode", "no", "--save", "", "--appendonly", "no", "--daemonize", "no",
                     "--dir", data.toAbsolutePath().toString()));
             // emptied before every start: a restarted redis comes back empty, like a pod without a volume
             redis.add(supervisor.start(new ChildSpec("node " + i, "redis-server", cmd, nodeDir.resolve("redis.log"),
