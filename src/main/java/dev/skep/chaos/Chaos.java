@@ -136,14 +136,16 @@ public final class Chaos implements Callable<Integer> {
             return "not root (network namespaces need root)";
         }
         try {
-            Path self = Files.readSymbolicLink(Paths.get("/proc/self/ns/net"));
-            Path init = Files.readSymbolicLink(Paths.get("/proc/1/ns/net"));
-            if (self.equals(init)) {
-                return "this harness runs in the machine's own network namespace; start it with bench/chaos, which runs it "
-                        + "under `unshare --net` so the client leg it adds stays out of the host's network";
+            // A network namespace made for this run holds nothing but lo; the machine's own has its interfaces.
+            // (Comparing /proc/self/ns/net with PID 1's does not work in containers that hide PID 1's.)
+            String links = Commands.check("ip", "-o", "link", "show");
+            if (links.lines().anyMatch(l -> !l.matches("^\\d+: lo: .*"))) {
+                return "this harness runs in a network namespace that has interfaces besides lo (the machine's own?); "
+                        + "start it with bench/chaos, which runs it under `unshare --net`, so the client leg it adds "
+                        + "stays out of the machine's network";
             }
-        } catch (IOException | UnsupportedOperationException e) {
-            return "cannot read /proc/*/ns/net: " + e.getMessage();
+        } catch (IOException e) {
+            return "cannot list network interfaces: " + e.getMessage();
         }
         try {
             NetnsHive.requirePrerequisites();
@@ -228,9 +230,11 @@ public final class Chaos implements Callable<Integer> {
             }
             Thread.sleep(warmupMs); // the scenario: writes flow before the fault
             watch.begin();
+            String what = inject(kind, m);
+            // The fault counts from when it is in place (a signal sent by a `kill` child takes milliseconds):
+            // writes sent before that are not "after the fault".
             long t0 = System.nanoTime();
             writerList.forEach(w -> w.faultAt(t0));
-            String what = inject(kind, m);
             long undoAt = switch (kind) {
                 case STOP_REDIS -> t0 + stopMs * 1_000_000L;
                 case PARTITION -> t0 + partitionMs * 1_000_000L;
@@ -281,6 +285,9 @@ public final class Chaos implements Callable<Integer> {
                     stall = Math.max(stall, s.longestGap / 1_000_000);
                     s.errorKinds.forEach((k, v) -> errorKinds.merge(k, v, Integer::sum));
                 }
+            }
+            if (!found.examples().isEmpty()) {
+                OUT.println("round " + round + ": lost, e.g. " + found.examples());
             }
             return new RoundResult(round, kind, m, what, acks, firstWrite, stall, errors, errorKinds, found.keys(),
                     found.increments(), overlap.anyMs(), overlap.routedMs(), (settledSince - t0) / 1_000_000);
@@ -343,8 +350,9 @@ public final class Chaos implements Callable<Integer> {
             for (int i = 0; i < hive.size(); i++) {
                 try (RespClient c = new RespClient(hive.redis(i), null, Duration.ofSeconds(2), Duration.ofSeconds(10))) {
                     LostWrites.Found f = lost.check(c, writerList, false);
-                    OUT.printf("  node %d%s: missing %d of %d acknowledged keys, %d of %d acknowledged increments%s%n", i,
+                    OUT.printf("  node %d%s: missing %d of %d acknowledged keys, %d of %d acknowledged increments%s%s%n", i,
                             i == m ? " (master)" : "", f.keys(), f.checkedKeys(), f.increments(), f.checkedIncrements(),
+                            f.examples().isEmpty() ? "" : " e.g. " + f.examples(),
                             i == m && f.keys() + f.increments() != reported
                                     ? " (the rounds reported " + reported + ": the difference was lost after the last round's check)" : "");
                 } catch (IOException | RuntimeException e) {

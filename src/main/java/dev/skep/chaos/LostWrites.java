@@ -22,7 +22,7 @@ final class LostWrites {
     private static final int BATCH = 500;
 
     /** What one check found: newly lost keys and increments, and how many acknowledged writes it looked at. */
-    record Found(long keys, long increments, long checkedKeys, long checkedIncrements) {}
+    record Found(long keys, long increments, long checkedKeys, long checkedIncrements, List<String> examples) {}
 
     private final Map<Integer, BitSet> knownLostKeys = new HashMap<>();
     private final Map<String, Long> knownDeficit = new HashMap<>();
@@ -38,6 +38,7 @@ final class LostWrites {
         long lostIncr = 0;
         long checkedKeys = 0;
         long checkedIncr = 0;
+        List<String> examples = new ArrayList<>();
         for (Writer w : writers) {
             BitSet acked = w.ackedKeys();
             List<Long> incr = w.incrAcked();
@@ -50,12 +51,12 @@ final class LostWrites {
                 }
                 batch.add(seq);
                 if (batch.size() == BATCH) {
-                    lostKeys += missing(redis, w.id(), batch, remember ? known : null);
+                    lostKeys += missing(redis, w.id(), batch, remember ? known : null, examples);
                     batch.clear();
                 }
             }
             if (!batch.isEmpty()) {
-                lostKeys += missing(redis, w.id(), batch, remember ? known : null);
+                lostKeys += missing(redis, w.id(), batch, remember ? known : null, examples);
             }
             List<String> names = new ArrayList<>();
             for (int r = 0; r < incr.size(); r++) {
@@ -72,16 +73,20 @@ final class LostWrites {
                 long before = remember ? knownDeficit.getOrDefault(name, 0L) : 0;
                 if (deficit > before) {
                     lostIncr += deficit - before;
+                    if (examples.size() < 5) {
+                        examples.add(name + "=" + value + " after " + ackedCount + " acknowledged INCR");
+                    }
                     if (remember) {
                         knownDeficit.put(name, deficit);
                     }
                 }
             }
         }
-        return new Found(lostKeys, lostIncr, checkedKeys, checkedIncr);
+        return new Found(lostKeys, lostIncr, checkedKeys, checkedIncr, examples);
     }
 
-    private static long missing(RespClient redis, int writer, List<Integer> seqs, BitSet known) throws IOException {
+    private static long missing(RespClient redis, int writer, List<Integer> seqs, BitSet known, List<String> examples)
+            throws IOException {
         List<String> keys = new ArrayList<>(seqs.size());
         for (int seq : seqs) {
             keys.add(Writer.key(writer, seq));
@@ -91,6 +96,9 @@ final class LostWrites {
         for (int i = 0; i < seqs.size(); i++) {
             if (values.get(i) == null) {
                 lost++;
+                if (examples.size() < 5) {
+                    examples.add(keys.get(i) + " absent");
+                }
                 if (known != null) {
                     known.set(seqs.get(i));
                 }
