@@ -52,6 +52,8 @@ final class Writer implements Runnable {
     private int round;
     private long faultAt;
     private long lastAck;
+    private boolean paused;
+    private boolean idle;
 
     Writer(int id, IntFunction<Endpoint> writePorts, int nodes, Duration maxRun) {
         this.id = id;
@@ -103,8 +105,35 @@ final class Writer implements Runnable {
         return new ArrayList<>(incrAcked);
     }
 
-    void stop() {
+    synchronized void stop() {
         stop = true;
+        notifyAll();
+    }
+
+    /**
+     * Holds this writer before its next request and waits (until {@code deadlineNanos}) until it has no
+     * request in flight: with every writer held, what they recorded is exactly what they were told, so a check
+     * that reads the hive now is exact (no increment can land between reading the record and the counter).
+     *
+     * @return true when the writer is idle; false when the deadline passed first (a request still in flight)
+     */
+    synchronized boolean hold(long deadlineNanos) throws InterruptedException {
+        paused = true;
+        while (!idle && !stop) {
+            long left = deadlineNanos - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            wait(Math.max(1, left / 1_000_000));
+        }
+        return true;
+    }
+
+    /** Lets a held writer go on; the hold does not count as a stall. */
+    synchronized void release() {
+        paused = false;
+        lastAck = 0;
+        notifyAll();
     }
 
     @Override
@@ -116,6 +145,17 @@ final class Writer implements Runnable {
                 boolean set = op % 2 == 0;
                 int r;
                 synchronized (this) {
+                    while (paused && !stop) {
+                        idle = true;
+                        notifyAll();
+                        try {
+                            wait(100);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            return;
+                        }
+                    }
+                    idle = false;
                     r = round;
                 }
                 long sent = System.nanoTime();
