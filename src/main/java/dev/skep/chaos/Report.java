@@ -1,0 +1,88 @@
+package dev.skep.chaos;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** Formats the per-round lines and the table per fault kind. Pure. */
+final class Report {
+    private Report() {}
+
+    static String line(RoundResult r) {
+        return String.format(Locale.ROOT, "round %d %s: node %d, %s; acked %d; first write after fault %s; longest stall %d ms; "
+                        + "errors %d%s; lost %d keys + %d incr; two masters %d ms (routed %d ms); converged %s",
+                r.round(), r.kind().flag(), r.node(), r.what(), r.acks(), ms(r.firstWriteMs()), r.longestStallMs(), r.errors(),
+                r.errorKinds().isEmpty() ? "" : " " + r.errorKinds(), r.lostKeys(), r.lostIncrements(), r.twoMastersMs(),
+                r.twoRoutedMs(), ms(r.convergedMs()));
+    }
+
+    static String table(List<FaultKind> kinds, List<RoundResult> results) {
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"fault", "rounds", "acked", "lost keys", "lost incr", "first write ms (median/max)",
+                "longest stall ms (median/max)", "errors", "two masters ms (max)", "routed (max)", "converged ms (median/max)"});
+        for (FaultKind k : kinds) {
+            List<RoundResult> rs = results.stream().filter(r -> r.kind() == k).toList();
+            if (rs.isEmpty()) {
+                continue;
+            }
+            rows.add(new String[] {
+                k.flag(), Integer.toString(rs.size()),
+                Long.toString(rs.stream().mapToLong(RoundResult::acks).sum()),
+                Long.toString(rs.stream().mapToLong(RoundResult::lostKeys).sum()),
+                Long.toString(rs.stream().mapToLong(RoundResult::lostIncrements).sum()),
+                medianMax(rs.stream().mapToLong(RoundResult::firstWriteMs).toArray()),
+                medianMax(rs.stream().mapToLong(RoundResult::longestStallMs).toArray()),
+                Long.toString(rs.stream().mapToLong(RoundResult::errors).sum()),
+                Long.toString(rs.stream().mapToLong(RoundResult::twoMastersMs).max().orElse(0)),
+                Long.toString(rs.stream().mapToLong(RoundResult::twoRoutedMs).max().orElse(0)),
+                medianMax(rs.stream().mapToLong(RoundResult::convergedMs).toArray()),
+            });
+        }
+        int[] width = new int[rows.get(0).length];
+        for (String[] r : rows) {
+            for (int i = 0; i < r.length; i++) {
+                width[i] = Math.max(width[i], r[i].length());
+            }
+        }
+        StringBuilder out = new StringBuilder();
+        for (String[] r : rows) {
+            StringBuilder line = new StringBuilder("|");
+            for (int i = 0; i < r.length; i++) {
+                line.append(' ').append(r[i]).append(" ".repeat(width[i] - r[i].length())).append(" |");
+            }
+            out.append(line).append('\n');
+            if (r == rows.get(0)) {
+                StringBuilder sep = new StringBuilder("|");
+                for (int w : width) {
+                    sep.append(' ').append("-".repeat(w)).append(" |");
+                }
+                out.append(sep).append('\n');
+            }
+        }
+        return out.toString();
+    }
+
+    /** "median / max" of values where -1 means "never" (shown as "-" and counted as the worst). */
+    static String medianMax(long[] values) {
+        long[] sorted = values.clone();
+        boolean never = false;
+        for (int i = 0; i < sorted.length; i++) {
+            if (sorted[i] < 0) {
+                never = true;
+                sorted[i] = Long.MAX_VALUE;
+            }
+        }
+        java.util.Arrays.sort(sorted);
+        long median = sorted[(sorted.length - 1) / 2];
+        long max = sorted[sorted.length - 1];
+        return show(median) + " / " + show(max) + (never ? " (some never)" : "");
+    }
+
+    private static String show(long v) {
+        return v == Long.MAX_VALUE ? "-" : Long.toString(v);
+    }
+
+    private static String ms(long v) {
+        return v < 0 ? "never" : v + " ms";
+    }
+}

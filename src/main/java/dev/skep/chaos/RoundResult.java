@@ -1,0 +1,30 @@
+package dev.skep.chaos;
+
+import java.util.Map;
+
+/**
+ * What one round measured.
+ *
+ * @param round          its number (from 1)
+ * @param kind           the fault
+ * @param node           the node hit (the master's at the time)
+ * @param what           what was done, as printed ("kill -9 redis pid 1234")
+ * @param acks           writes acknowledged during the round (from its start to the end of its check)
+ * @param firstWriteMs   fault to the first acknowledged write sent after it, the slowest writer's; -1 when
+ *                       some writer had none
+ * @param longestStallMs longest time a writer went without an acknowledgement
+ * @param errors         error replies and failed connections seen by the writers
+ * @param errorKinds     those errors by kind (first words), with counts
+ * @param lostKeys       acknowledged SETs found missing after this round (not found missing before)
+ * @param lostIncrements acknowledged INCRs found missing after this round
+ * @param twoMastersMs   longest time two redis servers accepted writes at once
+ * @param twoRoutedMs    the same, counting only servers an agent was sending clients to
+ * @param convergedMs    fault to a hive with one master replicated by all and named by every agent; -1 if not
+ */
+record RoundResult(int round, FaultKind kind, int node, String what, long acks, long firstWriteMs, long longestStallMs,
+                   long errors, Map<String, Integer> errorKinds, long lostKeys, long lostIncrements, long twoMastersMs,
+                   long twoRoutedMs, long convergedMs) {
+    long lost() {
+        return lostKeys + lostIncrements;
+    }
+}

@@ -1,0 +1,241 @@
+package dev.skep.chaos;
+
+import dev.skep.redis.RedisErrorReply;
+import dev.skep.redis.RespClient;
+import dev.skep.topology.Endpoint;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntFunction;
+
+/**
+ * One writer client: a connection to a write port, sending {@code SET chaos:k:<writer>:<n> <n>} and
+ * {@code INCR chaos:c:<writer>:<round>} alternately, one at a time, and recording every acknowledged one (a
+ * {@code +OK}, an integer reply). When its connection fails it moves to the next node's write port, as a
+ * client behind a Kubernetes Service would land on another pod.
+ *
+ * <p>Runs on a thread of its own ({@link #run}); the harness's main thread sets the round and the fault time
+ * and reads the records, all under this object's lock (cheap next to a network round trip).
+ */
+final class Writer implements Runnable {
+    private static final Duration CONNECT = Duration.ofSeconds(1);
+    /** Longer than the proxy's hold time (5 s), so a request held for a master ends with its reply. */
+    private static final Duration READ = Duration.ofSeconds(10);
+    private static final long MAX_OPS = 50_000_000L;
+
+    /** What this writer saw in one round. */
+    static final class RoundStats {
+        long acks;
+        int errors;
+        /** Nanoseconds from the fault to the first acknowledged write sent after it; -1 while none. */
+        long firstAckAfterFault = -1;
+        long longestGap;
+        final Map<String, Integer> errorKinds = new LinkedHashMap<>();
+    }
+
+    private final int id;
+    private final IntFunction<Endpoint> writePorts;
+    private final int nodes;
+    private final long hardDeadline;
+    private int node;
+    private volatile boolean stop;
+
+    // guarded by this
+    private final BitSet ackedKeys = new BitSet();
+    private final List<Long> incrAcked = new ArrayList<>();
+    private final List<RoundStats> rounds = new ArrayList<>();
+    private int round;
+    private long faultAt;
+    private long lastAck;
+    private boolean paused;
+    private boolean idle;
+
+    Writer(int id, IntFunction<Endpoint> writePorts, int nodes, Duration maxRun) {
+        this.id = id;
+        this.writePorts = writePorts;
+        this.nodes = nodes;
+        this.node = id % nodes;
+        this.hardDeadline = System.nanoTime() + maxRun.toNanos();
+        rounds.add(new RoundStats());
+        incrAcked.add(0L);
+    }
+
+    static String key(int writer, int seq) {
+        return "chaos:k:" + writer + ":" + seq;
+    }
+
+    static String counter(int writer, int round) {
+        return "chaos:c:" + writer + ":" + round;
+    }
+
+    int id() {
+        return id;
+    }
+
+    /** Starts round {@code r}: its counter and its statistics. */
+    synchronized void beginRound(int r) {
+        while (rounds.size() <= r) {
+            rounds.add(new RoundStats());
+            incrAcked.add(0L);
+        }
+        round = r;
+        faultAt = 0;
+    }
+
+    synchronized void faultAt(long nanos) {
+        faultAt = nanos;
+    }
+
+    synchronized RoundStats stats(int r) {
+        return rounds.get(r);
+    }
+
+    /** Sequence numbers of the acknowledged SETs so far (a copy). */
+    synchronized BitSet ackedKeys() {
+        return (BitSet) ackedKeys.clone();
+    }
+
+    /** Acknowledged INCRs of each round's counter so far (a copy; index = round). */
+    synchronized List<Long> incrAcked() {
+        return new ArrayList<>(incrAcked);
+    }
+
+    synchronized void stop() {
+        stop = true;
+        notifyAll();
+    }
+
+    /**
+     * Holds this writer before its next request and waits (until {@code deadlineNanos}) until it has no
+     * request in flight: with every writer held, what they recorded is exactly what they were told, so a check
+     * that reads the hive now is exact (no increment can land between reading the record and the counter).
+     *
+     * @return true when the writer is idle; false when the deadline passed first (a request still in flight)
+     */
+    synchronized boolean hold(long deadlineNanos) throws InterruptedException {
+        paused = true;
+        while (!idle && !stop) {
+            long left = deadlineNanos - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            wait(Math.max(1, left / 1_000_000));
+        }
+        return true;
+    }
+
+    /** Lets a held writer go on; the hold does not count as a stall. */
+    synchronized void release() {
+        paused = false;
+        lastAck = 0;
+        notifyAll();
+    }
+
+    @Override
+    public void run() {
+        RespClient client = client();
+        int seq = 0;
+        try {
+            for (long op = 0; op < MAX_OPS && !stop && System.nanoTime() < hardDeadline; op++) {
+                boolean set = op % 2 == 0;
+                int r;
+                synchronized (this) {
+                    while (paused && !stop) {
+                        idle = true;
+                        notifyAll();
+                        try {
+                            wait(100);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            return;
+                        }
+                    }
+                    idle = false;
+                    r = round;
+                }
+                long sent = System.nanoTime();
+                try {
+                    if (set) {
+                        int n = seq++;
+                        Object reply = client.call("SET", key(id, n), Integer.toString(n));
+                        if ("OK".equals(reply)) {
+                            acked(r, sent, n, false);
+                        } else {
+                            error(r, "SET reply " + reply);
+                        }
+                    } else {
+                        Object reply = client.call("INCR", counter(id, r));
+                        if (reply instanceof Long) {
+                            acked(r, sent, -1, true);
+                        } else {
+                            error(r, "INCR reply " + reply);
+                        }
+                    }
+                } catch (RedisErrorReply e) {
+                    error(r, firstWords(e.getMessage()));
+                } catch (IOException e) {
+                    error(r, "connection: " + firstWords(e.getMessage()));
+                    client.close();
+                    node = (node + 1) % nodes;
+                    client = client();
+                    pause(20); // a refused connect returns at once: do not spin through the nodes
+                }
+            }
+        } finally {
+            client.close();
+        }
+    }
+
+    private RespClient client() {
+        return new RespClient(writePorts.apply(node), null, CONNECT, READ);
+    }
+
+    private synchronized void acked(int r, long sent, int seq, boolean incr) {
+        long now = System.nanoTime();
+        if (seq >= 0) {
+            ackedKeys.set(seq);
+        }
+        if (incr) {
+            incrAcked.set(r, incrAcked.get(r) + 1);
+        }
+        RoundStats s = rounds.get(round);
+        s.acks++;
+        if (lastAck != 0) {
+            s.longestGap = Math.max(s.longestGap, now - lastAck);
+        }
+        lastAck = now;
+        if (faultAt != 0 && sent >= faultAt && s.firstAckAfterFault < 0) {
+            s.firstAckAfterFault = now - faultAt;
+        }
+    }
+
+    private synchronized void error(int r, String kind) {
+        RoundStats s = rounds.get(round);
+        s.errors++;
+        if (s.errorKinds.size() < 8 || s.errorKinds.containsKey(kind)) {
+            s.errorKinds.merge(kind, 1, Integer::sum);
+        }
+    }
+
+    /** The stable part of an error: its first words (e.g. "MASTERDOWN no master", not the addresses after). */
+    private static String firstWords(String message) {
+        if (message == null) {
+            return "?";
+        }
+        String[] words = message.split("\\s+");
+        return String.join(" ", java.util.Arrays.copyOf(words, Math.min(words.length, 4)));
+    }
+
+    private static void pause(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
