@@ -78,6 +78,9 @@ public final class Election {
     private long handoverDeadline;
     /** -1 while the successor catches up; then our final offset, which the successor has reached. */
     private long handoverOffset = -1;
+    private Endpoint handoverSuccessorRedis;
+    /** The PrepareHandover effect was emitted (after the followers heard that writes are held). */
+    private boolean handoverPrepared;
     /** The minimum offset of the promotion under way (a handover's final offset), for masterSinceOffset. */
     private long promoteMinOffset;
     /** Our redis's offset when it became master of our epoch (told to peers while leading). */
@@ -101,6 +104,28 @@ public final class Election {
     public Election(ElectionSettings settings, long now) {
         this.settings = Objects.requireNonNull(settings);
         this.listenUntil = now + settings.peerTimeoutMs();
+        this.startedAt = now;
+    }
+
+    /** When this agent started: for {@link #unheardPeer}. */
+    private final long startedAt;
+
+    /**
+     * A discovered peer this agent has never heard from, while it is young: a cold JVM on a busy machine
+     * may take seconds before peer messages flow, and a restarted agent that elected itself meanwhile took
+     * the hive from the live leader (its wall-clock epoch is higher), discarding that leader's writes.
+     * Bounded by {@link ElectionSettings#purgeAfterMs()}: a peer that never answers stops counting then.
+     */
+    private Endpoint unheardPeer(long now) {
+        if (now - startedAt >= settings.purgeAfterMs()) {
+            return null;
+        }
+        for (Endpoint p : discovered) {
+            if (!members.containsKey(p)) {
+                return p;
+            }
+        }
+        return null;
     }
 
     /** Handles one event; returns the effects to carry out, in order. */
@@ -144,7 +169,18 @@ public final class Election {
         }
         Member previous = members.get(s.node());
         if (previous != null && s.sentAtMillis() < previous.status().sentAtMillis()) {
+            if (previous.status().sentAtMillis() - s.sentAtMillis() > settings.peerTimeoutMs()) {
+                record("out-of-order", "dropped a status of " + s.node() + " sent at " + s.sentAtMillis() + " < "
+                        + previous.status().sentAtMillis() + " (now " + now + ", state " + s.state() + ")");
+            }
             return; // an older status overtaken by a newer one (reconnect, reordering): it says nothing new
+        }
+        if (stale(s, now)) {
+            return;
+        }
+        if (state == NodeState.FOLLOWING && s.node().equals(leader) && previous != null
+                && !Objects.equals(previous.status().handoverTo(), s.handoverTo())) {
+            changed = true; // tell the leader at once that we (and so our write port) hold its writes
         }
         members.put(s.node(), new Member(s, now));
         highestEpochSeen = Math.max(highestEpochSeen, s.epoch());
@@ -162,6 +198,44 @@ public final class Election {
         }
         evaluate(now);
     }
+
+    /**
+     * Whether {@code s} spent longer than a peer timeout on its way: after a partition heals, TCP delivers
+     * what the sender queued during it, and a status from the start of the cut ("proposing") must not pass
+     * for the sender's present state. The sender's clock may differ from ours, so the delay is measured
+     * against the shortest one seen from that sender ({@code arrival - sentAt}, skew included). A sender
+     * whose messages all look stale for two peer timeouts had its clock stepped back: its new delay is taken.
+     */
+    private boolean stale(NodeStatus s, long now) {
+        long delay = now - s.sentAtMillis();
+        Delay d = delays.get(s.node());
+        if (d == null || delay < d.min()) {
+            delays.put(s.node(), new Delay(delay, -1));
+            return false;
+        }
+        if (delay - d.min() <= settings.peerTimeoutMs()) {
+            if (d.staleSince() >= 0) {
+                delays.put(s.node(), new Delay(d.min(), -1));
+            }
+            return false;
+        }
+        if (d.staleSince() < 0) {
+            delays.put(s.node(), new Delay(d.min(), now));
+            record("stale-status", "ignored a status of " + s.node() + " that spent " + (delay - d.min())
+                    + " ms more than the fastest on its way (queued during a cut?)");
+            return true;
+        }
+        if (now - d.staleSince() > 2 * settings.peerTimeoutMs()) {
+            delays.put(s.node(), new Delay(delay, -1));
+            return false;
+        }
+        return true;
+    }
+
+    /** The shortest {@code arrival - sentAt} seen from a sender, and since when its messages look stale (-1: not). */
+    private record Delay(long min, long staleSince) {}
+
+    private final Map<Endpoint, Delay> delays = new HashMap<>();
 
     private void onProbe(RedisSnapshot snap, long now) {
         RedisSnapshot previous = redis;
@@ -290,10 +364,34 @@ public final class Election {
         handoverDeadline = now + settings.handoverTimeoutMs();
         handoverOffset = -1;
         changed = true;
+        handoverSuccessorRedis = successor.redis();
+        handoverPrepared = false;
         record("handover", e.cause() + ": handing over to " + successor.node() + " (offset " + successor.offset()
                 + "): new writes held, pausing writes once those sent are answered");
-        out.add(new Effect.PrepareHandover(successor.redis(), settings.handoverDrainMs(), handoverDeadline,
-                "handover to " + successor.node()));
+        prepareHandoverWhenHeld(now);
+    }
+
+    /**
+     * Pauses the master once every live follower has heard that writes are held (each says how long ago it
+     * last heard us: after the handover began), so that no write port still sends it writes that could only
+     * fail once it is paused and demoted; at most a heartbeat after the start, whatever was heard.
+     */
+    private void prepareHandoverWhenHeld(long now) {
+        if (handoverTo == null || handoverPrepared) {
+            return;
+        }
+        if (now - handoverStartedAt < settings.heartbeatMs()) {
+            for (Member m : members.values()) {
+                NodeStatus s = m.status();
+                if (live(m, now) && s.state() == NodeState.FOLLOWING && settings.self().equals(s.leader())
+                        && (s.leaderHeardAgoMs() < 0 || m.heardAt() - s.leaderHeardAgoMs() < handoverStartedAt)) {
+                    return; // that follower's write port may not hold writes yet
+                }
+            }
+        }
+        handoverPrepared = true;
+        out.add(new Effect.PrepareHandover(handoverSuccessorRedis, settings.handoverDrainMs(), handoverDeadline,
+                "handover to " + handoverTo));
     }
 
     private void refuseHandover(String why) {
@@ -464,6 +562,7 @@ public final class Election {
         Member lead = liveLeader(now);
         switch (state) {
             case LEADING -> {
+                prepareHandoverWhenHeld(now);
                 if (lead != null) {
                     NodeStatus l = lead.status();
                     Endpoint successor = handoverTo;
@@ -561,6 +660,9 @@ public final class Election {
             pool.add(Candidate.of(s));
         }
         if (!everyoneProposed && now - since < settings.proposalWindowMs()) {
+            return;
+        }
+        if (unheardPeer(now) != null) {
             return;
         }
         if (settings.quorum() == Quorum.MAJORITY && (!discoveryAnswered || freshReady(now) < majorityOf(membershipSize()))) {

@@ -291,6 +291,9 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
         targets.remove(settings.self());
         t.retainPeers(targets);
         for (Endpoint to : targets) {
+            if (!election.isLive(to, now)) {
+                t.reconnectIfOlder(to, settings.peerTimeoutMs()); // see PeerTransport#reconnectIfOlder
+            }
             t.send(to, s);
         }
     }

@@ -219,6 +219,20 @@ public final class PeerTransport implements AutoCloseable {
         }
     }
 
+    /**
+     * Drops the outbound connection to {@code to} if it is older than {@code olderThanMillis}, so that the
+     * next send opens a new one. For a peer that has been silent: after a cut heals, a connection that
+     * carried writes during it sends again only when TCP's retransmission timer, backed off meanwhile to
+     * seconds, next fires, and then delivers what it had queued, stale by then; a new connection's SYN goes
+     * out at once.
+     */
+    public void reconnectIfOlder(Endpoint to, long olderThanMillis) {
+        Peer peer = peers.get(to);
+        if (peer != null) {
+            peer.loop.execute(() -> peer.reconnectIfOlder(olderThanMillis));
+        }
+    }
+
     /** The peers that have an outbound connection or one being made, for status pages and tests. */
     public Set<Endpoint> knownPeers() {
         return Set.copyOf(peers.keySet());
@@ -353,6 +367,17 @@ public final class PeerTransport implements AutoCloseable {
         byte[] pending;
         /** Consecutive failed connection attempts, to log the first at INFO and the rest at DEBUG. */
         int failures;
+        /** When {@link #channel} was connected (nanoTime). */
+        long connectedAt;
+
+        void reconnectIfOlder(long olderThanMillis) {
+            Channel ch = channel;
+            if (ch != null && System.nanoTime() - connectedAt > olderThanMillis * 1_000_000L) {
+                log.debug("peer {} silent: replacing our connection to it", to);
+                channel = null;
+                ch.close();
+            }
+        }
 
         Peer(Endpoint to, EventLoop loop) {
             this.to = to;
@@ -403,6 +428,7 @@ public final class PeerTransport implements AutoCloseable {
                 }
                 failures = 0;
                 channel = ch;
+                connectedAt = System.nanoTime();
                 ch.closeFuture().addListener(c -> {
                     if (channel == ch) {
                         channel = null; // the next send reconnects
