@@ -141,9 +141,10 @@ public final class StatusTable {
 
     private static Style kindStyle(String kind) {
         return switch (orDash(kind)) {
-            case "promoted", "resynced", "ready" -> Style.GREEN;
-            case "not-ready", "stepped-down", "leader-lost", "promotion-failed", "redis-restarted" -> Style.RED;
-            case "election" -> Style.YELLOW;
+            case "promoted", "resynced", "ready", "handed-over" -> Style.GREEN;
+            case "not-ready", "stepped-down", "leader-lost", "promotion-failed", "redis-restarted",
+                    "handover-abandoned", "handover-refused", "discarded" -> Style.RED;
+            case "election", "handover" -> Style.YELLOW;
             default -> Style.NONE;
         };
     }
