@@ -77,6 +77,12 @@ public final class SkepMetrics implements AutoCloseable {
     private final MultiGauge replicationOffset;
     private final MultiGauge replicationLag;
     private long lastLeadership = -1;
+    /**
+     * What function counters read: Micrometer holds the object behind a function meter weakly, so the
+     * suppliers of {@link #bindPeerMessages} (lambdas nobody else keeps) are kept here, or a GC would
+     * freeze them.
+     */
+    private final List<Object> keep = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /** @param status the node's latest status (null while starting); read at each scrape */
     public SkepMetrics(Supplier<HiveStatus> status) {
@@ -149,6 +155,7 @@ public final class SkepMetrics implements AutoCloseable {
 
     /** Publishes the proxy's connections, commands, errors, failover sessions and holds. */
     public void bindProxy(ProxyServer proxy) {
+        keep.add(proxy);
         for (boolean read : new boolean[] {false, true}) {
             String port = read ? "read" : "write";
             Gauge.builder("skep.proxy.connections.open", proxy, p -> p.clients(read)).tag("port", port)
@@ -183,6 +190,7 @@ public final class SkepMetrics implements AutoCloseable {
 
     /** Publishes the peer messages counts of the transport. */
     public void bindPeerMessages(LongSupplier sent, LongSupplier received, LongSupplier rejected) {
+        keep.addAll(List.of(sent, received, rejected));
         FunctionCounter.builder("skep.peer.messages.sent", sent, LongSupplier::getAsLong)
                 .description("Messages to peers (heartbeats, proposals, announcements) handed to the transport")
                 .register(registry);

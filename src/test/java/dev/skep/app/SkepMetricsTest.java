@@ -27,6 +27,21 @@ class SkepMetricsTest {
     }
 
     @Test
+    void boundCountersSurviveAGarbageCollection() throws Exception {
+        try (SkepMetrics metrics = new SkepMetrics(() -> null)) {
+            java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong(41);
+            metrics.bindPeerMessages(() -> sent.get() + 1, () -> 7, () -> 0);
+            // function meters hold their object weakly: the lambdas above must be kept by the metrics
+            for (int i = 0; i < 3; i++) {
+                System.gc(); // a full collection, synchronous with the JDK's collectors by default
+            }
+            PrometheusText m = PrometheusText.parse(metrics.scrape());
+            assertThat(m.value("skep_peer_messages_sent_total")).isEqualTo(42);
+            assertThat(m.value("skep_peer_messages_received_total")).isEqualTo(7);
+        }
+    }
+
+    @Test
     void handoverPausesElectionsAndLeaderChangesAreCounted() {
         try (SkepMetrics metrics = new SkepMetrics(() -> CannedHiveStatus.threeNodes(true, ""))) {
             metrics.handoverPause(Duration.ofMillis(30));
