@@ -170,10 +170,10 @@ public final class SkepMetrics implements AutoCloseable {
             }
             for (ProxyCount c : List.of(ProxyCount.ERRORS_MASTERDOWN, ProxyCount.ERRORS_FAILOVER,
                     ProxyCount.ERRORS_REFUSED, ProxyCount.ERRORS_READONLY, ProxyCount.ERRORS_AUTH,
-                    ProxyCount.ERRORS_PROTOCOL)) {
+                    ProxyCount.ERRORS_PROTOCOL, ProxyCount.ERRORS_NOREPLICAS)) {
                 counter("skep.proxy.errors", "Error replies the proxy gave itself, by kind: masterdown (no "
                         + "master within --hold-ms), failover (request in flight lost with its upstream), refused, "
-                        + "readonly, auth, protocol", proxy, read, c, Tags.of("port", port, "kind", suffix(c, "ERRORS_")));
+                        + "readonly, auth, protocol, noreplicas (a write too few replicas confirmed, --quorum)", proxy, read, c, Tags.of("port", port, "kind", suffix(c, "ERRORS_")));
             }
             for (ProxyCount c : List.of(ProxyCount.SESSIONS_REATTACHED, ProxyCount.SESSIONS_FAILED,
                     ProxyCount.SESSIONS_CLOSED)) {
