@@ -10,6 +10,7 @@ import dev.skep.election.PeerTransport;
 import dev.skep.election.Quorum;
 import dev.skep.topology.HandoverResult;
 import dev.skep.http.AdminHttpServer;
+import dev.skep.metrics.SkepMetrics;
 import dev.skep.netty.EventLoops;
 import dev.skep.proxy.ProxyServer;
 import dev.skep.proxy.ProxySettings;
@@ -57,6 +58,8 @@ public final class SkepNode implements AutoCloseable {
     private ElectionLoop election;
     private AdminHttpServer http;
     private SentinelServer sentinel;
+    private SkepMetrics metrics;
+    private volatile TrafficWatch traffic;
 
     private SkepNode(AgentConfig config) {
         this.config = config;
@@ -95,8 +98,9 @@ public final class SkepNode implements AutoCloseable {
         started.push(controller);
         election = new ElectionLoop(settings, controller, peers, topology, events, System::currentTimeMillis);
         started.push(election);
+        startMetrics();
 
-        http = new AdminHttpServer(config.bindHost(), config.httpPort(), election::status);
+        http = new AdminHttpServer(config.bindHost(), config.httpPort(), this::status, metrics::scrape);
         http.onFailover((to, cause) -> election.requestHandover(to, cause));
         try {
             http.start();
@@ -130,12 +134,27 @@ public final class SkepNode implements AutoCloseable {
         }
         election.start(transport);
 
+        metrics.bindPeerMessages(transport::sentCount, transport::receivedCount, transport::rejectedCount);
+
         ProxyServer proxy = new ProxyServer(loops, new ProxySettings(config.bindHost(), config.proxyPort(),
                 config.readPort(), config.holdMs(), config.maxClients(), config.redisPassword(), SHARED_PER_LOOP),
-                topology);
+                topology, metrics::holdEnded);
         started.push(proxy);
         proxy.start();
+        metrics.bindProxy(proxy);
+        traffic = new TrafficWatch(proxy::clients, proxy::commands, election::status);
+        started.push(traffic);
+        traffic.start();
         log.info("skep agent {} started: {}", config.self(), config.withSecretsHidden());
+    }
+
+    /** Metrics: declared in {@link SkepMetrics}, fed by the election's events, topology and probes. */
+    private void startMetrics() {
+        metrics = new SkepMetrics(election::status);
+        started.push(metrics);
+        events.addListener(metrics::onEvent);
+        topology.addListener(metrics::onTopology);
+        election.observeProbes(metrics::probed);
     }
 
     /**
@@ -151,9 +170,15 @@ public final class SkepNode implements AutoCloseable {
         return election.requestHandover(to, cause);
     }
 
-    /** This node's current view of the hive. */
+    /** This node's current view of the hive, with each member's proxy traffic as far as it is known. */
     public HiveStatus status() {
-        return election.status();
+        TrafficWatch t = traffic;
+        return t == null ? election.status() : t.decorate(election.status());
+    }
+
+    /** This node's metrics ({@code /metrics}); the handover reports its pauses here. */
+    public SkepMetrics metrics() {
+        return metrics;
     }
 
     /** The topology clients are sent to (proxies and the Sentinel endpoint listen to it). */

@@ -3,6 +3,7 @@ package dev.skep.cli;
 import dev.skep.app.SkepNode;
 import dev.skep.config.AgentConfig;
 import dev.skep.config.ConfigException;
+import dev.skep.logging.LogFormat;
 import dev.skep.topology.Endpoint;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -121,17 +122,34 @@ public final class AgentCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}.")
     String masterName;
 
+    @Option(names = "--log-format", paramLabel = "FORMAT", defaultValue = "${env:SKEP_LOG_FORMAT:-text}",
+            description = "Logs as text (for people) or json (one object per line, for collectors). "
+                    + "Env SKEP_LOG_FORMAT. Default: ${DEFAULT-VALUE}.")
+    String logFormat;
+
     @Option(names = "--check-config", description = "Validate the settings, print them and exit.")
     boolean checkConfig;
 
     @Override
     public Integer call() throws Exception {
+        LogFormat format = logFormat();
         AgentConfig config = config();
         if (checkConfig) {
-            spec.commandLine().getOut().println("configuration ok: " + config.withSecretsHidden());
+            spec.commandLine().getOut().println("configuration ok: " + config.withSecretsHidden() + ", log format "
+                    + format.name().toLowerCase(java.util.Locale.ROOT));
             return 0;
         }
+        format.apply();
         return SkepNode.runUntilStopped(config);
+    }
+
+    /** The log format; a bad value becomes a usage error naming the flag. */
+    LogFormat logFormat() {
+        try {
+            return LogFormat.parse(logFormat);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
     }
 
     /** Builds the validated configuration; a bad setting becomes a usage error naming the flag. */

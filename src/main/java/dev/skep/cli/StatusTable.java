@@ -13,6 +13,10 @@ import java.util.List;
 /**
  * Renders a {@link HiveStatus} as the text {@code skep status} prints: a header line, one row per member,
  * then the last events. Pure (no I/O, no clock): the time zone is a parameter so tests are stable.
+ *
+ * <p>With colour (a terminal), the leader's row is bold, states and health are coloured (leading green,
+ * not ready and gone red, electing yellow, lagging replicas yellow); columns are aligned on the visible
+ * text, so the table lines up the same with and without colour.
  */
 public final class StatusTable {
     /** How many of the most recent events are shown. */
@@ -21,8 +25,39 @@ public final class StatusTable {
 
     private StatusTable() {}
 
-    /** Renders {@code s} as seen from the node asked, with event times in {@code zone}. */
+    /** A replica further behind than this is shown as lagging. */
+    private static final long LAGGING_BYTES = 1024 * 1024;
+
+    /** ANSI styles, or nothing when colour is off. */
+    private record Style(String code) {
+        static final Style NONE = new Style("");
+        static final Style BOLD = new Style("\u001b[1m");
+        static final Style DIM = new Style("\u001b[2m");
+        static final Style RED = new Style("\u001b[31m");
+        static final Style GREEN = new Style("\u001b[32m");
+        static final Style YELLOW = new Style("\u001b[33m");
+        static final Style CYAN = new Style("\u001b[36m");
+        static final Style GREEN_BOLD = new Style("\u001b[1;32m");
+
+        String paint(String text, boolean colour) {
+            return !colour || code.isEmpty() ? text : code + text + "\u001b[0m";
+        }
+    }
+
+    /** One cell: its visible text and how it is painted. */
+    private record Cell(String text, Style style) {
+        static Cell of(String text) {
+            return new Cell(text, Style.NONE);
+        }
+    }
+
+    /** Renders {@code s} as seen from the node asked, with event times in {@code zone}, without colour. */
     public static String render(HiveStatus s, ZoneId zone) {
+        return render(s, zone, false);
+    }
+
+    /** As {@link #render(HiveStatus, ZoneId)}, with ANSI colours when {@code colour}. */
+    public static String render(HiveStatus s, ZoneId zone, boolean colour) {
         StringBuilder out = new StringBuilder();
         out.append("node ").append(str(s.node()))
                 .append("  state ").append(orDash(s.state()))
@@ -31,10 +66,10 @@ public final class StatusTable {
                 .append("  master ").append(str(s.master()))
                 .append("  ");
         if (s.ready()) {
-            out.append("ready");
+            out.append(Style.GREEN.paint("ready", colour));
         } else {
             String reason = s.readyReason() == null || s.readyReason().isBlank() ? "no reason given" : s.readyReason();
-            out.append("NOT READY (").append(reason).append(')');
+            out.append(Style.RED.paint("NOT READY (" + reason + ")", colour));
         }
         out.append('\n');
         if (s.peerMessagesRejected() > 0) {
@@ -42,23 +77,32 @@ public final class StatusTable {
         }
         out.append('\n');
 
-        List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"NODE", "STATE", "ROLE", "REDIS", "OFFSET", "LAG", "PID", "HEARD"});
+        List<Cell[]> rows = new ArrayList<>();
+        List<Cell> header = new ArrayList<>();
+        for (String h : new String[] {"NODE", "STATE", "ROLE", "REDIS", "OFFSET", "LAG", "EPOCH", "CLIENTS", "OPS/S",
+                "PID", "HEARD"}) {
+            header.add(new Cell(h, Style.DIM));
+        }
+        rows.add(header.toArray(Cell[]::new));
         for (HiveStatus.Member m : s.members()) {
             // '*' marks the leader so the eye finds it without reading the header.
-            String node = str(m.node()) + (m.node() != null && m.node().equals(s.leader()) ? " *" : "");
-            rows.add(new String[] {
-                node,
-                orDash(m.state()),
-                orDash(m.redisRole() == null ? null : m.redisRole().toLowerCase(java.util.Locale.ROOT)),
-                str(m.redis()),
-                Long.toString(m.replOffset()),
-                m.lagBytes() < 0 ? "?" : Long.toString(m.lagBytes()),
-                m.redisProcessId() <= 0 ? "-" : Long.toString(m.redisProcessId()),
-                heard(m)
+            boolean leader = m.node() != null && m.node().equals(s.leader());
+            rows.add(new Cell[] {
+                new Cell(str(m.node()) + (leader ? " *" : ""), leader ? Style.BOLD : Style.NONE),
+                new Cell(orDash(m.state()), stateStyle(m)),
+                Cell.of(orDash(m.redisRole() == null ? null : m.redisRole().toLowerCase(java.util.Locale.ROOT))),
+                Cell.of(str(m.redis())),
+                Cell.of(Long.toString(m.replOffset())),
+                m.lagBytes() < 0 ? new Cell("?", Style.DIM)
+                        : new Cell(Long.toString(m.lagBytes()), m.lagBytes() > LAGGING_BYTES ? Style.YELLOW : Style.NONE),
+                Cell.of(Long.toString(m.epoch())),
+                m.clients() == null ? new Cell("?", Style.DIM) : Cell.of(Integer.toString(m.clients())),
+                m.opsPerSec() == null ? new Cell("?", Style.DIM) : Cell.of(opsPerSec(m.opsPerSec())),
+                Cell.of(m.redisProcessId() <= 0 ? "-" : Long.toString(m.redisProcessId())),
+                new Cell(heard(m), m.alive() ? Style.NONE : Style.RED)
             });
         }
-        appendTable(out, rows);
+        appendTable(out, rows, colour);
 
         List<HiveEvent> events = s.events();
         if (!events.isEmpty()) {
@@ -66,7 +110,7 @@ public final class StatusTable {
             for (HiveEvent e : events.subList(Math.max(0, events.size() - EVENTS_SHOWN), events.size())) {
                 out.append("  ").append(TIME.format(Instant.ofEpochMilli(e.atMillis()).atZone(zone)))
                         .append("  ").append(orDash(e.node()))
-                        .append("  ").append(orDash(e.kind()))
+                        .append("  ").append(kindStyle(e.kind()).paint(orDash(e.kind()), colour))
                         .append("  ").append(orDash(e.message()))
                         .append('\n');
             }
@@ -82,19 +126,47 @@ public final class StatusTable {
         return m.alive() ? ago : "gone (" + ago + ")";
     }
 
-    private static void appendTable(StringBuilder out, List<String[]> rows) {
+    private static Style stateStyle(HiveStatus.Member m) {
+        if (!m.alive()) {
+            return Style.RED;
+        }
+        return switch (orDash(m.state())) {
+            case "LEADING" -> Style.GREEN_BOLD;
+            case "FOLLOWING" -> Style.CYAN;
+            case "NOT_READY" -> Style.RED;
+            case "PROPOSING", "PROMOTING" -> Style.YELLOW;
+            default -> Style.NONE;
+        };
+    }
+
+    private static Style kindStyle(String kind) {
+        return switch (orDash(kind)) {
+            case "promoted", "resynced", "ready", "handed-over" -> Style.GREEN;
+            case "not-ready", "stepped-down", "leader-lost", "promotion-failed", "redis-restarted",
+                    "handover-abandoned", "handover-refused", "discarded" -> Style.RED;
+            case "election", "handover" -> Style.YELLOW;
+            default -> Style.NONE;
+        };
+    }
+
+    private static String opsPerSec(double ops) {
+        return ops >= 100 ? Long.toString(Math.round(ops)) : String.format(java.util.Locale.ROOT, "%.1f", ops);
+    }
+
+    /** Aligned on the visible text: escape codes take no room on a terminal. */
+    private static void appendTable(StringBuilder out, List<Cell[]> rows, boolean colour) {
         int[] width = new int[rows.get(0).length];
-        for (String[] r : rows) {
+        for (Cell[] r : rows) {
             for (int i = 0; i < r.length; i++) {
-                width[i] = Math.max(width[i], r[i].length());
+                width[i] = Math.max(width[i], r[i].text().length());
             }
         }
-        for (String[] r : rows) {
+        for (Cell[] r : rows) {
             StringBuilder line = new StringBuilder();
             for (int i = 0; i < r.length; i++) {
-                line.append(r[i]);
+                line.append(r[i].style().paint(r[i].text(), colour));
                 if (i < r.length - 1) {
-                    line.append(" ".repeat(width[i] - r[i].length() + 2));
+                    line.append(" ".repeat(width[i] - r[i].text().length() + 2));
                 }
             }
             out.append(line.toString().stripTrailing()).append('\n');

@@ -76,6 +76,22 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
     /** The handover request waiting for its outcome, if any. */
     private CompletableFuture<HandoverResult> pendingHandover;
 
+    /** Told of each redis probe (metrics); set once at start. */
+    private volatile ProbeObserver probeObserver = ProbeObserver.NONE;
+
+    /** Told of each probe of the local redis. Called on the redis thread: cheap, thread-safe, never blocking. */
+    public interface ProbeObserver {
+        ProbeObserver NONE = (nanos, ok) -> {};
+
+        /** A probe (PING + INFO) took {@code nanos} and succeeded ({@code ok}) or failed. */
+        void probed(long nanos, boolean ok);
+    }
+
+    /** Reports every probe from now on to {@code observer}. */
+    public void observeProbes(ProbeObserver observer) {
+        this.probeObserver = Objects.requireNonNull(observer, "observer");
+    }
+
     // any thread (rate limit of the rejected-message warning)
     private volatile long lastRejectedLogAt;
     private volatile String lastDiscoveryError = "";
@@ -248,7 +264,8 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
         } else if (effect instanceof Effect.PublishTopology p) {
             topology.publish(p.topology());
         } else if (effect instanceof Effect.Record r) {
-            log.info("[{}] {}", r.kind(), r.message());
+            // the kind as a key-value too: JSON logs (--log-format json) carry it as a field of its own
+            log.atInfo().addKeyValue("event", r.kind()).log("[{}] {}", r.kind(), r.message());
             events.add(new HiveEvent(now, settings.self().toString(), r.kind(), r.message()));
         } else if (effect instanceof Effect.Promote p) {
             onRedis(() -> promote(p));
@@ -325,11 +342,14 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
 
     /** Probes once and reports the result to the control thread; true when redis answered. */
     private boolean probeOnce() {
+        long start = System.nanoTime();
         try {
             RedisSnapshot snap = redis.probe();
+            probeObserver.probed(System.nanoTime() - start, true);
             onControl(() -> handle(new ElectionEvent.ProbeSucceeded(snap, clock.getAsLong())));
             return true;
         } catch (Exception e) {
+            probeObserver.probed(System.nanoTime() - start, false);
             String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
             onControl(() -> handle(new ElectionEvent.ProbeFailed(reason, clock.getAsLong())));
             return false;

@@ -106,6 +106,7 @@ public final class PeerTransport implements AutoCloseable {
     private final Map<Endpoint, Peer> peers = new ConcurrentHashMap<>();
     private final LongAdder rejected = new LongAdder();
     private final LongAdder received = new LongAdder();
+    private final LongAdder sent = new LongAdder();
     private final ChannelGroup inbound = new DefaultChannelGroup("skep-peer-inbound", GlobalEventExecutor.INSTANCE);
     private final ExecutorService lookups;
     private final Bootstrap clientBootstrap;
@@ -204,6 +205,7 @@ public final class PeerTransport implements AutoCloseable {
             return;
         }
         Peer peer = peers.computeIfAbsent(to, e -> new Peer(e, loops.group().next()));
+        sent.increment();
         peer.loop.execute(() -> peer.offer(frame));
     }
 
@@ -241,6 +243,11 @@ public final class PeerTransport implements AutoCloseable {
     /** Messages received and dropped since start (bad HMAC, bad version, broken framing...). */
     public long rejectedCount() {
         return rejected.sum();
+    }
+
+    /** Messages handed to {@link #send} since start (queued for a peer; a dead peer's may never leave). */
+    public long sentCount() {
+        return sent.sum();
     }
 
     /** Messages received and passed to the listener since start. */

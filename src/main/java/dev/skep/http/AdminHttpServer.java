@@ -32,14 +32,20 @@ import java.util.function.Supplier;
  *   <li>{@code GET /readyz}: 200 {@code ready} when {@link HiveStatus#ready()}, else 503 with
  *       {@link HiveStatus#readyReason()};</li>
  *   <li>{@code GET /api/status}: 200, the {@link HiveStatus} as JSON ({@link StatusJson}: camelCase field
- *       names, endpoints as {@code "host:port"}, nulls as {@code null}).</li>
+ *       names, endpoints as {@code "host:port"}, nulls as {@code null});</li>
+ *   <li>{@code GET /metrics}: 200, the metrics in the Prometheus text format (when a metrics source is
+ *       given; 404 otherwise);</li>
+ *   <li>{@code GET /}: the live status page ({@code status.html} beside this class, served from the jar: a
+ *       single file of HTML, CSS and JavaScript that polls {@code /api/status}, with nothing fetched from
+ *       elsewhere).</li>
  * </ul>
  * Any other path is 404; another method than GET (or HEAD) on a known path is 405.
  *
  * <p>Threads: {@link #start()} and {@link #close()} are called by the thread that owns the node's
  * lifecycle (start/stop order). Requests are served on this server's own small pool of daemon threads
- * ({@code skep-http-N}), which call the status supplier: it must be cheap, non-blocking and thread-safe
- * (reading a volatile/atomic reference to the immutable status the control thread last published).
+ * ({@code skep-http-N}), which call the status and metrics suppliers: they must be cheap, non-blocking and
+ * thread-safe (reading a volatile/atomic reference to the immutable status the control thread last
+ * published).
  */
 public final class AdminHttpServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AdminHttpServer.class);
@@ -51,6 +57,8 @@ public final class AdminHttpServer implements AutoCloseable {
     private final String bindHost;
     private final int requestedPort;
     private final Supplier<HiveStatus> status;
+    private final Supplier<String> metrics;
+    private final byte[] page;
     private HttpServer server;
     private ExecutorService executor;
     private volatile FailoverHandler failover;
@@ -79,9 +87,18 @@ public final class AdminHttpServer implements AutoCloseable {
      * @param status   the current status, or null while there is none yet; called on HTTP threads
      */
     public AdminHttpServer(String bindHost, int port, Supplier<HiveStatus> status) {
+        this(bindHost, port, status, null);
+    }
+
+    /**
+     * @param metrics the Prometheus text of {@code /metrics}, or null for none; called on HTTP threads
+     */
+    public AdminHttpServer(String bindHost, int port, Supplier<HiveStatus> status, Supplier<String> metrics) {
         this.bindHost = Objects.requireNonNull(bindHost, "bindHost");
         this.requestedPort = port;
         this.status = Objects.requireNonNull(status, "status");
+        this.metrics = metrics;
+        this.page = StatusPage.html();
     }
 
     /** Binds and starts serving. Throws {@link IOException} when the port cannot be bound. */
@@ -135,9 +152,11 @@ public final class AdminHttpServer implements AutoCloseable {
         try (exchange) {
             String path = exchange.getRequestURI().getPath();
             String method = exchange.getRequestMethod();
-            boolean known = path.equals("/livez") || path.equals("/readyz") || path.equals("/api/status");
+            boolean known = path.equals("/livez") || path.equals("/readyz") || path.equals("/api/status")
+                    || path.equals("/") || (path.equals("/metrics") && metrics != null);
             if (!known) {
-                text(exchange, 404, "not found: " + path + " (try /livez, /readyz, /api/status)\n");
+                text(exchange, 404, "not found: " + path + " (try /, /livez, /readyz, /api/status"
+                        + (metrics != null ? ", /metrics" : "") + ")\n");
                 return;
             }
             if (!method.equals("GET") && !method.equals("HEAD")) {
@@ -148,6 +167,9 @@ public final class AdminHttpServer implements AutoCloseable {
             switch (path) {
                 case "/livez" -> text(exchange, 200, "ok\n");
                 case "/readyz" -> readyz(exchange);
+                case "/metrics" -> send(exchange, 200, "text/plain; version=0.0.4; charset=utf-8",
+                        metrics.get().getBytes(StandardCharsets.UTF_8));
+                case "/" -> send(exchange, 200, "text/html; charset=utf-8", page);
                 default -> apiStatus(exchange);
             }
         } catch (RuntimeException e) {

@@ -90,6 +90,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private ScheduledFuture<?> holdTimer;
     /** Read port: the replica this session reads from (null: none chosen, or the master). */
     Endpoint readReplica;
+    /** Where this session's requests went last, and whether it lost any in flight since the master changed. */
+    private Endpoint lastUpstream;
+    private boolean lostRequests;
 
     ClientSession(LoopContext loop, Port route) {
         this.loop = loop;
@@ -226,6 +229,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         int count = batchCount;
         batchCount = 0;
         ByteBuf requests = in.retainedSlice(batchStart, in.readerIndex() - batchStart);
+        loop.counters.add(route, ProxyCount.COMMANDS_SHARED, count);
+        lastUpstream = shared.target;
         shared.send(this, requests, count, batchHasWrite);
         batchHasWrite = false;
         wroteShared = true;
@@ -238,12 +243,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private boolean dispatch(ByteBuf request, Route kind, String refusal) {
         if (kind == Route.REFUSED) {
             request.release();
+            loop.counters.increment(route,
+                    refusal.startsWith("READONLY") ? ProxyCount.ERRORS_READONLY : ProxyCount.ERRORS_REFUSED);
             local(errorReply(refusal));
             return true;
         }
         if (kind == Route.SHARED && !dedicatedMode) {
             if (needAuth) {
                 request.release();
+                loop.counters.increment(route, ProxyCount.ERRORS_AUTH);
                 local(Unpooled.wrappedBuffer(NOAUTH));
                 return true;
             }
@@ -256,6 +264,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         String cmd = RequestArgs.upper(args, 0);
         if (cmd.equals("QUIT")) {
             request.release();
+            loop.counters.increment(route, ProxyCount.COMMANDS_LOCAL);
             local(Unpooled.wrappedBuffer(OK));
             closeWhenAnswered = true;
             return true;
@@ -264,6 +273,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             // Client libraries (Jedis 5, redis-py 5) send it on every connect; it only labels the
             // connection in CLIENT LIST. Answered here, it does not cost the session its shared path.
             request.release();
+            loop.counters.increment(route, ProxyCount.COMMANDS_LOCAL);
             local(Unpooled.wrappedBuffer(OK));
             return true;
         }
@@ -271,6 +281,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             // The proxy checks the password itself, so the session can stay on the shared connections.
             request.release();
             boolean ok = Arrays.equals(args.get(1), loop.settings().upstreamPassword().getBytes(StandardCharsets.UTF_8));
+            loop.counters.increment(route, ok ? ProxyCount.COMMANDS_LOCAL : ProxyCount.ERRORS_AUTH);
             if (ok) {
                 needAuth = false;
                 state.apply(new SessionState.Change("AUTH", args), false);
@@ -312,6 +323,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return false;
         }
         holdDone();
+        loop.counters.increment(route, ProxyCount.COMMANDS_SHARED);
+        lastUpstream = u.target;
         u.send(this, request, 1, requestIsWrite);
         slots.add(UPSTREAM);
         inFlight++;
@@ -346,6 +359,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             slots.add(change == null ? UPSTREAM : change);
             inFlight++;
         }
+        loop.counters.increment(route, ProxyCount.COMMANDS_DEDICATED);
+        lastUpstream = d.target;
         d.send(request);
         wroteDedicated = true;
         return true;
@@ -366,6 +381,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private boolean hold(ByteBuf request, Route kind, String refusal) {
         park(request, kind, refusal, Wait.HOLD);
         if (holdDeadline == 0) {
+            loop.counters.increment(route, ProxyCount.HOLDS);
             holdDeadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(loop.settings().holdMs());
             holdTimer = client.eventLoop().schedule(this::holdExpired, loop.settings().holdMs(), TimeUnit.MILLISECONDS);
         }
@@ -375,6 +391,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private void holdDone() {
         if (holdDeadline != 0) {
+            loop.observer.holdEnded(route == Port.READ, heldNanos(), true);
             holdDeadline = 0;
             holdTimer.cancel(false);
             holdTimer = null;
@@ -387,6 +404,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (closed || holdDeadline == 0) {
             return;
         }
+        loop.observer.holdEnded(route == Port.READ, heldNanos(), false);
+        loop.counters.increment(route, ProxyCount.ERRORS_MASTERDOWN);
         holdDeadline = 0;
         loop.released(this);
         if (parked != null) {
@@ -398,6 +417,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         flushClient();
         process();
         maybeRead();
+    }
+
+    /** How long the current hold has lasted (the deadline is its start plus --hold-ms). */
+    private long heldNanos() {
+        return System.nanoTime() - (holdDeadline - TimeUnit.MILLISECONDS.toNanos(loop.settings().holdMs()));
     }
 
     /** Called when what the session waited for may have happened (connected, new topology, drained). */
@@ -568,6 +592,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         slots.poll();
         inFlight--;
+        if (error.startsWith("NOREPLICAS")) {
+            loop.counters.increment(route, ProxyCount.ERRORS_NOREPLICAS);
+        } else {
+            loop.counters.increment(route, ProxyCount.ERRORS_FAILOVER);
+            lostRequests = true;
+        }
         client.write(errorReply(error), client.voidPromise());
         writeLocalReplies();
     }
@@ -611,6 +641,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             if (s instanceof ByteBuf local) {
                 client.write(local, client.voidPromise());
             } else {
+                loop.counters.increment(route, ProxyCount.ERRORS_FAILOVER);
+                lostRequests = true;
                 client.write(errorReply("ERR " + reason + ": the command may or may not have been executed"),
                         client.voidPromise());
             }
@@ -620,6 +652,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (wasConnected && state.pinned()) {
             // MULTI, WATCH, subscriptions, MONITOR, tracking, replies off: state the new master cannot be
             // given; the client must see the break and start again.
+            loop.counters.increment(route, ProxyCount.SESSIONS_CLOSED);
             client.writeAndFlush(errorReply("ERR " + reason + ": this connection's state (transaction, "
                     + "subscription...) cannot move to the new master; reconnect"))
                     .addListener(ChannelFutureListener.CLOSE);
@@ -630,6 +663,24 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         // read again: the client may have been paused because the dying connection had stopped being writable.
         resume();
         maybeRead();
+    }
+
+    /**
+     * The master changed from {@code oldMaster}: counts how that treats this write-port session, if its
+     * requests went there. Called before the old master's connections are closed, so requests still in flight
+     * on them count as lost.
+     */
+    void countMasterChange(Endpoint oldMaster) {
+        if (closed || route != Port.WRITE || !oldMaster.equals(lastUpstream)) {
+            return;
+        }
+        boolean closing = dedicated != null && dedicated.connected && state.pinned();
+        if (!closing) {
+            // a pinned session is counted when it is closed (SESSIONS_CLOSED)
+            loop.counters.increment(route, lostRequests || inFlight > 0
+                    ? ProxyCount.SESSIONS_FAILED : ProxyCount.SESSIONS_REATTACHED);
+        }
+        lostRequests = false;
     }
 
     /** The topology changed: leave an upstream that is no longer where this session's traffic should go. */
@@ -654,6 +705,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** Answers the error after the replies owed for earlier requests, then closes, as redis does. */
     private void protocolError(RespProtocolException e) {
         log.debug("client {}: {}", client.remoteAddress(), e.getMessage());
+        loop.counters.increment(route, ProxyCount.ERRORS_PROTOCOL);
         broken = true;
         local(Unpooled.wrappedBuffer(e.errorReply()));
         closeWhenAnswered = true;

@@ -55,10 +55,15 @@ final class LoopContext {
     private ScheduledFuture<?> retry;
     /** The epoch of the topology this loop applied last, for tests and status (read from any thread). */
     volatile long appliedEpoch;
+    /** This loop's counts: incremented by its sessions, read by scrapes. */
+    final LoopCounters counters = new LoopCounters();
+    final ProxyServer.Observer observer;
 
-    LoopContext(EventLoop eventLoop, ProxySettings settings, Class<? extends SocketChannel> channelClass) {
+    LoopContext(EventLoop eventLoop, ProxySettings settings, Class<? extends SocketChannel> channelClass,
+            ProxyServer.Observer observer) {
         this.eventLoop = eventLoop;
         this.settings = settings;
+        this.observer = observer;
         this.bootstrap = new Bootstrap()
                 .group(eventLoop)
                 .channel(channelClass)
@@ -217,6 +222,10 @@ final class LoopContext {
                 ? "failover: the master is now " + next.master() + " (epoch " + next.epoch() + ")"
                 : "failover: the hive has no master at the moment";
         if (previous.master() != null && !previous.master().equals(next.master())) {
+            // counted before the old master's connections close: what each session had in flight decides
+            for (ClientSession s : sessions) {
+                s.countMasterChange(previous.master());
+            }
             closePool(writePools, previous.master(), reason);
             downUntil.remove(previous.master());
         }

@@ -28,13 +28,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The write port (every request to the master of the current epoch) and the read port (sessions spread over
  * healthy replicas), on the shared event loops. Follows the {@link TopologyHolder}: each change is applied on
  * every event loop, where the sessions and upstream connections of that loop live.
  *
- * <p>{@link #start} and {@link #close} may be called from any thread but the event loops.
+ * <p>{@link #start} and {@link #close} may be called from any thread but the event loops. The counts
+ * ({@link #count}, {@link #clients}, {@link #refusedConnections}) may be read from any thread; they are
+ * kept per event loop, so counting costs the data path no synchronization.
  */
 public final class ProxyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
@@ -45,15 +48,35 @@ public final class ProxyServer implements AutoCloseable {
     private final TopologyHolder topology;
     private final Map<EventLoop, LoopContext> contexts = new IdentityHashMap<>();
     private final AtomicInteger clients = new AtomicInteger();
+    private final AtomicInteger[] clientsPerPort = {new AtomicInteger(), new AtomicInteger()};
+    private final LongAdder refused = new LongAdder();
     private final List<Channel> servers = new ArrayList<>();
 
+    /**
+     * Told of proxy events that need more than a count. Called on the event loops: implementations must be
+     * thread-safe, cheap and never block.
+     */
+    public interface Observer {
+        Observer NONE = (readPort, nanos, served) -> {};
+
+        /**
+         * A session stopped waiting for a master after {@code nanos}: it got one ({@code served}), or its
+         * request was answered {@code -MASTERDOWN}.
+         */
+        void holdEnded(boolean readPort, long nanos, boolean served);
+    }
+
     public ProxyServer(EventLoops loops, ProxySettings settings, TopologyHolder topology) {
+        this(loops, settings, topology, Observer.NONE);
+    }
+
+    public ProxyServer(EventLoops loops, ProxySettings settings, TopologyHolder topology, Observer observer) {
         this.loops = loops;
         this.settings = settings;
         this.topology = topology;
         for (EventExecutor e : loops.group()) {
             EventLoop loop = (EventLoop) e;
-            contexts.put(loop, new LoopContext(loop, settings, loops.channel()));
+            contexts.put(loop, new LoopContext(loop, settings, loops.channel(), observer));
         }
     }
 
@@ -88,11 +111,19 @@ public final class ProxyServer implements AutoCloseable {
                     protected void initChannel(SocketChannel ch) {
                         if (clients.incrementAndGet() > settings.maxClients()) {
                             clients.decrementAndGet();
+                            refused.increment();
                             ch.writeAndFlush(Unpooled.wrappedBuffer(MAX_CLIENTS)).addListener(ChannelFutureListener.CLOSE);
                             return;
                         }
-                        ch.closeFuture().addListener(f -> clients.decrementAndGet());
-                        ch.pipeline().addLast(new ClientSession(contexts.get(ch.eventLoop()), route));
+                        AtomicInteger onPort = clientsPerPort[route.ordinal()];
+                        onPort.incrementAndGet();
+                        ch.closeFuture().addListener(f -> {
+                            clients.decrementAndGet();
+                            onPort.decrementAndGet();
+                        });
+                        LoopContext context = contexts.get(ch.eventLoop());
+                        context.counters.increment(route, ProxyCount.CONNECTIONS);
+                        ch.pipeline().addLast(new ClientSession(context, route));
                     }
                 });
         ChannelFuture f = b.bind(settings.bindHost(), port).awaitUninterruptibly();
@@ -121,6 +152,36 @@ public final class ProxyServer implements AutoCloseable {
     /** Client connections open now, on both ports. */
     public int clients() {
         return clients.get();
+    }
+
+    /** Client connections open now on the read port ({@code readPort}) or the write port. */
+    public int clients(boolean readPort) {
+        return clientsPerPort[readPort ? Port.READ.ordinal() : Port.WRITE.ordinal()].get();
+    }
+
+    /** Connections refused since start because {@code --max-clients} were open. */
+    public long refusedConnections() {
+        return refused.sum();
+    }
+
+    /** A count since start, on the read port ({@code readPort}) or the write port. */
+    public long count(ProxyCount what, boolean readPort) {
+        Port port = readPort ? Port.READ : Port.WRITE;
+        long sum = 0;
+        for (LoopContext c : contexts.values()) {
+            sum += c.counters.get(port, what);
+        }
+        return sum;
+    }
+
+    /** Requests forwarded or answered, both ports, since start: what ops/s is measured from. */
+    public long commands() {
+        long sum = 0;
+        for (boolean read : new boolean[] {false, true}) {
+            sum += count(ProxyCount.COMMANDS_SHARED, read) + count(ProxyCount.COMMANDS_DEDICATED, read)
+                    + count(ProxyCount.COMMANDS_LOCAL, read);
+        }
+        return sum;
     }
 
     /** Stops listening and closes every client and upstream connection. */

@@ -2,14 +2,18 @@ package dev.skep.topology;
 
 import java.util.ArrayDeque;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 
 /**
  * The most recent {@link HiveEvent}s of this node, oldest first, bounded: what {@code /api/status} and the
- * status page show. Thread-safe: the control thread adds, the HTTP threads read.
+ * status page show. Thread-safe: the control thread adds, the HTTP threads read. Listeners (metrics) are
+ * called on the adding thread, after the event is in the log, and must not block.
  */
 public final class EventLog {
     private final int capacity;
     private final ArrayDeque<HiveEvent> events;
+    private final List<Consumer<HiveEvent>> listeners = new CopyOnWriteArrayList<>();
 
     public EventLog(int capacity) {
         if (capacity < 1) {
@@ -19,12 +23,22 @@ public final class EventLog {
         this.events = new ArrayDeque<>(capacity);
     }
 
-    /** Adds {@code event}, dropping the oldest when full. */
-    public synchronized void add(HiveEvent event) {
-        if (events.size() == capacity) {
-            events.removeFirst();
+    /** Adds {@code event}, dropping the oldest when full, and tells the listeners. */
+    public void add(HiveEvent event) {
+        synchronized (this) {
+            if (events.size() == capacity) {
+                events.removeFirst();
+            }
+            events.addLast(event);
         }
-        events.addLast(event);
+        for (Consumer<HiveEvent> l : listeners) {
+            l.accept(event);
+        }
+    }
+
+    /** Calls {@code listener} with every event added from now on. */
+    public void addListener(Consumer<HiveEvent> listener) {
+        listeners.add(listener);
     }
 
     /** A copy of the events, oldest first. */

@@ -1,6 +1,8 @@
 package dev.skep.topology;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * One node's view of the hive for operators ({@code /api/status}, {@code skep status}, {@code /readyz}):
@@ -35,10 +37,34 @@ public record HiveStatus(
     }
 
     /**
+     * This status with each member's proxy traffic as {@code traffic} tells it (null: unknown, left as it
+     * was). Pure; called by the HTTP threads on the status the control thread published.
+     */
+    public HiveStatus withTraffic(Function<Member, Traffic> traffic) {
+        List<Member> rows = new ArrayList<>(members.size());
+        for (Member m : members) {
+            Traffic t = traffic.apply(m);
+            rows.add(t == null ? m : m.withTraffic(t));
+        }
+        return new HiveStatus(node, state, epoch, leader, master, ready, readyReason, rows, events,
+                peerMessagesRejected);
+    }
+
+    /**
+     * A node's proxy traffic as last measured.
+     *
+     * @param clients   client connections open on its write and read ports
+     * @param opsPerSec commands per second through its proxy, over the last second or so
+     */
+    public record Traffic(int clients, double opsPerSec) {}
+
+    /**
      * One member as last heard (or, for this node, as it is now).
      *
      * @param lagBytes how far its redis is behind the master's offset (0 for the master, -1 unknown)
      * @param lastHeardMs milliseconds since its last heartbeat (0 for this node)
+     * @param clients  client connections on its proxy ports; null when unknown (its agent did not say)
+     * @param opsPerSec commands per second through its proxy; null when unknown
      */
     public record Member(
             Endpoint node,
@@ -55,5 +81,22 @@ public record HiveStatus(
             String redisRunId,
             boolean self,
             boolean alive,
-            long lastHeardMs) {}
+            long lastHeardMs,
+            Integer clients,
+            Double opsPerSec) {
+
+        /** A member whose traffic is not known (the election's view: traffic is added by the HTTP side). */
+        public Member(Endpoint node, Endpoint redis, int httpPort, String state, long epoch, Endpoint leader,
+                String redisRole, long replOffset, long lagBytes, boolean linkUp, long redisProcessId,
+                String redisRunId, boolean self, boolean alive, long lastHeardMs) {
+            this(node, redis, httpPort, state, epoch, leader, redisRole, replOffset, lagBytes, linkUp, redisProcessId,
+                    redisRunId, self, alive, lastHeardMs, null, null);
+        }
+
+        /** This member with {@code t} as its traffic. */
+        public Member withTraffic(Traffic t) {
+            return new Member(node, redis, httpPort, state, epoch, leader, redisRole, replOffset, lagBytes, linkUp,
+                    redisProcessId, redisRunId, self, alive, lastHeardMs, t.clients(), t.opsPerSec());
+        }
+    }
 }

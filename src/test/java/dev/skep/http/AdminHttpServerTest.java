@@ -85,11 +85,34 @@ class AdminHttpServerTest {
     @Test
     void unknownPathIs404AndWrongMethodIs405() throws Exception {
         assertThat(call("GET", "/nope").statusCode()).isEqualTo(404);
-        assertThat(call("GET", "/").statusCode()).isEqualTo(404);
+        assertThat(call("GET", "/metrics").statusCode()).as("no metrics source given").isEqualTo(404);
         HttpResponse<String> post = call("POST", "/api/status");
         assertThat(post.statusCode()).isEqualTo(405);
         assertThat(post.headers().firstValue("Allow")).hasValue("GET, HEAD");
         assertThat(call("DELETE", "/livez").statusCode()).isEqualTo(405);
+    }
+
+    @Test
+    void theStatusPageIsServedFromTheJarAndLoadsNothingFromElsewhere() throws Exception {
+        HttpResponse<String> r = call("GET", "/");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("Content-Type")).hasValue("text/html; charset=utf-8");
+        assertThat(r.body()).startsWith("<!doctype html>").contains("fetch(\"/api/status\"")
+                .contains("name=\"viewport\"");
+        // no scripts, styles, fonts or images by address: everything is inline
+        assertThat(r.body()).doesNotContainPattern("(src|href)\\s*=")
+                .doesNotContainPattern("@import|url\\(");
+        assertThat(call("HEAD", "/").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void metricsAreServedAsPrometheusText() throws Exception {
+        server = new AdminHttpServer("127.0.0.1", 0, status::get, () -> "# TYPE x gauge\nx 1.0\n");
+        server.start();
+        HttpResponse<String> r = call("GET", "/metrics");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("Content-Type")).hasValue("text/plain; version=0.0.4; charset=utf-8");
+        assertThat(r.body()).isEqualTo("# TYPE x gauge\nx 1.0\n");
     }
 
     @Test

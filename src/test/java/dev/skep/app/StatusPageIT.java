@@ -1,0 +1,145 @@
+package dev.skep.app;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The status page at {@code /} in a real headless Chromium (Debian's {@code chromium} and
+ * {@code chromium-driver}): it shows the master of a live hive, and after kill -9 of that master's redis
+ * it shows the new master and the events, by itself, without a reload. Screenshots at desktop and phone
+ * width are saved under {@code target/} for a human to look at.
+ */
+class StatusPageIT {
+    static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+    static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+    private static final Duration ELECTION = Duration.ofSeconds(10);
+    private HiveFixture hive;
+    private ChromeDriver browser;
+    private Path profile;
+
+    @AfterEach
+    void stop() throws IOException {
+        try {
+            if (browser != null) {
+                browser.quit();
+            }
+        } finally {
+            if (hive != null) {
+                hive.close();
+            }
+            if (profile != null) {
+                try (var files = Files.walk(profile)) {
+                    files.sorted(java.util.Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
+                }
+            }
+        }
+    }
+
+    /** A headless Chromium with a fresh profile that talks to nothing but the pages it is sent to. */
+    private ChromeDriver startBrowser() throws IOException {
+        if (!Files.isExecutable(CHROMIUM) || !Files.isExecutable(CHROMEDRIVER)) {
+            throw new AssertionError("this test needs Debian's chromium and chromium-driver (" + CHROMIUM + ", "
+                    + CHROMEDRIVER + "): install them with 'sudo apt-get install -y chromium chromium-driver' "
+                    + "(.ci/run does it when run as root)");
+        }
+        profile = Files.createTempDirectory("skep-chromium-");
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(CHROMIUM.toFile());
+        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--user-data-dir=" + profile, "--window-size=1280,900");
+        ChromeDriverService service = new ChromeDriverService.Builder()
+                .usingDriverExecutable(CHROMEDRIVER.toFile())
+                .usingAnyFreePort()
+                .build();
+        return new ChromeDriver(service, options);
+    }
+
+    private String masterCardNode() {
+        List<WebElement> cards = browser.findElements(By.cssSelector("#row-master .card[data-role=master]"));
+        return cards.size() == 1 ? cards.get(0).getDomAttribute("data-node") : null;
+    }
+
+    private void screenshot(String name, int width) throws IOException {
+        browser.manage().window().setSize(new Dimension(width, 900));
+        JavascriptExecutor js = browser;
+        js.executeScript("window.dispatchEvent(new Event('resize'));");
+        // tall enough for the whole page (the window's frame included), so the screenshot shows all of it
+        @SuppressWarnings("unchecked")
+        List<Long> sizes = (List<Long>) js.executeScript("return [document.documentElement.scrollHeight,"
+                + " window.outerHeight - window.innerHeight];");
+        browser.manage().window().setSize(new Dimension(width, (int) (sizes.get(0) + sizes.get(1))));
+        js.executeScript("window.dispatchEvent(new Event('resize'));");
+        Path to = Path.of("target", name);
+        Files.createDirectories(to.getParent());
+        Files.write(to, ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
+    }
+
+    @Test
+    void thePageShowsTheMasterAndAfterAKillTheNewMasterAndTheEventsWithoutReload() throws Exception {
+        hive = HiveFixture.start(3);
+        HiveFixture.Node oldMaster = hive.awaitLeader(ELECTION);
+        await().atMost(ELECTION).until(() -> hive.nodes.stream().allMatch(n -> n.status().ready()));
+        HiveFixture.Node viewer = hive.nodes.stream().filter(n -> n != oldMaster).findFirst().orElseThrow();
+        browser = startBrowser();
+
+        browser.get("http://127.0.0.1:" + viewer.config.httpPort() + "/");
+        assertThat(browser.getTitle()).contains("Skep");
+        await().atMost(ELECTION).until(() -> oldMaster.peer().toString().equals(masterCardNode()));
+        assertThat(browser.findElement(By.id("master")).getText()).isEqualTo(oldMaster.config.announcedRedis().toString());
+        await().atMost(ELECTION).until(
+                () -> browser.findElements(By.cssSelector("#row-replicas .card[data-role=replica]")).size() == 2);
+        // traffic figures arrive from every node (the viewer asks its peers)
+        await().atMost(ELECTION).until(() -> browser.findElements(By.cssSelector("#members tr")).stream()
+                .noneMatch(tr -> tr.getText().contains("?")));
+        // a mark that a reload would wipe
+        ((JavascriptExecutor) browser).executeScript("window.skepMark = 'no reload';");
+        screenshot("status-page-desktop.png", 1280);
+
+        oldMaster.redis.kill9();
+        HiveFixture.Node newMaster = hive.awaitLeaderOtherThan(oldMaster, ELECTION);
+
+        await().atMost(ELECTION).until(() -> newMaster.peer().toString().equals(masterCardNode()));
+        assertThat(browser.findElement(By.id("master")).getText()).isEqualTo(newMaster.config.announcedRedis().toString());
+        await().atMost(ELECTION).untilAsserted(() -> {
+            List<WebElement> lost = browser.findElements(By.cssSelector("#events li[data-kind=leader-lost]"));
+            assertThat(lost).anySatisfy(li -> assertThat(li.getText())
+                    .contains("leader " + oldMaster.peer()).contains("NOT_READY"));
+            String kind = newMaster == viewer ? "promoted" : "following";
+            assertThat(browser.findElements(By.cssSelector("#events li[data-kind=" + kind + "]")))
+                    .anySatisfy(li -> assertThat(li.getText()).contains(newMaster == viewer ? "leading epoch"
+                            : "following leader " + newMaster.peer()));
+            // the old master's node is shown as not ready, in its own card
+            assertThat(browser.findElements(By.cssSelector(".card[data-role=bad][data-node='" + oldMaster.peer() + "']")))
+                    .hasSize(1);
+        });
+        assertThat(((JavascriptExecutor) browser).executeScript("return window.skepMark;")).isEqualTo("no reload");
+        assertThat(browser.findElement(By.id("live")).getText()).startsWith("live");
+
+        screenshot("status-page-after-failover-desktop.png", 1280);
+        screenshot("status-page-after-failover-phone.png", 390);
+        // on a phone the cards are stacked, none wider than the screen
+        Long overflow = (Long) ((JavascriptExecutor) browser).executeScript(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;");
+        assertThat(overflow).as("horizontal overflow at phone width").isLessThanOrEqualTo(0);
+    }
+}
