@@ -49,6 +49,8 @@ public final class SkepNode implements AutoCloseable {
     private static final int EVENTS_KEPT = 50;
     /** Shared upstream connections per event loop: a few let redis batch many clients' commands. */
     private static final int SHARED_PER_LOOP = 2;
+    /** How long a stopping agent lets its proxy's clients finish what they sent. */
+    private static final long DRAIN_MS = 2_000;
 
     private final AgentConfig config;
     private final TopologyHolder topology = new TopologyHolder();
@@ -58,6 +60,7 @@ public final class SkepNode implements AutoCloseable {
     private ElectionLoop election;
     private AdminHttpServer http;
     private SentinelServer sentinel;
+    private ProxyServer proxy;
     private SkepMetrics metrics;
     private volatile TrafficWatch traffic;
 
@@ -101,7 +104,7 @@ public final class SkepNode implements AutoCloseable {
         startMetrics();
 
         http = new AdminHttpServer(config.bindHost(), config.httpPort(), this::status, metrics::scrape);
-        http.onFailover((to, cause) -> election.requestHandover(to, cause));
+        http.onFailover(this::handover);
         try {
             http.start();
         } catch (IOException e) {
@@ -136,7 +139,7 @@ public final class SkepNode implements AutoCloseable {
 
         metrics.bindPeerMessages(transport::sentCount, transport::receivedCount, transport::rejectedCount);
 
-        ProxyServer proxy = new ProxyServer(loops, new ProxySettings(config.bindHost(), config.proxyPort(),
+        proxy = new ProxyServer(loops, new ProxySettings(config.bindHost(), config.proxyPort(),
                 config.readPort(), config.holdMs(), config.maxClients(), config.redisPassword(), SHARED_PER_LOOP),
                 topology, metrics::holdEnded);
         started.push(proxy);
@@ -167,7 +170,11 @@ public final class SkepNode implements AutoCloseable {
 
     /** Asks this node to hand its leadership over ({@code skep failover}); see {@link ElectionLoop#requestHandover}. */
     public CompletableFuture<HandoverResult> handover(Endpoint to, String cause) {
-        return election.requestHandover(to, cause);
+        return election.requestHandover(to, cause).whenComplete((r, e) -> {
+            if (r != null && r.ok()) {
+                metrics.handoverPause(Duration.ofMillis(r.pausedMs()));
+            }
+        });
     }
 
     /** This node's current view of the hive, with each member's proxy traffic as far as it is known. */
@@ -205,7 +212,7 @@ public final class SkepNode implements AutoCloseable {
         if (election != null && election.leading()) {
             log.info("stopping while leading: handing over first (at most {} ms)", config.handoverTimeoutMs());
             try {
-                result = election.requestHandover(null, "shutting down")
+                result = handover(null, "shutting down")
                         .get(config.handoverTimeoutMs() + 2L * config.peerTimeoutMs(), TimeUnit.MILLISECONDS);
                 log.info("handover: {}", result.detail());
             } catch (TimeoutException e) {
@@ -214,6 +221,14 @@ public final class SkepNode implements AutoCloseable {
                 log.warn("handover failed: {}", e.getCause().toString());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            }
+        }
+        if (proxy != null) {
+            // clients of this node's write port are being served by the new master: let each finish what it
+            // sent, then close its connection between two requests rather than in the middle of one
+            int left = proxy.drain(Duration.ofMillis(DRAIN_MS));
+            if (left > 0) {
+                log.info("{} client connection(s) still busy after {} ms: closing them", left, DRAIN_MS);
             }
         }
         close();

@@ -66,6 +66,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private final SessionState state = new SessionState();
     private boolean needAuth;
     private boolean closeWhenAnswered;
+    /** Close at the next moment nothing is outstanding ({@link #closeWhenIdle}). */
+    private boolean draining;
     /** Consecutive plain requests read but not yet handed to the shared connection: where they start, how many. */
     private int batchStart;
     private int batchCount;
@@ -571,6 +573,23 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             resume();
         } else {
             maybeRead();
+        }
+        closeIfIdleAndDraining();
+    }
+
+    /**
+     * The agent is stopping (after handing over): close this connection as soon as the client has nothing
+     * outstanding, every reply written, rather than cut it with a request in flight.
+     */
+    void closeWhenIdle() {
+        draining = true;
+        closeIfIdleAndDraining();
+    }
+
+    private void closeIfIdleAndDraining() {
+        if (draining && !closed && client != null && slots.isEmpty() && parked == null && !in.isReadable()) {
+            closed = true;
+            client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         }
     }
 

@@ -259,6 +259,13 @@ final class LoopContext {
         }
     }
 
+    /** Asks every session to close once it has nothing outstanding. */
+    void drainSessions() {
+        for (ClientSession s : new ArrayList<>(sessions)) {
+            s.closeWhenIdle();
+        }
+    }
+
     /** Closes every session and upstream (the proxy is stopping). */
     void closeAll() {
         for (ClientSession s : new ArrayList<>(sessions)) {

@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -182,6 +183,29 @@ public final class ProxyServer implements AutoCloseable {
                     + count(ProxyCount.COMMANDS_LOCAL, read);
         }
         return sum;
+    }
+
+    /**
+     * Stops accepting, then closes each client connection once it has nothing outstanding (every request
+     * answered), waiting at most {@code within}; what is still open then is closed by {@link #close()}.
+     * For a stopping agent whose clients' requests keep being served (by the new master) meanwhile.
+     * Returns the connections still open at the end.
+     */
+    public synchronized int drain(Duration within) {
+        for (Channel s : servers) {
+            s.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+        }
+        servers.clear();
+        for (LoopContext c : contexts.values()) {
+            if (!c.eventLoop().isShuttingDown()) {
+                c.eventLoop().execute(c::drainSessions);
+            }
+        }
+        long deadline = System.nanoTime() + within.toNanos();
+        while (clients.get() > 0 && System.nanoTime() < deadline) {
+            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+        }
+        return clients.get();
     }
 
     /** Stops listening and closes every client and upstream connection. */

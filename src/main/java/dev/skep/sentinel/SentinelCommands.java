@@ -179,9 +179,9 @@ final class SentinelCommands {
             case "myid" -> r.bulk(settings.myId());
             case "ckquorum" -> ifOurs(ours, r, () -> SentinelReplies.ckquorum(r));
             case "is-master-down-by-addr" -> isMasterDownByAddr(argv, view, r);
-            case "failover" -> ifOurs(ours, r, () -> r.error("ERR SENTINEL FAILOVER is not available yet: Skep will "
-                    + "answer it with a graceful handover (no acknowledged write lost) in a later version. Skep "
-                    + "fails over on its own when the master's redis fails."));
+            case "failover" -> ifOurs(ours, r, () -> r.error("ERR SENTINEL FAILOVER is not served on this port: run "
+                    + "`skep failover` (or POST /api/failover on the admin port) for a graceful handover that loses "
+                    + "no acknowledged write. Skep fails over on its own when the master's redis fails."));
             case "config" -> config(argv, r);
             case "pending-scripts" -> r.array(0);
             case "help" -> help(r);

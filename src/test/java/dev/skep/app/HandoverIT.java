@@ -87,6 +87,69 @@ class HandoverIT {
                 .isEqualTo(Integer.toString(next.redis.port()));
     }
 
+    /**
+     * Clients of the stopping node's own write port: served by the new master until they are between two
+     * requests, then their connection is closed; they reconnect elsewhere (as through a Service). No request
+     * is cut in flight: every counter equals its acknowledged increments exactly (an increment sent and cut
+     * would leave it one higher, its outcome unknown to the client).
+     */
+    @Test
+    void clientsOfTheStoppingNodeAreClosedBetweenRequestsOnly() throws Exception {
+        hive = HiveFixture.start(3);
+        HiveFixture.Node old = hive.awaitLeader(Duration.ofSeconds(10));
+        awaitReplicasInSync(old);
+        HiveFixture.Node elsewhere = hive.nodes.stream().filter(n -> n != old).findFirst().orElseThrow();
+        int clients = 8;
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong acks = new AtomicLong();
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        List<Future<long[]>> futures = new ArrayList<>();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        for (int c = 0; c < clients; c++) {
+            int id = c;
+            futures.add(pool.submit(() -> {
+                long incrs = 0;
+                long reconnects = 0;
+                Jedis j = writePortClient(old);
+                try {
+                    for (int n = 0; !stop.get() && System.nanoTime() < deadline && n < 200_000; n++) {
+                        try {
+                            j.incr("drain:" + id);
+                            incrs++;
+                            acks.incrementAndGet();
+                        } catch (redis.clients.jedis.exceptions.JedisConnectionException e) {
+                            j.close();
+                            j = writePortClient(elsewhere); // as a client behind a Service would
+                            reconnects++;
+                        }
+                    }
+                } finally {
+                    j.close();
+                }
+                return new long[] {incrs, reconnects};
+            }));
+        }
+        try {
+            await().atMost(Duration.ofSeconds(10)).until(() -> acks.get() >= 2_000);
+            HandoverResult r = old.agent.shutdownGracefully();
+            old.agent = null;
+            assertThat(r.ok()).as(r.detail()).isTrue();
+            long after = acks.get();
+            await().atMost(Duration.ofSeconds(10)).until(() -> acks.get() >= after + 2_000);
+        } finally {
+            stop.set(true);
+            pool.shutdown();
+        }
+        HiveFixture.Node next = hive.awaitLeaderOtherThan(old, Duration.ofSeconds(5));
+        try (Jedis j = next.redis.newJedis()) {
+            for (int c = 0; c < clients; c++) {
+                long[] w = futures.get(c).get(30, TimeUnit.SECONDS);
+                assertThat(w[1]).as("client %d reconnected once its node stopped", c).isEqualTo(1);
+                assertThat(Long.parseLong(j.get("drain:" + c))).as("drain:%d", c).isEqualTo(w[0]);
+            }
+        }
+    }
+
     @Test
     void handoverToANamedNodeAndRefusals() throws Exception {
         hive = HiveFixture.start(3);

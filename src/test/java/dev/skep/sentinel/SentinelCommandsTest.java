@@ -292,9 +292,9 @@ class SentinelCommandsTest {
                 .isEqualTo("-ERR SENTINEL SIMULATE-FAILURE" + refused);
         assertThat(run("SENTINEL", "config", "set", "resolve-hostnames", "yes"))
                 .isEqualTo("-ERR SENTINEL CONFIG SET" + refused);
-        assertThat(run("SENTINEL", "failover", "mymaster")).isEqualTo("-ERR SENTINEL FAILOVER is not available yet: "
-                + "Skep will answer it with a graceful handover (no acknowledged write lost) in a later version. "
-                + "Skep fails over on its own when the master's redis fails.\r\n");
+        assertThat(run("SENTINEL", "failover", "mymaster")).isEqualTo("-ERR SENTINEL FAILOVER is not served on this port: run "
+                + "`skep failover` (or POST /api/failover on the admin port) for a graceful handover that loses no "
+                + "acknowledged write. Skep fails over on its own when the master's redis fails.\r\n");
         assertThat(run("SENTINEL", "failover", "nope")).isEqualTo("-ERR No such master with that name\r\n");
         assertThat(run("SHUTDOWN")).startsWith("-ERR SHUTDOWN refused: ");
     }
