@@ -562,6 +562,10 @@ public final class Election {
         Member lead = liveLeader(now);
         switch (state) {
             case LEADING -> {
+                if (handoverTo != null && handoverOffset < 0 && !isLive(handoverTo, now)) {
+                    // e.g. its agent is stopping too (every pod of a release deleted at once): no one to wait for
+                    abandonHandover("successor " + handoverTo + " went silent", now);
+                }
                 prepareHandoverWhenHeld(now);
                 if (lead != null) {
                     NodeStatus l = lead.status();
