@@ -41,6 +41,12 @@ import java.util.concurrent.TimeUnit;
 final class ClientSession extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     private static final Object UPSTREAM = new Object();
+    /** The slot of a WAIT the proxy sent after a write (--quorum majority); its reply releases {@link #heldReply}. */
+    private static final Object WAIT_SLOT = new Object();
+    /** A dedicated reply held until the WAIT after it says enough replicas have the write. */
+    private ByteBuf heldReply;
+    /** A MULTI was sent and no EXEC, DISCARD or RESET after it: a WAIT now would be queued in the transaction. */
+    private boolean txOpen;
     private static final byte[] OK = "+OK\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] NOAUTH = "-NOAUTH Authentication required.\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] WRONGPASS = ("-WRONGPASS invalid username-password pair or user is disabled.\r\n")
@@ -364,6 +370,20 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         loop.counters.increment(route, ProxyCount.COMMANDS_DEDICATED);
         lastUpstream = d.target;
         d.send(request);
+        String cmd = args == null ? "" : RequestArgs.upper(args, 0);
+        if (cmd.equals("MULTI")) {
+            txOpen = true; // as sent: the replies that would tell the session state have not come back yet
+        } else if (cmd.equals("EXEC") || cmd.equals("DISCARD") || cmd.equals("RESET")) {
+            txOpen = false;
+        }
+        if (loop.syncReplicas > 0 && route == Port.WRITE && !txOpen && !state.raw()
+                && (requestIsWrite || cmd.equals("EXEC"))) {
+            // --quorum majority: as on the shared path, the reply waits until enough replicas have the write
+            slots.add(WAIT_SLOT);
+            inFlight++;
+            d.send(Unpooled.wrappedBuffer(RequestArgs.encode("WAIT", Integer.toString(loop.syncReplicas),
+                    Long.toString(loop.syncTimeoutMs))));
+        }
         wroteDedicated = true;
         return true;
     }
@@ -526,16 +546,54 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         if (!push) {
             Object head = slots.peek();
+            if (head == WAIT_SLOT) {
+                slots.poll();
+                inFlight--;
+                releaseHeldReply(frame);
+                writeLocalReplies();
+                return;
+            }
             if (head == UPSTREAM || head instanceof SessionState.Change) {
                 slots.poll();
                 inFlight--;
                 if (head instanceof SessionState.Change c) {
                     state.apply(c, frame.getByte(frame.readerIndex()) == '-');
                 }
+                if (slots.peek() == WAIT_SLOT) {
+                    heldReply = frame;
+                    return;
+                }
             }
         }
         client.write(frame, client.voidPromise());
         writeLocalReplies();
+    }
+
+    /** The reply to our WAIT: the held write reply goes to the client if enough replicas confirmed, else an error. */
+    private void releaseHeldReply(ByteBuf waitReply) {
+        long confirmed = -1;
+        if (waitReply.readableBytes() > 3 && waitReply.getByte(waitReply.readerIndex()) == ':') {
+            try {
+                confirmed = Long.parseLong(waitReply.toString(waitReply.readerIndex() + 1, waitReply.readableBytes() - 3,
+                        StandardCharsets.US_ASCII));
+            } catch (NumberFormatException e) {
+                confirmed = -1;
+            }
+        }
+        waitReply.release();
+        ByteBuf reply = heldReply;
+        heldReply = null;
+        if (reply == null) {
+            return;
+        }
+        if (confirmed >= loop.syncReplicas) {
+            client.write(reply, client.voidPromise());
+        } else {
+            reply.release();
+            client.write(errorReply("NOREPLICAS " + Math.max(0, confirmed) + " of the " + loop.syncReplicas
+                    + " replicas needed confirmed the command within " + loop.syncTimeoutMs + " ms (--quorum "
+                    + "majority): it ran on the master but may not survive a failover"), client.voidPromise());
+        }
     }
 
     /** Writes the local replies that are now first in line. */
@@ -655,8 +713,17 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         dedicated = null;
+        if (heldReply != null) {
+            heldReply.release();
+            heldReply = null;
+            client.write(errorReply("ERR " + reason + ": the command may or may not have been executed"),
+                    client.voidPromise());
+        }
         while (!slots.isEmpty()) {
             Object s = slots.poll();
+            if (s == WAIT_SLOT) {
+                continue;
+            }
             if (s instanceof ByteBuf local) {
                 client.write(local, client.voidPromise());
             } else {
@@ -757,6 +824,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         slots.clear();
         queuedLocals = 0;
+        if (heldReply != null) {
+            heldReply.release();
+            heldReply = null;
+        }
         if (holdTimer != null) {
             holdTimer.cancel(false);
         }

@@ -182,6 +182,29 @@ class ProxyIT {
             }
             assertThat(replica.jedis().get("confirmed")).isEqualTo("100"); // each acknowledged after the replica had it
         }
+        try (Jedis dedicated = p.writeClient()) {
+            dedicated.select(0); // a session on a dedicated upstream connection: confirmed the same way
+            for (int i = 0; i < 20; i++) {
+                assertThat(dedicated.incr("confirmed-dedicated")).isEqualTo(i + 1);
+            }
+            Transaction t = dedicated.multi();
+            t.incr("confirmed-dedicated");
+            assertThat(t.exec()).containsExactly(21L);
+        }
+    }
+
+    @Test
+    void dedicatedSessionWritesUnconfirmedByReplicasGetNoreplicas() {
+        RedisServerFixture master = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.masterWithSyncReplicas(master, 1);
+        try (Jedis j = p.writeClient()) {
+            j.select(0);
+            assertThatThrownBy(() -> j.set("alone", "1")).isInstanceOf(JedisDataException.class)
+                    .hasMessageStartingWith("NOREPLICAS 0 of the 1 replicas needed");
+            assertThat(j.get("alone")).isEqualTo("1"); // it ran; only its acknowledgement was withheld
+            assertThat(j.ping()).isEqualTo("PONG");
+        }
     }
 
     private static String redisCli(int port, String... args) throws Exception {
