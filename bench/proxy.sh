@@ -3,7 +3,9 @@
 # tcp-check that HA charts use), through twemproxy, and through Skep's write port (a one-node hive), all
 # in front of the same redis-server. For each configuration it runs redis-benchmark against each target in
 # alternation for several rounds and prints the median ops/s, p50 and p99 per target and its ratio to
-# direct redis.
+# direct redis. Skep runs twice, as separate one-node hives on the same redis: with its default event loops
+# (one per processor) and with one (--io-threads 1), since on a small machine the proxy's threads compete
+# with redis and the clients for the same cores.
 #
 #   bench/proxy.sh [ROUNDS] [REQUESTS] [BASE_PORT]     defaults: 3 200000 7900
 #
@@ -21,6 +23,8 @@ done
 
 redis_port=$base; haproxy_port=$((base + 1)); twem_port=$((base + 2)); skep_port=$((base + 3))
 peer_port=$((base + 4)); http_port=$((base + 5))
+skep1_port=$((base + 7)); peer1_port=$((base + 8)); http1_port=$((base + 9)); sentinel_port=$((base + 10))
+sentinel1_port=$((base + 11))
 run="$(mktemp -d /tmp/skep-bench-XXXXXX)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -68,17 +72,23 @@ pids+=($!)
 
 java ${SKEP_JAVA_OPTS:-} -jar "$root/target/skep.jar" agent --redis "127.0.0.1:$redis_port" --bind 127.0.0.1 \
     --peers "127.0.0.1:$peer_port" --peer-port "$peer_port" --http-port "$http_port" \
-    --proxy-port "$skep_port" --read-port 0 >"$run/skep.log" 2>&1 &
+    --proxy-port "$skep_port" --read-port 0 --sentinel-port "$sentinel_port" >"$run/skep.log" 2>&1 &
+pids+=($!)
+# a second agent on the same redis, with one event loop: a hive of one of its own (it does not know the first
+# agent), so it too finds the redis master and both simply proxy to it
+java ${SKEP_JAVA_OPTS:-} -jar "$root/target/skep.jar" agent --redis "127.0.0.1:$redis_port" --bind 127.0.0.1 \
+    --peers "127.0.0.1:$peer1_port" --peer-port "$peer1_port" --http-port "$http1_port" --io-threads 1 \
+    --proxy-port "$skep1_port" --read-port 0 --sentinel-port "$sentinel1_port" >"$run/skep-1io.log" 2>&1 &
 pids+=($!)
 
 ready() { [[ "$(redis-cli -p "$1" SET bench:ready 1 2>/dev/null)" == OK ]]; }
-for p in $redis_port $haproxy_port $twem_port $skep_port; do
+for p in $redis_port $haproxy_port $twem_port $skep_port $skep1_port; do
     for _ in $(seq 1 300); do ready "$p" && break; sleep 0.1; done
     ready "$p" || { echo "target on port $p did not come up (logs in $run)" >&2; exit 1; }
 done
 
-names=(redis haproxy twemproxy skep)
-ports=($redis_port $haproxy_port $twem_port $skep_port)
+names=(redis haproxy twemproxy skep skep-1io)
+ports=($redis_port $haproxy_port $twem_port $skep_port $skep1_port)
 configs=("-c 50 -P 1" "-c 50 -P 16" "-c 1 -P 1")
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }

@@ -95,7 +95,7 @@ public final class SkepNode implements AutoCloseable {
                 config.heartbeatMs(), config.peerTimeoutMs(), config.redisFailures(), config.maxLagMs(),
                 config.handoverTimeoutMs(), config.quorum().equals("majority") ? Quorum.MAJORITY : Quorum.NONE);
 
-        EventLoops loops = EventLoops.create(Runtime.getRuntime().availableProcessors(), "skep-io");
+        EventLoops loops = EventLoops.create(config.eventLoops(), "skep-io");
         started.push(loops);
         RedisController controller = new RedisController(config.redis(), config.redisPassword(), redisIoTimeout());
         started.push(controller);

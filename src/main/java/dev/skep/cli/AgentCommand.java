@@ -107,6 +107,11 @@ public final class AgentCommand implements Callable<Integer> {
                     + "no master. Env SKEP_QUORUM. Default: ${DEFAULT-VALUE}.")
     String quorum;
 
+    @Option(names = "--io-threads", paramLabel = "N", defaultValue = "${env:SKEP_IO_THREADS:-0}",
+            description = "Netty event loops serving the proxy, the Sentinel endpoint and peers; 0: one per processor. "
+                    + "Env SKEP_IO_THREADS. Default: ${DEFAULT-VALUE}.")
+    int ioThreads;
+
     @Option(names = "--max-clients", paramLabel = "N", defaultValue = "${env:SKEP_MAX_CLIENTS:-10000}",
             description = "Client connections accepted on the write and read ports together. Env SKEP_MAX_CLIENTS. "
                     + "Default: ${DEFAULT-VALUE}.")
@@ -159,7 +164,8 @@ public final class AgentCommand implements Callable<Integer> {
             int timeout = peerTimeoutMs == null ? 3 * heartbeatMs : peerTimeoutMs;
             return new AgentConfig(redis, redisPassword, peers == null ? List.of() : peers, peersDns, peerPort,
                     bind, announce, heartbeatMs, timeout, redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs,
-                    maxClients, sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum);
+                    maxClients, sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum,
+                    ioThreads);
         } catch (ConfigException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -31,6 +31,8 @@ import java.util.Optional;
  * @param handoverTimeoutMs how long a graceful handover waits for the successor to catch up before giving up
  * @param quorum         {@code none} (any node may be elected: availability first) or {@code majority} (a node
  *                       leads only while it hears a majority)
+ * @param ioThreads      Netty event loops for the proxy, the Sentinel endpoint and the peer transport; 0: one per
+ *                       processor
  */
 public record AgentConfig(
         Endpoint redis,
@@ -53,7 +55,8 @@ public record AgentConfig(
         String masterName,
         int maxLagMs,
         int handoverTimeoutMs,
-        String quorum) {
+        String quorum,
+        int ioThreads) {
 
     /** The accepted values of {@code --quorum}. */
     public static final List<String> QUORUMS = List.of("none", "majority");
@@ -65,7 +68,22 @@ public record AgentConfig(
                        int sentinelPort, String masterName, int maxLagMs) {
         this(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost, heartbeatMs, peerTimeoutMs,
                 redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName,
-                maxLagMs, 5000, "none");
+                maxLagMs, 5000, "none", 0);
+    }
+
+    /** Settings with as many I/O threads as processors. */
+    public AgentConfig(Endpoint redis, String redisPassword, List<Endpoint> staticPeers, String peersDns, int peerPort,
+                       String bindHost, String announceHost, int heartbeatMs, int peerTimeoutMs, int redisFailures,
+                       String peerSecret, int httpPort, int proxyPort, int readPort, int holdMs, int maxClients,
+                       int sentinelPort, String masterName, int maxLagMs, int handoverTimeoutMs, String quorum) {
+        this(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost, heartbeatMs, peerTimeoutMs,
+                redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName,
+                maxLagMs, handoverTimeoutMs, quorum, 0);
+    }
+
+    /** The Netty event loops to run: {@code --io-threads}, or one per processor when 0. */
+    public int eventLoops() {
+        return ioThreads > 0 ? ioThreads : Runtime.getRuntime().availableProcessors();
     }
 
     public AgentConfig {
@@ -91,6 +109,9 @@ public record AgentConfig(
         quorum = quorum == null ? "" : quorum.trim().toLowerCase(java.util.Locale.ROOT);
         if (!QUORUMS.contains(quorum)) {
             throw new ConfigException("--quorum: '" + quorum + "' (expected: none or majority)");
+        }
+        if (ioThreads < 0 || ioThreads > 256) {
+            throw new ConfigException("--io-threads: " + ioThreads + " (expected: 0..256, 0 for one per processor)");
         }
         if (maxClients < 1) {
             throw new ConfigException("--max-clients: " + maxClients + " (expected: at least 1)");
@@ -132,8 +153,8 @@ public record AgentConfig(
     public String withSecretsHidden() {
         return new AgentConfig(redis, redisPassword.isEmpty() ? "" : "***", staticPeers, peersDns, peerPort, bindHost,
                 announceHost, heartbeatMs, peerTimeoutMs, redisFailures, peerSecret.isEmpty() ? "" : "***", httpPort,
-                proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum)
-                .toString();
+                proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum,
+                ioThreads).toString();
     }
 
     public Optional<String> password() {
