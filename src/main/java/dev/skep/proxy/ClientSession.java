@@ -47,6 +47,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private ByteBuf heldReply;
     /** A MULTI was sent and no EXEC, DISCARD or RESET after it: a WAIT now would be queued in the transaction. */
     private boolean txOpen;
+    /** The session said HELLO 3 on the shared path: it uses the shared connections that speak RESP3. */
+    private boolean resp3;
     private static final byte[] OK = "+OK\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] NOAUTH = "-NOAUTH Authentication required.\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] WRONGPASS = ("-WRONGPASS invalid username-password pair or user is disabled.\r\n")
@@ -297,6 +299,22 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             local(Unpooled.wrappedBuffer(ok ? OK : WRONGPASS));
             return true;
         }
+        if (!dedicatedMode && !needAuth && cmd.equals("HELLO") && args.size() == 2
+                && RequestArgs.upper(args, 1).equals("3")) {
+            // Lettuce and redis-py 5 open with HELLO 3. The session stays on the shared path, over connections
+            // that speak RESP3 themselves (HELLO 3 there again only returns the server's map), once its
+            // RESP2 requests are answered: replies come back in order only from one connection at a time.
+            if (!resp3) {
+                if (inFlight > 0) {
+                    park(request, kind, refusal, Wait.DRAIN);
+                    return false;
+                }
+                resp3 = true;
+                leaveShared();
+                state.apply(new SessionState.Change("HELLO", args), false); // replayed if it moves to dedicated
+            }
+            return sendShared(request, kind, refusal);
+        }
         if (!dedicatedMode) {
             if (inFlight > 0) {
                 park(request, kind, refusal, Wait.DRAIN);
@@ -315,7 +333,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         SharedUpstream u = shared;
         if (u == null || u.closed) {
             Endpoint target = loop.target(this);
-            u = target == null ? null : loop.shared(route, target);
+            u = target == null ? null : loop.shared(route, target, resp3);
             if (u == null) {
                 return hold(request, kind, refusal);
             }

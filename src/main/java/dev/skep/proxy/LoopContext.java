@@ -120,14 +120,24 @@ final class LoopContext {
 
     /** A shared connection to {@code target} for {@code route}, opened when needed; null when it is down. */
     SharedUpstream shared(Port route, Endpoint target) {
+        return shared(route, target, false);
+    }
+
+    /**
+     * A shared connection to {@code target} for {@code route} speaking RESP3 ({@code resp3}) or RESP2, opened
+     * when needed; null when the target is down. A pool holds the RESP2 connections first, then as many RESP3
+     * ones, so that everything that walks a pool (failover, failures) handles both.
+     */
+    SharedUpstream shared(Port route, Endpoint target, boolean resp3) {
         if (isDown(target)) {
             return null;
         }
         Map<Endpoint, SharedUpstream[]> pools = route == Port.WRITE ? writePools : readPools;
-        SharedUpstream[] pool = pools.computeIfAbsent(target, t -> new SharedUpstream[settings.sharedPerLoop()]);
-        int i = Math.floorMod(nextShared++, pool.length);
+        int n = settings.sharedPerLoop();
+        SharedUpstream[] pool = pools.computeIfAbsent(target, t -> new SharedUpstream[2 * n]);
+        int i = Math.floorMod(nextShared++, n) + (resp3 ? n : 0);
         if (pool[i] == null || pool[i].closed) {
-            pool[i] = new SharedUpstream(this, target, route);
+            pool[i] = new SharedUpstream(this, target, route, resp3);
             pool[i].start(settings.upstreamPassword());
         }
         return pool[i];

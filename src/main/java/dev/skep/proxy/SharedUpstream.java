@@ -41,12 +41,27 @@ final class SharedUpstream extends Upstream {
     /** Sessions waiting for this connection to come up. */
     private final List<ClientSession> awaitingConnect = new ArrayList<>();
 
+    /** This connection speaks RESP3 (HELLO 3 at connect): for sessions that asked for it. */
+    final boolean resp3;
+
     SharedUpstream(LoopContext loop, Endpoint target, Port route) {
+        this(loop, target, route, false);
+    }
+
+    SharedUpstream(LoopContext loop, Endpoint target, Port route, boolean resp3) {
         super(loop, target, route);
+        this.resp3 = resp3;
     }
 
     void start(String password) {
-        connect(password.isEmpty() ? List.of() : List.of(RequestArgs.encode("AUTH", password)));
+        List<byte[]> setup = new ArrayList<>();
+        if (!password.isEmpty()) {
+            setup.add(RequestArgs.encode("AUTH", password));
+        }
+        if (resp3) {
+            setup.add(RequestArgs.encode("HELLO", "3"));
+        }
+        connect(setup);
     }
 
     /**

@@ -145,6 +145,36 @@ class ProxyIT {
         assertThat(redis.jedis().get("lettuce")).isEqualTo("resp3");
     }
 
+    /**
+     * HELLO 3 clients (Lettuce's default) stay on the shared path, over shared connections that speak RESP3:
+     * twenty of them cost redis a handful of connections, not twenty, and get RESP3 replies (maps, doubles).
+     */
+    @Test
+    void respThreeClientsShareUpstreamConnections() {
+        RedisServerFixture redis = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(redis);
+        io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create("redis://127.0.0.1:" + p.writePort);
+        track(client::shutdown);
+        List<io.lettuce.core.api.StatefulRedisConnection<String, String>> connections = new ArrayList<>();
+        try {
+            for (int i = 0; i < 20; i++) {
+                var c = client.connect();
+                connections.add(c);
+                assertThat(c.sync().set("r3:" + i, "v" + i)).isEqualTo("OK");
+                assertThat(c.sync().hset("r3h:" + i, Map.of("f", "1"))).isEqualTo(1L);
+                assertThat(c.sync().hgetall("r3h:" + i)).containsEntry("f", "1"); // a RESP3 map, decoded
+                assertThat(c.sync().incrbyfloat("r3f:" + i, 1.5)).isEqualTo(1.5); // a RESP3 double
+            }
+            String clients = redis.jedis().clientList();
+            long upstream = clients.lines().count() - 1; // less our own Jedis
+            assertThat(upstream).as("connections from the proxy to redis:%n%s", clients).isLessThanOrEqualTo(8);
+            assertThat(clients).contains("resp=3");
+        } finally {
+            connections.forEach(io.lettuce.core.api.StatefulRedisConnection::close);
+        }
+    }
+
     @Test
     void redisCliWorksThroughTheWritePort() throws Exception {
         RedisServerFixture redis = track(RedisServerFixture.start());
