@@ -286,6 +286,7 @@ public final class Chaos implements Callable<Integer> {
             }
             long acks = 0;
             long errors = 0;
+            long closed = 0;
             long firstWrite = 0;
             long stall = 0;
             Map<String, Integer> errorKinds = new LinkedHashMap<>();
@@ -294,6 +295,7 @@ public final class Chaos implements Callable<Integer> {
                 synchronized (w) {
                     acks += s.acks;
                     errors += s.errors;
+                    closed += s.closedNotApplied;
                     firstWrite = firstWrite < 0 || s.firstAckAfterFault < 0 ? -1 : Math.max(firstWrite, s.firstAckAfterFault / 1_000_000);
                     stall = Math.max(stall, s.longestGap / 1_000_000);
                     s.errorKinds.forEach((k, v) -> errorKinds.merge(k, v, Integer::sum));
@@ -302,7 +304,7 @@ public final class Chaos implements Callable<Integer> {
             if (!found.examples().isEmpty()) {
                 OUT.println("round " + round + ": lost, e.g. " + found.examples());
             }
-            return new RoundResult(round, kind, m, what, acks, firstWrite, stall, errors, errorKinds, found.keys(),
+            return new RoundResult(round, kind, m, what, acks, firstWrite, stall, errors, closed, errorKinds, found.keys(),
                     found.increments(), overlap.anyMs(), overlap.routedMs(), (settledSince - t0) / 1_000_000);
         }
 

@@ -10,16 +10,16 @@ final class Report {
 
     static String line(RoundResult r) {
         return String.format(Locale.ROOT, "round %d %s: node %d, %s; acked %d; first write after fault %s; longest stall %d ms; "
-                        + "errors %d%s; lost %d keys + %d incr; two masters %d ms (routed %d ms); converged %s",
+                        + "errors %d%s; closed with the request not applied %d; lost %d keys + %d incr; two masters %d ms (routed %d ms); converged %s",
                 r.round(), r.kind().flag(), r.node(), r.what(), r.acks(), ms(r.firstWriteMs()), r.longestStallMs(), r.errors(),
-                r.errorKinds().isEmpty() ? "" : " " + r.errorKinds(), r.lostKeys(), r.lostIncrements(), r.twoMastersMs(),
+                r.errorKinds().isEmpty() ? "" : " " + r.errorKinds(), r.closedNotApplied(), r.lostKeys(), r.lostIncrements(), r.twoMastersMs(),
                 r.twoRoutedMs(), ms(r.convergedMs()));
     }
 
     static String table(List<FaultKind> kinds, List<RoundResult> results) {
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"fault", "rounds", "acked", "lost keys", "lost incr", "first write ms (median/max)",
-                "longest stall ms (median/max)", "errors", "two masters ms (max)", "routed (max)", "converged ms (median/max)"});
+                "longest stall ms (median/max)", "errors", "closed, not applied", "two masters ms (max)", "routed (max)", "converged ms (median/max)"});
         for (FaultKind k : kinds) {
             List<RoundResult> rs = results.stream().filter(r -> r.kind() == k).toList();
             if (rs.isEmpty()) {
@@ -33,6 +33,7 @@ final class Report {
                 medianMax(rs.stream().mapToLong(RoundResult::firstWriteMs).toArray()),
                 medianMax(rs.stream().mapToLong(RoundResult::longestStallMs).toArray()),
                 Long.toString(rs.stream().mapToLong(RoundResult::errors).sum()),
+                Long.toString(rs.stream().mapToLong(RoundResult::closedNotApplied).sum()),
                 Long.toString(rs.stream().mapToLong(RoundResult::twoMastersMs).max().orElse(0)),
                 Long.toString(rs.stream().mapToLong(RoundResult::twoRoutedMs).max().orElse(0)),
                 medianMax(rs.stream().mapToLong(RoundResult::convergedMs).toArray()),

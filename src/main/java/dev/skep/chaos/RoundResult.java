@@ -13,7 +13,9 @@ import java.util.Map;
  * @param firstWriteMs   fault to the first acknowledged write sent after it, the slowest writer's; -1 when
  *                       some writer had none
  * @param longestStallMs longest time a writer went without an acknowledgement
- * @param errors         error replies and failed connections seen by the writers
+ * @param errors         error replies, and failed connections whose request is in the hive (or cannot be told)
+ * @param closedNotApplied failed connections whose request is not in the hive: closed between two requests
+ *                       (a stopping agent's clients), or in a crash a write lost with the master
  * @param errorKinds     those errors by kind (first words), with counts
  * @param lostKeys       acknowledged SETs found missing after this round (not found missing before)
  * @param lostIncrements acknowledged INCRs found missing after this round
@@ -22,7 +24,7 @@ import java.util.Map;
  * @param convergedMs    fault to a hive with one master replicated by all and named by every agent; -1 if not
  */
 record RoundResult(int round, FaultKind kind, int node, String what, long acks, long firstWriteMs, long longestStallMs,
-                   long errors, Map<String, Integer> errorKinds, long lostKeys, long lostIncrements, long twoMastersMs,
+                   long errors, long closedNotApplied, Map<String, Integer> errorKinds, long lostKeys, long lostIncrements, long twoMastersMs,
                    long twoRoutedMs, long convergedMs) {
     long lost() {
         return lostKeys + lostIncrements;

@@ -35,6 +35,11 @@ final class Writer implements Runnable {
         /** Nanoseconds from the fault to the first acknowledged write sent after it; -1 while none. */
         long firstAckAfterFault = -1;
         long longestGap;
+        /**
+         * Connections that failed with a request whose write is not in the hive: closed between two requests
+         * (a stopping agent drains its clients that way), or, in a crash, a write lost with the master.
+         */
+        int closedNotApplied;
         final Map<String, Integer> errorKinds = new LinkedHashMap<>();
     }
 
@@ -48,6 +53,8 @@ final class Writer implements Runnable {
     // guarded by this
     private final BitSet ackedKeys = new BitSet();
     private final List<Long> incrAcked = new ArrayList<>();
+    /** Increments whose reply was lost but which the hive shows applied, per round. */
+    private final List<Long> incrApplied = new ArrayList<>();
     private final List<RoundStats> rounds = new ArrayList<>();
     private int round;
     private long faultAt;
@@ -63,6 +70,7 @@ final class Writer implements Runnable {
         this.hardDeadline = System.nanoTime() + maxRun.toNanos();
         rounds.add(new RoundStats());
         incrAcked.add(0L);
+        incrApplied.add(0L);
     }
 
     static String key(int writer, int seq) {
@@ -82,6 +90,7 @@ final class Writer implements Runnable {
         while (rounds.size() <= r) {
             rounds.add(new RoundStats());
             incrAcked.add(0L);
+            incrApplied.add(0L);
         }
         round = r;
         faultAt = 0;
@@ -159,9 +168,9 @@ final class Writer implements Runnable {
                     r = round;
                 }
                 long sent = System.nanoTime();
+                int n = set ? seq++ : -1;
                 try {
                     if (set) {
-                        int n = seq++;
                         Object reply = client.call("SET", key(id, n), Integer.toString(n));
                         if ("OK".equals(reply)) {
                             acked(r, sent, n, false);
@@ -179,16 +188,47 @@ final class Writer implements Runnable {
                 } catch (RedisErrorReply e) {
                     error(r, firstWords(e.getMessage()));
                 } catch (IOException e) {
-                    error(r, "connection: " + firstWords(e.getMessage()));
                     client.close();
                     node = (node + 1) % nodes;
                     client = client();
                     pause(20); // a refused connect returns at once: do not spin through the nodes
+                    if (Boolean.FALSE.equals(applied(client, set, n, r))) {
+                        closedNotApplied(r);
+                    } else {
+                        error(r, "connection: " + firstWords(e.getMessage()));
+                    }
                 }
             }
         } finally {
             client.close();
         }
+    }
+
+    /**
+     * Whether the request whose connection failed is in the hive, asked through the new connection: true,
+     * false, or null when that cannot be told now (the check failed too).
+     */
+    private Boolean applied(RespClient c, boolean set, int n, int r) {
+        try {
+            if (set) {
+                return !Long.valueOf(0).equals(c.call("EXISTS", key(id, n)));
+            }
+            Object v = c.call("GET", counter(id, r));
+            long value = v == null ? 0 : Long.parseLong(v.toString());
+            synchronized (this) {
+                if (value > incrAcked.get(r) + incrApplied.get(r)) {
+                    incrApplied.set(r, incrApplied.get(r) + 1);
+                    return true;
+                }
+                return false;
+            }
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private synchronized void closedNotApplied(int r) {
+        rounds.get(round).closedNotApplied++;
     }
 
     private RespClient client() {

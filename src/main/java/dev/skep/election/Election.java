@@ -81,6 +81,8 @@ public final class Election {
     private Endpoint handoverSuccessorRedis;
     /** The PrepareHandover effect was emitted (after the followers heard that writes are held). */
     private boolean handoverPrepared;
+    /** Writes stay paused on our redis until it follows a leader (a handover ended after the baton passed). */
+    private boolean resumeAfterFollow;
     /** The minimum offset of the promotion under way (a handover's final offset), for masterSinceOffset. */
     private long promoteMinOffset;
     /** Our redis's offset when it became master of our epoch (told to peers while leading). */
@@ -447,15 +449,24 @@ public final class Election {
     private void endHandover(boolean ok, String detail, Endpoint newLeader, long newEpoch, long now) {
         long paused = now - handoverStartedAt;
         Endpoint successor = handoverTo;
+        boolean batonPassed = handoverOffset >= 0;
         handoverTo = null;
         handoverOffset = -1;
         changed = true;
-        out.add(new Effect.ResumeWrites(ok ? "following " + newLeader : "handover abandoned"));
+        if (ok || state == NodeState.FOLLOWING || !batonPassed) {
+            out.add(new Effect.ResumeWrites(ok ? "following " + newLeader : "handover abandoned"));
+        } else {
+            // The successor was told it may take over and may lead already, unheard: writes paused on our redis
+            // must not run on it as a master; they resume once it follows whoever leads (they then fail there
+            // with -READONLY, which a client can retry), or when the pause times out by itself.
+            resumeAfterFollow = true;
+        }
         if (ok) {
             record("handed-over", "handed over to " + newLeader + " (epoch " + newEpoch + "): writes were held "
                     + paused + " ms");
         } else {
-            record("handover-abandoned", detail + (state == NodeState.LEADING ? ": writes resume on this master" : ""));
+            record("handover-abandoned", detail + (state == NodeState.LEADING && !batonPassed
+                    ? ": writes resume on this master" : ""));
         }
         out.add(new Effect.HandoverDone(ok, ok ? "handed over to " + newLeader + " (epoch " + newEpoch + ")" : detail,
                 ok ? newLeader : successor, newEpoch, paused));
@@ -725,6 +736,10 @@ public final class Election {
         enter(NodeState.FOLLOWING);
         record("following", "following leader " + l.node() + " (epoch " + epoch + ", redis " + l.redis() + ")");
         out.add(new Effect.Follow(l.redis(), "leader " + l.node() + " of epoch " + epoch));
+        if (resumeAfterFollow) {
+            resumeAfterFollow = false;
+            out.add(new Effect.ResumeWrites("following " + l.node() + " after a handover"));
+        }
     }
 
     private void leaderLost(long now) {
