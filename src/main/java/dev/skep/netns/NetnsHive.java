@@ -221,7 +221,7 @@ public final class NetnsHive implements AutoCloseable {
         for (int i = 0; i < options.nodes(); i++) {
             hosts.append(address(i)).append(" skep-").append(i).append('.').append(SERVICE).append(' ').append(SERVICE).append('\n');
         }
-        hostsFile = dns.resolve("hosts");
+        hostsFile = dns.resolve("hosts").toAbsolutePath(); // dnsmasq reads it after moving to /
         Files.writeString(hostsFile, hosts.toString());
         List<String> cmd = List.of("ip", "netns", "exec", switchNs, dnsmasqPath(), "--keep-in-foreground",
                 "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--no-poll", "--addn-hosts=" + hostsFile,

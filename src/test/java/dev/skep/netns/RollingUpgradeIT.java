@@ -72,7 +72,8 @@ class RollingUpgradeIT {
         long graceSeconds = ((Number) m.podSpec().get("terminationGracePeriodSeconds")).longValue();
         String password = m.secretValue("skep-auth", "password");
 
-        Path runDir = Files.createTempDirectory(Files.createDirectories(Paths.get("target")), "rolling-upgrade-"); // logs of every pod
+        // absolute: dnsmasq reads its hosts file after moving to /
+        Path runDir = Files.createTempDirectory(Files.createDirectories(Paths.get("target").toAbsolutePath()), "rolling-upgrade-");
         String java = ProcessHandle.current().info().command().orElse("java");
         // 3 pods, then 3 replacements, each in a namespace (and address) of its own
         hive = NetnsHive.startNetwork(new NetnsHive.Options(2 * PODS, List.of(java), runDir, null, false, System.out));
