@@ -291,15 +291,17 @@ public final class NetnsHive implements AutoCloseable {
             return;
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        Commands.Result r = null;
         while (System.nanoTime() < deadline) {
-            Commands.Result r = Commands.run(List.of("ip", "netns", "exec", nodeNs.get(nodes.get(0)), "getent", "ahostsv4", SERVICE), CLI_BOUND);
+            r = Commands.run(List.of("ip", "netns", "exec", nodeNs.get(nodes.get(0)), "getent", "ahostsv4", SERVICE), CLI_BOUND);
             long seen = r.stdout().lines().map(l -> l.split("\\s+")[0]).distinct().count();
             if (r.ok() && seen == nodes.size()) {
                 return;
             }
             pause(50);
         }
-        throw new IOException("dnsmasq does not answer " + SERVICE + " with nodes " + nodes + " after 10 s");
+        throw new IOException("dnsmasq does not answer " + SERVICE + " with nodes " + nodes + " after 10 s; last answer: "
+                + (r == null ? "none" : r.exitCode() + " " + r.stdout().strip() + " " + r.stderr().strip()));
     }
 
     /**
