@@ -97,7 +97,7 @@ public final class SkepNode implements AutoCloseable {
 
         EventLoops loops = EventLoops.create(config.eventLoops(), "skep-io");
         started.push(loops);
-        RedisController controller = new RedisController(config.redis(), config.redisPassword(), redisIoTimeout());
+        RedisController controller = new RedisController(config.redis(), config.announcedRedis(), config.redisPassword(), redisIoTimeout());
         started.push(controller);
         election = new ElectionLoop(settings, controller, peers, topology, events, System::currentTimeMillis);
         started.push(election);

@@ -101,6 +101,10 @@ public final class NetnsHive implements AutoCloseable {
     private final Thread hook;
     private String clientLeg;
     private Process dnsmasq;
+    private Path hostsFile;
+    /** Processes started with {@link #exec}, stopped by {@link #close()}. */
+    private final List<Process> execs = Collections.synchronizedList(new ArrayList<>());
+    private boolean withProcesses = true;
     private boolean closed;
 
     private NetnsHive(Options options) {
@@ -125,6 +129,26 @@ public final class NetnsHive implements AutoCloseable {
     public static NetnsHive start(Options options) throws IOException {
         requirePrerequisites();
         NetnsHive hive = new NetnsHive(options);
+        Runtime.getRuntime().addShutdownHook(hive.hook);
+        try {
+            hive.build();
+            return hive;
+        } catch (IOException | RuntimeException e) {
+            hive.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Like {@link #start}, but only the network: namespaces, bridge and dnsmasq, no redis-server and no agent.
+     * The caller starts its own processes in the nodes with {@link #exec} (e.g. "pods" built from Kubernetes
+     * manifests) and says which nodes the Service name lists with {@link #publish}; {@link #close()} still
+     * stops everything.
+     */
+    public static NetnsHive startNetwork(Options options) throws IOException {
+        requirePrerequisites();
+        NetnsHive hive = new NetnsHive(options);
+        hive.withProcesses = false;
         Runtime.getRuntime().addShutdownHook(hive.hook);
         try {
             hive.build();
@@ -183,7 +207,9 @@ public final class NetnsHive implements AutoCloseable {
             ip("link", "set", clientLeg, "up");
         }
         startDnsmasq();
-        startProcesses();
+        if (withProcesses) {
+            startProcesses();
+        }
         options.out().println("netns hive " + id + ": switch " + switchNs + " (" + SWITCH_ADDRESS + ", dnsmasq for "
                 + SERVICE + "), nodes " + String.join(", ", nodeNs) + " at " + address(0) + ".." + address(options.nodes() - 1));
     }
@@ -195,7 +221,7 @@ public final class NetnsHive implements AutoCloseable {
         for (int i = 0; i < options.nodes(); i++) {
             hosts.append(address(i)).append(" skep-").append(i).append('.').append(SERVICE).append(' ').append(SERVICE).append('\n');
         }
-        Path hostsFile = dns.resolve("hosts");
+        hostsFile = dns.resolve("hosts").toAbsolutePath(); // dnsmasq reads it after moving to /
         Files.writeString(hostsFile, hosts.toString());
         List<String> cmd = List.of("ip", "netns", "exec", switchNs, dnsmasqPath(), "--keep-in-foreground",
                 "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--no-poll", "--addn-hosts=" + hostsFile,
@@ -245,6 +271,85 @@ public final class NetnsHive implements AutoCloseable {
             agents.add(supervisor.start(new ChildSpec("node " + i, "agent", cmd,
                     options.runDir().resolve("node-" + i).resolve("agent.log"), LocalHive.agentEnvironment(), null, "")));
         }
+    }
+
+    /**
+     * Makes the Service name ({@link #SERVICE}) resolve to exactly these nodes, as the endpoints of a headless
+     * Service follow the pods that exist: the hosts file is rewritten and dnsmasq re-reads it (SIGHUP).
+     * Returns once a query from the first listed node's namespace sees the change.
+     */
+    public synchronized void publish(List<Integer> nodes) throws IOException {
+        StringBuilder hosts = new StringBuilder();
+        for (int i : nodes) {
+            hosts.append(address(i)).append(" skep-").append(i).append('.').append(SERVICE).append(' ').append(SERVICE).append('\n');
+        }
+        Path tmp = hostsFile.resolveSibling("hosts.tmp");
+        Files.writeString(tmp, hosts.toString());
+        Files.move(tmp, hostsFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Commands.check("kill", "-HUP", Long.toString(dnsmasq.pid())); // `ip netns exec` exec'd into dnsmasq: same PID
+        if (nodes.isEmpty()) {
+            return;
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        Commands.Result r = null;
+        while (System.nanoTime() < deadline) {
+            r = Commands.run(List.of("ip", "netns", "exec", nodeNs.get(nodes.get(0)), "getent", "ahostsv4", SERVICE), CLI_BOUND);
+            long seen = r.stdout().lines().map(l -> l.split("\\s+")[0]).distinct().count();
+            if (r.ok() && seen == nodes.size()) {
+                return;
+            }
+            pause(50);
+        }
+        throw new IOException("dnsmasq does not answer " + SERVICE + " with nodes " + nodes + " after 10 s; last answer: "
+                + (r == null ? "none" : r.exitCode() + " " + r.stdout().strip() + " " + r.stderr().strip()));
+    }
+
+    /**
+     * Starts {@code command} inside node {@code i}'s namespace (see {@link #execIn}).
+     */
+    public Process exec(int i, List<String> command, Map<String, String> env, Path directory, Path log) throws IOException {
+        return execIn(nodeNs.get(i), command, env, directory, log);
+    }
+
+    /**
+     * Starts {@code command} inside namespace {@code ns} (one this hive created) with exactly {@code env} (plus
+     * PATH), in {@code directory}, output appended to {@code log}. The returned process is the command itself
+     * ({@code ip netns exec} execs it), so signals reach it; {@link #close()} stops it if still alive.
+     */
+    public Process execIn(String ns, List<String> command, Map<String, String> env, Path directory, Path log) throws IOException {
+        if (!created.contains(ns)) {
+            throw new IllegalArgumentException("namespace: " + ns + " (expected: one of " + created + ")");
+        }
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns));
+        cmd.addAll(command);
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(directory.toFile()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.environment().clear();
+        pb.environment().put("PATH", System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"));
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        execs.add(p);
+        return p;
+    }
+
+    /**
+     * Adds a namespace for clients, joined to the bridge at {@link #CLIENT_ADDRESS} (like a client pod),
+     * and returns its name; programs run there with {@link #execIn}. At most one per hive.
+     */
+    public synchronized String addClientNamespace() throws IOException {
+        String ns = "skep-" + id + "-cl";
+        addNamespace(ns);
+        ip("link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", "pcl", "netns", switchNs);
+        ip("-n", switchNs, "link", "set", "pcl", "master", "br0");
+        ip("-n", switchNs, "link", "set", "pcl", "up");
+        ip("-n", ns, "addr", "add", CLIENT_ADDRESS + "/24", "dev", "eth0");
+        ip("-n", ns, "link", "set", "eth0", "up");
+        ip("-n", ns, "link", "set", "lo", "up");
+        Path etc = etcNetns(ns);
+        Files.createDirectories(etc);
+        Files.writeString(etc.resolve("resolv.conf"), "nameserver " + SWITCH_ADDRESS + "\n");
+        return ns;
     }
 
     /** Number of nodes. */
@@ -386,6 +491,22 @@ public final class NetnsHive implements AutoCloseable {
             }
         }
         supervisor.close();
+        List<Process> started;
+        synchronized (execs) {
+            started = new ArrayList<>(execs);
+        }
+        for (Process p : started) {
+            p.destroy(); // SIGTERM first: agents hand over and redis exits cleanly
+        }
+        for (Process p : started) {
+            try {
+                if (!p.waitFor(STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+                    p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (dnsmasq != null) {
             dnsmasq.destroy();
             try {

@@ -37,6 +37,8 @@ public final class RedisController implements Closeable {
     private static final int PROMOTE_CHECKS = 5;
 
     private final Endpoint redis;
+    /** The local redis as its replicas name it (their {@code master_host}): the announced address. */
+    private final Endpoint announced;
     private final String password;
     private final Duration ioTimeout;
     private final RespClient client;
@@ -52,7 +54,16 @@ public final class RedisController implements Closeable {
      * @param ioTimeout bound on each operation's network I/O (connect, and each command's reply)
      */
     public RedisController(Endpoint redis, String password, Duration ioTimeout) {
+        this(redis, redis, password, ioTimeout);
+    }
+
+    /**
+     * @param announced the local redis as peers reach it (a pod IP), when the agent reaches it at another
+     *                  address (a sidecar's {@code 127.0.0.1}): replicas of this redis name {@code announced}
+     */
+    public RedisController(Endpoint redis, Endpoint announced, String password, Duration ioTimeout) {
         this.redis = Objects.requireNonNull(redis, "redis");
+        this.announced = Objects.requireNonNull(announced, "announced");
         this.password = password == null ? "" : password;
         this.ioTimeout = Objects.requireNonNull(ioTimeout, "ioTimeout");
         this.client = new RespClient(redis, this.password, ioTimeout, ioTimeout);
@@ -250,7 +261,8 @@ public final class RedisController implements Closeable {
                 long target = InfoParser.parse(infoText(client.call("INFO", "replication"))).replOffset();
                 RedisSnapshot s = InfoParser.parse(infoText(other.callUntil(
                         Math.min(deadlineNanos, System.nanoTime() + ioTimeout.toNanos()), "INFO", "replication")));
-                if (s.replicates(redis.host(), redis.port()) && s.linkUp() && s.replOffset() >= target) {
+                // the successor names this redis by its announced address, not by the one this agent uses (127.0.0.1 in a pod)
+                if (s.replicates(announced.host(), announced.port()) && s.linkUp() && s.replOffset() >= target) {
                     log.info("redis {}: writes paused at offset {}, successor {} has it all", redis, target, successor);
                     return target;
                 }
