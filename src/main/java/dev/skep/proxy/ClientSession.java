@@ -362,6 +362,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (loop.holdWrites && route == Port.WRITE) {
             return hold(request, kind, refusal);
         }
+        if (dedicated != null && loop.target(this) == null) {
+            return hold(request, kind, refusal); // no master at the moment: its connection is kept, not used
+        }
         DedicatedUpstream d = dedicated;
         if (d == null) {
             Endpoint target = loop.target(this);
@@ -792,7 +795,19 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (closed) {
             return;
         }
-        if (dedicated != null && !dedicated.target.equals(loop.target(this))) {
+        Endpoint target = loop.target(this);
+        if (target == null) {
+            // no master for a moment: keep the connections (a pinned session survives a leader that was only
+            // briefly silent); new requests wait for a master (sendShared and sendDedicated hold them)
+            if (shared != null) {
+                leaveShared();
+            }
+            if (wait == Wait.HOLD) {
+                resume();
+            }
+            return;
+        }
+        if (dedicated != null && !dedicated.target.equals(target)) {
             dedicated.deliberate = true;
             dedicated.fail(reason, dedicated.connected);
         }

@@ -41,6 +41,8 @@ final class LoopContext {
      * master are answered; the connections to it stay open in case the handover is abandoned.
      */
     boolean holdWrites;
+    /** The master before the current gap with none, whose connections are kept until the next master is known. */
+    private Endpoint lastMaster;
     /** Replicas that must confirm the writes of a shared connection (WAIT) before they are acknowledged. */
     int syncReplicas;
     /** How long such a WAIT may take before the writes it covers are answered with an error. */
@@ -231,13 +233,22 @@ final class LoopContext {
         String reason = next.hasMaster()
                 ? "failover: the master is now " + next.master() + " (epoch " + next.epoch() + ")"
                 : "failover: the hive has no master at the moment";
-        if (previous.master() != null && !previous.master().equals(next.master())) {
-            // counted before the old master's connections close: what each session had in flight decides
-            for (ClientSession s : sessions) {
-                s.countMasterChange(previous.master());
+        // With no master known for a moment (a leader that went silent, often only briefly), the connections to
+        // the last one stay: requests in flight on it get its replies (if its redis is gone, the connection
+        // fails by itself), new requests wait. They close when a different master is published.
+        Endpoint was = previous.master() != null ? previous.master() : lastMaster;
+        if (next.master() == null) {
+            lastMaster = was;
+        } else {
+            lastMaster = null;
+            if (was != null && !was.equals(next.master())) {
+                // counted before the old master's connections close: what each session had in flight decides
+                for (ClientSession s : sessions) {
+                    s.countMasterChange(was);
+                }
+                closePool(writePools, was, reason);
+                downUntil.remove(was);
             }
-            closePool(writePools, previous.master(), reason);
-            downUntil.remove(previous.master());
         }
         for (Endpoint r : new ArrayList<>(readPools.keySet())) {
             if (!next.replicas().contains(r) && !r.equals(next.master())) {
