@@ -291,8 +291,14 @@ public final class NetnsHive implements AutoCloseable {
             return;
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        long nextHup = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
         Commands.Result r = null;
         while (System.nanoTime() < deadline) {
+            if (System.nanoTime() > nextHup && dnsmasq.isAlive()) {
+                // seen once in a full suite run: the name stayed unanswered after the reload; ask again
+                Commands.check("kill", "-HUP", Long.toString(dnsmasq.pid()));
+                nextHup = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+            }
             r = Commands.run(List.of("ip", "netns", "exec", nodeNs.get(nodes.get(0)), "getent", "ahostsv4", SERVICE), CLI_BOUND);
             long seen = r.stdout().lines().map(l -> l.split("\\s+")[0]).distinct().count();
             if (r.ok() && seen == nodes.size()) {
@@ -300,8 +306,9 @@ public final class NetnsHive implements AutoCloseable {
             }
             pause(50);
         }
-        throw new IOException("dnsmasq does not answer " + SERVICE + " with nodes " + nodes + " after 10 s; last answer: "
-                + (r == null ? "none" : r.exitCode() + " " + r.stdout().strip() + " " + r.stderr().strip()));
+        throw new IOException("dnsmasq (" + (dnsmasq.isAlive() ? "running" : "exited") + ") does not answer " + SERVICE
+                + " with nodes " + nodes + " from " + nodeNs.get(nodes.get(0)) + " after 10 s; last answer: "
+                + (r == null ? "none" : "exit " + r.exitCode() + " '" + r.stdout().strip() + "' '" + r.stderr().strip() + "'"));
     }
 
     /**
