@@ -154,6 +154,23 @@ final class NetnsHiveFixture implements AutoCloseable {
     }
 
     /** GET of {@code key} on node {@code i}'s own redis (replicas serve reads). */
+    /** Waits until every node's redis answers {@code value} for {@code key} (replication reached it). */
+    void awaitOnEveryNode(String key, String value) {
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {
+            for (int i = 0; i < hive.size(); i++) {
+                assertThat(get(i, key)).as("GET %s on node %d", key, i).isEqualTo(value);
+            }
+        });
+    }
+
+    /** Heals every node's link (a test may have left one cut) and waits for one master everybody follows. */
+    int healAllAndConverge(Duration atMost) throws IOException {
+        for (int i = 0; i < hive.size(); i++) {
+            hive.heal(i);
+        }
+        return awaitConverged(atMost);
+    }
+
     String get(int i, String key) throws IOException {
         return cli(i, NetnsHive.REDIS_PORT, "GET", key);
     }

@@ -38,10 +38,7 @@ class PartitionMajorityIT {
 
     @BeforeEach
     void healedAndConverged() throws Exception {
-        for (int i = 0; i < hive.hive.size(); i++) {
-            hive.hive.heal(i);
-        }
-        hive.awaitConverged(CONVERGE);
+        hive.healAllAndConverge(CONVERGE);
     }
 
     /**
@@ -106,10 +103,6 @@ class PartitionMajorityIT {
     }
 
     private static void awaitOnEveryNode(String key, String value) {
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {
-            for (int i = 0; i < hive.hive.size(); i++) {
-                assertThat(hive.get(i, key)).as("GET %s on node %d", key, i).isEqualTo(value);
-            }
-        });
+        hive.awaitOnEveryNode(key, value);
     }
 }
