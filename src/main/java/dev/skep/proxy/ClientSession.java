@@ -402,8 +402,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             // --quorum majority: as on the shared path, the reply waits until enough replicas have the write
             slots.add(WAIT_SLOT);
             inFlight++;
-            d.send(Unpooled.wrappedBuffer(RequestArgs.encode("WAIT", Integer.toString(loop.syncReplicas),
-                    Long.toString(loop.syncTimeoutMs))));
+            d.send(Unpooled.wrappedBuffer(loop.waitRequest()));
         }
         wroteDedicated = true;
         return true;
@@ -592,28 +591,17 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     /** The reply to our WAIT: the held write reply goes to the client if enough replicas confirmed, else an error. */
     private void releaseHeldReply(ByteBuf waitReply) {
-        long confirmed = -1;
-        if (waitReply.readableBytes() > 3 && waitReply.getByte(waitReply.readerIndex()) == ':') {
-            try {
-                confirmed = Long.parseLong(waitReply.toString(waitReply.readerIndex() + 1, waitReply.readableBytes() - 3,
-                        StandardCharsets.US_ASCII));
-            } catch (NumberFormatException e) {
-                confirmed = -1;
-            }
-        }
-        waitReply.release();
+        String error = loop.unconfirmed(waitReply);
         ByteBuf reply = heldReply;
         heldReply = null;
         if (reply == null) {
             return;
         }
-        if (confirmed >= loop.syncReplicas) {
+        if (error == null) {
             client.write(reply, client.voidPromise());
         } else {
             reply.release();
-            client.write(errorReply("NOREPLICAS " + Math.max(0, confirmed) + " of the " + loop.syncReplicas
-                    + " replicas needed confirmed the command within " + loop.syncTimeoutMs + " ms (--quorum "
-                    + "majority): it ran on the master but may not survive a failover"), client.voidPromise());
+            client.write(errorReply(error), client.voidPromise());
         }
     }
 

@@ -47,6 +47,34 @@ final class LoopContext {
     int syncReplicas;
     /** How long such a WAIT may take before the writes it covers are answered with an error. */
     long syncTimeoutMs = 1000;
+
+    /** The {@code WAIT} the proxy sends after writes under --quorum majority (shared and dedicated paths alike). */
+    byte[] waitRequest() {
+        return RequestArgs.encode("WAIT", Integer.toString(syncReplicas), Long.toString(syncTimeoutMs));
+    }
+
+    /**
+     * Reads (and releases) the reply to a {@link #waitRequest()}: null when enough replicas confirmed the writes
+     * before it, otherwise the error (without its '-') that each of those writes gets instead of its reply.
+     */
+    String unconfirmed(io.netty.buffer.ByteBuf waitReply) {
+        long confirmed = -1;
+        if (waitReply.readableBytes() > 3 && waitReply.getByte(waitReply.readerIndex()) == ':') {
+            try {
+                confirmed = Long.parseLong(waitReply.toString(waitReply.readerIndex() + 1, waitReply.readableBytes() - 3,
+                        java.nio.charset.StandardCharsets.US_ASCII));
+            } catch (NumberFormatException e) {
+                confirmed = -1;
+            }
+        }
+        waitReply.release();
+        if (confirmed >= syncReplicas) {
+            return null;
+        }
+        return "NOREPLICAS " + Math.max(0, confirmed) + " of the " + syncReplicas + " replicas needed confirmed the "
+                + "command within " + syncTimeoutMs + " ms (--quorum majority): it ran on the master but may not "
+                + "survive a failover";
+    }
     private final Map<Endpoint, SharedUpstream[]> writePools = new HashMap<>();
     private final Map<Endpoint, SharedUpstream[]> readPools = new HashMap<>();
     private int nextShared;

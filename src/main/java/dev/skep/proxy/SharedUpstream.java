@@ -102,8 +102,7 @@ final class SharedUpstream extends Upstream {
                 sinceWait = 0;
                 waiting.add(WAIT);
                 waitsInFlight++;
-                channel.write(channel.alloc().buffer().writeBytes(RequestArgs.encode("WAIT",
-                        Integer.toString(loop.syncReplicas), Long.toString(loop.syncTimeoutMs))), channel.voidPromise());
+                channel.write(channel.alloc().buffer().writeBytes(loop.waitRequest()), channel.voidPromise());
             }
             channel.flush();
         }
@@ -187,29 +186,16 @@ final class SharedUpstream extends Upstream {
      * to the client: they ran on the master and may or may not survive).
      */
     private void releaseGated(ByteBuf waitReply) {
-        long confirmed = -1;
-        if (waitReply.isReadable() && waitReply.getByte(waitReply.readerIndex()) == ':') {
-            String text = waitReply.toString(waitReply.readerIndex() + 1, waitReply.readableBytes() - 3,
-                    java.nio.charset.StandardCharsets.US_ASCII);
-            try {
-                confirmed = Long.parseLong(text);
-            } catch (NumberFormatException e) {
-                confirmed = -1;
-            }
-        }
-        waitReply.release();
-        boolean ok = confirmed >= loop.syncReplicas;
+        String error = loop.unconfirmed(waitReply);
         while (!gated.isEmpty()) {
             Object entry = gated.poll();
             ByteBuf frame = (ByteBuf) gated.poll();
             ClientSession s = entry instanceof Confirmed c ? c.session() : (ClientSession) entry;
-            if (ok || !(entry instanceof Confirmed)) {
+            if (error == null || !(entry instanceof Confirmed)) {
                 s.onUpstreamReply(frame);
             } else {
                 frame.release();
-                s.onUpstreamError("NOREPLICAS " + Math.max(0, confirmed) + " of the " + loop.syncReplicas
-                        + " replicas needed confirmed the command within " + loop.syncTimeoutMs + " ms (--quorum "
-                        + "majority): it ran on the master but may not survive a failover");
+                s.onUpstreamError(error);
             }
             replied.add(s);
         }
