@@ -177,7 +177,10 @@ public final class NetnsHive implements AutoCloseable {
         Files.createDirectories(options.runDir());
         addNamespace(switchNs);
         ip("-n", switchNs, "link", "set", "lo", "up");
-        ip("-n", switchNs, "link", "add", "br0", "type", "bridge");
+        // A fixed address: by default a bridge takes the lowest address of its ports, so a port added later
+        // (a client namespace) can change it, and the nodes' ARP entries for the switch (dnsmasq) then point
+        // at an address no frame reaches until they expire: DNS went silent for over 10 s in CI that way.
+        ip("-n", switchNs, "link", "add", "br0", "address", "02:00:5e:d5:00:01", "type", "bridge");
         ip("-n", switchNs, "addr", "add", SWITCH_ADDRESS + "/24", "dev", "br0");
         ip("-n", switchNs, "link", "set", "br0", "up");
         for (int i = 0; i < options.nodes(); i++) {
@@ -308,7 +311,18 @@ public final class NetnsHive implements AutoCloseable {
         }
         throw new IOException("dnsmasq (" + (dnsmasq.isAlive() ? "running" : "exited") + ") does not answer " + SERVICE
                 + " with nodes " + nodes + " from " + nodeNs.get(nodes.get(0)) + " after 10 s; last answer: "
-                + (r == null ? "none" : "exit " + r.exitCode() + " '" + r.stdout().strip() + "' '" + r.stderr().strip() + "'"));
+                + (r == null ? "none" : "exit " + r.exitCode() + " '" + r.stdout().strip() + "' '" + r.stderr().strip() + "'")
+                + "; dnsmasq.log ends: " + tail(hostsFile.resolveSibling("dnsmasq.log"), 5)
+                + "; neighbours: " + Commands.run(List.of("ip", "-n", nodeNs.get(nodes.get(0)), "neigh"), CLI_BOUND).stdout().strip());
+    }
+
+    private static String tail(Path file, int lines) {
+        try {
+            List<String> all = Files.readAllLines(file);
+            return String.join(" | ", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException e) {
+            return "(unreadable: " + e.getMessage() + ")";
+        }
     }
 
     /**
