@@ -3,6 +3,8 @@ package dev.skep.app;
 import dev.skep.config.AgentConfig;
 import dev.skep.discovery.DnsPeerSource;
 import dev.skep.discovery.PeerSource;
+import dev.skep.lease.KubernetesLeaseStore;
+import dev.skep.lease.LeaseStore;
 import dev.skep.discovery.StaticPeerSource;
 import dev.skep.election.ElectionLoop;
 import dev.skep.election.ElectionSettings;
@@ -93,13 +95,17 @@ public final class SkepNode implements AutoCloseable {
                 : new DnsPeerSource(config.peersDns(), config.peerPort());
         ElectionSettings settings = new ElectionSettings(config.self(), config.announcedRedis(), config.httpPort(),
                 config.heartbeatMs(), config.peerTimeoutMs(), config.redisFailures(), config.maxLagMs(),
-                config.handoverTimeoutMs(), config.quorum().equals("majority") ? Quorum.MAJORITY : Quorum.NONE);
+                config.handoverTimeoutMs(), config.quorum().equals("majority") ? Quorum.MAJORITY : Quorum.NONE,
+                config.lease() == null ? 0 : config.lease().durationSeconds());
 
         EventLoops loops = EventLoops.create(config.eventLoops(), "skep-io");
         started.push(loops);
         RedisController controller = new RedisController(config.redis(), config.announcedRedis(), config.redisPassword(), redisIoTimeout());
         started.push(controller);
-        election = new ElectionLoop(settings, controller, peers, topology, events, System::currentTimeMillis);
+        // each request bounded by a heartbeat or two: a slow API server must not hold the Lease thread for long
+        LeaseStore leaseStore = config.lease() == null ? null
+                : new KubernetesLeaseStore(config.lease(), Math.max(500, 2 * config.heartbeatMs()));
+        election = new ElectionLoop(settings, controller, peers, topology, events, System::currentTimeMillis, leaseStore);
         started.push(election);
         startMetrics();
 

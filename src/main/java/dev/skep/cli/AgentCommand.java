@@ -107,6 +107,32 @@ public final class AgentCommand implements Callable<Integer> {
                     + "no master. Env SKEP_QUORUM. Default: ${DEFAULT-VALUE}.")
     String quorum;
 
+    @Option(names = "--election", paramLabel = "peers|lease", defaultValue = "${env:SKEP_ELECTION:-peers}",
+            description = "peers: the agents elect the leader among themselves (no API calls, no RBAC); lease: the "
+                    + "leader also holds a Kubernetes coordination.k8s.io/v1 Lease, so the API server arbitrates and "
+                    + "a node cut off from it stops leading. Env SKEP_ELECTION. Default: ${DEFAULT-VALUE}.")
+    String election;
+
+    @Option(names = "--lease-name", paramLabel = "NAME", defaultValue = "${env:SKEP_LEASE_NAME:-skep-leader}",
+            description = "--election lease: the Lease's name. Env SKEP_LEASE_NAME. Default: ${DEFAULT-VALUE}.")
+    String leaseName;
+
+    @Option(names = "--lease-namespace", paramLabel = "NS", defaultValue = "${env:SKEP_LEASE_NAMESPACE:-}",
+            description = "--election lease: the Lease's namespace. Env SKEP_LEASE_NAMESPACE. Default: the pod's own "
+                    + "(or the kubeconfig's).")
+    String leaseNamespace;
+
+    @Option(names = "--kube-api", paramLabel = "URL", defaultValue = "${env:SKEP_KUBE_API:-}",
+            description = "--election lease: the Kubernetes API server's URL. Env SKEP_KUBE_API. Default: the in-cluster "
+                    + "address with the pod's service account (or the kubeconfig's).")
+    String kubeApi;
+
+    @Option(names = "--lease-duration-s", paramLabel = "S", defaultValue = "${env:SKEP_LEASE_DURATION_S:-5}",
+            description = "--election lease: a leader that stops renewing the Lease without releasing it (its agent "
+                    + "died, or lost the API server) is replaced this long after its last renewal. "
+                    + "Env SKEP_LEASE_DURATION_S. Default: ${DEFAULT-VALUE}.")
+    int leaseDurationS;
+
     @Option(names = "--io-threads", paramLabel = "N", defaultValue = "${env:SKEP_IO_THREADS:-0}",
             description = "Netty event loops serving the proxy, the Sentinel endpoint and peers; 0: one per processor. "
                     + "Env SKEP_IO_THREADS. Default: ${DEFAULT-VALUE}.")
@@ -165,7 +191,7 @@ public final class AgentCommand implements Callable<Integer> {
             return new AgentConfig(redis, redisPassword, peers == null ? List.of() : peers, peersDns, peerPort,
                     bind, announce, heartbeatMs, timeout, redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs,
                     maxClients, sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum,
-                    ioThreads);
+                    ioThreads, AgentConfig.lease(election, leaseName, leaseNamespace, kubeApi, leaseDurationS));
         } catch (ConfigException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

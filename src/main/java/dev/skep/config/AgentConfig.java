@@ -1,5 +1,6 @@
 package dev.skep.config;
 
+import dev.skep.lease.LeaseSettings;
 import dev.skep.topology.Endpoint;
 
 import java.util.List;
@@ -33,6 +34,7 @@ import java.util.Optional;
  *                       leads only while it hears a majority)
  * @param ioThreads      Netty event loops for the proxy, the Sentinel endpoint and the peer transport; 0: one per
  *                       processor
+ * @param lease          {@code --election lease}: where the Lease is; null for {@code --election peers}
  */
 public record AgentConfig(
         Endpoint redis,
@@ -56,7 +58,8 @@ public record AgentConfig(
         int maxLagMs,
         int handoverTimeoutMs,
         String quorum,
-        int ioThreads) {
+        int ioThreads,
+        LeaseSettings lease) {
 
     /** The accepted values of {@code --quorum}. */
     public static final List<String> QUORUMS = List.of("none", "majority");
@@ -78,7 +81,57 @@ public record AgentConfig(
                        int sentinelPort, String masterName, int maxLagMs, int handoverTimeoutMs, String quorum) {
         this(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost, heartbeatMs, peerTimeoutMs,
                 redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName,
-                maxLagMs, handoverTimeoutMs, quorum, 0);
+                maxLagMs, handoverTimeoutMs, quorum, 0, null);
+    }
+
+    /** Settings of {@code --election peers}. */
+    public AgentConfig(Endpoint redis, String redisPassword, List<Endpoint> staticPeers, String peersDns, int peerPort,
+                       String bindHost, String announceHost, int heartbeatMs, int peerTimeoutMs, int redisFailures,
+                       String peerSecret, int httpPort, int proxyPort, int readPort, int holdMs, int maxClients,
+                       int sentinelPort, String masterName, int maxLagMs, int handoverTimeoutMs, String quorum,
+                       int ioThreads) {
+        this(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost, heartbeatMs, peerTimeoutMs,
+                redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName,
+                maxLagMs, handoverTimeoutMs, quorum, ioThreads, null);
+    }
+
+    /** The accepted values of {@code --election}. */
+    public static final List<String> ELECTIONS = List.of("peers", "lease");
+
+    /**
+     * The Lease settings for {@code --election election}: null for {@code peers}; validated for {@code lease}.
+     *
+     * @throws ConfigException naming the flag that is wrong
+     */
+    public static LeaseSettings lease(String election, String name, String namespace, String apiServer,
+                                      int durationSeconds) {
+        String e = election == null ? "" : election.trim().toLowerCase(java.util.Locale.ROOT);
+        if (!ELECTIONS.contains(e)) {
+            throw new ConfigException("--election: '" + election + "' (expected: peers or lease)");
+        }
+        if (e.equals("peers")) {
+            return null;
+        }
+        // a DNS-1123 subdomain, as Kubernetes requires of object names
+        if (name == null || !name.matches("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")) {
+            throw new ConfigException("--lease-name: '" + name + "' (expected: a Kubernetes object name: lower case "
+                    + "letters, digits, '-' and '.')");
+        }
+        if (namespace != null && !namespace.isBlank() && !namespace.trim().matches("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")) {
+            throw new ConfigException("--lease-namespace: '" + namespace + "' (expected: a Kubernetes namespace name)");
+        }
+        if (apiServer != null && !apiServer.isBlank() && !apiServer.trim().matches("https?://[^\\s/]+(/.*)?")) {
+            throw new ConfigException("--kube-api: '" + apiServer + "' (expected: a URL such as https://10.0.0.1:443)");
+        }
+        if (durationSeconds < 1 || durationSeconds > 3600) {
+            throw new ConfigException("--lease-duration-s: " + durationSeconds + " (expected: 1..3600)");
+        }
+        return new LeaseSettings(name, namespace, apiServer, durationSeconds);
+    }
+
+    /** {@code peers} or {@code lease}. */
+    public String election() {
+        return lease == null ? "peers" : "lease";
     }
 
     /** The Netty event loops to run: {@code --io-threads}, or one per processor when 0. */
@@ -128,6 +181,10 @@ public record AgentConfig(
             throw new ConfigException("--peer-timeout-ms: " + peerTimeoutMs
                     + " (expected: at least twice --heartbeat-ms, " + 2 * heartbeatMs + ")");
         }
+        if (lease != null && lease.durationSeconds() * 1000L < 4L * heartbeatMs) {
+            throw new ConfigException("--lease-duration-s: " + lease.durationSeconds() + " (expected: at least four "
+                    + "heartbeats, " + (4L * heartbeatMs + 999) / 1000 + " s with --heartbeat-ms " + heartbeatMs + ")");
+        }
         if (redisFailures < 1 || redisFailures > 100) {
             throw new ConfigException("--redis-failures: " + redisFailures + " (expected: 1..100)");
         }
@@ -154,7 +211,7 @@ public record AgentConfig(
         return new AgentConfig(redis, redisPassword.isEmpty() ? "" : "***", staticPeers, peersDns, peerPort, bindHost,
                 announceHost, heartbeatMs, peerTimeoutMs, redisFailures, peerSecret.isEmpty() ? "" : "***", httpPort,
                 proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum,
-                ioThreads).toString();
+                ioThreads, lease).toString();
     }
 
     public Optional<String> password() {

@@ -1,5 +1,6 @@
 package dev.skep.election;
 
+import dev.skep.lease.LeaseRecord;
 import dev.skep.topology.Endpoint;
 import dev.skep.topology.Topology;
 
@@ -60,4 +61,22 @@ public sealed interface Effect {
      * leader sets 0 again.
      */
     record FenceWrites(int minReplicas, String reason) implements Effect {}
+
+    /** Why the Lease is written ({@code --election lease}). */
+    enum LeaseWrite {
+        /** To take it, before the local redis is promoted. */
+        CLAIM,
+        /** The leader, every heartbeat: it still leads. */
+        RENEW,
+        /** The leader, in a planned handover: to its successor, once that has caught up. */
+        HAND_OVER,
+        /** The leader, on stepping down: the others need not wait for it to expire. */
+        RELEASE
+    }
+
+    /**
+     * {@code --election lease}: store {@code next} if the Lease is still at {@code next.resourceVersion()}, and
+     * report {@link ElectionEvent.LeaseWritten}.
+     */
+    record WriteLease(LeaseRecord next, LeaseWrite kind, String reason) implements Effect {}
 }

@@ -1,5 +1,6 @@
 package dev.skep.election;
 
+import dev.skep.lease.LeaseRecord;
 import dev.skep.redis.RedisRole;
 import dev.skep.redis.RedisSnapshot;
 import dev.skep.topology.Endpoint;
@@ -100,6 +101,15 @@ public final class Election {
     private List<Effect> out = new ArrayList<>();
     private boolean changed;
 
+    // --election lease (lease null otherwise)
+    private final LeaseView lease;
+    /** The promotion waiting for our claim of the Lease to be stored; null when none. */
+    private Effect.Promote promoteAfterClaim;
+    /** Handover: writes paused at this offset and the successor has it; the Lease is being handed to it. */
+    private long handoverFinalOffset = -1;
+    /** The last "waiting for the Lease" reason recorded, so that it is recorded once, not every tick. */
+    private String leaseWaitNoted = "";
+
     /** A member as last heard: its status and when it arrived (local clock). */
     record Member(NodeStatus status, long heardAt) {}
 
@@ -107,6 +117,7 @@ public final class Election {
         this.settings = Objects.requireNonNull(settings);
         this.listenUntil = now + settings.peerTimeoutMs();
         this.startedAt = now;
+        this.lease = settings.leaseElection() ? new LeaseView(settings) : null;
     }
 
     /** When this agent started: for {@link #unheardPeer}. */
@@ -139,6 +150,7 @@ public final class Election {
             purge(now);
             checkHandoverDeadline(now);
             evaluate(now);
+            renewLease(now);
             out.add(new Effect.Broadcast(status(now)));
             changed = false;
         } else if (event instanceof ElectionEvent.PeerStatusReceived e) {
@@ -153,6 +165,10 @@ public final class Election {
             onHandoverRequested(e, now);
         } else if (event instanceof ElectionEvent.HandoverCaughtUp e) {
             onHandoverCaughtUp(e, now);
+        } else if (event instanceof ElectionEvent.LeaseObserved e) {
+            onLeaseObserved(e.lease(), now);
+        } else if (event instanceof ElectionEvent.LeaseWritten e) {
+            onLeaseWritten(e, now);
         } else if (event instanceof ElectionEvent.PeersDiscovered e) {
             discovered = Set.copyOf(e.peers());
             discoveryAnswered = true;
@@ -298,6 +314,8 @@ public final class Election {
                 record("stepped-down", "gave up leadership of epoch " + epoch + ": " + cause);
                 leader = null;
                 leaderRedis = null;
+                promoteAfterClaim = null;
+                releaseLease(cause, now);
             }
             enter(NodeState.NOT_READY);
             record("not-ready", cause);
@@ -324,7 +342,7 @@ public final class Election {
         masterSinceOffset = Math.max(promoteMinOffset, redis == null ? 0 : redis.replOffset());
         enter(NodeState.LEADING);
         record("promoted", "leading epoch " + epoch + ": local redis confirmed role:master");
-        if (settings.quorum() == Quorum.MAJORITY) {
+        if (settings.quorum() == Quorum.MAJORITY || lease != null) {
             out.add(new Effect.FenceWrites(0, "leading epoch " + epoch));
         }
     }
@@ -418,9 +436,21 @@ public final class Election {
             endHandover(false, "successor " + handoverTo + " did not catch up: " + e.detail(), null, 0, now);
             return;
         }
-        handoverOffset = e.offset();
+        if (lease != null) {
+            // the successor may take over only once the Lease is its own: hand it over first
+            handoverFinalOffset = e.offset();
+            writeLease(lease.base().handedTo(handoverTo.toString(), now), Effect.LeaseWrite.HAND_OVER,
+                    "handover to " + handoverTo + " at offset " + e.offset());
+            return;
+        }
+        batonPassed(e.offset());
+    }
+
+    /** Tells the successor (through our status) that it may take over: it has everything up to {@code offset}. */
+    private void batonPassed(long offset) {
+        handoverOffset = offset;
         changed = true;
-        record("handover", "writes paused at offset " + e.offset() + " and " + handoverTo
+        record("handover", "writes paused at offset " + offset + " and " + handoverTo
                 + " has all of it: it may take over");
     }
 
@@ -455,9 +485,11 @@ public final class Election {
     private void endHandover(boolean ok, String detail, Endpoint newLeader, long newEpoch, long now) {
         long paused = now - handoverStartedAt;
         Endpoint successor = handoverTo;
-        boolean batonPassed = handoverOffset >= 0;
+        // once the Lease went to the successor, it may lead any moment: as after the baton passed
+        boolean batonPassed = handoverOffset >= 0 || handoverFinalOffset >= 0;
         handoverTo = null;
         handoverOffset = -1;
+        handoverFinalOffset = -1;
         changed = true;
         if (ok || state == NodeState.FOLLOWING || !batonPassed) {
             out.add(new Effect.ResumeWrites(ok ? "following " + newLeader : "handover abandoned"));
@@ -480,13 +512,151 @@ public final class Election {
 
     /** The successor: our leader hands over to us and we have its data: promote under a new epoch. */
     private void takeOver(NodeStatus from, long now) {
-        pendingEpoch = Math.max(Math.max(highestEpochSeen, epoch) + 1, now);
+        pendingEpoch = Math.max(Math.max(Math.max(highestEpochSeen, epoch), leaseEpoch()) + 1, now);
         promoteMinOffset = from.handoverOffset();
         enter(NodeState.PROMOTING);
         record("election", "leader " + from.node() + " hands over at offset " + from.handoverOffset()
                 + ": promoting local redis for epoch " + pendingEpoch);
-        out.add(new Effect.Promote(pendingEpoch, redis.runId(), from.handoverOffset(),
-                "handover from " + from.node() + " for epoch " + pendingEpoch));
+        promoteOrClaim(new Effect.Promote(pendingEpoch, redis.runId(), from.handoverOffset(),
+                "handover from " + from.node() + " for epoch " + pendingEpoch), now);
+    }
+
+    // ---- --election lease ----
+
+    /** The epoch the Lease records (0 without a Lease). */
+    private long leaseEpoch() {
+        return lease == null ? 0 : lease.epoch();
+    }
+
+    /** Promotes at once, or, under {@code --election lease}, once our claim of the Lease is stored. */
+    private void promoteOrClaim(Effect.Promote promote, long now) {
+        if (lease == null) {
+            out.add(promote);
+            return;
+        }
+        if (lease.writing()) {
+            // a renewal or release still under way would make our claim a conflict: claim when it returns
+            record("election", "a Lease write is under way: claiming when it returns");
+        }
+        promoteAfterClaim = promote;
+        leaseWaitNoted = "";
+        writeLease(lease.base().claimedBy(lease.self(), promote.epoch(), settings.leaseDurationSeconds(), now),
+                Effect.LeaseWrite.CLAIM, promote.reason());
+    }
+
+    private void writeLease(LeaseRecord next, Effect.LeaseWrite kind, String reason) {
+        if (lease.writing()) {
+            if (kind == Effect.LeaseWrite.CLAIM || kind == Effect.LeaseWrite.HAND_OVER) {
+                pendingLeaseWrite = new Effect.WriteLease(next, kind, reason);
+            }
+            return;
+        }
+        lease.writing(true);
+        out.add(new Effect.WriteLease(next, kind, reason));
+    }
+
+    /** A claim or handover that waits for the write under way (its version is then the base). */
+    private Effect.WriteLease pendingLeaseWrite;
+
+    /** The leader renews the Lease every heartbeat, unless it is handing it over. */
+    private void renewLease(long now) {
+        if (lease == null || state != NodeState.LEADING || !lease.heldBySelf() || handoverFinalOffset >= 0
+                || handoverOffset >= 0) {
+            return;
+        }
+        writeLease(lease.base().renewed(now), Effect.LeaseWrite.RENEW, "leading epoch " + epoch);
+    }
+
+    /** A leader that stops leading gives the Lease back, so that the next one need not wait for it to expire. */
+    private void releaseLease(String cause, long now) {
+        if (lease == null || !lease.heldBySelf() || handoverFinalOffset >= 0) {
+            return;
+        }
+        writeLease(lease.base().releasedAt(now), Effect.LeaseWrite.RELEASE, cause);
+    }
+
+    private void noteLeaseWait(String why, long now) {
+        String key = why.replaceAll("[0-9]+ ms", "");
+        if (!key.equals(leaseWaitNoted)) {
+            leaseWaitNoted = key;
+            record("election", "best candidate, not promoting: " + why);
+        }
+    }
+
+    private void onLeaseObserved(LeaseRecord observed, long now) {
+        String before = lease.holder();
+        lease.observed(observed, now);
+        if (!lease.holder().equals(before)) {
+            record("lease", lease.holder().isEmpty() ? "the Lease is free" : "the Lease is held by " + lease.holder()
+                    + " (epoch " + lease.epoch() + ")");
+        }
+        evaluate(now);
+    }
+
+    private void onLeaseWritten(ElectionEvent.LeaseWritten e, long now) {
+        lease.writing(false);
+        if (e.stored() != null) {
+            String before = lease.holder();
+            lease.observed(e.stored(), now);
+            if (!e.ok() && !lease.holder().equals(before)) {
+                record("lease", "the Lease is held by " + lease.holder() + " (epoch " + lease.epoch() + ")");
+            }
+        }
+        switch (e.kind()) {
+            case CLAIM -> {
+                Effect.Promote promote = promoteAfterClaim;
+                promoteAfterClaim = null;
+                if (e.ok() && promote != null && state == NodeState.PROMOTING && promote.epoch() == pendingEpoch) {
+                    lease.held(e.sentAt());
+                    record("lease", "claimed the Lease for epoch " + pendingEpoch + ": promoting local redis");
+                    out.add(promote);
+                } else if (e.ok()) {
+                    releaseLease("the promotion it was claimed for was abandoned", now);
+                } else if (state == NodeState.PROMOTING && promote != null && e.stored() != null
+                        && (lease.heldBySelf() || lease.base().released())) {
+                    // our view was a version behind (the Lease was handed to us, or released, since we read it)
+                    promoteOrClaim(promote, now);
+                } else if (state == NodeState.PROMOTING && promote != null) {
+                    record("election", "could not claim the Lease: " + e.detail());
+                    enter(NodeState.ALONE);
+                    listenUntil = now;
+                }
+            }
+            case RENEW -> {
+                if (e.ok()) {
+                    lease.held(e.sentAt());
+                }
+            }
+            case HAND_OVER -> {
+                if (handoverTo == null || handoverFinalOffset < 0) {
+                    break; // the handover ended meanwhile
+                }
+                if (e.ok()) {
+                    long offset = handoverFinalOffset;
+                    handoverFinalOffset = -1;
+                    batonPassed(offset);
+                } else {
+                    handoverFinalOffset = -1;
+                    endHandover(false, "could not hand the Lease over: " + e.detail(), null, 0, now);
+                }
+            }
+            case RELEASE -> { }
+        }
+        Effect.WriteLease next = pendingLeaseWrite;
+        pendingLeaseWrite = null;
+        if (next != null) {
+            // rebuilt on the version just learned: the one it was built on is gone
+            LeaseRecord base = lease.base();
+            LeaseRecord rebased = new LeaseRecord(next.next().holder(), next.next().epoch(), next.next().durationSeconds(),
+                    now, next.kind() == Effect.LeaseWrite.HAND_OVER ? base.transitions() + 1
+                    : next.next().holder().equals(base.holder()) ? base.transitions() : base.transitions() + 1,
+                    base.resourceVersion());
+            if ((next.kind() == Effect.LeaseWrite.CLAIM && promoteAfterClaim != null)
+                    || (next.kind() == Effect.LeaseWrite.HAND_OVER && handoverFinalOffset >= 0)) {
+                writeLease(rebased, next.kind(), next.reason());
+            }
+        }
+        evaluate(now);
     }
 
     // ---- quorum ----
@@ -531,6 +701,9 @@ public final class Election {
      * than at the next tick; {@link Long#MAX_VALUE} when there is nothing to check.
      */
     public long leaseExpiresAt() {
+        if (lease != null && state == NodeState.LEADING) {
+            return lease.heldUntil() == Long.MIN_VALUE ? Long.MAX_VALUE : lease.heldUntil();
+        }
         if (settings.quorum() != Quorum.MAJORITY || state != NodeState.LEADING) {
             return Long.MAX_VALUE;
         }
@@ -598,6 +771,16 @@ public final class Election {
                 } else if (highestEpochSeen > epoch) {
                     stepDown("a peer has seen epoch " + highestEpochSeen + " > " + epoch, now);
                     evaluate(now);
+                } else if (lease != null && handoverFinalOffset < 0 && handoverOffset < 0 && !lease.heldBySelf()) {
+                    stepDown("the Lease is held by " + (lease.holder().isEmpty() ? "nobody" : lease.holder())
+                            + " (--election lease)", now);
+                    out.add(new Effect.FenceWrites(membershipSize(), "lost the Lease: clients writing to this redis "
+                            + "directly must stop too"));
+                } else if (lease != null && handoverFinalOffset < 0 && handoverOffset < 0 && now >= lease.heldUntil()) {
+                    stepDown("could not renew the Lease for " + (now - lease.heldUntil() + settings.leaseHoldMs())
+                            + " ms (--election lease)", now);
+                    out.add(new Effect.FenceWrites(membershipSize(), "the Lease may be taken: clients writing to "
+                            + "this redis directly must stop too"));
                 } else if (settings.quorum() == Quorum.MAJORITY) {
                     int heard = supporters(now);
                     int n = membershipSize();
@@ -613,6 +796,7 @@ public final class Election {
             case PROMOTING -> {
                 if (lead != null && !(lead.status().handsOverTo(settings.self()) && lead.status().epoch() < pendingEpoch)) {
                     record("election", "abandoned promotion: leader " + lead.status().node() + " appeared");
+                    promoteAfterClaim = null; // a claim still under way is released when it returns
                     follow(lead.status(), now);
                 }
             }
@@ -701,13 +885,20 @@ public final class Election {
         }
         // The wall clock keeps epochs increasing even when every agent that knew the last one restarted
         // (agents keep no disk state); one more than the highest heard keeps them increasing under skew.
-        pendingEpoch = Math.max(Math.max(highestEpochSeen, epoch) + 1, now);
+        if (lease != null && !lease.claimable(now)) {
+            noteLeaseWait(lease.holder().isEmpty() ? "the Lease has not been read yet (is the API server reachable?)"
+                    : "the Lease is held by " + lease.holder() + " until " + (lease.expiresAt() - now)
+                    + " ms from now, unless renewed", now);
+            return;
+        }
+        pendingEpoch = Math.max(Math.max(Math.max(highestEpochSeen, epoch), leaseEpoch()) + 1, now);
         promoteMinOffset = proposalOffset;
         enter(NodeState.PROMOTING);
         record("election", "won the election for epoch " + pendingEpoch + " among " + pool.size()
-                + " ready node(s) (offset " + proposalOffset + "): promoting local redis");
-        out.add(new Effect.Promote(pendingEpoch, redis.runId(), proposalOffset,
-                "won the election for epoch " + pendingEpoch));
+                + " ready node(s) (offset " + proposalOffset + "): "
+                + (lease == null ? "promoting local redis" : "claiming the Lease"));
+        promoteOrClaim(new Effect.Promote(pendingEpoch, redis.runId(), proposalOffset,
+                "won the election for epoch " + pendingEpoch), now);
     }
 
     /**
@@ -784,6 +975,7 @@ public final class Election {
 
     private void stepDown(String cause, long now) {
         abandonHandover(cause, now);
+        releaseLease(cause, now);
         record("stepped-down", "gave up leadership of epoch " + epoch + ": " + cause);
         leader = null;
         leaderRedis = null;

@@ -1,5 +1,6 @@
 package dev.skep.election;
 
+import dev.skep.lease.LeaseRecord;
 import dev.skep.redis.RedisSnapshot;
 import dev.skep.topology.Endpoint;
 
@@ -43,4 +44,19 @@ public sealed interface ElectionEvent {
 
     /** Discovery's latest answer: the peers this node should know of (membership for {@link Quorum#MAJORITY}). */
     record PeersDiscovered(Set<Endpoint> peers, long now) implements ElectionEvent {}
+
+    /**
+     * {@code --election lease}: the Lease as just read ({@code lease} null when it does not exist); read every
+     * heartbeat, and after a write was refused.
+     */
+    record LeaseObserved(LeaseRecord lease, long now) implements ElectionEvent {}
+
+    /**
+     * {@code --election lease}: the outcome of an {@link Effect.WriteLease} sent at {@code sentAt} (local clock).
+     *
+     * @param stored the Lease as the API server now holds it, when known (ours when {@code ok}; the one that
+     *               beat ours after a conflict); null when the server could not be asked
+     */
+    record LeaseWritten(Effect.LeaseWrite kind, boolean ok, LeaseRecord stored, long sentAt, String detail, long now)
+            implements ElectionEvent {}
 }

@@ -1,6 +1,9 @@
 package dev.skep.election;
 
+import dev.skep.lease.LeaseRecord;
 import dev.skep.discovery.PeerSource;
+import dev.skep.lease.LeaseConflictException;
+import dev.skep.lease.LeaseStore;
 import dev.skep.redis.RedisController;
 import dev.skep.redis.RedisSnapshot;
 import dev.skep.topology.Endpoint;
@@ -12,6 +15,7 @@ import dev.skep.topology.TopologyHolder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
@@ -37,7 +41,9 @@ import java.util.function.LongSupplier;
  *   <li>{@code skep-redis} talks to the local redis: the probe (PING + INFO every heartbeat, every third of a
  *       heartbeat after a failure so that a dead redis is declared in about one heartbeat), and the
  *       {@code REPLICAOF} effects, in order, so a probe never races a role change;</li>
- *   <li>{@code skep-discovery} asks the {@link PeerSource} (a DNS lookup may block) every heartbeat.</li>
+ *   <li>{@code skep-discovery} asks the {@link PeerSource} (a DNS lookup may block) every heartbeat;</li>
+ *   <li>{@code skep-lease} ({@code --election lease} only) reads the Lease every heartbeat and carries out the
+ *       election's writes to it, in order.</li>
  * </ul>
  * Peer messages arrive on Netty event loops ({@link #onMessage}) and are handed to the control thread.
  * Public methods may be called from any thread.
@@ -55,6 +61,9 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
     private final TopologyHolder topology;
     private final EventLog events;
     private final LongSupplier clock;
+    /** {@code --election lease}: where the Lease is; null otherwise. */
+    private final LeaseStore leaseStore;
+    private final ScheduledExecutorService leaseThread;
     /** Replaced once by {@link #start}; then used by the control thread only. */
     private Election election;
 
@@ -106,6 +115,20 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
      */
     public ElectionLoop(ElectionSettings settings, RedisController redis, PeerSource peerSource, TopologyHolder topology,
             EventLog events, LongSupplier clock) {
+        this(settings, redis, peerSource, topology, events, clock, null);
+    }
+
+    /**
+     * As above, with {@code leaseStore} holding the Lease when {@code settings.leaseElection()} (required then).
+     * The store is closed with this loop.
+     */
+    public ElectionLoop(ElectionSettings settings, RedisController redis, PeerSource peerSource, TopologyHolder topology,
+            EventLog events, LongSupplier clock, LeaseStore leaseStore) {
+        if (settings.leaseElection() != (leaseStore != null)) {
+            throw new IllegalArgumentException("a LeaseStore is needed exactly when the election uses a Lease");
+        }
+        this.leaseStore = leaseStore;
+        this.leaseThread = leaseStore == null ? null : Executors.newSingleThreadScheduledExecutor(named("skep-lease"));
         this.settings = Objects.requireNonNull(settings, "settings");
         this.redis = Objects.requireNonNull(redis, "redis");
         this.peerSource = Objects.requireNonNull(peerSource, "peerSource");
@@ -129,6 +152,11 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
         redisThread.execute(this::prepareRedis);
         redisThread.execute(this::probe);
         discoveryThread.scheduleWithFixedDelay(guarded(this::discover), 0, hb, TimeUnit.MILLISECONDS);
+        if (leaseThread != null) {
+            leaseThread.scheduleWithFixedDelay(guarded(this::readLease), 0, hb, TimeUnit.MILLISECONDS);
+            log.info("election through the Lease {} (duration {} s)", leaseStore.describe(),
+                    settings.leaseDurationSeconds());
+        }
         // wrapped: a periodic task that throws is never run again, and the ticks are the node's pulse
         control.scheduleAtFixedRate(guarded(() -> handle(new ElectionEvent.Tick(clock.getAsLong()))), hb, hb,
                 TimeUnit.MILLISECONDS);
@@ -282,6 +310,8 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
             onRedis(() -> prepareHandover(h));
         } else if (effect instanceof Effect.ResumeWrites r) {
             onRedis(() -> redis.resumeWrites(r.reason()));
+        } else if (effect instanceof Effect.WriteLease w) {
+            onLease(() -> writeLease(w));
         } else if (effect instanceof Effect.FenceWrites f) {
             onRedis(() -> redis.setMinReplicasToWrite(f.minReplicas(), f.reason()));
         } else if (effect instanceof Effect.HandoverDone d) {
@@ -419,6 +449,75 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
         onControl(() -> handle(new ElectionEvent.HandoverCaughtUp(result, at, why, clock.getAsLong())));
     }
 
+    // ---- lease thread ----
+
+    private volatile String lastLeaseError = "";
+
+    private void readLease() {
+        try {
+            LeaseRecord lease = leaseStore.read().orElse(null);
+            leaseReadOk();
+            onControl(() -> handle(new ElectionEvent.LeaseObserved(lease, clock.getAsLong())));
+        } catch (IOException | RuntimeException e) {
+            leaseError(e);
+        }
+    }
+
+    private void writeLease(Effect.WriteLease w) {
+        long sentAt = clock.getAsLong();
+        LeaseRecord stored = null;
+        boolean ok;
+        String detail;
+        try {
+            stored = leaseStore.write(w.next());
+            ok = true;
+            detail = "stored";
+            leaseReadOk();
+        } catch (LeaseConflictException e) {
+            ok = false;
+            detail = "changed meanwhile";
+            try {
+                stored = leaseStore.read().orElse(null);
+            } catch (IOException | RuntimeException again) {
+                leaseError(again);
+            }
+        } catch (IOException | RuntimeException e) {
+            ok = false;
+            detail = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            leaseError(e);
+        }
+        if (!ok || w.kind() != Effect.LeaseWrite.RENEW) {
+            log.info("Lease {} ({}): {}", w.kind(), w.reason(), detail);
+        }
+        boolean written = ok;
+        LeaseRecord now = stored;
+        String why = detail;
+        onControl(() -> handle(new ElectionEvent.LeaseWritten(w.kind(), written, now, sentAt, why, clock.getAsLong())));
+    }
+
+    private void leaseReadOk() {
+        if (!lastLeaseError.isEmpty()) {
+            log.info("Lease {} reachable again", leaseStore.describe());
+            lastLeaseError = "";
+        }
+    }
+
+    private void leaseError(Exception e) {
+        String error = String.valueOf(e.getMessage());
+        if (!error.equals(lastLeaseError)) {
+            log.warn("{}", error);
+            lastLeaseError = error;
+        }
+    }
+
+    private void onLease(Runnable action) {
+        try {
+            leaseThread.execute(guarded(action));
+        } catch (RejectedExecutionException e) {
+            // closing
+        }
+    }
+
     // ---- discovery thread ----
 
     private void discover() {
@@ -488,6 +587,10 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
         closed = true;
         control.shutdownNow();
         discoveryThread.shutdownNow();
+        if (leaseThread != null) {
+            leaseThread.shutdownNow();
+            leaseStore.close();
+        }
         redisThread.shutdown();
         try {
             if (!redisThread.awaitTermination(2, TimeUnit.SECONDS)) {

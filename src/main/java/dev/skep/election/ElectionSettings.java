@@ -15,9 +15,18 @@ import dev.skep.topology.Endpoint;
  * @param handoverTimeoutMs how long a planned handover may wait for its successor to catch up before it is
  *                          abandoned and writes resume on the current master
  * @param quorum            whether leading and electing need a majority of the membership
+ * @param leaseDurationSeconds {@code --election lease}: the Lease's duration; 0 for {@code --election peers}
+ *                          (no Lease: the peers alone decide)
  */
 public record ElectionSettings(Endpoint self, Endpoint redis, int httpPort, long heartbeatMs, long peerTimeoutMs,
-                               int redisFailures, long maxLagMs, long handoverTimeoutMs, Quorum quorum) {
+                               int redisFailures, long maxLagMs, long handoverTimeoutMs, Quorum quorum,
+                               int leaseDurationSeconds) {
+
+    /** Settings of {@code --election peers}. */
+    public ElectionSettings(Endpoint self, Endpoint redis, int httpPort, long heartbeatMs, long peerTimeoutMs,
+                            int redisFailures, long maxLagMs, long handoverTimeoutMs, Quorum quorum) {
+        this(self, redis, httpPort, heartbeatMs, peerTimeoutMs, redisFailures, maxLagMs, handoverTimeoutMs, quorum, 0);
+    }
 
     /** The default bound on a planned handover, as {@code --handover-timeout-ms}. */
     public static final long DEFAULT_HANDOVER_TIMEOUT_MS = 5_000;
@@ -61,5 +70,21 @@ public record ElectionSettings(Endpoint self, Endpoint redis, int httpPort, long
      */
     public long handoverDrainMs() {
         return Math.max(10, heartbeatMs / 5);
+    }
+
+    /** Whether leadership is held through a Kubernetes Lease ({@code --election lease}). */
+    public boolean leaseElection() {
+        return leaseDurationSeconds > 0;
+    }
+
+    /**
+     * {@code --election lease}: how long after sending its last successful renewal the leader still leads. Others
+     * take the Lease no sooner than its duration after they saw that renewal stored, which is later than it was
+     * sent; the margin (two heartbeats, at least a fifth of the duration) covers clock rates and the time it
+     * takes to fence writes.
+     */
+    public long leaseHoldMs() {
+        long duration = leaseDurationSeconds * 1000L;
+        return duration - Math.max(2 * heartbeatMs, duration / 5);
     }
 }
