@@ -1,6 +1,7 @@
 package dev.skep.app;
 
 import dev.skep.config.AgentConfig;
+import dev.skep.lease.LeaseSettings;
 import dev.skep.support.FreePorts;
 import dev.skep.support.RedisServerFixture;
 import dev.skep.topology.Endpoint;
@@ -85,13 +86,16 @@ final class HiveFixture implements AutoCloseable {
     final List<Node> nodes = new ArrayList<>();
     private final int firstPeerPort;
     private final String quorum;
+    /** {@code --election lease}: where the Lease is; null for {@code --election peers}. */
+    private final LeaseSettings lease;
 
     /** Ports per node: peer, admin HTTP, Sentinel endpoint. */
     private static final int PORTS_PER_NODE = 3;
 
-    private HiveFixture(int capacity, String quorum) {
+    private HiveFixture(int capacity, String quorum, LeaseSettings lease) {
         this.firstPeerPort = FreePorts.freeBlock(PORTS_PER_NODE * capacity);
         this.quorum = quorum;
+        this.lease = lease;
     }
 
     /** Starts {@code n} redis servers and agents that know each other, with no peer secret. */
@@ -105,7 +109,16 @@ final class HiveFixture implements AutoCloseable {
 
     /** Starts {@code n} nodes with {@code --quorum quorum}. */
     static HiveFixture start(int n, String secret, String quorum) {
-        HiveFixture hive = new HiveFixture(n + 2, quorum);
+        return start(n, secret, quorum, null);
+    }
+
+    /** Starts {@code n} nodes with {@code --election lease} and the Lease {@code lease}. */
+    static HiveFixture startWithLease(int n, LeaseSettings lease) {
+        return start(n, "", "none", lease);
+    }
+
+    private static HiveFixture start(int n, String secret, String quorum, LeaseSettings lease) {
+        HiveFixture hive = new HiveFixture(n + 2, quorum, lease);
         try {
             List<Endpoint> peers = new ArrayList<>();
             for (int i = 0; i < n; i++) {
@@ -132,7 +145,7 @@ final class HiveFixture implements AutoCloseable {
         AgentConfig config = new AgentConfig(redis.endpoint(), "", peers, "", peerOf(index).port(), "127.0.0.1",
                 "127.0.0.1", HEARTBEAT_MS, PEER_TIMEOUT_MS, 3, secret, peerOf(index).port() + 1,
                 FreePorts.freePort(), FreePorts.freePort(), 5000, 10000, peerOf(index).port() + 2, "mymaster", 2000,
-                HANDOVER_TIMEOUT_MS, quorum);
+                HANDOVER_TIMEOUT_MS, quorum, 0, lease);
         Node node = new Node(index, redis, config);
         nodes.add(node);
         node.startAgent();
