@@ -34,3 +34,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "skep.peersDns" -}}
 {{- printf "%s-peers.%s.svc.%s" (include "skep.fullname" .) .Release.Namespace .Values.clusterDomain -}}
 {{- end -}}
+
+{{/* The Lease of --election lease. */}}
+{{- define "skep.leaseName" -}}
+{{- default (printf "%s-leader" (include "skep.fullname" .)) .Values.agent.lease.name -}}
+{{- end -}}

@@ -93,7 +93,7 @@ public final class KubeManifests {
 
     /**
      * The container's environment as the kubelet computes it: {@code value}s (with {@code $(VAR)} of earlier
-     * variables expanded), {@code fieldRef status.podIP} as {@code podIp}, {@code secretKeyRef} from these
+     * variables expanded), {@code fieldRef status.podIP} as {@code podIp}, {@code metadata.namespace} as "default", {@code secretKeyRef} from these
      * manifests' Secrets. Any other source fails: the emulation would not be faithful.
      */
     public Map<String, String> environment(Map<String, Object> container, String podIp) {
@@ -107,6 +107,8 @@ public final class KubeManifests {
             Map<String, Object> from = map(var, "valueFrom");
             if (from.containsKey("fieldRef") && "status.podIP".equals(map(from, "fieldRef").get("fieldPath"))) {
                 env.put(name, podIp);
+            } else if (from.containsKey("fieldRef") && "metadata.namespace".equals(map(from, "fieldRef").get("fieldPath"))) {
+                env.put(name, "default"); // helm template leaves objects without a namespace: where they are applied
             } else if (from.containsKey("secretKeyRef")) {
                 Map<String, Object> ref = map(from, "secretKeyRef");
                 env.put(name, secretValue(ref.get("name").toString(), ref.get("key").toString()));

@@ -79,6 +79,47 @@ class ManifestsTest {
         assertThat(bad.out).contains("workload: DaemonSet (expected: Deployment or StatefulSet)");
     }
 
+    /**
+     * The default needs no RBAC and mounts no token; {@code agent.election=lease} adds exactly a ServiceAccount, a
+     * Role limited to the Lease and a RoleBinding, and sets variables the agent accepts.
+     */
+    @Test
+    void leaseElectionAloneAddsRbacAndTheAgentAcceptsItsSettings() throws Exception {
+        KubeManifests defaults = KubeManifests.read(KubeManifests.COMMITTED);
+        assertThat(defaults.ofKind("ServiceAccount")).isEmpty();
+        assertThat(defaults.ofKind("Role")).isEmpty();
+        assertThat(defaults.ofKind("RoleBinding")).isEmpty();
+        assertThat(defaults.podSpec().get("automountServiceAccountToken")).isEqualTo(false);
+
+        Result r = run(List.of(helm(), "template", "skep", CHART.toString(), "--set", "agent.election=lease"), Map.of());
+        assertThat(r.code).as(r.out).isZero();
+        KubeManifests m = KubeManifests.parse(r.out);
+        assertThat(m.ofKind("ServiceAccount")).hasSize(1);
+        Map<String, Object> role = m.ofKind("Role").get(0);
+        assertThat(role.get("rules").toString()).contains("coordination.k8s.io", "leases", "create", "get", "update",
+                "skep-leader").doesNotContain("delete", "patch", "list", "watch", "pods");
+        Map<String, Object> binding = m.ofKind("RoleBinding").get(0);
+        assertThat(map(binding, "roleRef").get("name")).isEqualTo("skep");
+        assertThat(list(binding, "subjects").get(0).get("name")).isEqualTo("skep");
+        assertThat(m.podSpec().get("serviceAccountName")).isEqualTo("skep");
+        assertThat(m.podSpec().get("automountServiceAccountToken")).isEqualTo(true);
+
+        Map<String, String> env = m.environment(m.container("skep"), "10.1.2.3");
+        assertThat(env).containsEntry("SKEP_ELECTION", "lease").containsEntry("SKEP_LEASE_NAME", "skep-leader")
+                .containsKey("SKEP_LEASE_DURATION_S");
+        assertThat(agentVariables()).containsAll(env.keySet().stream().filter(k -> k.startsWith("SKEP_")).toList());
+        List<String> cmd = new ArrayList<>(List.of(javaCommand(), "-cp", System.getProperty("java.class.path"), "dev.skep.Skep"));
+        cmd.addAll(KubeManifests.commandLine(m.container("skep"), env));
+        cmd.add("--check-config");
+        Result check = run(cmd, env);
+        assertThat(check.code).as("skep agent --check-config with the lease pod's environment:\n" + check.out).isZero();
+        assertThat(check.out).contains("LeaseSettings[name=skep-leader, namespace=default");
+
+        Result bad = run(List.of(helm(), "template", "skep", CHART.toString(), "--set", "agent.election=etcd"), Map.of());
+        assertThat(bad.code).isNotZero();
+        assertThat(bad.out).contains("agent.election: etcd (expected: peers or lease)");
+    }
+
     @Test
     void servicesAndPodAreWiredAsDocumented() throws IOException {
         KubeManifests m = KubeManifests.read(KubeManifests.COMMITTED);
