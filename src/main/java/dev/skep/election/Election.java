@@ -580,8 +580,15 @@ public final class Election {
                 || handoverOffset >= 0) {
             return;
         }
+        if (now - lastRenewAt < settings.leaseRenewMs() - settings.heartbeatMs() / 2) {
+            return; // ticks come every heartbeat: renew on the first one past the interval
+        }
+        lastRenewAt = now;
         writeLease(lease.base().renewed(now), Effect.LeaseWrite.RENEW, "leading epoch " + epoch);
     }
+
+    /** When the leader last sent a renewal. */
+    private long lastRenewAt = Long.MIN_VALUE / 2;
 
     /** A leader that stops leading gives the Lease back, so that the next one need not wait for it to expire. */
     private void releaseLease(String cause, long now) {

@@ -72,6 +72,14 @@ public record ElectionSettings(Endpoint self, Endpoint redis, int httpPort, long
         return Math.max(10, heartbeatMs / 5);
     }
 
+    /**
+     * {@code --election lease}: how often the leader renews the Lease: every heartbeat, but no more than five times
+     * per duration (the API server serves every renewal of every hive; a few failed ones in a row are tolerated).
+     */
+    public long leaseRenewMs() {
+        return Math.max(heartbeatMs, leaseDurationSeconds * 1000L / 5);
+    }
+
     /** Whether leadership is held through a Kubernetes Lease ({@code --election lease}). */
     public boolean leaseElection() {
         return leaseDurationSeconds > 0;
