@@ -658,6 +658,17 @@ public final class Election {
                     long offset = handoverFinalOffset;
                     handoverFinalOffset = -1;
                     batonPassed(offset);
+                } else if (e.stored() == null) {
+                    // No answer: the request may have been stored all the same, and the successor may then claim
+                    // the Lease at once. Leading on the hold of our last renewal could make two masters. As after
+                    // the baton passed (handoverFinalOffset is still set for endHandover), writes stay paused until
+                    // we follow someone; we step down, and clients writing to our redis directly are fenced.
+                    Endpoint successor = handoverTo;
+                    endHandover(false, "could not hand the Lease over: " + e.detail()
+                            + " (it may be " + successor + "'s now)", null, 0, now);
+                    stepDown("the Lease may have gone to " + successor + " (--election lease)", now);
+                    out.add(new Effect.FenceWrites(membershipSize(), "the Lease may be " + successor + "'s: clients "
+                            + "writing to this redis directly must stop too"));
                 } else {
                     handoverFinalOffset = -1;
                     endHandover(false, "could not hand the Lease over: " + e.detail(), null, 0, now);

@@ -164,6 +164,29 @@ class LeaseElectionTest {
         assertThat(claim.next().holder()).isEqualTo(A.toString());
     }
 
+    @Test
+    void aHandOverLeftUnansweredStepsDownWithWritesPausedForTheLeaseMayBeTheSuccessors() {
+        lead();
+        Endpoint b = new Endpoint("10.0.0.2", 7380);
+        handle(new ElectionEvent.PeerStatusReceived(new NodeStatus(b, new Endpoint("10.0.0.2", 6379), 8080,
+                NodeState.FOLLOWING, a.epoch(), A, 0, 200, false, RedisRole.REPLICA, true, "run-b", 2, now), now));
+        handle(new ElectionEvent.HandoverRequested(b, "test", now));
+        runUntil(Effect.PrepareHandover.class, 2 * HB);
+        handle(new ElectionEvent.HandoverCaughtUp(true, 200, "caught up", now));
+        // the hand-over waits for the renewal under way, then goes out on the version it stored
+        handle(new ElectionEvent.LeaseWritten(Effect.LeaseWrite.RENEW, true,
+                new LeaseRecord(A.toString(), a.epoch(), DURATION_S, now, 1, "2"), now, "stored", now));
+        Effect.WriteLease handOver = only(Effect.WriteLease.class);
+        assertThat(handOver.kind()).isEqualTo(Effect.LeaseWrite.HAND_OVER);
+
+        // the request may have been stored: then b holds the Lease and may claim it at once
+        handle(new ElectionEvent.LeaseWritten(Effect.LeaseWrite.HAND_OVER, false, null, now, "timed out", now));
+        assertThat(a.state()).isNotEqualTo(NodeState.LEADING);
+        assertThat(effects).as("writes stay paused until this node follows someone")
+                .noneMatch(e -> e instanceof Effect.ResumeWrites);
+        assertThat(effects).anyMatch(e -> e instanceof Effect.FenceWrites f && f.minReplicas() > 0);
+    }
+
     /** Makes {@code a} lead under Lease version "1"; returns when its claim was sent. */
     private long lead() {
         handle(new ElectionEvent.LeaseObserved(null, now));
