@@ -555,22 +555,6 @@ public final class Election {
         out.add(new Effect.WriteLease(next, kind, reason));
     }
 
-    /**
-     * {@code --election lease}: whether this node, not the best candidate, claims the Lease anyway, because it has
-     * been free for a whole further Lease duration without {@code best} claiming it (the best candidate cannot
-     * reach the API server, say). The compare-and-swap still lets only one claim win; the price is invariant 3
-     * (the most data wins) in that case only. A restarted, still empty node never does it.
-     */
-    private boolean claimInsteadOf(Endpoint best, long now) {
-        if (lease == null || tainted || !lease.claimable(now)
-                || now - lease.claimableSince() < settings.leaseDurationSeconds() * 1000L) {
-            return false;
-        }
-        record("election", "best candidate " + best + " has not claimed the free Lease for "
-                + (now - lease.claimableSince()) + " ms: claiming it instead");
-        return true;
-    }
-
     /** A claim or handover that waits for the write under way (its version is then the base). */
     private Effect.WriteLease pendingLeaseWrite;
 
@@ -914,10 +898,7 @@ public final class Election {
             return; // the minority side of a partition: it must not elect a second master
         }
         pool.sort(Candidate.BEST_FIRST);
-        if (tainted && someoneKnownHasMoreData()) {
-            return;
-        }
-        if (!pool.get(0).node().equals(settings.self()) && !claimInsteadOf(pool.get(0).node(), now)) {
+        if (!pool.get(0).node().equals(settings.self()) || (tainted && someoneKnownHasMoreData())) {
             return;
         }
         // The wall clock keeps epochs increasing even when every agent that knew the last one restarted

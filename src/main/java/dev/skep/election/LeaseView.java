@@ -50,11 +50,6 @@ final class LeaseView {
         return known && (record == null || record.released() || heldBySelf() || now >= expiresAt());
     }
 
-    /** Since when (this node's clock) the Lease has been claimable without changing; see {@link #claimable}. */
-    long claimableSince() {
-        return record == null || record.released() || heldBySelf() ? seenAt : expiresAt();
-    }
-
     /** When the current holder's Lease runs out for this node, unless renewed. */
     long expiresAt() {
         int seconds = record == null || record.durationSeconds() <= 0 ? settings.leaseDurationSeconds()
