@@ -632,6 +632,10 @@ public final class Election {
             case RENEW -> {
                 if (e.ok()) {
                     lease.held(e.sentAt());
+                } else if (e.stored() != null && lease.heldBySelf() && state == NodeState.LEADING) {
+                    // a renewal that timed out was stored after all, so this one was based on an old version:
+                    // still ours, renew again at once from the version just read rather than a heartbeat later
+                    lastRenewAt = Long.MIN_VALUE / 2;
                 }
             }
             case HAND_OVER -> {
@@ -674,6 +678,7 @@ public final class Election {
                 writeLease(rebased, next.kind(), next.reason());
             }
         }
+        renewLease(now); // no-op unless a renewal is due (or was just refused on an old version)
         evaluate(now);
     }
 
