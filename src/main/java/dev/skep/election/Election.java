@@ -548,6 +548,10 @@ public final class Election {
         if (lease.writing()) {
             if (kind == Effect.LeaseWrite.CLAIM || kind == Effect.LeaseWrite.HAND_OVER) {
                 pendingLeaseWrite = new Effect.WriteLease(next, kind, reason);
+            } else if (kind == Effect.LeaseWrite.RELEASE) {
+                // a leader that steps down while a renewal is under way releases once it is stored; dropped, the
+                // next leader would wait for the whole duration (seen in LeaseElectionIT on a loaded machine)
+                releaseAfterWrite = reason;
             }
             return;
         }
@@ -557,6 +561,8 @@ public final class Election {
 
     /** A claim or handover that waits for the write under way (its version is then the base). */
     private Effect.WriteLease pendingLeaseWrite;
+    /** Why this node stepped down while a write was under way: it releases the Lease once that write is done. */
+    private String releaseAfterWrite;
 
     /** The leader renews the Lease every heartbeat, unless it is handing it over. */
     private void renewLease(long now) {
@@ -655,6 +661,11 @@ public final class Election {
                     || (next.kind() == Effect.LeaseWrite.HAND_OVER && handoverFinalOffset >= 0)) {
                 writeLease(rebased, next.kind(), next.reason());
             }
+        }
+        String release = releaseAfterWrite;
+        releaseAfterWrite = null;
+        if (release != null && !lease.writing() && state != NodeState.LEADING && state != NodeState.PROMOTING) {
+            releaseLease(release, now); // from the version just stored; not if this node is leading (again) by now
         }
         evaluate(now);
     }
