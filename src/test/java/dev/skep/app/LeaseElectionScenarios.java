@@ -4,10 +4,6 @@ import dev.skep.lease.KubernetesLeaseStore;
 import dev.skep.lease.LeaseRecord;
 import dev.skep.lease.LeaseSettings;
 import dev.skep.topology.HandoverResult;
-import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -15,10 +11,8 @@ import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.exceptions.JedisDataException;
 
-import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -28,51 +22,59 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
- * {@code --election lease} against fabric8's mock Kubernetes API server in CRUD mode (a real HTTP server that
- * stores objects and refuses a write carrying a stale {@code resourceVersion} with 409, as the API server does;
- * no RBAC): the leader holds the Lease; a dead redis hands it on at once (released, not expired); a dead agent's
- * Lease is taken once it expires; a handover hands it to the successor with no acknowledged write lost; a
- * leader cut off from the API server stops taking writes, and the hive leads again once the server is back.
+ * The scenarios of {@code --election lease}, run against an API server that a subclass provides: the leader
+ * holds the Lease; a dead redis hands it on at once (released, not expired); a dead agent's Lease is taken once
+ * it expires; a handover hands it to the successor with no acknowledged write lost; a leader cut off from the
+ * API server stops taking writes, and the hive leads again once the server is back.
+ *
+ * <p>{@link LeaseElectionIT} runs them against fabric8's mock API server (every build);
+ * {@link LeaseRealApiServerIT} against a real kube-apiserver with RBAC (profile {@code kube-apiserver}).
  */
-class LeaseElectionIT {
-    private static final int DURATION_S = 2;
-    private KubernetesMockServer api;
-    private int apiPort;
-    private HiveFixture hive;
+abstract class LeaseElectionScenarios {
+    static final int DURATION_S = 2;
+    HiveFixture hive;
     private KubernetesLeaseStore reader;
 
+    /** Makes sure an API server is up, with no Lease yet, before each scenario; and whatever the agents need. */
+    abstract void beforeScenario() throws Exception;
+
+    /** Undoes {@link #beforeScenario()}, after the hive has stopped. */
+    abstract void afterScenario() throws Exception;
+
+    /** What the agents get as {@code --lease-*} and {@code --kube-api}. */
+    abstract LeaseSettings leaseSettings();
+
+    /** Takes the API server away: connections to it are refused. */
+    abstract void stopApiServer() throws Exception;
+
+    /** Brings the API server back at the same address. */
+    abstract void restartApiServer() throws Exception;
+
+    /** Names the API server in the figures printed. */
+    abstract String apiServerName();
+
     @BeforeEach
-    void startApiServer() throws Exception {
-        api = newApiServer(0);
-        apiPort = api.getPort();
+    final void startApiServer() throws Exception {
+        beforeScenario();
     }
 
     @AfterEach
-    void stop() {
-        if (hive != null) {
-            hive.close();
+    final void stop() throws Exception {
+        // the hive first, while the API server is still there: its leader releases the Lease as in production
+        try {
+            if (hive != null) {
+                hive.close();
+            }
+            if (reader != null) {
+                reader.close();
+            }
+        } finally {
+            afterScenario();
         }
-        if (reader != null) {
-            reader.close();
-        }
-        if (api != null) {
-            api.destroy();
-        }
-    }
-
-    private static KubernetesMockServer newApiServer(int port) throws Exception {
-        KubernetesMockServer server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-                new KubernetesCrudDispatcher(), false);
-        server.init(InetAddress.getByName("127.0.0.1"), port);
-        return server;
-    }
-
-    private LeaseSettings leaseSettings() {
-        return new LeaseSettings("skep-leader", "default", "http://127.0.0.1:" + apiPort, DURATION_S);
     }
 
     /** The Lease as stored, read as an operator would (kubectl get lease). */
-    private LeaseRecord lease() throws Exception {
+    LeaseRecord lease() throws Exception {
         if (reader == null) {
             reader = new KubernetesLeaseStore(leaseSettings(), 2000);
         }
@@ -94,7 +96,8 @@ class LeaseElectionIT {
         old.redis.kill9();
         HiveFixture.Node next = hive.awaitLeaderOtherThan(old, Duration.ofSeconds(DURATION_S + 3));
         long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt);
-        System.out.printf("lease: new leader %s %d ms after kill -9 of the leader's redis%n", next.peer(), tookMs);
+        System.out.printf("lease [%s]: new leader %s %d ms after kill -9 of the leader's redis%n", apiServerName(),
+                next.peer(), tookMs);
         LeaseRecord now = lease();
         assertThat(now.holder()).isEqualTo(next.peer().toString());
         assertThat(now.epoch()).isEqualTo(next.status().epoch()).isGreaterThan(held.epoch());
@@ -114,7 +117,8 @@ class LeaseElectionIT {
         old.stopAgent(); // says nothing to anyone, as after kill -9: its Lease is neither renewed nor released
         HiveFixture.Node next = hive.awaitLeaderOtherThan(old, Duration.ofSeconds(DURATION_S + 5));
         long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - stoppedAt);
-        System.out.printf("lease: new leader %s %d ms after the leader's agent died%n", next.peer(), tookMs);
+        System.out.printf("lease [%s]: new leader %s %d ms after the leader's agent died%n", apiServerName(), next.peer(),
+                tookMs);
         assertThat(tookMs).as("not before the Lease expired (%d s)", DURATION_S)
                 .isGreaterThanOrEqualTo(DURATION_S * 1000L - 300);
         LeaseRecord now = lease();
@@ -165,8 +169,8 @@ class LeaseElectionIT {
                 assertThat(j.get(k)).as(k).isEqualTo("v" + k.substring(1));
             }
         }
-        System.out.printf("lease handover: %s, writes held %d ms, %d writes acknowledged%n", r.detail(), r.pausedMs(),
-                acked.size());
+        System.out.printf("lease handover [%s]: %s, writes held %d ms, %d writes acknowledged%n", apiServerName(),
+                r.detail(), r.pausedMs(), acked.size());
     }
 
     @Test
@@ -178,11 +182,11 @@ class LeaseElectionIT {
         }
 
         long cutAt = System.nanoTime();
-        api.destroy();
+        stopApiServer();
         await().atMost(Duration.ofSeconds(DURATION_S + 2)).pollInterval(Duration.ofMillis(20))
                 .until(() -> !old.status().state().equals("LEADING"));
         long stepMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - cutAt);
-        System.out.printf("lease: leader stepped down %d ms after the API server went away%n", stepMs);
+        System.out.printf("lease [%s]: leader stepped down %d ms after the API server went away%n", apiServerName(), stepMs);
         assertThat(stepMs).as("before anyone could take the Lease").isLessThan(DURATION_S * 1000L);
         try (Jedis direct = old.redis.newJedis()) {
             await().atMost(Duration.ofSeconds(2)).until(() -> {
@@ -196,8 +200,11 @@ class LeaseElectionIT {
         }
         assertThat(hive.agreedLeader()).as("no node can lead without the Lease").isEmpty();
 
-        api = newApiServer(apiPort); // back, empty: the first claim creates the Lease again
+        restartApiServer();
         HiveFixture.Node next = hive.awaitLeader(Duration.ofSeconds(15));
+        long backMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - cutAt);
+        System.out.printf("lease [%s]: %s leading %d ms after the API server went away (restart included)%n",
+                apiServerName(), next.peer(), backMs);
         assertThat(lease().holder()).isEqualTo(next.peer().toString());
         try (Jedis j = new Jedis(new HostAndPort("127.0.0.1", next.config.proxyPort()))) {
             assertThat(j.get("before")).isEqualTo("1");
