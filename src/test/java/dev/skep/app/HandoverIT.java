@@ -3,7 +3,6 @@ package dev.skep.app;
 import dev.skep.cli.SkepCommand;
 import dev.skep.topology.Endpoint;
 import dev.skep.topology.HandoverResult;
-import dev.skep.topology.HiveStatus;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -49,7 +48,7 @@ class HandoverIT {
     void plannedHandoverUnderWriteLoadLosesNothingAndShowsClientsNoError() throws Exception {
         hive = HiveFixture.start(3);
         HiveFixture.Node old = hive.awaitLeader(Duration.ofSeconds(10));
-        awaitReplicasInSync(old);
+        hive.awaitReplicasInSync(old);
 
         List<Writer> writers = writeDuring(() -> {
             HandoverResult r = old.agent.handover(null, "test").get(10, TimeUnit.SECONDS);
@@ -70,7 +69,7 @@ class HandoverIT {
     void stoppingTheLeadersAgentHandsOverFirst() throws Exception {
         hive = HiveFixture.start(3);
         HiveFixture.Node old = hive.awaitLeader(Duration.ofSeconds(10));
-        awaitReplicasInSync(old);
+        hive.awaitReplicasInSync(old);
 
         List<Writer> writers = writeDuring(() -> {
             HandoverResult r = old.agent.shutdownGracefully(); // what SIGTERM runs
@@ -97,7 +96,7 @@ class HandoverIT {
     void clientsOfTheStoppingNodeAreClosedBetweenRequestsOnly() throws Exception {
         hive = HiveFixture.start(3);
         HiveFixture.Node old = hive.awaitLeader(Duration.ofSeconds(10));
-        awaitReplicasInSync(old);
+        hive.awaitReplicasInSync(old);
         HiveFixture.Node elsewhere = hive.nodes.stream().filter(n -> n != old).findFirst().orElseThrow();
         int clients = 8;
         AtomicBoolean stop = new AtomicBoolean();
@@ -154,7 +153,7 @@ class HandoverIT {
     void handoverToANamedNodeAndRefusals() throws Exception {
         hive = HiveFixture.start(3);
         HiveFixture.Node leader = hive.awaitLeader(Duration.ofSeconds(10));
-        awaitReplicasInSync(leader);
+        hive.awaitReplicasInSync(leader);
         HiveFixture.Node follower = hive.nodes.stream().filter(n -> n != leader).findFirst().orElseThrow();
         HiveFixture.Node other = hive.nodes.stream().filter(n -> n != leader && n != follower).findFirst().orElseThrow();
 
@@ -179,7 +178,7 @@ class HandoverIT {
         hive = HiveFixture.start(2);
         HiveFixture.Node leader = hive.awaitLeader(Duration.ofSeconds(10));
         HiveFixture.Node replica = hive.nodes.stream().filter(n -> n != leader).findFirst().orElseThrow();
-        awaitReplicasInSync(leader);
+        hive.awaitReplicasInSync(leader);
         try (Jedis j = writePortClient(leader)) {
             j.set("before", "1");
             replica.redis.freeze(); // SIGSTOP: the successor's redis cannot answer, so it never catches up
@@ -200,7 +199,7 @@ class HandoverIT {
     void skepFailoverCommandAsksTheLeaderThroughAnyNode() throws Exception {
         hive = HiveFixture.start(3);
         HiveFixture.Node leader = hive.awaitLeader(Duration.ofSeconds(10));
-        awaitReplicasInSync(leader);
+        hive.awaitReplicasInSync(leader);
         HiveFixture.Node follower = hive.nodes.stream().filter(n -> n != leader).findFirst().orElseThrow();
 
         StringWriter out = new StringWriter();
@@ -312,14 +311,6 @@ class HandoverIT {
                 assertThat(missing).as("acknowledged keys of writer %d missing on the new master", w.id()).isEmpty();
             }
         }
-    }
-
-    private void awaitReplicasInSync(HiveFixture.Node leader) {
-        await().atMost(Duration.ofSeconds(10)).until(() -> hive.nodes.stream().filter(n -> n != leader)
-                .allMatch(n -> n.status().ready()));
-        // and the leader has heard so (a handover picks among the replicas it knows to be in sync)
-        await().atMost(Duration.ofSeconds(5)).until(() -> leader.status().members().stream()
-                .filter(m -> !m.self()).allMatch(HiveStatus.Member::linkUp));
     }
 
     private static Jedis writePortClient(HiveFixture.Node node) {

@@ -199,6 +199,17 @@ final class HiveFixture implements AutoCloseable {
                 .orElseThrow();
     }
 
+    /**
+     * Waits until every other node is ready (an in-sync replica) and {@code leader} has heard so: a handover
+     * picks among the replicas its leader knows to be in sync.
+     */
+    void awaitReplicasInSync(Node leader) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> nodes.stream().filter(n -> n != leader && n.agent != null)
+                .allMatch(n -> n.status().ready()));
+        await().atMost(Duration.ofSeconds(5)).until(() -> leader.status().members().stream()
+                .filter(m -> !m.self()).allMatch(HiveStatus.Member::linkUp));
+    }
+
     @Override
     public void close() {
         for (Node n : nodes) {

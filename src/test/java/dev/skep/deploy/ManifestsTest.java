@@ -2,6 +2,7 @@ package dev.skep.deploy;
 
 import dev.skep.cli.AgentCommand;
 import dev.skep.http.AdminHttpServer;
+import dev.skep.support.Helm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -20,7 +21,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -259,19 +259,11 @@ class ManifestsTest {
 
     /** helm 3: $HELM, on the PATH, or where .ci/install-helm puts it; fails saying how to get it. */
     static String helm() {
-        Optional<String> env = Optional.ofNullable(System.getenv("HELM")).filter(p -> Files.isExecutable(Paths.get(p)));
-        if (env.isPresent()) {
-            return env.get();
+        try {
+            return Helm.executable();
+        } catch (IllegalStateException e) {
+            throw new AssertionError(e.getMessage());
         }
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
-            if (!dir.isEmpty() && Files.isExecutable(Paths.get(dir, "helm"))) {
-                return Paths.get(dir, "helm").toString();
-            }
-        }
-        Path cached = Paths.get(System.getProperty("user.home"), ".cache/skep-tools/helm");
-        assertThat(cached).as("helm 3 is needed to check the chart (Debian has none): run .ci/install-helm, "
-                + "which fetches it with npm, or put helm on the PATH").isExecutable();
-        return cached.toString();
     }
 
     private static String javaCommand() {

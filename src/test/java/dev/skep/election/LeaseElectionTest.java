@@ -132,6 +132,25 @@ class LeaseElectionTest {
     }
 
     @Test
+    void aLeaderThatStepsDownWhileARenewalIsUnderWayReleasesOnceItIsStored() {
+        lead();
+        Effect.WriteLease renew = runUntil(Effect.WriteLease.class, 2 * HB);
+        assertThat(renew.kind()).isEqualTo(Effect.LeaseWrite.RENEW);
+        long sentAt = now;
+        for (int i = 0; i < 3; i++) {
+            handle(new ElectionEvent.ProbeFailed("connection refused", now));
+        }
+        assertThat(a.state()).isEqualTo(NodeState.NOT_READY);
+        assertThat(effects).as("one write at a time: the renewal is under way").noneMatch(e -> e instanceof Effect.WriteLease);
+
+        handle(new ElectionEvent.LeaseWritten(Effect.LeaseWrite.RENEW, true, stored(renew.next(), "2"), sentAt, "stored", now));
+        Effect.WriteLease release = only(Effect.WriteLease.class);
+        assertThat(release.kind()).isEqualTo(Effect.LeaseWrite.RELEASE);
+        assertThat(release.next().released()).isTrue();
+        assertThat(release.next().resourceVersion()).as("based on the renewal just stored").isEqualTo("2");
+    }
+
+    @Test
     void aClaimThatLosesTheRaceDoesNotPromote() {
         handle(new ElectionEvent.LeaseObserved(null, now));
         handle(new ElectionEvent.ProbeSucceeded(master(100), now));
