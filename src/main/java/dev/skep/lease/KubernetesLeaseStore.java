@@ -109,8 +109,16 @@ public final class KubernetesLeaseStore implements LeaseStore {
     }
 
     private IOException failure(String what, KubernetesClientException e) {
+        // fabric8's own message names the operation only; the cause says why (refused, timed out, TLS, 403 ...)
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String why = e.getStatus() != null && e.getStatus().getMessage() != null ? e.getStatus().getMessage()
+                : root != e ? root.getClass().getSimpleName() + (root.getMessage() == null ? "" : ": " + root.getMessage())
+                : String.valueOf(e.getMessage());
         String detail = "Lease " + describe() + ": " + what + " failed"
-                + (e.getCode() > 0 ? " (HTTP " + e.getCode() + ")" : "") + ": " + e.getMessage();
+                + (e.getCode() > 0 ? " (HTTP " + e.getCode() + ")" : "") + ": " + why;
         return e.getCode() == 409 ? new LeaseConflictException(detail) : new IOException(detail, e);
     }
 
