@@ -81,6 +81,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private int batchCount;
     /** Local replies waiting among the slots (behind unanswered requests). */
     private int queuedLocals;
+    /** A shared connection got replies for this session and will flush its client after its read batch. */
+    boolean flushPending;
     /** A local reply was written and not yet flushed. */
     private boolean localUnflushed;
     /** The client broke the protocol: nothing more is read from it. */

@@ -34,8 +34,11 @@ final class SharedUpstream extends Upstream {
     private int sinceWait;
     /** Replies that arrived before the WAIT covering them was answered: session, reply, in order. */
     private final ArrayDeque<Object> gated = new ArrayDeque<>();
-    /** Sessions that got replies during the current read batch: their clients are flushed after it. */
-    private final Set<ClientSession> replied = new LinkedHashSet<>();
+    /**
+     * Sessions that got replies during the current read batch, each once ({@link ClientSession#flushPending}):
+     * their clients are flushed after it. A list and a flag rather than a set: no node allocated per reply.
+     */
+    private final ArrayList<ClientSession> replied = new ArrayList<>();
     /** Sessions that use this connection (to resume their reads when it becomes writable again). */
     final Set<ClientSession> attached = new LinkedHashSet<>();
     /** Sessions waiting for this connection to come up. */
@@ -159,7 +162,7 @@ final class SharedUpstream extends Upstream {
                 runCount = 1;
             } else {
                 s.onUpstreamReply(in.retainedSlice(at, length));
-                replied.add(s);
+                replied(s);
             }
         }
         in.skipBytes(length);
@@ -171,7 +174,7 @@ final class SharedUpstream extends Upstream {
             ClientSession s = runSession;
             runSession = null;
             s.onUpstreamReplies(in.retainedSlice(runStart, runEnd - runStart), runCount);
-            replied.add(s);
+            replied(s);
         }
     }
 
@@ -197,7 +200,7 @@ final class SharedUpstream extends Upstream {
                 frame.release();
                 s.onUpstreamError(error);
             }
-            replied.add(s);
+            replied(s);
         }
     }
 
@@ -220,12 +223,22 @@ final class SharedUpstream extends Upstream {
         }
         ClientSession s = next instanceof Confirmed c ? c.session() : (ClientSession) next;
         s.onUpstreamReply(frame);
-        replied.add(s);
+        replied(s);
+    }
+
+    private void replied(ClientSession s) {
+        if (!s.flushPending) {
+            s.flushPending = true;
+            replied.add(s);
+        }
     }
 
     @Override
     void afterReads() {
-        for (ClientSession s : replied) {
+        // by index: a flush that fails this connection (onFailed) comes back here and empties the list
+        for (int i = 0; i < replied.size(); i++) {
+            ClientSession s = replied.get(i);
+            s.flushPending = false;
             s.flushClient();
         }
         replied.clear();

@@ -98,6 +98,11 @@ public final class RequestScanner {
     /** Unread bytes at the last NEED_MORE: fewer at the next call means the caller consumed some. */
     private int seen;
 
+    /** Returned by the fast path when the state machine must frame the request. */
+    private static final int SLOW = -2;
+    /** The offset of the \r of the line the fast path parsed last. */
+    private int headerEnd;
+
     /** A scanner with Redis 7.0's default limits. */
     public RequestScanner() {
         this(RequestLimits.REDIS_DEFAULTS);
@@ -124,7 +129,13 @@ public final class RequestScanner {
                     + "): consume a request only after scan() returned its length, or call reset()");
         }
         try {
-            int length = scan(buf, buf.readerIndex(), available);
+            int length = SLOW;
+            if (state == START && pos == 0) {
+                length = fastMultibulk(buf, buf.readerIndex(), available);
+            }
+            if (length == SLOW) {
+                length = scan(buf, buf.readerIndex(), available);
+            }
             seen = length == NEED_MORE ? available : 0;
             return length;
         } catch (RespProtocolException e) {
@@ -223,6 +234,77 @@ public final class RequestScanner {
             }
         }
         return true;
+    }
+
+    /**
+     * The common case in one pass: a multibulk request that is all there, with plain decimal lengths. It parses
+     * each {@code $N} line as it finds its end, where the state machine first looks for the line end (with
+     * {@code forEachByte}, costly for lines of a few bytes), then parses. It accepts only what the state machine
+     * frames the same way without an error: anything else (a request not all there yet, a leading zero, a
+     * sign, a NUL, a limit reached) returns {@link #SLOW} having changed nothing the state machine relies on,
+     * and the state machine starts the request over; so a request is read at most twice, and Redis's rules
+     * stay in one place.
+     */
+    private int fastMultibulk(ByteBuf buf, int base, int available) {
+        long count = header(buf, base, available, 0, (byte) '*');
+        if (count <= 0 || count > limits.maxArguments()) {
+            return SLOW; // *0 is a skipped line, and too many arguments an error: the state machine's business
+        }
+        int p = headerEnd + 2;
+        for (long index = 0; index < count; index++) {
+            long length = header(buf, base, available, p, (byte) '$');
+            if (length < 0 || length > limits.maxBulkLength()) {
+                return SLOW;
+            }
+            int data = headerEnd + 2;
+            long end = data + length + 2;
+            if (end > available) {
+                return SLOW;
+            }
+            if (index < ArgumentCapture.KEPT) {
+                int i = (int) index;
+                argumentOffsets[i] = data;
+                argumentLengths[i] = (int) length;
+                if (i == 0 || capture.command().container()) {
+                    capture.bulk(i, buf, base + data, (int) length);
+                }
+            }
+            p = (int) end;
+        }
+        argumentCount = (int) count;
+        inline = false;
+        pos = p;
+        return complete(buf, base);
+    }
+
+    /**
+     * The value of the {@code type} line ({@code *N} or {@code $N}) at offset {@code from}: N when it is 0 or a
+     * decimal number with no leading zero, of at most 18 digits, whose \r and the byte after it are there and
+     * within the line limit; -1 otherwise. Leaves the offset of the \r in {@link #headerEnd}.
+     */
+    private long header(ByteBuf buf, int base, int available, int from, byte type) {
+        if (from + 1 >= available || buf.getByte(base + from) != type) {
+            return -1;
+        }
+        int digits = from + 1;
+        int end = Math.min(available - 1, digits + 19); // the byte after \r must be there too
+        long value = 0;
+        int i = digits;
+        for (; i < end; i++) {
+            byte b = buf.getByte(base + i);
+            if (b == '\r') {
+                break;
+            }
+            if (b < '0' || b > '9' || (value == 0 && i > digits)) {
+                return -1; // not a digit, or one after a leading zero
+            }
+            value = value * 10 + (b - '0');
+        }
+        if (i == end || i == digits || i - digits > 18 || i - from > limits.maxInlineLength()) {
+            return -1;
+        }
+        headerEnd = i;
+        return value;
     }
 
     private int scan(ByteBuf buf, int base, int available) {

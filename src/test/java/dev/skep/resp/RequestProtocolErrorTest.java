@@ -141,6 +141,41 @@ class RequestProtocolErrorTest {
                 .as("Redis 7.0 takes more than 1024*1024 arguments").isEqualTo(-1);
     }
 
+    @Test
+    void completeRequestsWithOddLengthsGetTheSameAnswerWholeAsInPieces() {
+        // Whole, these go through the scanner's one-pass path first, which must hand each to the state machine
+        // (a leading zero, a sign, the limits): the answer is the state machine's, as when the bytes trickle in.
+        RequestLimits tight = RequestLimits.REDIS_DEFAULTS.withMaxBulkLength(3).withMaxArguments(1);
+        for (byte[] request : List.of(bytes("*1\r\n$04\r\nPING\r\n"), bytes("*1\r\n$+4\r\nPING\r\n"),
+                bytes("*01\r\n$4\r\nPING\r\n"), bytes("*1\r\n$0\r\n\r\n"), bytes("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"),
+                bytes("*1\r\n$4\r\nPING\r\n"), bytes("*1\r\n$3\r\nGET\r\n"))) {
+            for (RequestLimits limits : List.of(RequestLimits.REDIS_DEFAULTS, tight)) {
+                String whole = outcome(new RequestScanner(limits), Unpooled.wrappedBuffer(request));
+                RequestScanner pieces = new RequestScanner(limits);
+                ByteBuf in = Unpooled.buffer();
+                String last = "-1";
+                for (byte b : request) {
+                    in.writeByte(b);
+                    last = outcome(pieces, in);
+                    if (!last.equals("-1")) {
+                        break;
+                    }
+                }
+                assertThat(whole).as(new String(request, java.nio.charset.StandardCharsets.ISO_8859_1) + " " + limits)
+                        .isEqualTo(last);
+            }
+        }
+    }
+
+    private static String outcome(RequestScanner scanner, ByteBuf in) {
+        try {
+            int length = scanner.scan(in);
+            return length < 0 ? "-1" : length + " " + scanner.argumentCount() + " " + scanner.command().name();
+        } catch (RespProtocolException e) {
+            return e.getMessage();
+        }
+    }
+
     private static String failOrLength(byte[] bytes) {
         try {
             return String.valueOf(new RequestScanner().scan(Unpooled.wrappedBuffer(bytes)));
