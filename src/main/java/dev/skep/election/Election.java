@@ -1165,6 +1165,11 @@ public final class Election {
 
     // ---- read-only views, for the status page and the tests ----
 
+    /** {@code --election lease}: the Lease as this node sees it at {@code now}; null with {@code --election peers}. */
+    public dev.skep.topology.HiveStatus.Lease leaseStatus(long now) {
+        return lease == null ? null : lease.status(now);
+    }
+
     /** This node's status as it tells its peers. */
     public NodeStatus status(long now) {
         boolean proposing = state == NodeState.PROPOSING || state == NodeState.PROMOTING;

@@ -57,6 +57,12 @@ final class LeaseView {
         return seenAt + seconds * 1000L;
     }
 
+    /** For operators: who holds it, whether this node surely does, and how long it has looked unchanged. */
+    dev.skep.topology.HiveStatus.Lease status(long now) {
+        return new dev.skep.topology.HiveStatus.Lease(holder(), heldBySelf() && now < heldUntil, epoch(),
+                record == null ? 0 : record.transitions(), known ? now - seenAt : -1);
+    }
+
     boolean heldBySelf() {
         return record != null && self.equals(record.holder());
     }

@@ -35,7 +35,8 @@ public final class StatusReport {
         rows.sort(Comparator.comparing(HiveStatus.Member::node));
         String notReady = election.notReadyReason();
         return new HiveStatus(settings.self(), election.state().name(), election.epoch(), election.leader(),
-                election.topology().master(), notReady.isEmpty(), notReady, rows, events, peerMessagesRejected);
+                election.topology().master(), notReady.isEmpty(), notReady, rows, events, peerMessagesRejected,
+                election.leaseStatus(now));
     }
 
     /** The leader's replication offset as this node knows it, or -1 when there is no leader. */

@@ -103,6 +103,9 @@ public final class SkepMetrics implements AutoCloseable {
         Gauge.builder("skep.ready", () -> value(s -> s.ready() ? 1 : 0))
                 .description("1 when /readyz answers 200: local redis healthy, in the role the hive wants, leader known")
                 .register(registry);
+        Gauge.builder("skep.lease.held", () -> value(s -> s.lease() != null && s.lease().heldHere() ? 1 : 0))
+                .description("1 while this node holds the Kubernetes Lease (--election lease) and its hold has not run out")
+                .register(registry);
         Gauge.builder("skep.epoch", () -> value(s -> s.epoch()))
                 .description("The highest epoch this node has accepted (each leadership has its own)")
                 .register(registry);

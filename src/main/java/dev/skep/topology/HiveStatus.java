@@ -18,6 +18,7 @@ import java.util.function.Function;
  * @param members     every known member, this node included, sorted by address
  * @param events      the most recent events, oldest first
  * @param peerMessagesRejected peer messages dropped (bad MAC, malformed, wrong version)
+ * @param lease       {@code --election lease}: the Lease as this node last saw it; null with {@code --election peers}
  */
 public record HiveStatus(
         Endpoint node,
@@ -29,7 +30,26 @@ public record HiveStatus(
         String readyReason,
         List<Member> members,
         List<HiveEvent> events,
-        long peerMessagesRejected) {
+        long peerMessagesRejected,
+        Lease lease) {
+
+    /** A status of {@code --election peers} (no Lease). */
+    public HiveStatus(Endpoint node, String state, long epoch, Endpoint leader, Endpoint master, boolean ready,
+                      String readyReason, List<Member> members, List<HiveEvent> events, long peerMessagesRejected) {
+        this(node, state, epoch, leader, master, ready, readyReason, members, events, peerMessagesRejected, null);
+    }
+
+    /**
+     * The Lease of {@code --election lease} as one node last saw it.
+     *
+     * @param holder       its holder's peer address, "" when released or not read yet
+     * @param heldHere     this node holds it and its hold has not run out
+     * @param epoch        the epoch it records
+     * @param transitions  how many times its holder changed ({@code leaseTransitions})
+     * @param unchangedMs  how long ago this node saw it change (-1: never read); others take it once this
+     *                     reaches its duration
+     */
+    public record Lease(String holder, boolean heldHere, long epoch, int transitions, long unchangedMs) {}
 
     public HiveStatus {
         members = List.copyOf(members);
@@ -47,7 +67,7 @@ public record HiveStatus(
             rows.add(t == null ? m : m.withTraffic(t));
         }
         return new HiveStatus(node, state, epoch, leader, master, ready, readyReason, rows, events,
-                peerMessagesRejected);
+                peerMessagesRejected, lease);
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.skep.app;
 import dev.skep.lease.KubernetesLeaseStore;
 import dev.skep.lease.LeaseRecord;
 import dev.skep.lease.LeaseSettings;
+import dev.skep.support.PrometheusText;
 import dev.skep.topology.HandoverResult;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -91,6 +92,13 @@ abstract class LeaseElectionScenarios {
         assertThat(held.durationSeconds()).isEqualTo(DURATION_S);
         await().atMost(Duration.ofSeconds(2)).until(() -> !lease().resourceVersion().equals(held.resourceVersion()));
         assertThat(lease().holder()).as("renewed by the same holder").isEqualTo(old.peer().toString());
+        // what an operator sees: /api/status of every node names the holder, /metrics says who holds it
+        for (HiveFixture.Node n : hive.nodes) {
+            await().atMost(Duration.ofSeconds(2)).until(() -> n.status().lease().holder().equals(old.peer().toString()));
+            assertThat(n.status().lease().heldHere()).as(n.toString()).isEqualTo(n == old);
+            assertThat(PrometheusText.parse(n.agent.metrics().scrape()).value("skep_lease_held"))
+                    .as(n.toString()).isEqualTo(n == old ? 1.0 : 0.0);
+        }
 
         long killedAt = System.nanoTime();
         old.redis.kill9();

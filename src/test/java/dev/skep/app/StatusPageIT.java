@@ -74,6 +74,14 @@ class StatusPageIT {
         return new ChromeDriver(service, options);
     }
 
+    /**
+     * A wait on the page: it re-renders on every poll, so an element found can be replaced before it is read;
+     * that is not an answer, the condition is asked again.
+     */
+    private static org.awaitility.core.ConditionFactory page() {
+        return await().atMost(ELECTION).ignoreException(org.openqa.selenium.StaleElementReferenceException.class);
+    }
+
     private String masterCardNode() {
         List<WebElement> cards = browser.findElements(By.cssSelector("#row-master .card[data-role=master]"));
         return cards.size() == 1 ? cards.get(0).getDomAttribute("data-node") : null;
@@ -98,18 +106,18 @@ class StatusPageIT {
     void thePageShowsTheMasterAndAfterAKillTheNewMasterAndTheEventsWithoutReload() throws Exception {
         hive = HiveFixture.start(3);
         HiveFixture.Node oldMaster = hive.awaitLeader(ELECTION);
-        await().atMost(ELECTION).until(() -> hive.nodes.stream().allMatch(n -> n.status().ready()));
+        page().until(() -> hive.nodes.stream().allMatch(n -> n.status().ready()));
         HiveFixture.Node viewer = hive.nodes.stream().filter(n -> n != oldMaster).findFirst().orElseThrow();
         browser = startBrowser();
 
         browser.get("http://127.0.0.1:" + viewer.config.httpPort() + "/");
         assertThat(browser.getTitle()).contains("Skep");
-        await().atMost(ELECTION).until(() -> oldMaster.peer().toString().equals(masterCardNode()));
+        page().until(() -> oldMaster.peer().toString().equals(masterCardNode()));
         assertThat(browser.findElement(By.id("master")).getText()).isEqualTo(oldMaster.config.announcedRedis().toString());
-        await().atMost(ELECTION).until(
+        page().until(
                 () -> browser.findElements(By.cssSelector("#row-replicas .card[data-role=replica]")).size() == 2);
         // traffic figures arrive from every node (the viewer asks its peers)
-        await().atMost(ELECTION).until(() -> browser.findElements(By.cssSelector("#members tr")).stream()
+        page().until(() -> browser.findElements(By.cssSelector("#members tr")).stream()
                 .noneMatch(tr -> tr.getText().contains("?")));
         // a mark that a reload would wipe
         ((JavascriptExecutor) browser).executeScript("window.skepMark = 'no reload';");
@@ -118,9 +126,9 @@ class StatusPageIT {
         oldMaster.redis.kill9();
         HiveFixture.Node newMaster = hive.awaitLeaderOtherThan(oldMaster, ELECTION);
 
-        await().atMost(ELECTION).until(() -> newMaster.peer().toString().equals(masterCardNode()));
+        page().until(() -> newMaster.peer().toString().equals(masterCardNode()));
         assertThat(browser.findElement(By.id("master")).getText()).isEqualTo(newMaster.config.announcedRedis().toString());
-        await().atMost(ELECTION).untilAsserted(() -> {
+        page().untilAsserted(() -> {
             List<WebElement> lost = browser.findElements(By.cssSelector("#events li[data-kind=leader-lost]"));
             assertThat(lost).anySatisfy(li -> assertThat(li.getText())
                     .contains("leader " + oldMaster.peer()).contains("NOT_READY"));
