@@ -229,6 +229,11 @@ public final class SkepNode implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        if (election != null && election.leading()) {
+            // no successor took over (none in sync, say the last pod of a release): under --election lease, give
+            // the Lease back rather than make the next leader wait for it to expire
+            election.releaseLeadershipForStop("agent stopping with no successor", 2_000);
+        }
         if (proxy != null) {
             // clients of this node's write port are being served by the new master: let each finish what it
             // sent, then close its connection between two requests rather than in the middle of one

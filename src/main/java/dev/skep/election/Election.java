@@ -165,6 +165,12 @@ public final class Election {
             onHandoverRequested(e, now);
         } else if (event instanceof ElectionEvent.HandoverCaughtUp e) {
             onHandoverCaughtUp(e, now);
+        } else if (event instanceof ElectionEvent.Stopping e) {
+            if (lease != null && state == NodeState.LEADING && handoverTo == null) {
+                out.add(new Effect.FenceWrites(membershipSize(), "agent stopping: clients writing to this redis "
+                        + "directly must stop too, as the Lease goes back"));
+                stepDown(e.cause(), now); // releases the Lease
+            }
         } else if (event instanceof ElectionEvent.LeaseObserved e) {
             onLeaseObserved(e.lease(), now);
         } else if (event instanceof ElectionEvent.LeaseWritten e) {

@@ -42,6 +42,12 @@ public sealed interface ElectionEvent {
      */
     record HandoverCaughtUp(boolean ok, long offset, String detail, long now) implements ElectionEvent {}
 
+    /**
+     * {@code --election lease}: the agent is stopping while it still leads (no successor took over): it gives the
+     * Lease back, its writes fenced first, so that the next leader need not wait for the Lease to expire.
+     */
+    record Stopping(String cause, long now) implements ElectionEvent {}
+
     /** Discovery's latest answer: the peers this node should know of (membership for {@link Quorum#MAJORITY}). */
     record PeersDiscovered(Set<Endpoint> peers, long now) implements ElectionEvent {}
 

@@ -213,6 +213,33 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
         return result;
     }
 
+    /**
+     * {@code --election lease}: this agent stops while it still leads (no successor took over): fence the local
+     * redis and release the Lease, waiting at most {@code timeoutMs} for both to be done, so that the next
+     * leader need not wait for the Lease to expire. No-op otherwise.
+     */
+    public void releaseLeadershipForStop(String cause, long timeoutMs) {
+        if (leaseThread == null) {
+            return;
+        }
+        CountDownLatch done = new CountDownLatch(2);
+        try {
+            control.execute(guarded(() -> {
+                handle(new ElectionEvent.Stopping(cause, clock.getAsLong()));
+                // the effects were queued on those threads in order: these run after them
+                onRedis(done::countDown);
+                onLease(done::countDown);
+            }));
+            if (!done.await(timeoutMs, TimeUnit.MILLISECONDS)) {
+                log.warn("stopping: the Lease release did not finish within {} ms (it expires by itself)", timeoutMs);
+            }
+        } catch (RejectedExecutionException e) {
+            // already closing
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** Whether this node leads right now (as the control thread last saw it). */
     public boolean leading() {
         return status.state().equals(NodeState.LEADING.name());

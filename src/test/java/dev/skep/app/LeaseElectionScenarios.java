@@ -116,6 +116,23 @@ abstract class LeaseElectionScenarios {
     }
 
     @Test
+    void aLeaderStoppedWithNoSuccessorGivesTheLeaseBackAndFencesItsRedis() throws Exception {
+        hive = HiveFixture.startWithLease(1, leaseSettings()); // the last pod of a release: no one to hand over to
+        HiveFixture.Node only = hive.awaitLeader(Duration.ofSeconds(15));
+        assertThat(lease().holder()).isEqualTo(only.peer().toString());
+
+        HandoverResult r = only.agent.shutdownGracefully(); // what SIGTERM runs
+        only.agent = null;
+        assertThat(r.ok()).as("no successor: %s", r.detail()).isFalse();
+        LeaseRecord after = lease();
+        assertThat(after.released()).as("released, not left to expire: %s", after).isTrue();
+        try (Jedis direct = only.redis.newJedis()) {
+            assertThatThrownBy(() -> direct.set("k", "v")).as("fenced before the release")
+                    .hasMessageStartingWith("NOREPLICAS");
+        }
+    }
+
+    @Test
     void aDeadAgentsLeaseIsTakenOnceItExpires() throws Exception {
         hive = HiveFixture.startWithLease(3, leaseSettings());
         HiveFixture.Node old = hive.awaitLeader(Duration.ofSeconds(15));
