@@ -569,7 +569,8 @@ public final class Election {
     private void writeLease(LeaseRecord next, Effect.LeaseWrite kind, String reason) {
         if (lease.writing()) {
             if (kind == Effect.LeaseWrite.CLAIM || kind == Effect.LeaseWrite.HAND_OVER) {
-                pendingLeaseWrite = new Effect.WriteLease(next, kind, reason);
+                pendingLeaseKind = kind;
+                pendingLeaseReason = reason;
             } else if (kind == Effect.LeaseWrite.RELEASE) {
                 // a leader that steps down while a renewal is under way releases once it is stored; dropped, the
                 // next leader would wait for the whole duration (seen in LeaseElectionIT on a loaded machine)
@@ -581,8 +582,12 @@ public final class Election {
         out.add(new Effect.WriteLease(next, kind, reason));
     }
 
-    /** A claim or handover that waits for the write under way (its version is then the base). */
-    private Effect.WriteLease pendingLeaseWrite;
+    /**
+     * A claim or handover that waits for the write under way, and why: it is built once that write is done, on
+     * the version it left, from what it is for ({@link #promoteAfterClaim}, {@link #handoverTo}).
+     */
+    private Effect.LeaseWrite pendingLeaseKind;
+    private String pendingLeaseReason;
     /** Why this node stepped down while a write was under way: it releases the Lease once that write is done. */
     private String releaseAfterWrite;
 
@@ -692,19 +697,13 @@ public final class Election {
             }
             case RELEASE -> { }
         }
-        Effect.WriteLease next = pendingLeaseWrite;
-        pendingLeaseWrite = null;
-        if (next != null) {
-            // rebuilt on the version just learned: the one it was built on is gone
-            LeaseRecord base = lease.base();
-            LeaseRecord rebased = new LeaseRecord(next.next().holder(), next.next().epoch(), next.next().durationSeconds(),
-                    now, next.kind() == Effect.LeaseWrite.HAND_OVER ? base.transitions() + 1
-                    : next.next().holder().equals(base.holder()) ? base.transitions() : base.transitions() + 1,
-                    base.resourceVersion());
-            if ((next.kind() == Effect.LeaseWrite.CLAIM && promoteAfterClaim != null)
-                    || (next.kind() == Effect.LeaseWrite.HAND_OVER && handoverFinalOffset >= 0)) {
-                writeLease(rebased, next.kind(), next.reason());
-            }
+        Effect.LeaseWrite pending = pendingLeaseKind;
+        pendingLeaseKind = null;
+        if (pending == Effect.LeaseWrite.CLAIM && promoteAfterClaim != null) {
+            writeLease(lease.base().claimedBy(lease.self(), promoteAfterClaim.epoch(), settings.leaseDurationSeconds(),
+                    now), pending, pendingLeaseReason);
+        } else if (pending == Effect.LeaseWrite.HAND_OVER && handoverTo != null && handoverFinalOffset >= 0) {
+            writeLease(lease.base().handedTo(handoverTo.toString(), now), pending, pendingLeaseReason);
         }
         renewLease(now); // no-op unless a renewal is due (or was just refused on an old version)
         String release = releaseAfterWrite;
