@@ -127,16 +127,7 @@ public final class NetnsHive implements AutoCloseable {
      * @throws IOException           when a step fails; everything created so far is removed first
      */
     public static NetnsHive start(Options options) throws IOException {
-        requirePrerequisites();
-        NetnsHive hive = new NetnsHive(options);
-        Runtime.getRuntime().addShutdownHook(hive.hook);
-        try {
-            hive.build();
-            return hive;
-        } catch (IOException | RuntimeException e) {
-            hive.close();
-            throw e;
-        }
+        return start(options, true);
     }
 
     /**
@@ -146,9 +137,13 @@ public final class NetnsHive implements AutoCloseable {
      * stops everything.
      */
     public static NetnsHive startNetwork(Options options) throws IOException {
+        return start(options, false);
+    }
+
+    private static NetnsHive start(Options options, boolean withProcesses) throws IOException {
         requirePrerequisites();
         NetnsHive hive = new NetnsHive(options);
-        hive.withProcesses = false;
+        hive.withProcesses = withProcesses;
         Runtime.getRuntime().addShutdownHook(hive.hook);
         try {
             hive.build();
