@@ -4,6 +4,7 @@ import dev.skep.lease.LeaseRecord;
 import dev.skep.redis.RedisRole;
 import dev.skep.redis.RedisSnapshot;
 import dev.skep.topology.Endpoint;
+import dev.skep.topology.HiveStatus;
 import dev.skep.topology.Topology;
 
 import java.util.ArrayList;
@@ -1171,7 +1172,7 @@ public final class Election {
     // ---- read-only views, for the status page and the tests ----
 
     /** {@code --election lease}: the Lease as this node sees it at {@code now}; null with {@code --election peers}. */
-    public dev.skep.topology.HiveStatus.Lease leaseStatus(long now) {
+    public HiveStatus.Lease leaseStatus(long now) {
         return lease == null ? null : lease.status(now);
     }
 

@@ -1,6 +1,7 @@
 package dev.skep.election;
 
 import dev.skep.lease.LeaseRecord;
+import dev.skep.topology.HiveStatus;
 
 import java.util.Objects;
 
@@ -58,8 +59,8 @@ final class LeaseView {
     }
 
     /** For operators: who holds it, whether this node surely does, and how long it has looked unchanged. */
-    dev.skep.topology.HiveStatus.Lease status(long now) {
-        return new dev.skep.topology.HiveStatus.Lease(holder(), heldBySelf() && now < heldUntil, epoch(),
+    HiveStatus.Lease status(long now) {
+        return new HiveStatus.Lease(holder(), heldBySelf() && now < heldUntil, epoch(),
                 record == null ? 0 : record.transitions(), known ? now - seenAt : -1);
     }
 
