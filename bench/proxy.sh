@@ -3,9 +3,9 @@
 # tcp-check that HA charts use), through twemproxy, and through Skep's write port (a one-node hive), all
 # in front of the same redis-server. For each configuration it runs redis-benchmark against each target in
 # alternation for several rounds and prints the median ops/s, p50 and p99 per target and its ratio to
-# direct redis. Skep runs twice, as separate one-node hives on the same redis: with its default event loops
-# (one per processor) and with one (--io-threads 1), since on a small machine the proxy's threads compete
-# with redis and the clients for the same cores.
+# direct redis. Skep runs twice, as separate one-node hives on the same redis: with its defaults, and with
+# --spin-us 0 (event loops that always sleep when idle rather than poll for redis's replies a while), to show
+# what the polling buys in latency and costs in throughput.
 #
 #   bench/proxy.sh [ROUNDS] [REQUESTS] [BASE_PORT]     defaults: 3 200000 7900
 #
@@ -74,11 +74,11 @@ java ${SKEP_JAVA_OPTS:-} -jar "$root/target/skep.jar" agent --redis "127.0.0.1:$
     --peers "127.0.0.1:$peer_port" --peer-port "$peer_port" --http-port "$http_port" \
     --proxy-port "$skep_port" --read-port 0 --sentinel-port "$sentinel_port" >"$run/skep.log" 2>&1 &
 pids+=($!)
-# a second agent on the same redis, with one event loop: a hive of one of its own (it does not know the first
-# agent), so it too finds the redis master and both simply proxy to it
+# a second agent on the same redis, whose event loops never poll: a hive of one of its own (it does not know the
+# first agent), so it too finds the redis master and both simply proxy to it
 java ${SKEP_JAVA_OPTS:-} -jar "$root/target/skep.jar" agent --redis "127.0.0.1:$redis_port" --bind 127.0.0.1 \
-    --peers "127.0.0.1:$peer1_port" --peer-port "$peer1_port" --http-port "$http1_port" --io-threads 1 \
-    --proxy-port "$skep1_port" --read-port 0 --sentinel-port "$sentinel1_port" >"$run/skep-1io.log" 2>&1 &
+    --peers "127.0.0.1:$peer1_port" --peer-port "$peer1_port" --http-port "$http1_port" --spin-us 0 \
+    --proxy-port "$skep1_port" --read-port 0 --sentinel-port "$sentinel1_port" >"$run/skep-nospin.log" 2>&1 &
 pids+=($!)
 
 ready() { [[ "$(redis-cli -p "$1" SET bench:ready 1 2>/dev/null)" == OK ]]; }
@@ -87,7 +87,7 @@ for p in $redis_port $haproxy_port $twem_port $skep_port $skep1_port; do
     ready "$p" || { echo "target on port $p did not come up (logs in $run)" >&2; exit 1; }
 done
 
-names=(redis haproxy twemproxy skep skep-1io)
+names=(redis haproxy twemproxy skep skep-nospin)
 ports=($redis_port $haproxy_port $twem_port $skep_port $skep1_port)
 configs=("-c 50 -P 1" "-c 50 -P 16" "-c 1 -P 1")
 
@@ -111,13 +111,13 @@ for cfg in "${configs[@]}"; do
     done
     echo
     echo "== $cfg"
-    printf '%-10s %-4s %12s %8s %9s %9s\n' target test "ops/s" ratio "p50 ms" "p99 ms"
+    printf '%-11s %-4s %12s %8s %9s %9s\n' target test "ops/s" ratio "p50 ms" "p99 ms"
     for test in SET GET; do
         direct=$(median ${rps[redis:$test]})
         for name in "${names[@]}"; do
             key="$name:$test"
             m=$(median ${rps[$key]})
-            printf '%-10s %-4s %12.0f %8.2f %9.3f %9.3f\n' "$name" "$test" "$m" "$(echo "$m / $direct" | bc -l)" \
+            printf '%-11s %-4s %12.0f %8.2f %9.3f %9.3f\n' "$name" "$test" "$m" "$(echo "$m / $direct" | bc -l)" \
                 "$(median ${p50[$key]})" "$(median ${p99[$key]})"
         done
     done

@@ -50,7 +50,7 @@ public final class SkepNode implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SkepNode.class);
     private static final int EVENTS_KEPT = 50;
     /** Shared upstream connections per event loop: a few let redis batch many clients' commands. */
-    private static final int SHARED_PER_LOOP = 2;
+    private static final int SHARED_PER_LOOP = 1;
     /** How long a stopping agent lets its proxy's clients finish what they sent. */
     private static final long DRAIN_MS = 2_000;
 
@@ -98,7 +98,8 @@ public final class SkepNode implements AutoCloseable {
                 config.handoverTimeoutMs(), config.quorum().equals("majority") ? Quorum.MAJORITY : Quorum.NONE,
                 config.lease() == null ? 0 : config.lease().durationSeconds());
 
-        EventLoops loops = EventLoops.create(config.eventLoops(), "skep-io");
+        EventLoops loops = EventLoops.create(config.eventLoops(), "skep-io", false,
+                TimeUnit.MICROSECONDS.toNanos(config.spinUs()));
         started.push(loops);
         RedisController controller = new RedisController(config.redis(), config.announcedRedis(), config.redisPassword(), redisIoTimeout());
         started.push(controller);

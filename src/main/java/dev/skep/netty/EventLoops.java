@@ -1,5 +1,6 @@
 package dev.skep.netty;
 
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -14,8 +15,12 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,9 +45,12 @@ public final class EventLoops implements AutoCloseable {
     private final EventLoopGroup group;
     private final boolean epoll;
     private final String namePrefix;
+    /** Each loop's select strategy, when the loops may spin; empty otherwise. */
+    private final Map<Executor, SpinThenSleep> strategies;
 
-    private EventLoops(EventLoopGroup group, boolean epoll, String namePrefix) {
+    private EventLoops(EventLoopGroup group, boolean epoll, String namePrefix, Map<Executor, SpinThenSleep> strategies) {
         this.group = group;
+        this.strategies = strategies;
         this.epoll = epoll;
         this.namePrefix = namePrefix;
     }
@@ -64,19 +72,58 @@ public final class EventLoops implements AutoCloseable {
      *               commands), false for the agent, whose shutdown hook closes the group in order
      */
     public static EventLoops create(int threads, String namePrefix, boolean daemon) {
+        return create(threads, namePrefix, daemon, 0);
+    }
+
+    /**
+     * Creates a group of threads named {@code namePrefix-N-M} whose loops may poll instead of sleeping while
+     * their owner expects an answer soon (see {@link SpinThenSleep} and {@link #expecting}).
+     *
+     * @param spinNanos how long an idle loop keeps polling while an answer is expected; 0 for never (the loops
+     *                  then always sleep in {@code epoll_wait}, as Netty's default). Ignored with NIO.
+     */
+    public static EventLoops create(int threads, String namePrefix, boolean daemon, long spinNanos) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads: " + threads + " (expected: at least 1)");
         }
         Objects.requireNonNull(namePrefix, "namePrefix");
         boolean useEpoll = Epoll.isAvailable();
-        IoHandlerFactory handler = useEpoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        Map<Executor, SpinThenSleep> strategies = new ConcurrentHashMap<>();
+        IoHandlerFactory handler;
+        if (useEpoll && spinNanos > 0) {
+            // one strategy per loop (it keeps state), found again by the loop it serves: Netty gives each loop's
+            // handler factory call the loop itself
+            handler = loop -> {
+                SpinThenSleep strategy = new SpinThenSleep(spinNanos, System::nanoTime, Thread::yield);
+                strategies.put(loop, strategy);
+                return EpollIoHandler.newFactory(0, () -> strategy).newHandler(loop);
+            };
+        } else {
+            handler = useEpoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        }
         if (!useEpoll) {
             // Not an error (macOS, other architectures), but worth knowing when comparing benchmarks.
             log.debug("native epoll unavailable, using NIO: {}", Epoll.unavailabilityCause().toString());
         }
         EventLoopGroup group =
                 new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(namePrefix, daemon), handler);
-        return new EventLoops(group, useEpoll, namePrefix);
+        return new EventLoops(group, useEpoll, namePrefix, strategies);
+    }
+
+    /**
+     * Lets {@code loop} poll rather than sleep, for a while, when {@code expecting} says an answer is due soon
+     * (the proxy's requests out to redis). No effect when the group was created without spinning. Thread-safe;
+     * {@code expecting} is called on {@code loop}'s thread only.
+     *
+     * @return true if the loop will spin, false if this group does not
+     */
+    public boolean expecting(EventLoop loop, BooleanSupplier expecting) {
+        SpinThenSleep strategy = strategies.get(loop);
+        if (strategy == null) {
+            return false;
+        }
+        strategy.expecting(expecting);
+        return true;
     }
 
     /** The event loop group; shared, never shut down by its users (only by {@link #close()}). */

@@ -25,6 +25,7 @@ final class DedicatedUpstream extends Upstream {
     }
 
     void send(ByteBuf request) {
+        repliesOwed(); // settled by the next reply: a command may have none (CLIENT REPLY OFF), the spin is bounded
         channel.write(request, channel.voidPromise());
     }
 
@@ -36,6 +37,7 @@ final class DedicatedUpstream extends Upstream {
 
     void close() {
         if (!closed) {
+            repliesSettled();
             closed = true;
             deliberate = true;
             connected = false;
@@ -65,6 +67,7 @@ final class DedicatedUpstream extends Upstream {
 
     @Override
     void afterReads() {
+        repliesSettled();
         session.flushClient();
     }
 

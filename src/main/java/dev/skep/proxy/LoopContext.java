@@ -88,6 +88,8 @@ final class LoopContext {
     /** This loop's counts: incremented by its sessions, read by scrapes. */
     final LoopCounters counters = new LoopCounters();
     final ProxyServer.Observer observer;
+    /** Upstream connections of this loop that owe replies: while some do, the loop may poll rather than sleep. */
+    int owing;
 
     LoopContext(EventLoop eventLoop, ProxySettings settings, Class<? extends SocketChannel> channelClass,
             ProxyServer.Observer observer) {
@@ -102,6 +104,11 @@ final class LoopContext {
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 1000)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024));
+    }
+
+    /** Whether replies from redis are due soon; called by the loop's select strategy, on the loop. */
+    boolean expectingReplies() {
+        return owing > 0;
     }
 
     ProxySettings settings() {

@@ -77,7 +77,9 @@ public final class ProxyServer implements AutoCloseable {
         this.topology = topology;
         for (EventExecutor e : loops.group()) {
             EventLoop loop = (EventLoop) e;
-            contexts.put(loop, new LoopContext(loop, settings, loops.channel(), observer));
+            LoopContext context = new LoopContext(loop, settings, loops.channel(), observer);
+            contexts.put(loop, context);
+            loops.expecting(loop, context::expectingReplies);
         }
     }
 

@@ -80,6 +80,7 @@ final class SharedUpstream extends Upstream {
         if (confirm) {
             sinceWait += count;
         }
+        repliesOwed();
         channel.write(requests, channel.voidPromise());
     }
 
@@ -242,6 +243,9 @@ final class SharedUpstream extends Upstream {
             s.flushClient();
         }
         replied.clear();
+        if (waiting.isEmpty()) {
+            repliesSettled();
+        }
     }
 
     @Override

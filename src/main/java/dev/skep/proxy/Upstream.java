@@ -36,6 +36,8 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
     boolean closed;
     /** Closed on purpose (failover, shutdown): says nothing about the redis being down. */
     boolean deliberate;
+    /** Counted in {@link LoopContext#owing}: requests went out on this connection and not all are answered. */
+    private boolean owed;
     /** Replies still expected for requests the proxy sent itself. */
     int internalReplies;
     /** Unscanned reply bytes, merged as ByteToMessageDecoder does (never changed under a retained slice). */
@@ -145,6 +147,7 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
         if (closed) {
             return;
         }
+        repliesSettled();
         closed = true;
         connected = false;
         endOfFrames(cumulation); // replies already received are delivered before the failure is
@@ -160,6 +163,22 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
     public String toString() {
         return getClass().getSimpleName() + "@" + Integer.toHexString(System.identityHashCode(this)) + "->" + target
                 + (connected ? "" : closed ? "(closed)" : "(connecting)");
+    }
+
+    /** Requests were written: replies are due (the loop may poll for them rather than sleep). */
+    final void repliesOwed() {
+        if (!owed) {
+            owed = true;
+            loop.owing++;
+        }
+    }
+
+    /** Nothing more is due on this connection (all answered, or it is closed). */
+    final void repliesSettled() {
+        if (owed) {
+            owed = false;
+            loop.owing--;
+        }
     }
 
     boolean writable() {

@@ -11,6 +11,7 @@ import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A proxy in this JVM in front of real redis servers, with the topology set by the test (no election):
@@ -18,7 +19,7 @@ import java.util.List;
  */
 final class ProxyFixture implements AutoCloseable {
     final TopologyHolder topology = new TopologyHolder();
-    final EventLoops loops = EventLoops.create(2, "test-proxy", true);
+    final EventLoops loops = EventLoops.create(2, "test-proxy", true, TimeUnit.MICROSECONDS.toNanos(50)); // as the agent, which spins 50 µs by default
     final ProxyServer proxy;
     final int writePort = FreePorts.freePort();
     final int readPort = FreePorts.freePort();
