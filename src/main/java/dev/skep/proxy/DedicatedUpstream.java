@@ -25,7 +25,7 @@ final class DedicatedUpstream extends Upstream {
     }
 
     void send(ByteBuf request) {
-        repliesOwed(); // settled by the next reply: a command may have none (CLIENT REPLY OFF), the spin is bounded
+        inFlight(1); // settled by the next reply: a command may have none (CLIENT REPLY OFF), the spin is bounded
         channel.write(request, channel.voidPromise());
     }
 

@@ -152,6 +152,18 @@ public final class ProxyServer implements AutoCloseable {
         return min;
     }
 
+    /**
+     * Requests sent upstream and not yet answered, over every loop (what decides whether a loop polls for
+     * replies): read on each loop in turn, so a consistent figure only when traffic has stopped. For tests.
+     */
+    int inFlight() {
+        int sum = 0;
+        for (LoopContext c : contexts.values()) {
+            sum += c.eventLoop().submit(() -> c.inFlight).syncUninterruptibly().getNow();
+        }
+        return sum;
+    }
+
     /** Client connections open now, on both ports. */
     public int clients() {
         return clients.get();

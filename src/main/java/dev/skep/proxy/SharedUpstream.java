@@ -80,7 +80,7 @@ final class SharedUpstream extends Upstream {
         if (confirm) {
             sinceWait += count;
         }
-        repliesOwed();
+        inFlight(waiting.size());
         channel.write(requests, channel.voidPromise());
     }
 
@@ -105,6 +105,7 @@ final class SharedUpstream extends Upstream {
                 // --quorum majority: the replies to these requests are held until a majority has them
                 sinceWait = 0;
                 waiting.add(WAIT);
+                inFlight(waiting.size());
                 waitsInFlight++;
                 channel.write(channel.alloc().buffer().writeBytes(loop.waitRequest()), channel.voidPromise());
             }
@@ -243,9 +244,7 @@ final class SharedUpstream extends Upstream {
             s.flushClient();
         }
         replied.clear();
-        if (waiting.isEmpty()) {
-            repliesSettled();
-        }
+        inFlight(waiting.size());
     }
 
     @Override

@@ -36,8 +36,8 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
     boolean closed;
     /** Closed on purpose (failover, shutdown): says nothing about the redis being down. */
     boolean deliberate;
-    /** Counted in {@link LoopContext#owing}: requests went out on this connection and not all are answered. */
-    private boolean owed;
+    /** What this connection adds to {@link LoopContext#inFlight}: its requests sent and not yet answered. */
+    private int counted;
     /** Replies still expected for requests the proxy sent itself. */
     int internalReplies;
     /** Unscanned reply bytes, merged as ByteToMessageDecoder does (never changed under a retained slice). */
@@ -165,20 +165,15 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
                 + (connected ? "" : closed ? "(closed)" : "(connecting)");
     }
 
-    /** Requests were written: replies are due (the loop may poll for them rather than sleep). */
-    final void repliesOwed() {
-        if (!owed) {
-            owed = true;
-            loop.owing++;
-        }
+    /** {@code n} requests on this connection await replies now (the loop may poll for them rather than sleep). */
+    final void inFlight(int n) {
+        loop.inFlight += n - counted;
+        counted = n;
     }
 
     /** Nothing more is due on this connection (all answered, or it is closed). */
     final void repliesSettled() {
-        if (owed) {
-            owed = false;
-            loop.owing--;
-        }
+        inFlight(0);
     }
 
     boolean writable() {

@@ -71,6 +71,44 @@ class ProxyIT {
     }
 
     @Test
+    void requestsInFlightAreCountedBackToNoneOnceAnsweredOrLost() throws Exception {
+        // The count decides whether an event loop polls for replies instead of sleeping: one that never came
+        // back to zero would leave a loop polling after every request.
+        RedisServerFixture redis = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(redis);
+        for (int c = 0; c < 3; c++) {
+            try (Jedis j = p.writeClient()) {
+                Pipeline pipe = j.pipelined();
+                List<Response<Long>> counts = new ArrayList<>();
+                for (int i = 0; i < 200; i++) {
+                    counts.add(pipe.incr("n"));
+                }
+                pipe.sync();
+                assertThat(counts.get(199).get()).isEqualTo(200L * (c + 1));
+            }
+        }
+        try (Jedis j = p.writeClient()) {
+            j.select(1); // a connection of its own from here
+            j.set("x", "1");
+            assertThat(j.blpop(1, "empty")).as("timed out").isNull();
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> p.proxy.inFlight() == 0);
+
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try (Jedis popper = p.writeClient()) {
+            Future<List<String>> popped = pool.submit(() -> popper.blpop(30, "queue"));
+            await().atMost(Duration.ofSeconds(5)).until(() -> redis.jedis().clientList().contains("cmd=blpop"));
+            assertThat(p.proxy.inFlight()).as("the blocked pop").isEqualTo(1);
+            redis.kill9();
+            assertThatThrownBy(() -> popped.get(10, TimeUnit.SECONDS)).hasMessageContaining("redis");
+            await().atMost(Duration.ofSeconds(5)).until(() -> p.proxy.inFlight() == 0);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void transactionsSelectAndClientNameMoveTheSessionToItsOwnConnectionAndMixWithPlainCommands() {
         RedisServerFixture redis = track(RedisServerFixture.start());
         ProxyFixture p = proxy(2000);
