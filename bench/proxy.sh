@@ -4,8 +4,8 @@
 # in front of the same redis-server. For each configuration it runs redis-benchmark against each target in
 # alternation for several rounds and prints the median ops/s, p50 and p99 per target and its ratio to
 # direct redis. Skep runs twice, as separate one-node hives on the same redis: with its defaults, and with
-# --spin-us 0 (event loops that always sleep when idle rather than poll for redis's replies a while), to show
-# what the polling buys in latency and costs in throughput.
+# --spin-us 50 (an idle event loop polls for redis's reply a while before it sleeps), to show what the
+# polling buys in latency and costs in throughput and tail latency.
 #
 #   bench/proxy.sh [ROUNDS] [REQUESTS] [BASE_PORT]     defaults: 3 200000 7900
 #
@@ -74,11 +74,11 @@ java ${SKEP_JAVA_OPTS:-} -jar "$root/target/skep.jar" agent --redis "127.0.0.1:$
     --peers "127.0.0.1:$peer_port" --peer-port "$peer_port" --http-port "$http_port" \
     --proxy-port "$skep_port" --read-port 0 --sentinel-port "$sentinel_port" >"$run/skep.log" 2>&1 &
 pids+=($!)
-# a second agent on the same redis, whose event loops never poll: a hive of one of its own (it does not know the
+# a second agent on the same redis, whose event loops poll for replies: a hive of one of its own (it does not know the
 # first agent), so it too finds the redis master and both simply proxy to it
 java ${SKEP_JAVA_OPTS:-} -jar "$root/target/skep.jar" agent --redis "127.0.0.1:$redis_port" --bind 127.0.0.1 \
-    --peers "127.0.0.1:$peer1_port" --peer-port "$peer1_port" --http-port "$http1_port" --spin-us 0 \
-    --proxy-port "$skep1_port" --read-port 0 --sentinel-port "$sentinel1_port" >"$run/skep-nospin.log" 2>&1 &
+    --peers "127.0.0.1:$peer1_port" --peer-port "$peer1_port" --http-port "$http1_port" --spin-us 50 \
+    --proxy-port "$skep1_port" --read-port 0 --sentinel-port "$sentinel1_port" >"$run/skep-spin.log" 2>&1 &
 pids+=($!)
 
 ready() { [[ "$(redis-cli -p "$1" SET bench:ready 1 2>/dev/null)" == OK ]]; }
@@ -87,7 +87,7 @@ for p in $redis_port $haproxy_port $twem_port $skep_port $skep1_port; do
     ready "$p" || { echo "target on port $p did not come up (logs in $run)" >&2; exit 1; }
 done
 
-names=(redis haproxy twemproxy skep skep-nospin)
+names=(redis haproxy twemproxy skep skep-spin)
 ports=($redis_port $haproxy_port $twem_port $skep_port $skep1_port)
 configs=("-c 50 -P 1" "-c 50 -P 16" "-c 1 -P 1")
 

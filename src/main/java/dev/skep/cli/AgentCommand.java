@@ -138,10 +138,11 @@ public final class AgentCommand implements Callable<Integer> {
                     + "Env SKEP_IO_THREADS. Default: ${DEFAULT-VALUE}.")
     int ioThreads;
 
-    @Option(names = "--spin-us", paramLabel = "US", defaultValue = "${env:SKEP_SPIN_US:-50}",
-            description = "While the proxy waits for replies from redis, an idle event loop polls for them this long "
-                    + "before it sleeps: lower latency (one thread wake-up less per request) for some CPU; 0: never "
-                    + "poll. Env SKEP_SPIN_US. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--spin-us", paramLabel = "US", defaultValue = "${env:SKEP_SPIN_US:-0}",
+            description = "While one request is out to redis, an idle event loop polls for the reply this long before "
+                    + "it sleeps (e.g. 50): one thread wake-up less per request at low concurrency, for CPU (and tail "
+                    + "latency on a machine whose cores are busy); 0: never poll. Env SKEP_SPIN_US. "
+                    + "Default: ${DEFAULT-VALUE}.")
     int spinUs;
 
     @Option(names = "--max-clients", paramLabel = "N", defaultValue = "${env:SKEP_MAX_CLIENTS:-10000}",

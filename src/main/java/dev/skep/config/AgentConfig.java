@@ -64,8 +64,11 @@ public record AgentConfig(
         LeaseSettings lease,
         int spinUs) {
 
-    /** The default of {@code --spin-us}: covers redis's answer on the same machine (measured 15–40 µs). */
-    public static final int DEFAULT_SPIN_US = 50;
+    /**
+     * The default of {@code --spin-us}: no polling, as HAProxy's busy-polling and Netty are off by default. It
+     * saves 8 µs at one client but, on a machine whose cores are busy, costs tail latency (README, Measured).
+     */
+    public static final int DEFAULT_SPIN_US = 0;
 
     /** Settings with the default {@code --spin-us}. */
     public AgentConfig(Endpoint redis, String redisPassword, List<Endpoint> staticPeers, String peersDns, int peerPort,

@@ -19,7 +19,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class ProxyFixture implements AutoCloseable {
     final TopologyHolder topology = new TopologyHolder();
-    final EventLoops loops = EventLoops.create(2, "test-proxy", true, TimeUnit.MICROSECONDS.toNanos(50)); // as the agent, which spins 50 µs by default
+    // polling as with --spin-us 50, so that the ITs cover that path too
+    final EventLoops loops = EventLoops.create(2, "test-proxy", true, TimeUnit.MICROSECONDS.toNanos(50));
     final ProxyServer proxy;
     final int writePort = FreePorts.freePort();
     final int readPort = FreePorts.freePort();
