@@ -464,10 +464,16 @@ public final class Election {
     /**
      * A handover whose deadline passed. Before the successor was told it may take over, abandoning is safe.
      * After, it may have promoted itself already, unheard: this node must not lead on, so it steps down and
-     * a normal election (or the successor's announcement) decides.
+     * a normal election (or the successor's announcement) decides. A successor silent for a peer timeout after
+     * it was told (its agent stopped too, as when {@code skep up} stops every agent at once) is treated as the
+     * deadline passing: waiting longer cannot make it answer, and the outcome is the same.
      */
     private void checkHandoverDeadline(long now) {
-        if (handoverTo == null || now <= handoverDeadline) {
+        if (handoverTo == null) {
+            return;
+        }
+        boolean silent = handoverOffset >= 0 && !isLive(handoverTo, now);
+        if (now <= handoverDeadline && !silent) {
             return;
         }
         if (handoverOffset < 0) {
@@ -477,9 +483,11 @@ public final class Election {
             return; // PrepareHandover reports its own timeout
         }
         Endpoint successor = handoverTo;
-        endHandover(false, "successor " + successor + " did not take over within "
-                + settings.handoverTimeoutMs() + " ms", null, 0, now);
-        stepDown("handed over to " + successor + ", which has not announced itself", now);
+        endHandover(false, silent ? "successor " + successor + " went silent after it was told to take over"
+                : "successor " + successor + " did not take over within " + settings.handoverTimeoutMs() + " ms",
+                null, 0, now);
+        stepDown("handed over to " + successor + ", which " + (silent ? "went silent" : "has not announced itself"),
+                now);
     }
 
     /**
