@@ -128,9 +128,9 @@ class PartitionIT {
         // timeouts down, so elections start and are interrupted).
         for (int cycle = 0; cycle < 6; cycle++) {
             hive.hive.isolate(master);
-            Thread.sleep(500);
+            Thread.sleep(500); // the fault's duration is the scenario, not a wait for a condition
             hive.hive.heal(master);
-            Thread.sleep(500);
+            Thread.sleep(500); // likewise: the link stays up this long before the next cut
         }
         int after = hive.awaitConverged(CONVERGE);
         assertThat(hive.cli(after, NetnsHive.WRITE_PORT, "SET", "flap:after", "2")).isEqualTo("OK");
