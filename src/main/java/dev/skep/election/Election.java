@@ -1093,7 +1093,7 @@ public final class Election {
                 // Our own redis may be down (NOT_READY) or we may be between leaders: clients of this node's
                 // proxy still go to the master the rest of the hive follows, if there is a live one.
                 Member lead = liveLeader(now);
-                yield lead == null ? new Topology(epoch, null, null, List.of())
+                yield lead == null ? new Topology(epoch, null, null, List.of(), false, syncReplicas())
                         : new Topology(lead.status().epoch(), lead.status().node(), lead.status().redis(),
                                 healthyReplicas(now, lead.status().node(), lead.status().epoch()),
                                 lead.status().handoverTo() != null, syncReplicas());

@@ -41,8 +41,6 @@ import java.util.concurrent.TimeUnit;
 final class ClientSession extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     private static final Object UPSTREAM = new Object();
-    /** The slot of a WAIT the proxy sent after a write (--quorum majority); its reply releases {@link #heldReply}. */
-    private static final Object WAIT_SLOT = new Object();
     /** A dedicated reply held until the WAIT after it says enough replicas have the write. */
     private ByteBuf heldReply;
     /** A MULTI was sent and no EXEC, DISCARD or RESET after it: a WAIT now would be queued in the transaction. */
@@ -63,7 +61,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** Unscanned request bytes. Merged as ByteToMessageDecoder does: never changed under a retained slice. */
     private ByteBuf in = Unpooled.EMPTY_BUFFER;
     private final RequestScanner scanner = new RequestScanner();
-    /** One entry per unanswered request, in order: UPSTREAM, a SessionState.Change, or a local reply. */
+    /**
+     * One entry per unanswered request, in order: UPSTREAM, a SessionState.Change, a local reply, or the
+     * {@link WriteConfirmation} of a WAIT the proxy sent after a write (--quorum majority; its reply releases
+     * {@link #heldReply}).
+     */
     private final ArrayDeque<Object> slots = new ArrayDeque<>();
     private int inFlight;
     private boolean dedicatedMode;
@@ -399,12 +401,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         } else if (cmd.equals("EXEC") || cmd.equals("DISCARD") || cmd.equals("RESET")) {
             txOpen = false;
         }
-        if (loop.syncReplicas > 0 && route == Port.WRITE && !txOpen && !state.raw()
-                && (requestIsWrite || cmd.equals("EXEC"))) {
+        WriteConfirmation needed = route == Port.WRITE ? loop.confirmation() : null;
+        if (needed != null && !txOpen && !state.raw() && (requestIsWrite || cmd.equals("EXEC"))) {
             // --quorum majority: as on the shared path, the reply waits until enough replicas have the write
-            slots.add(WAIT_SLOT);
+            slots.add(needed);
             inFlight++;
-            d.send(Unpooled.wrappedBuffer(loop.waitRequest()));
+            d.send(Unpooled.wrappedBuffer(needed.request()));
         }
         wroteDedicated = true;
         return true;
@@ -568,10 +570,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         if (!push) {
             Object head = slots.peek();
-            if (head == WAIT_SLOT) {
+            if (head instanceof WriteConfirmation wait) {
                 slots.poll();
                 inFlight--;
-                releaseHeldReply(frame);
+                releaseHeldReply(wait, frame);
                 writeLocalReplies();
                 return;
             }
@@ -581,7 +583,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 if (head instanceof SessionState.Change c) {
                     state.apply(c, frame.getByte(frame.readerIndex()) == '-');
                 }
-                if (slots.peek() == WAIT_SLOT) {
+                if (slots.peek() instanceof WriteConfirmation) {
                     heldReply = frame;
                     return;
                 }
@@ -592,8 +594,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     /** The reply to our WAIT: the held write reply goes to the client if enough replicas confirmed, else an error. */
-    private void releaseHeldReply(ByteBuf waitReply) {
-        String error = loop.unconfirmed(waitReply);
+    private void releaseHeldReply(WriteConfirmation wait, ByteBuf waitReply) {
+        String error = wait.unconfirmed(waitReply);
         ByteBuf reply = heldReply;
         heldReply = null;
         if (reply == null) {
@@ -732,7 +734,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         while (!slots.isEmpty()) {
             Object s = slots.poll();
-            if (s == WAIT_SLOT) {
+            if (s instanceof WriteConfirmation) {
                 continue;
             }
             if (s instanceof ByteBuf local) {

@@ -43,37 +43,18 @@ final class LoopContext {
     boolean holdWrites;
     /** The master before the current gap with none, whose connections are kept until the next master is known. */
     private Endpoint lastMaster;
-    /** Replicas that must confirm the writes of a shared connection (WAIT) before they are acknowledged. */
+    /**
+     * Replicas that must confirm a write (WAIT) before the proxy acknowledges it, as the current topology says.
+     * Read when a write is sent, never when its WAIT is answered: the confirmation a write needs is fixed when it
+     * leaves (see {@link WriteConfirmation}).
+     */
     int syncReplicas;
     /** How long such a WAIT may take before the writes it covers are answered with an error. */
     long syncTimeoutMs = 1000;
 
-    /** The {@code WAIT} the proxy sends after writes under --quorum majority (shared and dedicated paths alike). */
-    byte[] waitRequest() {
-        return RequestArgs.encode("WAIT", Integer.toString(syncReplicas), Long.toString(syncTimeoutMs));
-    }
-
-    /**
-     * Reads (and releases) the reply to a {@link #waitRequest()}: null when enough replicas confirmed the writes
-     * before it, otherwise the error (without its '-') that each of those writes gets instead of its reply.
-     */
-    String unconfirmed(io.netty.buffer.ByteBuf waitReply) {
-        long confirmed = -1;
-        if (waitReply.readableBytes() > 3 && waitReply.getByte(waitReply.readerIndex()) == ':') {
-            try {
-                confirmed = Long.parseLong(waitReply.toString(waitReply.readerIndex() + 1, waitReply.readableBytes() - 3,
-                        java.nio.charset.StandardCharsets.US_ASCII));
-            } catch (NumberFormatException e) {
-                confirmed = -1;
-            }
-        }
-        waitReply.release();
-        if (confirmed >= syncReplicas) {
-            return null;
-        }
-        return "NOREPLICAS " + Math.max(0, confirmed) + " of the " + syncReplicas + " replicas needed confirmed the "
-                + "command within " + syncTimeoutMs + " ms (--quorum majority): it ran on the master but may not "
-                + "survive a failover";
+    /** What a write sent now must have confirmed before it is acknowledged; null when nothing (no quorum). */
+    WriteConfirmation confirmation() {
+        return syncReplicas > 0 ? new WriteConfirmation(syncReplicas, syncTimeoutMs) : null;
     }
     private final Map<Endpoint, SharedUpstream[]> writePools = new HashMap<>();
     private final Map<Endpoint, SharedUpstream[]> readPools = new HashMap<>();
@@ -275,6 +256,8 @@ final class LoopContext {
         topology = next;
         appliedEpoch = next.epoch();
         holdWrites = next.writesHeld();
+        // A topology without a master carries no count: writes already sent keep the count they left with
+        // (WriteConfirmation), and none are sent until a master is known again.
         syncReplicas = next.syncReplicas();
         String reason = next.hasMaster()
                 ? "failover: the master is now " + next.master() + " (epoch " + next.epoch() + ")"

@@ -18,7 +18,7 @@ import java.util.Set;
  * connection state, so whose connection runs them does not matter. Event-loop confined.
  */
 final class SharedUpstream extends Upstream {
-    /** The session of each request sent and not yet answered, in order; {@link #WAIT} for the proxy's own WAITs. */
+    /** The session of each request sent and not yet answered, in order; a {@link WriteConfirmation} for the proxy's own WAITs. */
     private final ArrayDeque<Object> waiting = new ArrayDeque<>();
     /**
      * --quorum majority: a request of a batch that holds a write, whose reply reaches the client only once the
@@ -26,12 +26,13 @@ final class SharedUpstream extends Upstream {
      */
     private record Confirmed(ClientSession session) {}
 
-    /** Marks the reply of a {@code WAIT} the proxy sent itself (--quorum majority). */
-    private static final Object WAIT = new Object();
     /** WAITs sent and not yet answered. */
     private int waitsInFlight;
-    /** Requests written since the last WAIT. */
-    private int sinceWait;
+    /**
+     * What the writes sent since the last WAIT need confirmed (the strictest count any of them was sent under);
+     * null when none was sent under a quorum. Fixed at send time: see {@link WriteConfirmation}.
+     */
+    private WriteConfirmation sinceWait;
     /** Replies that arrived before the WAIT covering them was answered: session, reply, in order. */
     private final ArrayDeque<Object> gated = new ArrayDeque<>();
     /**
@@ -72,13 +73,13 @@ final class SharedUpstream extends Upstream {
      * connected); flushed by {@link #flush()}.
      */
     void send(ClientSession session, ByteBuf requests, int count, boolean hasWrite) {
-        boolean confirm = hasWrite && route == Port.WRITE && loop.syncReplicas > 0;
-        Object entry = confirm ? new Confirmed(session) : session;
+        WriteConfirmation needed = hasWrite && route == Port.WRITE ? loop.confirmation() : null;
+        Object entry = needed != null ? new Confirmed(session) : session;
         for (int i = 0; i < count; i++) {
             waiting.add(entry);
         }
-        if (confirm) {
-            sinceWait += count;
+        if (needed != null) {
+            sinceWait = needed.max(sinceWait);
         }
         inFlight(waiting.size());
         channel.write(requests, channel.voidPromise());
@@ -101,13 +102,15 @@ final class SharedUpstream extends Upstream {
     private final Runnable flushTask = () -> {
         flushScheduled = false;
         if (connected) {
-            if (route == Port.WRITE && loop.syncReplicas > 0 && sinceWait > 0) {
-                // --quorum majority: the replies to these requests are held until a majority has them
-                sinceWait = 0;
-                waiting.add(WAIT);
+            if (sinceWait != null) {
+                // --quorum majority: the replies to these requests are held until a majority has them, as many
+                // replicas as they were sent needing, even if the topology has changed since
+                WriteConfirmation wait = sinceWait;
+                sinceWait = null;
+                waiting.add(wait);
                 inFlight(waiting.size());
                 waitsInFlight++;
-                channel.write(channel.alloc().buffer().writeBytes(loop.waitRequest()), channel.voidPromise());
+                channel.write(channel.alloc().buffer().writeBytes(wait.request()), channel.voidPromise());
             }
             channel.flush();
         }
@@ -141,9 +144,9 @@ final class SharedUpstream extends Upstream {
         if (waitsInFlight > 0) {
             endOfFrames(in);
             ByteBuf frame = in.readRetainedSlice(length);
-            if (next == WAIT) {
+            if (next instanceof WriteConfirmation wait) {
                 waitsInFlight--;
-                releaseGated(frame);
+                releaseGated(wait, frame);
             } else {
                 gated.add(next);
                 gated.add(frame);
@@ -190,8 +193,8 @@ final class SharedUpstream extends Upstream {
      * clients; otherwise each becomes an error, since a partition could lose them (their outcome is unknown
      * to the client: they ran on the master and may or may not survive).
      */
-    private void releaseGated(ByteBuf waitReply) {
-        String error = loop.unconfirmed(waitReply);
+    private void releaseGated(WriteConfirmation wait, ByteBuf waitReply) {
+        String error = wait.unconfirmed(waitReply);
         while (!gated.isEmpty()) {
             Object entry = gated.poll();
             ByteBuf frame = (ByteBuf) gated.poll();
@@ -213,9 +216,9 @@ final class SharedUpstream extends Upstream {
             frame.release(); // shared connections never subscribe: nothing unsolicited is expected
             return;
         }
-        if (next == WAIT) {
+        if (next instanceof WriteConfirmation wait) {
             waitsInFlight--;
-            releaseGated(frame);
+            releaseGated(wait, frame);
             return;
         }
         if (waitsInFlight > 0) {
@@ -271,13 +274,13 @@ final class SharedUpstream extends Upstream {
             ((ByteBuf) gated.poll()).release();
         }
         for (Object o : waiting) {
-            if (o != WAIT) {
+            if (!(o instanceof WriteConfirmation)) {
                 lost.add(o instanceof Confirmed c ? c.session() : (ClientSession) o);
             }
         }
         waiting.clear();
         waitsInFlight = 0;
-        sinceWait = 0;
+        sinceWait = null;
         for (ClientSession s : lost) {
             s.onUpstreamLost(this, reason);
         }

@@ -261,6 +261,41 @@ class ProxyIT {
         }
     }
 
+    /**
+     * Issue 14's lost writes: a leader cut off from its replicas steps down while its WAIT is out, and the topology
+     * it then publishes (no master) carries no replica count. The write was sent needing one replica and none has
+     * it: it must not be acknowledged because the count of the moment the WAIT returns is 0. Before the fix the
+     * client got +OK here (the bench/chaos partition rounds that lost acknowledged writes under majority).
+     */
+    @Test
+    void aWriteKeepsTheConfirmationItWasSentWithWhenTheTopologyLosesItsMaster() throws Exception {
+        RedisServerFixture master = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        toClose.add(pool::shutdownNow);
+        for (boolean dedicatedSession : new boolean[] {false, true}) {
+            p.masterWithSyncReplicas(master, 1);
+            String key = "cut:" + dedicatedSession;
+            try (Jedis j = p.writeClient()) {
+                if (dedicatedSession) {
+                    j.select(0);
+                }
+                Future<String> reply = pool.submit(() -> {
+                    try {
+                        return j.set(key, "v");
+                    } catch (JedisDataException e) {
+                        return e.getMessage();
+                    }
+                });
+                // the SET ran and its WAIT (1 replica, 1000 ms, none connected) is out: the leader steps down now
+                await().atMost(Duration.ofSeconds(5)).until(() -> "v".equals(master.jedis().get(key)));
+                p.master(null);
+                assertThat(reply.get(10, TimeUnit.SECONDS)).as("dedicated session: " + dedicatedSession)
+                        .startsWith("NOREPLICAS 0 of the 1 replicas needed");
+            }
+        }
+    }
+
     @Test
     void dedicatedSessionWritesUnconfirmedByReplicasGetNoreplicas() {
         RedisServerFixture master = track(RedisServerFixture.start());
