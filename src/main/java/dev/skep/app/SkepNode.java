@@ -96,7 +96,7 @@ public final class SkepNode implements AutoCloseable {
         ElectionSettings settings = new ElectionSettings(config.self(), config.announcedRedis(), config.httpPort(),
                 config.heartbeatMs(), config.peerTimeoutMs(), config.redisFailures(), config.maxLagMs(),
                 config.handoverTimeoutMs(), config.quorum().equals("majority") ? Quorum.MAJORITY : Quorum.NONE,
-                config.lease() == null ? 0 : config.lease().durationSeconds());
+                config.lease() == null ? 0 : config.lease().durationSeconds(), config.busyGraceMs());
 
         EventLoops loops = EventLoops.create(config.eventLoops(), "skep-io", false,
                 TimeUnit.MICROSECONDS.toNanos(config.spinUs()));

@@ -145,6 +145,13 @@ public final class AgentCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}.")
     int spinUs;
 
+    @Option(names = "--busy-grace-ms", paramLabel = "MS", defaultValue = "${env:SKEP_BUSY_GRACE_MS:-10000}",
+            description = "How long the local redis may be alive but not answering (a long script, DEBUG SLEEP, a "
+                    + "fork, a flood of replies) before the node counts it as down and a leader gives up; a crashed "
+                    + "or stopped redis is declared down without waiting for it. 0: busy counts as down. "
+                    + "Env SKEP_BUSY_GRACE_MS. Default: ${DEFAULT-VALUE}.")
+    long busyGraceMs;
+
     @Option(names = "--max-clients", paramLabel = "N", defaultValue = "${env:SKEP_MAX_CLIENTS:-10000}",
             description = "Client connections accepted on the write and read ports together. Env SKEP_MAX_CLIENTS. "
                     + "Default: ${DEFAULT-VALUE}.")
@@ -213,7 +220,8 @@ public final class AgentCommand implements Callable<Integer> {
             return new AgentConfig(redis, redisPassword, peers == null ? List.of() : peers, peersDns, peerPort,
                     bind, announce, heartbeatMs, timeout, redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs,
                     maxClients, sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum,
-                    ioThreads, AgentConfig.lease(election, leaseName, leaseNamespace, kubeApi, leaseDurationS), spinUs);
+                    ioThreads, AgentConfig.lease(election, leaseName, leaseNamespace, kubeApi, leaseDurationS), spinUs,
+                    busyGraceMs);
         } catch (ConfigException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -37,6 +37,8 @@ import java.util.Optional;
  * @param lease          {@code --election lease}: where the Lease is; null for {@code --election peers}
  * @param spinUs         how long an idle event loop polls for redis's replies before it sleeps, in microseconds
  *                       ({@code --spin-us}); 0: never
+ * @param busyGraceMs    how long the local redis may be alive but unanswering (a long script, a fork) before the
+ *                       node counts it as down ({@code --busy-grace-ms}); 0: busy counts as down at once
  */
 public record AgentConfig(
         Endpoint redis,
@@ -62,7 +64,20 @@ public record AgentConfig(
         String quorum,
         int ioThreads,
         LeaseSettings lease,
-        int spinUs) {
+        int spinUs,
+        long busyGraceMs) {
+
+    /** Settings with the default {@code --busy-grace-ms}. */
+    public AgentConfig(Endpoint redis, String redisPassword, List<Endpoint> staticPeers, String peersDns, int peerPort,
+                       String bindHost, String announceHost, int heartbeatMs, int peerTimeoutMs, int redisFailures,
+                       String peerSecret, int httpPort, int proxyPort, int readPort, int holdMs, int maxClients,
+                       int sentinelPort, String masterName, int maxLagMs, int handoverTimeoutMs, String quorum,
+                       int ioThreads, LeaseSettings lease, int spinUs) {
+        this(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost, heartbeatMs, peerTimeoutMs,
+                redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName,
+                maxLagMs, handoverTimeoutMs, quorum, ioThreads, lease, spinUs,
+                dev.skep.election.ElectionSettings.DEFAULT_BUSY_GRACE_MS);
+    }
 
     /**
      * The default of {@code --spin-us}: no polling, as HAProxy's busy-polling and Netty are off by default. It
@@ -211,6 +226,9 @@ public record AgentConfig(
         if (redisFailures < 1 || redisFailures > 100) {
             throw new ConfigException("--redis-failures: " + redisFailures + " (expected: 1..100)");
         }
+        if (busyGraceMs < 0 || busyGraceMs > 600_000) {
+            throw new ConfigException("--busy-grace-ms: " + busyGraceMs + " (expected: 0..600000)");
+        }
         if (announceHost == null || announceHost.isBlank()) {
             throw new ConfigException("--announce-host: empty (expected: the address peers and clients reach this node at)");
         }
@@ -234,7 +252,7 @@ public record AgentConfig(
         return new AgentConfig(redis, redisPassword.isEmpty() ? "" : "***", staticPeers, peersDns, peerPort, bindHost,
                 announceHost, heartbeatMs, peerTimeoutMs, redisFailures, peerSecret.isEmpty() ? "" : "***", httpPort,
                 proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum,
-                ioThreads, lease, spinUs).toString();
+                ioThreads, lease, spinUs, busyGraceMs).toString();
     }
 
     public Optional<String> password() {

@@ -1,8 +1,11 @@
 package dev.skep.election;
 
 import dev.skep.lease.LeaseRecord;
+import dev.skep.redis.RedisController;
 import dev.skep.topology.Endpoint;
 import dev.skep.topology.Topology;
+
+import java.util.List;
 
 /** What the election asks the I/O shell to do. Effects are executed in the order they are returned. */
 public sealed interface Effect {
@@ -56,11 +59,41 @@ public sealed interface Effect {
     record HandoverDone(boolean ok, String detail, Endpoint successor, long epoch, long pausedMs) implements Effect {}
 
     /**
-     * {@link Quorum#MAJORITY}: set the local redis's {@code min-replicas-to-write}. A leader that lost its
-     * majority sets a number it cannot reach, so that clients writing to its redis directly stop too; a new
-     * leader sets 0 again.
+     * Set the local redis's {@code min-replicas-to-write}: {@link #FENCED} fences it (redis refuses every write,
+     * {@code -NOREPLICAS}, so that clients writing to it directly stop too), 0 lifts the fence. Every redis of the
+     * hive is fenced except the leader's: one that no agent leads (just started, its leader gone, its own agent
+     * stepping down) must never take writes that the hive would later discard.
      */
-    record FenceWrites(int minReplicas, String reason) implements Effect {}
+    record FenceWrites(int minReplicas, String reason) implements Effect {
+        /**
+         * More replicas than any hive has: a fenced redis takes no write whatever connects to it. The chart and
+         * {@code skep up} start redis with it ({@code --min-replicas-to-write 1000000}), so that a redis is fenced
+         * from birth, before its agent runs.
+         */
+        public static final int FENCED = RedisController.FENCED_MIN_REPLICAS;
+
+        /** Fences the local redis. */
+        public static FenceWrites fence(String reason) {
+            return new FenceWrites(FENCED, reason);
+        }
+
+        /** Lifts the fence: this node leads. */
+        public static FenceWrites lift(String reason) {
+            return new FenceWrites(0, reason);
+        }
+    }
+
+    /**
+     * The leader (or the node about to promote itself): fence each of these redis servers of the hive if it still
+     * reports {@code role:master}. They are the redis of members whose agents fell silent while their redis was a
+     * master (an agent killed, stuck, restarting): no agent keeps them from taking writes that the new master's
+     * history will not have. Carried out off the control and redis threads, each bounded by a heartbeat.
+     */
+    record FenceOrphans(List<Endpoint> redis, String reason) implements Effect {
+        public FenceOrphans {
+            redis = List.copyOf(redis);
+        }
+    }
 
     /** Why the Lease is written ({@code --election lease}). */
     enum LeaseWrite {

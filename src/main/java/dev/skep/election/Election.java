@@ -151,6 +151,7 @@ public final class Election {
             purge(now);
             checkHandoverDeadline(now);
             evaluate(now);
+            fenceOrphans(now);
             renewLease(now);
             out.add(new Effect.Broadcast(status(now)));
             changed = false;
@@ -159,7 +160,7 @@ public final class Election {
         } else if (event instanceof ElectionEvent.ProbeSucceeded e) {
             onProbe(e.snapshot(), now);
         } else if (event instanceof ElectionEvent.ProbeFailed e) {
-            onProbeFailed(e.reason(), now);
+            onProbeFailed(e.reason(), e.busy(), now);
         } else if (event instanceof ElectionEvent.PromotionFinished e) {
             onPromotionFinished(e, now);
         } else if (event instanceof ElectionEvent.HandoverRequested e) {
@@ -168,7 +169,7 @@ public final class Election {
             onHandoverCaughtUp(e, now);
         } else if (event instanceof ElectionEvent.Stopping e) {
             if (lease != null && state == NodeState.LEADING && handoverTo == null) {
-                out.add(new Effect.FenceWrites(membershipSize(), "agent stopping: clients writing to this redis "
+                out.add(Effect.FenceWrites.fence("agent stopping: clients writing to this redis "
                         + "directly must stop too, as the Lease goes back"));
                 stepDown(e.cause(), now); // releases the Lease
             }
@@ -274,6 +275,10 @@ public final class Election {
             changed = true; // peers learn what our redis holds now, not at the next tick
         }
         probeFailures = 0;
+        if (busySince >= 0) {
+            record("redis-busy", "local redis answers again after " + (now - busySince) + " ms busy");
+            busySince = -1;
+        }
         if (previous != null && !previous.runId().equals(snap.runId())) {
             // A new run_id is a new process: without persistence its dataset is whatever it was started
             // with, typically empty. It must resync from a leader before it may win (invariant 2).
@@ -309,13 +314,37 @@ public final class Election {
             }
         }
         evaluate(now);
+        enforceFence(snap, now);
     }
 
-    private void onProbeFailed(String reason, long now) {
-        probeFailures++;
+    /**
+     * A failed probe. One that says redis is down (refused, reset, stopped) counts towards
+     * {@code --redis-failures}; one that says it is alive but busy (a long script, a fork, a flood of replies)
+     * does not, until it has been busy for {@code --busy-grace-ms}: failing over a busy master discards what it
+     * is doing and gains nothing, while a crashed one closes its sockets and is declared down as before.
+     */
+    private void onProbeFailed(String reason, boolean busy, long now) {
         lastProbeFailure = reason;
+        if (busy) {
+            if (busySince < 0) {
+                busySince = now;
+                if (state != NodeState.NOT_READY) {
+                    record("redis-busy", "local redis is alive but not answering: " + reason + "; counted as down "
+                            + "if it lasts " + settings.busyGraceMs() + " ms (--busy-grace-ms)");
+                }
+            }
+            if (now - busySince < settings.busyGraceMs()) {
+                return;
+            }
+            reason = "busy for " + (now - busySince) + " ms, past --busy-grace-ms " + settings.busyGraceMs() + ": "
+                    + reason;
+            probeFailures = Math.max(probeFailures + 1, settings.redisFailures());
+        } else {
+            probeFailures++;
+        }
         if (probeFailures >= settings.redisFailures() && state != NodeState.NOT_READY) {
-            String cause = "local redis probe failed " + probeFailures + " times in a row: " + reason;
+            String cause = busy ? "local redis " + reason
+                    : "local redis probe failed " + probeFailures + " times in a row: " + reason;
             if (state == NodeState.LEADING || state == NodeState.PROMOTING) {
                 abandonHandover(cause, now);
                 record("stepped-down", "gave up leadership of epoch " + epoch + ": " + cause);
@@ -326,6 +355,70 @@ public final class Election {
             }
             enter(NodeState.NOT_READY);
             record("not-ready", cause);
+        }
+    }
+
+    /** Since when the local redis has been alive but unanswering (busy); -1 while it answers. */
+    private long busySince = -1;
+
+    /**
+     * Every redis of the hive but the leader's is fenced ({@code min-replicas-to-write} above any hive's size):
+     * one that reports {@code role:master} while this node does not lead it (just started, its agent restarted,
+     * this node stepped down or is stopping) is fenced now, before a client that reaches it directly can write
+     * what the hive will discard. A leader finding its own redis fenced (by another node that took its agent for
+     * dead, or a fence from before it led) lifts it. Asked again at most every {@link #FENCE_RETRY_MS} while the
+     * probes do not show it done (a redis that refuses CONFIG SET must not be asked every heartbeat).
+     */
+    private void enforceFence(RedisSnapshot r, long now) {
+        if (r.role() != RedisRole.MASTER) {
+            return;
+        }
+        boolean leads = state == NodeState.LEADING;
+        boolean wanted = !leads && state != NodeState.PROMOTING; // promoting: the promotion lifts it
+        if (wanted == r.fenced() || (state == NodeState.PROMOTING)) {
+            fenceAskedAt = Long.MIN_VALUE / 2;
+            return;
+        }
+        if (now - fenceAskedAt < FENCE_RETRY_MS && r.runId().equals(fenceAskedOf)) {
+            return;
+        }
+        fenceAskedAt = now;
+        fenceAskedOf = r.runId();
+        if (wanted) {
+            out.add(Effect.FenceWrites.fence("local redis is a master that this node does not lead (" + state + ")"));
+            record("fenced", "local redis reports role:master while this node is " + state + ": fenced "
+                    + "(min-replicas-to-write " + Effect.FenceWrites.FENCED + ") so that nobody writes to it directly");
+        } else {
+            out.add(Effect.FenceWrites.lift("leading epoch " + epoch + ": lifting a fence found on the local redis"));
+            record("unfenced", "leading epoch " + epoch + " and the local redis was fenced: lifted");
+        }
+    }
+
+    private static final long FENCE_RETRY_MS = 5_000;
+    private long fenceAskedAt = Long.MIN_VALUE / 2;
+    private String fenceAskedOf = "";
+
+    /**
+     * The leader, or a node about to promote itself: the redis of members whose agents have fallen silent while
+     * their redis was a master (killed, stuck, restarting) are fenced, so that no client writing to them
+     * directly (a Sentinel-aware client sent there earlier) writes what the new master's history will not have.
+     * Their own agents fence them too when they come back ({@link #enforceFence}); until then nobody else would.
+     */
+    private void fenceOrphans(long now) {
+        if (state != NodeState.LEADING && state != NodeState.PROMOTING) {
+            return;
+        }
+        List<Endpoint> orphans = new ArrayList<>();
+        for (Member m : members.values()) {
+            NodeStatus s = m.status();
+            if (!live(m, now) && s.redisRole() == RedisRole.MASTER && !s.redis().equals(settings.redis())) {
+                orphans.add(s.redis());
+            }
+        }
+        if (!orphans.isEmpty()) {
+            orphans.sort(Comparator.naturalOrder());
+            out.add(new Effect.FenceOrphans(orphans, (state == NodeState.LEADING ? "leader of epoch " + epoch
+                    : "promoting for epoch " + pendingEpoch) + ": their agents are silent"));
         }
     }
 
@@ -349,8 +442,9 @@ public final class Election {
         masterSinceOffset = Math.max(promoteMinOffset, redis == null ? 0 : redis.replOffset());
         enter(NodeState.LEADING);
         record("promoted", "leading epoch " + epoch + ": local redis confirmed role:master");
+        fenceOrphans(now);
         if (settings.quorum() == Quorum.MAJORITY || lease != null) {
-            out.add(new Effect.FenceWrites(0, "leading epoch " + epoch));
+            out.add(Effect.FenceWrites.lift("leading epoch " + epoch));
         }
     }
 
@@ -697,7 +791,7 @@ public final class Election {
                     endHandover(false, "could not hand the Lease over: " + e.detail()
                             + " (it may be " + successor + "'s now)", null, 0, now);
                     stepDown("the Lease may have gone to " + successor + " (--election lease)", now);
-                    out.add(new Effect.FenceWrites(membershipSize(), "the Lease may be " + successor + "'s: clients "
+                    out.add(Effect.FenceWrites.fence("the Lease may be " + successor + "'s: clients "
                             + "writing to this redis directly must stop too"));
                 } else {
                     handoverFinalOffset = -1;
@@ -838,12 +932,12 @@ public final class Election {
                 } else if (lease != null && handoverFinalOffset < 0 && handoverOffset < 0 && !lease.heldBySelf()) {
                     stepDown("the Lease is held by " + (lease.holder().isEmpty() ? "nobody" : lease.holder())
                             + " (--election lease)", now);
-                    out.add(new Effect.FenceWrites(membershipSize(), "lost the Lease: clients writing to this redis "
+                    out.add(Effect.FenceWrites.fence("lost the Lease: clients writing to this redis "
                             + "directly must stop too"));
                 } else if (lease != null && handoverFinalOffset < 0 && handoverOffset < 0 && now >= lease.heldUntil()) {
                     stepDown("could not renew the Lease for " + (now - lease.heldUntil() + settings.leaseHoldMs())
                             + " ms (--election lease)", now);
-                    out.add(new Effect.FenceWrites(membershipSize(), "the Lease may be taken: clients writing to "
+                    out.add(Effect.FenceWrites.fence("the Lease may be taken: clients writing to "
                             + "this redis directly must stop too"));
                 } else if (settings.quorum() == Quorum.MAJORITY) {
                     int heard = supporters(now);
@@ -852,7 +946,7 @@ public final class Election {
                     if (heard < majorityOf(n) && now - promotedAt >= settings.leaderLeaseMs()) {
                         stepDown("only " + heard + " of " + n + " nodes surely follow it, no majority (--quorum majority)",
                                 now);
-                        out.add(new Effect.FenceWrites(n, "no majority: clients writing to this redis directly "
+                        out.add(Effect.FenceWrites.fence("no majority: clients writing to this redis directly "
                                 + "must stop too"));
                     }
                 }
@@ -963,6 +1057,8 @@ public final class Election {
                 + (lease == null ? "promoting local redis" : "claiming the Lease"));
         promoteOrClaim(new Effect.Promote(pendingEpoch, redis.runId(), proposalOffset,
                 "won the election for epoch " + pendingEpoch), now);
+        // a silent leader's redis may still take writes: fenced while ours is promoted, not after
+        fenceOrphans(now);
     }
 
     /**
@@ -1029,7 +1125,7 @@ public final class Election {
             detached = true;
             out.add(new Effect.Detach("leader " + leader + " lost (" + why + ")"));
             if (settings.quorum() == Quorum.MAJORITY) {
-                out.add(new Effect.FenceWrites(membershipSize(), "detached from lost leader " + leader));
+                out.add(Effect.FenceWrites.fence("detached from lost leader " + leader));
             }
         }
         leader = null;

@@ -22,8 +22,17 @@ public sealed interface ElectionEvent {
     /** The local redis answered PING and INFO. */
     record ProbeSucceeded(RedisSnapshot snapshot, long now) implements ElectionEvent {}
 
-    /** The local redis did not answer (or answered an error). */
-    record ProbeFailed(String reason, long now) implements ElectionEvent {}
+    /**
+     * The local redis did not answer (or answered an error). {@code busy}: the evidence says it is alive but busy
+     * (a long script, a fork, a flood of replies: see {@code redis.ProbeFailure}), which costs a leader its
+     * leadership only past the busy grace; otherwise it counts towards {@code --redis-failures}.
+     */
+    record ProbeFailed(String reason, boolean busy, long now) implements ElectionEvent {
+        /** A failure that counts (redis down, stopped, refusing). */
+        public ProbeFailed(String reason, long now) {
+            this(reason, false, now);
+        }
+    }
 
     /** The outcome of an {@link Effect.Promote}: {@code ok} only once redis reported {@code role:master}. */
     record PromotionFinished(long epoch, boolean ok, String detail, long now) implements ElectionEvent {}

@@ -4,6 +4,7 @@ import dev.skep.lease.LeaseRecord;
 import dev.skep.discovery.PeerSource;
 import dev.skep.lease.LeaseConflictException;
 import dev.skep.lease.LeaseStore;
+import dev.skep.redis.ProbeFailure;
 import dev.skep.redis.RedisController;
 import dev.skep.redis.RedisSnapshot;
 import dev.skep.topology.Endpoint;
@@ -71,6 +72,13 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
     private final ScheduledExecutorService redisThread = Executors.newSingleThreadScheduledExecutor(named("skep-redis"));
     private final ScheduledExecutorService discoveryThread =
             Executors.newSingleThreadScheduledExecutor(named("skep-discovery"));
+    /** Fences other nodes' orphaned redis servers: off the redis thread, so a dead host never delays our probes. */
+    private final ScheduledExecutorService fenceThread = Executors.newSingleThreadScheduledExecutor(named("skep-fence"));
+    /** A FenceOrphans effect waiting for the fence thread (the latest replaces an older one); fence thread and control. */
+    private final java.util.concurrent.atomic.AtomicReference<Effect.FenceOrphans> orphansToFence =
+            new java.util.concurrent.atomic.AtomicReference<>();
+    /** The local redis process, when the agent can see it (busy or stopped?); redis thread only. */
+    private final dev.skep.redis.RedisProcess redisProcess = new dev.skep.redis.RedisProcess();
 
     private final CountDownLatch ownMessageBack = new CountDownLatch(1);
     private volatile PeerTransport transport;
@@ -341,6 +349,14 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
             onLease(() -> writeLease(w));
         } else if (effect instanceof Effect.FenceWrites f) {
             onRedis(() -> redis.setMinReplicasToWrite(f.minReplicas(), f.reason()));
+        } else if (effect instanceof Effect.FenceOrphans f) {
+            if (orphansToFence.getAndSet(f) == null) {
+                try {
+                    fenceThread.execute(guarded(this::fenceOrphans));
+                } catch (RejectedExecutionException e) {
+                    // closing
+                }
+            }
         } else if (effect instanceof Effect.HandoverDone d) {
             CompletableFuture<HandoverResult> pending = pendingHandover;
             pendingHandover = null;
@@ -403,12 +419,13 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
         try {
             RedisSnapshot snap = redis.probe();
             probeObserver.probed(System.nanoTime() - start, true);
+            redisProcess.identify(snap, clock.getAsLong());
             onControl(() -> handle(new ElectionEvent.ProbeSucceeded(snap, clock.getAsLong())));
             return true;
         } catch (Exception e) {
             probeObserver.probed(System.nanoTime() - start, false);
-            String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-            onControl(() -> handle(new ElectionEvent.ProbeFailed(reason, clock.getAsLong())));
+            ProbeFailure failure = ProbeFailure.classify(e, redisProcess::observe);
+            onControl(() -> handle(new ElectionEvent.ProbeFailed(failure.reason(), failure.busy(), clock.getAsLong())));
             return false;
         }
     }
@@ -474,6 +491,31 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
         long at = offset;
         String why = detail;
         onControl(() -> handle(new ElectionEvent.HandoverCaughtUp(result, at, why, clock.getAsLong())));
+    }
+
+    // ---- fence thread ----
+
+    /** What each orphan check last found, to record an event only when it changes (fence thread only). */
+    private final java.util.Map<Endpoint, RedisController.OrphanCheck> orphanChecks = new java.util.HashMap<>();
+
+    private void fenceOrphans() {
+        Effect.FenceOrphans f = orphansToFence.getAndSet(null);
+        if (f == null) {
+            return;
+        }
+        java.time.Duration timeout = java.time.Duration.ofMillis(Math.max(100, settings.heartbeatMs()));
+        orphanChecks.keySet().retainAll(f.redis());
+        for (Endpoint target : f.redis()) {
+            RedisController.OrphanCheck outcome = redis.fenceIfMaster(target, timeout, f.reason());
+            RedisController.OrphanCheck before = orphanChecks.put(target, outcome);
+            if (outcome == RedisController.OrphanCheck.FENCED) {
+                String message = "fenced redis " + target + ", a master whose agent is silent (" + f.reason() + ")";
+                log.atInfo().addKeyValue("event", "fenced-orphan").log("[fenced-orphan] {}", message);
+                events.add(new HiveEvent(clock.getAsLong(), settings.self().toString(), "fenced-orphan", message));
+            } else if (outcome != before && outcome == RedisController.OrphanCheck.UNREACHABLE) {
+                log.debug("redis {} (agent silent) not reachable to check for a fence", target);
+            }
+        }
     }
 
     // ---- lease thread ----
@@ -614,6 +656,7 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
         closed = true;
         control.shutdownNow();
         discoveryThread.shutdownNow();
+        fenceThread.shutdownNow();
         if (leaseThread != null) {
             leaseThread.shutdownNow();
             leaseStore.close();

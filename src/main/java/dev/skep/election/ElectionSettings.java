@@ -17,10 +17,27 @@ import dev.skep.topology.Endpoint;
  * @param quorum            whether leading and electing need a majority of the membership
  * @param leaseDurationSeconds {@code --election lease}: the Lease's duration; 0 for {@code --election peers}
  *                          (no Lease: the peers alone decide)
+ * @param busyGraceMs       how long the local redis may stay alive but unanswering (busy: a long script, a fork)
+ *                          before this node counts it as down ({@code --busy-grace-ms})
  */
 public record ElectionSettings(Endpoint self, Endpoint redis, int httpPort, long heartbeatMs, long peerTimeoutMs,
                                int redisFailures, long maxLagMs, long handoverTimeoutMs, Quorum quorum,
-                               int leaseDurationSeconds) {
+                               int leaseDurationSeconds, long busyGraceMs) {
+
+    /**
+     * The default busy grace: twice Redis's own {@code busy-reply-threshold} (5 s), after which a script still
+     * running makes redis answer {@code -BUSY}; Sentinel waits {@code down-after-milliseconds} (30 s by default)
+     * for the same reason.
+     */
+    public static final long DEFAULT_BUSY_GRACE_MS = 10_000;
+
+    /** Settings with the default busy grace. */
+    public ElectionSettings(Endpoint self, Endpoint redis, int httpPort, long heartbeatMs, long peerTimeoutMs,
+                            int redisFailures, long maxLagMs, long handoverTimeoutMs, Quorum quorum,
+                            int leaseDurationSeconds) {
+        this(self, redis, httpPort, heartbeatMs, peerTimeoutMs, redisFailures, maxLagMs, handoverTimeoutMs, quorum,
+                leaseDurationSeconds, DEFAULT_BUSY_GRACE_MS);
+    }
 
     /** Settings of {@code --election peers}. */
     public ElectionSettings(Endpoint self, Endpoint redis, int httpPort, long heartbeatMs, long peerTimeoutMs,

@@ -253,6 +253,7 @@ public final class NetnsHive implements AutoCloseable {
             cmd.addAll(List.of("ip", "netns", "exec", nodeNs.get(i), redisServer, "--port", Integer.toString(REDIS_PORT),
                     "--bind", address(i), "--protected-mode", "no", "--save", "", "--appendonly", "no", "--daemonize", "no",
                     "--dir", data.toAbsolutePath().toString()));
+            cmd.addAll(LocalHive.FENCED_AT_BIRTH);
             // emptied before every start: a restarted redis comes back empty, like a pod without a volume
             redis.add(supervisor.start(new ChildSpec("node " + i, "redis-server", cmd, nodeDir.resolve("redis.log"),
                     Map.of(), () -> LocalHive.emptyDirectory(data), "empty")));

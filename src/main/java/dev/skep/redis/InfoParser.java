@@ -4,9 +4,11 @@ package dev.skep.redis;
  * Turns the text of {@code INFO} into a {@link RedisSnapshot}. A pure function: no I/O, no state, safe from
  * any thread.
  *
- * <p>Reads the fields of the {@code server} ({@code run_id}, {@code process_id}, {@code redis_version}),
+ * <p>Reads the fields of the {@code server} ({@code run_id}, {@code process_id}, {@code redis_version},
+ * {@code uptime_in_seconds}),
  * {@code replication} ({@code role}, {@code master_host}, {@code master_port}, {@code master_link_status},
- * {@code master_sync_in_progress}, {@code master_repl_offset}, {@code connected_slaves}) and {@code keyspace}
+ * {@code master_sync_in_progress}, {@code master_repl_offset}, {@code connected_slaves}, whether
+ * {@code min_slaves_good_slaves} is there at all) and {@code keyspace}
  * ({@code dbN:keys=..,expires=..}, summed over all databases) sections, wherever they appear in the text; all
  * other lines are ignored. A field that is missing or not a number gets a neutral value: null for text,
  * 0 for numbers, false for flags, {@link RedisRole#UNKNOWN} for the role. Neutral values are the safe side for
@@ -29,6 +31,8 @@ public final class InfoParser {
         long replOffset = 0;
         long keys = 0;
         int connectedReplicas = 0;
+        boolean fenced = false;
+        long uptime = 0;
 
         if (infoText != null) {
             for (String raw : infoText.split("\n")) {
@@ -53,6 +57,9 @@ public final class InfoParser {
                     case "master_sync_in_progress" -> syncInProgress = value.equals("1");
                     case "master_repl_offset" -> replOffset = toLong(value);
                     case "connected_slaves" -> connectedReplicas = (int) toLong(value);
+                    // present only while min-replicas-to-write (and min-replicas-max-lag) are set
+                    case "min_slaves_good_slaves" -> fenced = true;
+                    case "uptime_in_seconds" -> uptime = toLong(value);
                     default -> {
                         if (isDbKey(key)) {
                             keys += keysOf(value);
@@ -62,7 +69,7 @@ public final class InfoParser {
             }
         }
         return new RedisSnapshot(runId, processId, version, RedisRole.fromInfo(role), masterHost, masterPort,
-                linkUp, syncInProgress, replOffset, keys, connectedReplicas);
+                linkUp, syncInProgress, replOffset, keys, connectedReplicas, fenced, uptime);
     }
 
     /** {@code db0}, {@code db15}: the keyspace lines (not {@code dbXYZ} or other fields starting with "db"). */

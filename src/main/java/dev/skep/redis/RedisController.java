@@ -33,6 +33,12 @@ import java.util.concurrent.locks.LockSupport;
 public final class RedisController implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(RedisController.class);
 
+    /**
+     * The {@code min-replicas-to-write} that fences a redis: more replicas than any hive has, so that it refuses
+     * every write ({@code -NOREPLICAS}) whoever connects to it. Every redis of a hive but the leader's carries it.
+     */
+    public static final int FENCED_MIN_REPLICAS = 1_000_000;
+
     /** How many times {@link #promote} reads INFO to see {@code role:master} before giving up. */
     private static final int PROMOTE_CHECKS = 5;
 
@@ -184,6 +190,10 @@ public final class RedisController implements Closeable {
         if (before.replicates(master.host(), master.port())) {
             log.debug("redis {} already replicates {}", redis, master);
         } else {
+            if (!before.fenced()) {
+                // a replica refuses writes anyway; fenced, it also does if anything turns it master again
+                fence("about to follow " + master);
+            }
             log.info("redis {}: REPLICAOF {} {} (was {}; reason: {})", redis, master.host(), master.port(),
                     describe(before), reason);
             client.call("REPLICAOF", master.host(), Integer.toString(master.port()));
@@ -201,6 +211,12 @@ public final class RedisController implements Closeable {
      */
     public RedisSnapshot promote(String reason) throws IOException {
         reapplyIfReconnectedAfterConnect();
+        // lifted first: a replica refuses writes anyway, and the master must take them the moment it is one
+        try {
+            client.call("CONFIG", "SET", "min-replicas-to-write", "0");
+        } catch (RedisErrorReply e) {
+            log.warn("redis {}: could not lift the fence (CONFIG SET min-replicas-to-write 0): {}", redis, e.error());
+        }
         log.info("redis {}: REPLICAOF NO ONE (promote; reason: {})", redis, reason);
         client.call("REPLICAOF", "NO", "ONE");
         // REPLICAOF NO ONE switches the role before it replies, so the first check normally succeeds; the
@@ -225,13 +241,14 @@ public final class RedisController implements Closeable {
 
     /**
      * Stops replicating ({@code REPLICAOF NO ONE}) without checking the result: used when the master is gone and
-     * the local redis should stop retrying it. Note that redis then accepts writes: the proxy, not redis,
-     * keeps clients off a node that is not the leader.
+     * the local redis should stop retrying it. It is fenced first ({@link #FENCED_MIN_REPLICAS}): a detached
+     * redis is a master, and must take no write until this node leads it.
      *
      * @param reason why (logged with the REPLICAOF)
      */
     public void detach(String reason) throws IOException {
         reapplyIfReconnectedAfterConnect();
+        fence("detaching: " + reason);
         log.info("redis {}: REPLICAOF NO ONE (detach; reason: {})", redis, reason);
         client.call("REPLICAOF", "NO", "ONE");
     }
@@ -297,6 +314,47 @@ public final class RedisController implements Closeable {
         reapplyIfReconnectedAfterConnect();
         client.call("CONFIG", "SET", "min-replicas-to-write", Integer.toString(n));
         log.info("redis {}: min-replicas-to-write {} ({})", redis, n, reason);
+    }
+
+    /** What {@link #fenceIfMaster} found and did. */
+    public enum OrphanCheck {
+        /** It reported {@code role:master} without the fence: fenced now. */
+        FENCED,
+        /** Already fenced, or not a master: nothing to do. */
+        HARMLESS,
+        /** It could not be reached or refused (the caller retries at its next check). */
+        UNREACHABLE
+    }
+
+    /**
+     * Fences another redis of the hive if it reports {@code role:master} without the fence: the leader does this
+     * for redis servers whose agents are silent (killed, stuck, restarting), which nothing else keeps from taking
+     * writes. Uses a connection of its own (same password, each step bounded by {@code timeout}), and none of
+     * this controller's state: unlike the other methods, it may be called from any one thread other than the
+     * redis I/O thread.
+     */
+    public OrphanCheck fenceIfMaster(Endpoint other, Duration timeout, String reason) {
+        try (RespClient c = new RespClient(other, password, timeout, timeout)) {
+            RedisSnapshot s = InfoParser.parse(infoText(c.call("INFO", "replication")));
+            if (s.role() != RedisRole.MASTER || s.fenced()) {
+                return OrphanCheck.HARMLESS;
+            }
+            c.call("CONFIG", "SET", "min-replicas-to-write", Integer.toString(FENCED_MIN_REPLICAS));
+            log.info("redis {}: fenced (min-replicas-to-write {}): {}", other, FENCED_MIN_REPLICAS, reason);
+            return OrphanCheck.FENCED;
+        } catch (IOException | RuntimeException e) {
+            log.debug("redis {}: could not check or fence it: {}", other, e.getMessage());
+            return OrphanCheck.UNREACHABLE;
+        }
+    }
+
+    /** Fences the local redis; a redis that refuses CONFIG SET is logged, not fatal (the proxy still keeps clients off). */
+    private void fence(String reason) throws IOException {
+        try {
+            setMinReplicasToWrite(FENCED_MIN_REPLICAS, reason);
+        } catch (RedisErrorReply e) {
+            log.warn("redis {}: could not fence it (CONFIG SET min-replicas-to-write): {}", redis, e.error());
+        }
     }
 
     /** Opens the connection with a harmless PING when needed, so that settings are re-applied before acting. */

@@ -15,6 +15,11 @@ package dev.skep.redis;
  * @param replOffset     {@code master_repl_offset}: how much of the replication stream this redis holds
  * @param keys           total keys over all databases (INFO keyspace)
  * @param connectedReplicas {@code connected_slaves}
+ * @param fenced         redis refuses writes for want of replicas: {@code min-replicas-to-write} is set (INFO
+ *                       replication then shows {@code min_slaves_good_slaves}); how Skep fences a redis that no
+ *                       agent leads
+ * @param uptimeSeconds  {@code uptime_in_seconds}: with {@code processId}, tells the process apart from another
+ *                       that has its PID in another PID namespace (see {@link RedisProcess})
  */
 public record RedisSnapshot(
         String runId,
@@ -27,7 +32,16 @@ public record RedisSnapshot(
         boolean syncInProgress,
         long replOffset,
         long keys,
-        int connectedReplicas) {
+        int connectedReplicas,
+        boolean fenced,
+        long uptimeSeconds) {
+
+    /** A snapshot of a redis that is not fenced and whose uptime is unknown (tests, simulations). */
+    public RedisSnapshot(String runId, long processId, String version, RedisRole role, String masterHost,
+            int masterPort, boolean linkUp, boolean syncInProgress, long replOffset, long keys, int connectedReplicas) {
+        this(runId, processId, version, role, masterHost, masterPort, linkUp, syncInProgress, replOffset, keys,
+                connectedReplicas, false, 0);
+    }
 
     /** True when this redis is a replica of {@code host:port} with its link up and no sync running. */
     public boolean inSyncWith(String host, int port) {

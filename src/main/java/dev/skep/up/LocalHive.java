@@ -84,16 +84,30 @@ public final class LocalHive {
         }
     }
 
-    /** The command of node {@code n}'s redis-server: no persistence, in the foreground, loopback only. */
+    /**
+     * The command of node {@code n}'s redis-server: no persistence, in the foreground, loopback only, and fenced
+     * from birth ({@link #FENCED_AT_BIRTH}).
+     */
     public static List<String> redisCommand(String redisServer, NodePorts n, Path dataDir) {
-        return List.of(redisServer,
+        List<String> cmd = new ArrayList<>(List.of(redisServer,
                 "--port", Integer.toString(n.redis()),
                 "--bind", HOST,
                 "--save", "",
                 "--appendonly", "no",
                 "--daemonize", "no",
-                "--dir", dataDir.toAbsolutePath().toString());
+                "--dir", dataDir.toAbsolutePath().toString()));
+        cmd.addAll(FENCED_AT_BIRTH);
+        return List.copyOf(cmd);
     }
+
+    /**
+     * Arguments that start a redis-server fenced: it refuses writes ({@code -NOREPLICAS}) until an agent promotes
+     * it, which lifts the fence. A redis restarted empty starts as a master; without these it would take direct
+     * writes (a Sentinel-aware client still pointed at it) for the seconds before its agent configures it, and
+     * the hive would discard them.
+     */
+    public static final List<String> FENCED_AT_BIRTH = List.of("--min-replicas-to-write",
+            Integer.toString(dev.skep.redis.RedisController.FENCED_MIN_REPLICAS));
 
     /**
      * The command of node {@code n}'s agent: this same program in a child JVM with a small heap and the

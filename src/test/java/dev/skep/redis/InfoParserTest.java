@@ -961,4 +961,14 @@ class InfoParserTest {
 
             # Keyspace
             """;
+
+    @Test
+    void aFenceShowsAsMinSlavesGoodSlavesWhichRedisListsOnlyWhileMinReplicasToWriteIsSet() {
+        String fenced = "# Server\r\nprocess_id:5021\r\nuptime_in_seconds:42\r\n# Replication\r\nrole:master\r\n"
+                + "connected_slaves:0\r\nmin_slaves_good_slaves:0\r\nmaster_repl_offset:0\r\n";
+        RedisSnapshot s = InfoParser.parse(fenced);
+        assertThat(s.fenced()).isTrue();
+        assertThat(s.uptimeSeconds()).isEqualTo(42);
+        assertThat(InfoParser.parse(fenced.replace("min_slaves_good_slaves:0\r\n", "")).fenced()).isFalse();
+    }
 }

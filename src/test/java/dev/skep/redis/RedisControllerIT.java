@@ -280,4 +280,85 @@ class RedisControllerIT {
         }
         return null;
     }
+
+    /**
+     * Fenced at birth: a redis started as the chart and {@code skep up} start it refuses writes until the agent
+     * promotes it; a redis the agent detaches or makes follow is fenced before it changes role.
+     */
+    @Test
+    void aRedisStartedFencedRefusesWritesUntilPromotedAndIsFencedAgainBeforeItDetachesOrFollows() throws IOException {
+        RedisServerFixture a = redis("--min-replicas-to-write", Integer.toString(RedisController.FENCED_MIN_REPLICAS));
+        RedisController ca = prepared(a);
+        assertThat(ca.probe().fenced()).isTrue();
+        assertThatThrownBy(() -> a.jedis().set("k", "v")).hasMessageStartingWith("NOREPLICAS");
+
+        ca.promote("test: elected");
+        assertThat(ca.probe().fenced()).isFalse();
+        assertThat(a.jedis().set("k", "v")).isEqualTo("OK");
+
+        ca.detach("test: leader lost");
+        assertThat(ca.probe().role()).isEqualTo(RedisRole.MASTER);
+        assertThatThrownBy(() -> a.jedis().set("k", "w")).as("a detached redis is a master nobody leads")
+                .hasMessageStartingWith("NOREPLICAS");
+
+        ca.promote("test: elected again");
+        RedisServerFixture b = redis();
+        RedisController cb = prepared(b);
+        assertThat(b.jedis().set("own", "write")).as("an unmanaged redis takes writes").isEqualTo("OK");
+        cb.follow(a.endpoint(), "test: leader is a");
+        assertThat(cb.probe().fenced()).as("fenced before it became a replica").isTrue();
+    }
+
+    /** The leader fences another node's redis that is still a master (its agent silent); harmless otherwise. */
+    @Test
+    void fenceIfMasterFencesAnOrphanedMasterOnlyAndSaysWhenItCannotReachIt() throws IOException {
+        RedisServerFixture leader = redis();
+        RedisController c = prepared(leader);
+        RedisServerFixture orphan = redis();
+        assertThat(orphan.jedis().set("direct", "write")).isEqualTo("OK");
+
+        assertThat(c.fenceIfMaster(orphan.endpoint(), IO_TIMEOUT, "test")).isEqualTo(RedisController.OrphanCheck.FENCED);
+        assertThatThrownBy(() -> orphan.jedis().set("direct", "again")).hasMessageStartingWith("NOREPLICAS");
+        assertThat(c.fenceIfMaster(orphan.endpoint(), IO_TIMEOUT, "test")).isEqualTo(RedisController.OrphanCheck.HARMLESS);
+
+        orphan.kill9();
+        assertThat(c.fenceIfMaster(orphan.endpoint(), IO_TIMEOUT, "test"))
+                .isEqualTo(RedisController.OrphanCheck.UNREACHABLE);
+    }
+
+    /** The process behind the local redis, as the agent watches it: alive while busy, stopped, gone. */
+    @Test
+    void theRedisProcessIsSeenAliveWhileBusyStoppedWhenFrozenAndGoneWhenKilled() throws Exception {
+        RedisServerFixture a = redis();
+        RedisController ca = controller(a);
+        RedisProcess process = new RedisProcess();
+        RedisSnapshot snap = ca.probe();
+        process.identify(snap, System.currentTimeMillis());
+        assertThat(process.visible()).as("same host, same PID namespace: pid " + snap.processId()).isTrue();
+        assertThat(snap.processId()).isEqualTo(a.pid());
+
+        Thread script = new Thread(() -> a.newJedis().eval(
+                "local t = redis.call('TIME') local s = t[1] * 1000 + math.floor(t[2] / 1000) "
+                + "while true do local n = redis.call('TIME') "
+                + "if n[1] * 1000 + math.floor(n[2] / 1000) - s >= 1500 then break end end return 1", 0));
+        script.start();
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, ca::probe);
+            ProbeFailure f = ProbeFailure.classify(e, process::observe);
+            assertThat(f.busy()).as(f.reason()).isTrue();
+            assertThat(f.reason()).contains("state R");
+        });
+        script.join(10_000);
+
+        ca.probe();
+        a.freeze();
+        Exception stopped = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, ca::probe);
+        ProbeFailure f = ProbeFailure.classify(stopped, process::observe);
+        assertThat(f.busy()).as(f.reason()).isFalse();
+        assertThat(f.reason()).contains("state T");
+        a.thaw();
+
+        a.kill9();
+        assertThat(process.observe().state()).isEqualTo(RedisProcess.State.GONE);
+    }
 }
