@@ -366,37 +366,42 @@ public final class Election {
      * one that reports {@code role:master} while this node does not lead it (just started, its agent restarted,
      * this node stepped down or is stopping) is fenced now, before a client that reaches it directly can write
      * what the hive will discard. A leader finding its own redis fenced (by another node that took its agent for
-     * dead, or a fence from before it led) lifts it. Asked again at most every {@link #FENCE_RETRY_MS} while the
-     * probes do not show it done (a redis that refuses CONFIG SET must not be asked every heartbeat).
+     * dead, or a fence from before it led) lifts it at once, every probe: its clients' writes fail meanwhile. A
+     * fence is asked for again at most every {@link #FENCE_RETRY_MS} while the probes do not show it done (a redis
+     * that refuses CONFIG SET must not be asked every heartbeat).
      */
     private void enforceFence(RedisSnapshot r, long now) {
-        if (r.role() != RedisRole.MASTER) {
-            return;
+        if (r.role() != RedisRole.MASTER || state == NodeState.PROMOTING) {
+            return; // promoting: the promotion lifts it
         }
-        boolean leads = state == NodeState.LEADING;
-        boolean wanted = !leads && state != NodeState.PROMOTING; // promoting: the promotion lifts it
-        if (wanted == r.fenced() || (state == NodeState.PROMOTING)) {
+        boolean wanted = state != NodeState.LEADING;
+        if (wanted == r.fenced()) {
             fenceAskedAt = Long.MIN_VALUE / 2;
             return;
         }
-        if (now - fenceAskedAt < FENCE_RETRY_MS && r.runId().equals(fenceAskedOf)) {
-            return;
-        }
-        fenceAskedAt = now;
-        fenceAskedOf = r.runId();
         if (wanted) {
+            if (now - fenceAskedAt < FENCE_RETRY_MS && r.runId().equals(fenceAskedOf)) {
+                return;
+            }
+            fenceAskedAt = now;
+            fenceAskedOf = r.runId();
             out.add(Effect.FenceWrites.fence("local redis is a master that this node does not lead (" + state + ")"));
             record("fenced", "local redis reports role:master while this node is " + state + ": fenced "
                     + "(min-replicas-to-write " + Effect.FenceWrites.FENCED + ") so that nobody writes to it directly");
         } else {
             out.add(Effect.FenceWrites.lift("leading epoch " + epoch + ": lifting a fence found on the local redis"));
-            record("unfenced", "leading epoch " + epoch + " and the local redis was fenced: lifted");
+            if (now - unfencedNotedAt >= FENCE_RETRY_MS) {
+                unfencedNotedAt = now;
+                record("unfenced", "leading epoch " + epoch + " and the local redis was fenced (by a node that took "
+                        + "this one for silent?): lifted");
+            }
         }
     }
 
     private static final long FENCE_RETRY_MS = 5_000;
     private long fenceAskedAt = Long.MIN_VALUE / 2;
     private String fenceAskedOf = "";
+    private long unfencedNotedAt = Long.MIN_VALUE / 2;
 
     /**
      * The leader, or a node about to promote itself: the redis of members whose agents have fallen silent while

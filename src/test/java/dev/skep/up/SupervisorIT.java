@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /** The supervisor on a real redis-server: kill -9, restart empty on the same port, nothing left on close. */
@@ -59,6 +60,9 @@ class SupervisorIT {
 
         await().atMost(Duration.ofSeconds(10)).until(() -> answersPing(port));
         try (Jedis j = new Jedis("127.0.0.1", port, 2000)) {
+            // started fenced: no write until an agent promotes it (here, the test lifts the fence itself)
+            assertThatThrownBy(() -> j.set("k", "v")).hasMessageStartingWith("NOREPLICAS");
+            j.configSet("min-replicas-to-write", "0");
             j.set("k", "v");
             // SAVE writes dump.rdb although `save ""`: the restart must still come back empty, as a replica's
             // full sync leaves such a file behind too.
@@ -80,6 +84,10 @@ class SupervisorIT {
         long second = redis.pid();
         pids.add(second);
         assertThat(second).isNotEqualTo(first);
+        try (Jedis j = new Jedis("127.0.0.1", port, 2000)) {
+            assertThatThrownBy(() -> j.set("k", "v")).as("restarted empty, and fenced again from birth")
+                    .hasMessageStartingWith("NOREPLICAS");
+        }
         assertThat(ProcessHandle.of(first).map(ProcessHandle::isAlive).orElse(false)).isFalse();
         String out = printed.toString(StandardCharsets.UTF_8);
         assertThat(out).contains("node 0: redis-server (pid " + first + ") exited")
