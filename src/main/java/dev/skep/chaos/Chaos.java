@@ -26,12 +26,13 @@ import java.util.concurrent.Callable;
  * in network namespaces when partitions are asked for and possible), runs writer clients through the write
  * ports that record every acknowledged write, injects faults round after round at the current master's
  * node, checks after each round which acknowledged writes the settled hive lost, and prints a line per round
- * and a table per fault kind. Exit status 1 when a planned handover (SIGTERM) lost a write, 3 when the hive
- * did not settle, 2 for a usage or setup error.
+ * and a table per fault kind, with the leader changes (new epochs) each round caused. Exit status 1 when a
+ * planned handover (SIGTERM) lost a write, 3 when the hive did not settle, 2 for a usage or setup error.
  *
  * <p>Everything is bounded: rounds and writers by count, every wait by a deadline, writers by a total run
  * time. Only processes this harness started are signalled, by PID; traffic stays on 127.0.0.1 or inside the
- * network namespaces it creates. Runs on its main thread, plus one thread per writer and per watched node.
+ * network namespaces it creates. Runs on its main thread, plus one thread per writer, two per watched node
+ * (the two-masters watch, the leader watch) and one for a busy script while it runs.
  */
 @Command(name = "chaos", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Fault-injection harness: writes under faults, counts acknowledged writes lost.")
@@ -42,7 +43,7 @@ public final class Chaos implements Callable<Integer> {
     @Option(names = "--rounds", defaultValue = "3", description = "Rounds per fault kind. Default: ${DEFAULT-VALUE}.")
     int rounds;
 
-    @Option(names = "--kinds", split = ",", defaultValue = "kill-redis,kill-agent,term-agent,stop-redis,restart-empty,partition",
+    @Option(names = "--kinds", split = ",", defaultValue = "kill-redis,kill-agent,term-agent,stop-redis,restart-empty,busy-redis,partition",
             description = "Fault kinds, in the order they take turns. Default: ${DEFAULT-VALUE}.")
     List<String> kindNames;
 
@@ -60,6 +61,10 @@ public final class Chaos implements Callable<Integer> {
 
     @Option(names = "--stop-ms", defaultValue = "3000", description = "SIGSTOP to SIGCONT. Default: ${DEFAULT-VALUE}.")
     int stopMs;
+
+    @Option(names = "--busy-ms", defaultValue = "3000",
+            description = "busy-redis: how long the Lua script keeps the master's redis busy (1..60000). Default: ${DEFAULT-VALUE}.")
+    int busyMs;
 
     @Option(names = "--partition-ms", defaultValue = "3000", description = "How long a partition lasts. Default: ${DEFAULT-VALUE}.")
     int partitionMs;
@@ -82,14 +87,51 @@ public final class Chaos implements Callable<Integer> {
 
     public static void main(String[] args) {
         commandLine = args.clone();
-        System.exit(new CommandLine(new Chaos()).execute(args));
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The command line, with the fault kinds and the figures listed after the options in {@code --help}. */
+    static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Chaos());
+        List<String> footer = new ArrayList<>();
+        footer.add("%nFault kinds (--kinds), each aimed at the current master's node:");
+        for (FaultKind k : FaultKind.values()) {
+            footer.add(wrap(String.format("  %-14s ", k.flag()), k.description()));
+        }
+        footer.add("%nEvery round reports, besides acknowledged writes lost, stalls, errors and two-masters time, its "
+                + "leader changes: the new epochs the hive went through from the fault to the settled hive (agents' "
+                + "/api/status polled every " + LeaderWatch.PERIOD.toMillis() + " ms), and whether the master stayed "
+                + "on its node. The target for busy-redis is 0 (a line after the table; it does not change the exit status).");
+        footer.add("%nExit status: 0; 1 when a planned handover (term-agent) lost an acknowledged write; 2 for bad flags "
+                + "or setup; 3 when the hive did not settle within " + SETTLE.toSeconds() + " s.");
+        cl.getCommandSpec().usageMessage().footer(footer.toArray(String[]::new));
+        return cl;
+    }
+
+    /** {@code head} then {@code text} on lines of at most 79 characters, the later ones indented as far as the first's text. */
+    private static String wrap(String head, String text) {
+        StringBuilder out = new StringBuilder(head);
+        int column = head.length();
+        for (String word : text.split(" ")) {
+            if (column > head.length() && column + 1 + word.length() > 79) {
+                out.append("%n").append(" ".repeat(head.length()));
+                column = head.length();
+            } else if (column > head.length()) {
+                out.append(' ');
+                column++;
+            }
+            out.append(word);
+            column += word.length();
+        }
+        return out.toString();
     }
 
     @Override
     public Integer call() throws Exception {
         OUT.println("command: bench/chaos " + String.join(" ", commandLine));
-        if (rounds < 1 || rounds > 1000 || writers < 1 || writers > 256 || roundMs < 500 || pollMs < 1 || warmupMs < 0) {
-            OUT.println("bad settings: rounds 1..1000, writers 1..256, round-ms >= 500, poll-ms >= 1, warmup-ms >= 0");
+        if (rounds < 1 || rounds > 1000 || writers < 1 || writers > 256 || roundMs < 500 || pollMs < 1 || warmupMs < 0
+                || busyMs < 1 || busyMs > 60_000) {
+            OUT.println("bad settings: rounds 1..1000, writers 1..256, round-ms >= 500, poll-ms >= 1, warmup-ms >= 0, busy-ms 1..60000");
             return 2;
         }
         List<FaultKind> kinds = new ArrayList<>();
@@ -163,6 +205,8 @@ public final class Chaos implements Callable<Integer> {
         private final List<Thread> writerThreads = new ArrayList<>();
         private final LostWrites lost = new LostWrites();
         private final List<RoundResult> results = new ArrayList<>();
+        /** The busy-redis round's script while it runs (main thread only). */
+        private BusyScript busy;
 
         Run(ChaosHive hive, List<FaultKind> kinds) {
             this.hive = hive;
@@ -170,15 +214,18 @@ public final class Chaos implements Callable<Integer> {
         }
 
         int execute() throws Exception {
-            try (Convergence conv = new Convergence(hive); MasterWatch watch = new MasterWatch(hive, Duration.ofMillis(pollMs))) {
+            try (Convergence conv = new Convergence(hive); MasterWatch watch = new MasterWatch(hive, Duration.ofMillis(pollMs));
+                 LeaderWatch leaders = new LeaderWatch(hive)) {
                 int master = conv.await(SETTLE);
                 if (master < 0) {
                     OUT.println("the hive did not settle in " + SETTLE.toSeconds() + " s: " + conv.lastSeen());
                     return 3;
                 }
-                Duration maxRun = Duration.ofMillis((long) rounds * kinds.size() * (warmupMs + roundMs + 2 * SETTLE.toMillis()) + 600_000);
+                Duration maxRun = Duration.ofMillis((long) rounds * kinds.size() * (warmupMs + roundMs + busyMs + 2 * SETTLE.toMillis()) + 600_000);
+                // a request may wait for a busy master as long as its script runs: a slow reply, not an error
+                Duration readTimeout = Duration.ofMillis(Math.max(10_000, busyMs + 5_000L));
                 for (int w = 0; w < writers; w++) {
-                    Writer writer = new Writer(w, hive::writePort, hive.size(), maxRun);
+                    Writer writer = new Writer(w, hive::writePort, hive.size(), readTimeout, maxRun);
                     writerList.add(writer);
                     Thread t = new Thread(writer, "chaos-writer-" + w);
                     t.setDaemon(true);
@@ -189,7 +236,7 @@ public final class Chaos implements Callable<Integer> {
                 boolean settled = true;
                 for (int i = 0; i < rounds && settled; i++) {
                     for (FaultKind kind : kinds) {
-                        RoundResult r = round(++round, kind, conv, watch);
+                        RoundResult r = round(++round, kind, conv, watch, leaders);
                         if (r == null) {
                             settled = false;
                             break;
@@ -205,6 +252,10 @@ public final class Chaos implements Callable<Integer> {
                 finalCheck(conv);
                 OUT.println();
                 OUT.print(Report.table(kinds, results));
+                String busySummary = Report.busySummary(results);
+                if (busySummary != null) {
+                    OUT.println(busySummary);
+                }
                 if (!settled) {
                     return 3;
                 }
@@ -218,7 +269,7 @@ public final class Chaos implements Callable<Integer> {
         }
 
         /** Runs one round; null when the hive did not settle (before or after the fault). */
-        private RoundResult round(int round, FaultKind kind, Convergence conv, MasterWatch watch) throws Exception {
+        private RoundResult round(int round, FaultKind kind, Convergence conv, MasterWatch watch, LeaderWatch leaders) throws Exception {
             int m = conv.await(SETTLE);
             if (m < 0) {
                 OUT.println("round " + round + ": the hive did not settle in " + SETTLE.toSeconds() + " s before the fault: "
@@ -229,6 +280,7 @@ public final class Chaos implements Callable<Integer> {
                 w.beginRound(round);
             }
             Thread.sleep(warmupMs); // the scenario: writes flow before the fault
+            LeaderWatch.Snapshot epochs = leaders.begin();
             watch.begin();
             String what = inject(kind, m);
             // The fault counts from when it is in place (a signal sent by a `kill` child takes milliseconds):
@@ -256,12 +308,17 @@ public final class Chaos implements Callable<Integer> {
                 if (undoAt > 0) {
                     undo(kind, m);
                 }
+                if (busy != null) {
+                    what += "; script " + busy.await(); // it ends by itself; the round waits for it
+                    busy = null;
+                }
             }
             int after = conv.await(SETTLE);
             if (after >= 0 && settledSince < 0) {
                 settledSince = System.nanoTime();
             }
             MasterWatch.Overlap overlap = watch.end();
+            LeaderWatch.Changes changes = leaders.end(epochs);
             if (after < 0) {
                 OUT.println("round " + round + " " + kind.flag() + ": the hive did not settle in " + SETTLE.toSeconds()
                         + " s after the fault: " + conv.lastSeen() + "; stopping");
@@ -305,10 +362,10 @@ public final class Chaos implements Callable<Integer> {
                 OUT.println("round " + round + ": lost, e.g. " + found.examples());
             }
             return new RoundResult(round, kind, m, what, acks, firstWrite, stall, errors, closed, errorKinds, found.keys(),
-                    found.increments(), overlap.anyMs(), overlap.routedMs(), (settledSince - t0) / 1_000_000);
+                    found.increments(), overlap.anyMs(), overlap.routedMs(), (settledSince - t0) / 1_000_000, changes, after);
         }
 
-        private String inject(FaultKind kind, int m) throws IOException {
+        private String inject(FaultKind kind, int m) throws IOException, InterruptedException {
             Process redis = hive.redisProcess(m).process();
             Process agent = hive.agentProcess(m).process();
             return switch (kind) {
@@ -336,6 +393,10 @@ public final class Chaos implements Callable<Integer> {
                 case PARTITION -> {
                     hive.isolate(m);
                     yield "cut off for " + partitionMs + " ms";
+                }
+                case BUSY_REDIS -> {
+                    busy = BusyScript.start(hive.redis(m), busyMs);
+                    yield "Lua script busy for " + busyMs + " ms on redis pid " + redis.pid();
                 }
             };
         }

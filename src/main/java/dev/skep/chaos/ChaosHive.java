@@ -6,10 +6,10 @@ import dev.skep.up.Supervisor;
 import java.io.IOException;
 
 /**
- * A running hive the harness can reach and hurt: every node's redis, write port and Sentinel-compatible
- * endpoint, and its processes (started by the harness, so their PIDs are known and only they are signalled).
- * Processes that die are restarted by the hive, as Kubernetes would. Called from the harness's main thread
- * and its pollers (the address methods are pure).
+ * A running hive the harness can reach and hurt: every node's redis, write port, Sentinel-compatible
+ * endpoint and admin HTTP, and its processes (started by the harness, so their PIDs are known and only they
+ * are signalled). Processes that die are restarted by the hive, as Kubernetes would. Called from the
+ * harness's main thread and its pollers (the address methods are pure).
  */
 interface ChaosHive extends AutoCloseable {
     int size();
@@ -19,6 +19,9 @@ interface ChaosHive extends AutoCloseable {
     Endpoint writePort(int node);
 
     Endpoint sentinel(int node);
+
+    /** The node's agent's admin HTTP ({@code /api/status}). */
+    Endpoint http(int node);
 
     Supervisor.Child redisProcess(int node);
 

@@ -15,6 +15,13 @@ public enum FaultKind {
     STOP_REDIS("stop-redis", "SIGSTOP of the master's redis, SIGCONT after --stop-ms"),
     /** The master's node restarted: agent and redis killed together, both restarted, redis empty. */
     RESTART_EMPTY("restart-empty", "kill -9 of the master's agent and redis together (both restarted, redis empty)"),
+    /**
+     * The master's redis alive but busy: a read-only Lua script that loops for the busy time (a long script,
+     * {@code DEBUG SLEEP}, a big {@code DEL}), sent to the redis directly. Not a failure: the target is no
+     * leader change.
+     */
+    BUSY_REDIS("busy-redis", "a Lua script busy for --busy-ms on the master's redis, sent to it directly (alive but "
+            + "busy: target 0 leader changes)"),
     /** The master's node cut off the network (network namespaces only), healed after the partition time. */
     PARTITION("partition", "the master's node cut off the bridge, healed after --partition-ms (network namespaces)");
 

@@ -87,6 +87,11 @@ final class LoopbackChaosHive implements ChaosHive {
     }
 
     @Override
+    public Endpoint http(int node) {
+        return new Endpoint(LocalHive.HOST, layout.get(node).http());
+    }
+
+    @Override
     public Supervisor.Child redisProcess(int node) {
         return redis.get(node);
     }

@@ -39,6 +39,11 @@ final class NetnsChaosHive implements ChaosHive {
     }
 
     @Override
+    public Endpoint http(int node) {
+        return new Endpoint(NetnsHive.address(node), NetnsHive.HTTP_PORT);
+    }
+
+    @Override
     public Supervisor.Child redisProcess(int node) {
         return hive.redisProcess(node);
     }

@@ -10,16 +10,49 @@ final class Report {
 
     static String line(RoundResult r) {
         return String.format(Locale.ROOT, "round %d %s: node %d, %s; acked %d; first write after fault %s; longest stall %d ms; "
-                        + "errors %d%s; closed with the request not applied %d; lost %d keys + %d incr; two masters %d ms (routed %d ms); converged %s",
+                        + "errors %d%s; closed with the request not applied %d; lost %d keys + %d incr; two masters %d ms (routed %d ms); converged %s; "
+                        + "leader changes %s; master node %d -> %d (%s)",
                 r.round(), r.kind().flag(), r.node(), r.what(), r.acks(), ms(r.firstWriteMs()), r.longestStallMs(), r.errors(),
                 r.errorKinds().isEmpty() ? "" : " " + r.errorKinds(), r.closedNotApplied(), r.lostKeys(), r.lostIncrements(), r.twoMastersMs(),
-                r.twoRoutedMs(), ms(r.convergedMs()));
+                r.twoRoutedMs(), ms(r.convergedMs()), leaderChanges(r.leaders()), r.node(), r.masterAfter(),
+                r.masterKept() ? "kept" : "moved");
+    }
+
+    /** "0 (epoch 4)", "1 (epoch 4 -> 5)", "2 (epoch 4 -> 6: 5, 6)", "? (no agent answered at the start)". */
+    static String leaderChanges(LeaderWatch.Changes c) {
+        if (c.count() < 0) {
+            return "? (no agent answered at the start)";
+        }
+        if (c.newEpochs().isEmpty()) {
+            return "0 (epoch " + c.epochBefore() + ")";
+        }
+        String epochs = c.newEpochs().size() > 1 || c.newEpochs().get(0) != c.epochAfter()
+                ? ": " + String.join(", ", c.newEpochs().stream().map(String::valueOf).toList()) : "";
+        return c.count() + " (epoch " + c.epochBefore() + " -> " + c.epochAfter() + epochs + ")";
+    }
+
+    /**
+     * The line after the table for busy-redis rounds, whose target is no leader change; null when there were
+     * none. Informational: it does not change the exit status.
+     */
+    static String busySummary(List<RoundResult> results) {
+        List<RoundResult> rs = results.stream().filter(r -> r.kind() == FaultKind.BUSY_REDIS).toList();
+        if (rs.isEmpty()) {
+            return null;
+        }
+        long changes = rs.stream().mapToLong(RoundResult::leaderChanges).filter(n -> n > 0).sum();
+        long unknown = rs.stream().filter(r -> r.leaderChanges() < 0).count();
+        long kept = rs.stream().filter(RoundResult::masterKept).count();
+        return String.format(Locale.ROOT, "busy-redis: %d leader changes in %d rounds (target 0)%s; master kept in %d of %d rounds%s",
+                changes, rs.size(), unknown > 0 ? ", " + unknown + " rounds unknown" : "", kept, rs.size(),
+                changes == 0 && unknown == 0 && kept == rs.size() ? ": OK" : ": a busy master lost its leadership");
     }
 
     static String table(List<FaultKind> kinds, List<RoundResult> results) {
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"fault", "rounds", "acked", "lost keys", "lost incr", "first write ms (median/max)",
-                "longest stall ms (median/max)", "errors", "closed, not applied", "two masters ms (max)", "routed (max)", "converged ms (median/max)"});
+                "longest stall ms (median/max)", "errors", "closed, not applied", "two masters ms (max)", "routed (max)", "converged ms (median/max)",
+                "leader changes (total/max)", "master kept"});
         for (FaultKind k : kinds) {
             List<RoundResult> rs = results.stream().filter(r -> r.kind() == k).toList();
             if (rs.isEmpty()) {
@@ -37,6 +70,8 @@ final class Report {
                 Long.toString(rs.stream().mapToLong(RoundResult::twoMastersMs).max().orElse(0)),
                 Long.toString(rs.stream().mapToLong(RoundResult::twoRoutedMs).max().orElse(0)),
                 medianMax(rs.stream().mapToLong(RoundResult::convergedMs).toArray()),
+                totalMax(rs.stream().mapToLong(RoundResult::leaderChanges).toArray()),
+                rs.stream().filter(RoundResult::masterKept).count() + " of " + rs.size(),
             });
         }
         int[] width = new int[rows.get(0).length];
@@ -77,6 +112,22 @@ final class Report {
         long median = sorted[(sorted.length - 1) / 2];
         long max = sorted[sorted.length - 1];
         return show(median) + " / " + show(max) + (never ? " (some never)" : "");
+    }
+
+    /** "total / max" of counts where -1 means "unknown" (left out, and said so). */
+    static String totalMax(long[] values) {
+        long total = 0;
+        long max = 0;
+        boolean unknown = false;
+        for (long v : values) {
+            if (v < 0) {
+                unknown = true;
+            } else {
+                total += v;
+                max = Math.max(max, v);
+            }
+        }
+        return total + " / " + max + (unknown ? " (some unknown)" : "");
     }
 
     private static String show(long v) {

@@ -22,11 +22,23 @@ import java.util.Map;
  * @param twoMastersMs   longest time two redis servers accepted writes at once
  * @param twoRoutedMs    the same, counting only servers an agent was sending clients to
  * @param convergedMs    fault to a hive with one master replicated by all and named by every agent; -1 if not
+ * @param leaders        the leader changes from the fault to the settled hive (new epochs)
+ * @param masterAfter    the settled master's node after the round
  */
 record RoundResult(int round, FaultKind kind, int node, String what, long acks, long firstWriteMs, long longestStallMs,
                    long errors, long closedNotApplied, Map<String, Integer> errorKinds, long lostKeys, long lostIncrements, long twoMastersMs,
-                   long twoRoutedMs, long convergedMs) {
+                   long twoRoutedMs, long convergedMs, LeaderWatch.Changes leaders, int masterAfter) {
     long lost() {
         return lostKeys + lostIncrements;
+    }
+
+    /** New epochs during the round; -1 when unknown (no agent answered when it began). */
+    long leaderChanges() {
+        return leaders.count();
+    }
+
+    /** The settled master after the round is on the node that was master when the fault hit. */
+    boolean masterKept() {
+        return masterAfter == node;
     }
 }

@@ -24,8 +24,6 @@ import java.util.function.IntFunction;
  */
 final class Writer implements Runnable {
     private static final Duration CONNECT = Duration.ofSeconds(1);
-    /** Longer than the proxy's hold time (5 s), so a request held for a master ends with its reply. */
-    private static final Duration READ = Duration.ofSeconds(10);
     private static final long MAX_OPS = 50_000_000L;
 
     /** What this writer saw in one round. */
@@ -46,6 +44,7 @@ final class Writer implements Runnable {
     private final int id;
     private final IntFunction<Endpoint> writePorts;
     private final int nodes;
+    private final Duration readTimeout;
     private final long hardDeadline;
     private int node;
     private volatile boolean stop;
@@ -62,10 +61,15 @@ final class Writer implements Runnable {
     private boolean paused;
     private boolean idle;
 
-    Writer(int id, IntFunction<Endpoint> writePorts, int nodes, Duration maxRun) {
+    /**
+     * @param readTimeout how long a request may wait for its reply: longer than the proxy's hold time (5 s)
+     *                    and than a busy master's pause, so a request held or delayed ends with its reply
+     */
+    Writer(int id, IntFunction<Endpoint> writePorts, int nodes, Duration readTimeout, Duration maxRun) {
         this.id = id;
         this.writePorts = writePorts;
         this.nodes = nodes;
+        this.readTimeout = readTimeout;
         this.node = id % nodes;
         this.hardDeadline = System.nanoTime() + maxRun.toNanos();
         rounds.add(new RoundStats());
@@ -232,7 +236,7 @@ final class Writer implements Runnable {
     }
 
     private RespClient client() {
-        return new RespClient(writePorts.apply(node), null, CONNECT, READ);
+        return new RespClient(writePorts.apply(node), null, CONNECT, readTimeout);
     }
 
     private synchronized void acked(int r, long sent, int seq, boolean incr) {
