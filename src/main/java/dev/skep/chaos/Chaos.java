@@ -345,6 +345,7 @@ public final class Chaos implements Callable<Integer> {
             long errors = 0;
             long closed = 0;
             long firstWrite = 0;
+            long firstWriteElsewhere = 0;
             long stall = 0;
             Map<String, Integer> errorKinds = new LinkedHashMap<>();
             for (Writer w : writerList) {
@@ -354,6 +355,12 @@ public final class Chaos implements Callable<Integer> {
                     errors += s.errors;
                     closed += s.closedNotApplied;
                     firstWrite = firstWrite < 0 || s.firstAckAfterFault < 0 ? -1 : Math.max(firstWrite, s.firstAckAfterFault / 1_000_000);
+                    if (s.nodeAtFault != m) {
+                        // a writer on another node's write port: what a client on the majority side of a cut sees,
+                        // rather than one stuck on the faulted node until its connection gives up
+                        firstWriteElsewhere = firstWriteElsewhere < 0 || s.firstAckAfterFault < 0 ? -1
+                                : Math.max(firstWriteElsewhere, s.firstAckAfterFault / 1_000_000);
+                    }
                     stall = Math.max(stall, s.longestGap / 1_000_000);
                     s.errorKinds.forEach((k, v) -> errorKinds.merge(k, v, Integer::sum));
                 }
@@ -361,7 +368,7 @@ public final class Chaos implements Callable<Integer> {
             if (!found.examples().isEmpty()) {
                 OUT.println("round " + round + ": lost, e.g. " + found.examples());
             }
-            return new RoundResult(round, kind, m, what, acks, firstWrite, stall, errors, closed, errorKinds, found.keys(),
+            return new RoundResult(round, kind, m, what, acks, firstWrite, firstWriteElsewhere, stall, errors, closed, errorKinds, found.keys(),
                     found.increments(), overlap.anyMs(), overlap.routedMs(), (settledSince - t0) / 1_000_000, changes, after);
         }
 

@@ -9,10 +9,11 @@ final class Report {
     private Report() {}
 
     static String line(RoundResult r) {
-        return String.format(Locale.ROOT, "round %d %s: node %d, %s; acked %d; first write after fault %s; longest stall %d ms; "
+        return String.format(Locale.ROOT, "round %d %s: node %d, %s; acked %d; first write after fault %s (writers on other nodes %s); longest stall %d ms; "
                         + "errors %d%s; closed with the request not applied %d; lost %d keys + %d incr; two masters %d ms (routed %d ms); converged %s; "
                         + "leader changes %s; master node %d -> %d (%s)",
-                r.round(), r.kind().flag(), r.node(), r.what(), r.acks(), ms(r.firstWriteMs()), r.longestStallMs(), r.errors(),
+                r.round(), r.kind().flag(), r.node(), r.what(), r.acks(), ms(r.firstWriteMs()), ms(r.firstWriteElsewhereMs()),
+                r.longestStallMs(), r.errors(),
                 r.errorKinds().isEmpty() ? "" : " " + r.errorKinds(), r.closedNotApplied(), r.lostKeys(), r.lostIncrements(), r.twoMastersMs(),
                 r.twoRoutedMs(), ms(r.convergedMs()), leaderChanges(r.leaders()), r.node(), r.masterAfter(),
                 r.masterKept() ? "kept" : "moved");
@@ -51,7 +52,7 @@ final class Report {
     static String table(List<FaultKind> kinds, List<RoundResult> results) {
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"fault", "rounds", "acked", "lost keys", "lost incr", "first write ms (median/max)",
-                "longest stall ms (median/max)", "errors", "closed, not applied", "two masters ms (max)", "routed (max)", "converged ms (median/max)",
+                "other nodes' writers", "longest stall ms (median/max)", "errors", "closed, not applied", "two masters ms (max)", "routed (max)", "converged ms (median/max)",
                 "leader changes (total/max)", "master kept"});
         for (FaultKind k : kinds) {
             List<RoundResult> rs = results.stream().filter(r -> r.kind() == k).toList();
@@ -64,6 +65,7 @@ final class Report {
                 Long.toString(rs.stream().mapToLong(RoundResult::lostKeys).sum()),
                 Long.toString(rs.stream().mapToLong(RoundResult::lostIncrements).sum()),
                 medianMax(rs.stream().mapToLong(RoundResult::firstWriteMs).toArray()),
+                medianMax(rs.stream().mapToLong(RoundResult::firstWriteElsewhereMs).toArray()),
                 medianMax(rs.stream().mapToLong(RoundResult::longestStallMs).toArray()),
                 Long.toString(rs.stream().mapToLong(RoundResult::errors).sum()),
                 Long.toString(rs.stream().mapToLong(RoundResult::closedNotApplied).sum()),

@@ -12,6 +12,8 @@ import java.util.Map;
  * @param acks           writes acknowledged during the round (from its start to the end of its check)
  * @param firstWriteMs   fault to the first acknowledged write sent after it, the slowest writer's; -1 when
  *                       some writer had none
+ * @param firstWriteElsewhereMs the same, over the writers that were on another node's write port than the faulted
+ *                       node's when the fault hit (in a partition: the majority side's clients)
  * @param longestStallMs longest time a writer went without an acknowledgement
  * @param errors         error replies, and failed connections whose request is in the hive (or cannot be told)
  * @param closedNotApplied failed connections whose request is not in the hive: closed between two requests
@@ -25,7 +27,8 @@ import java.util.Map;
  * @param leaders        the leader changes from the fault to the settled hive (new epochs)
  * @param masterAfter    the settled master's node after the round
  */
-record RoundResult(int round, FaultKind kind, int node, String what, long acks, long firstWriteMs, long longestStallMs,
+record RoundResult(int round, FaultKind kind, int node, String what, long acks, long firstWriteMs,
+                   long firstWriteElsewhereMs, long longestStallMs,
                    long errors, long closedNotApplied, Map<String, Integer> errorKinds, long lostKeys, long lostIncrements, long twoMastersMs,
                    long twoRoutedMs, long convergedMs, LeaderWatch.Changes leaders, int masterAfter) {
     long lost() {

@@ -32,6 +32,8 @@ final class Writer implements Runnable {
         int errors;
         /** Nanoseconds from the fault to the first acknowledged write sent after it; -1 while none. */
         long firstAckAfterFault = -1;
+        /** The node whose write port this writer used when the fault hit (-1 before it). */
+        int nodeAtFault = -1;
         long longestGap;
         /**
          * Connections that failed with a request whose write is not in the hive: closed between two requests
@@ -102,6 +104,7 @@ final class Writer implements Runnable {
 
     synchronized void faultAt(long nanos) {
         faultAt = nanos;
+        rounds.get(round).nodeAtFault = node;
     }
 
     synchronized RoundStats stats(int r) {
