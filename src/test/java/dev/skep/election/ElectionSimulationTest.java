@@ -179,6 +179,7 @@ class ElectionSimulationTest {
         long restartedUnprobedMs = 0;
         long[] leaseWrites = new long[4];
         long[] acked = new long[Sim.Excluded.values().length + 1];
+        long[] holdersLost = new long[Sim.Excluded.values().length];
         long first = Long.getLong("skep.sim.firstRun", 1);
         List<String> failed = new ArrayList<>();
         for (long seed = first; seed < first + runs; seed++) {
@@ -208,6 +209,9 @@ class ElectionSimulationTest {
                     acked[i] += w[i];
                 }
                 acked[w.length] += sim.ackChecks;
+                for (int i = 0; i < holdersLost.length; i++) {
+                    holdersLost[i] += sim.holdersLost[i];
+                }
             }
         }
         String mode = (hostile ? "hostile" : "reliable") + (majority ? " majority" : "") + (lease ? " lease" : "");
@@ -223,12 +227,11 @@ class ElectionSimulationTest {
                     leaseWrites[3]);
         }
         if (majority) {
-            // a write excluded both ways counts once, as a holder's crash
             System.out.printf("%s schedules: %d acknowledged writes, checked on the redis of every later epoch's leader"
                     + " (%d checks); excluded as a crash may have destroyed them: %d after a redis that held them when"
-                    + " acknowledged lost its data to a crash (its own, or a master's that restarted empty and that it"
-                    + " resynced from: %d), %d acknowledged by a leader whose redis had restarted empty unnoticed%n",
-                    mode, acked[0], acked[4], acked[1] + acked[2], acked[2], acked[3]);
+                    + " acknowledged lost its data (%d times to its own crash, %d to a resync from a master that had"
+                    + " restarted empty), %d acknowledged by a leader whose redis had restarted empty unnoticed%n",
+                    mode, acked[0], acked[4], acked[1] + acked[2], holdersLost[1], holdersLost[2], acked[3]);
         }
         System.out.printf("%s schedules: %d handovers completed, %d abandoned or refused%n", mode, handovers[0],
                 handovers[1]);
@@ -304,6 +307,8 @@ class ElectionSimulationTest {
         final Map<AckKey, Ack> growing = new HashMap<>();
         /** How many times a new leader's (or a handover successor's) redis was checked against {@link #acks}. */
         long ackChecks;
+        /** How many times a redis that held acknowledged writes lost its data, by {@link Excluded} reason. */
+        final long[] holdersLost = new long[Excluded.values().length];
 
         Sim(long seed, boolean hostile) {
             this(seed, hostile, false);
@@ -914,11 +919,16 @@ class ElectionSimulationTest {
 
         /** {@code x}'s redis lost its data by a crash: the writes it held when acknowledged are no longer checked. */
         void exclude(Node x, Excluded why) {
+            boolean held = false;
             for (Ack a : acks) {
                 if (a.excluded == Excluded.NO && (a.holders & (1 << x.id)) != 0) {
+                    held = true;
                     a.excluded = why;
                     growing.remove(new AckKey(a.history, a.epoch, a.holders));
                 }
+            }
+            if (held) {
+                holdersLost[why.ordinal()]++;
             }
         }
 
