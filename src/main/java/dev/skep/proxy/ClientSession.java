@@ -120,9 +120,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     /**
      * A session that gets a reply this large (or larger) sends its requests over a dedicated connection from then
-     * on: on a shared one, such replies hold up every other session's behind them (a megabyte takes about a
-     * millisecond to pass on loopback), and while its client lags they could only be held by the proxy. The
-     * size of a client's outbound high water mark: above it, a reply alone stops the session being read.
+     * on: on a shared one, such replies hold up every other session's behind them for as long as they take to
+     * pass, and while its client lags they could only be held by the proxy. The size of a client's outbound high
+     * water mark: above it, a reply alone stops the session being read.
      */
     static final long LARGE_REPLY = 256 * 1024;
     /**
