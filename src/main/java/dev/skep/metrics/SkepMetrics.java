@@ -186,7 +186,19 @@ public final class SkepMetrics implements AutoCloseable {
             }
             counter("skep.proxy.holds", "Times a session started waiting for a master", proxy, read,
                     ProxyCount.HOLDS, Tags.of("port", port));
+            for (ProxyCount c : List.of(ProxyCount.OVERLOAD_CLIENT, ProxyCount.OVERLOAD_TOTAL)) {
+                counter("skep.proxy.overload.closed", "Client connections the proxy closed for holding too many "
+                        + "of their replies unread: over the bound for one client (client), or the most when all "
+                        + "together were over theirs (total)", proxy, read, c,
+                        Tags.of("port", port, "bound", suffix(c, "OVERLOAD_")));
+            }
         }
+        Gauge.builder("skep.proxy.held", proxy, ProxyServer::heldBytes).baseUnit("bytes")
+                .description("Bytes of replies the proxy holds for clients that have not read them yet (both ports)")
+                .register(registry);
+        Gauge.builder("skep.proxy.held.limit", proxy, ProxyServer::heldLimit).baseUnit("bytes")
+                .description("The bound on skep_proxy_held_bytes, past which the clients holding the most are closed")
+                .register(registry);
         FunctionCounter.builder("skep.proxy.connections.refused", proxy, ProxyServer::refusedConnections)
                 .description("Client connections refused because --max-clients were open").register(registry);
     }

@@ -32,9 +32,19 @@ import java.util.concurrent.TimeUnit;
  * next reply from its connection, or a local reply (a refused command, {@code -MASTERDOWN}...) that is
  * written as soon as every slot before it has been answered.
  *
- * <p>Backpressure: the client is read only while its connection can take more output, its upstream can
- * take more input, and fewer than {@link ProxySettings#MAX_IN_FLIGHT} requests are unanswered; so a client
- * that does not read its replies makes the proxy hold at most that many replies for it.
+ * <p>Backpressure, in bytes: the client is read, and its requests forwarded, only while its connection can
+ * take more output (less than 256 KB of replies waiting for it), its upstream can take more input, and its
+ * unanswered requests are within its {@link #window}: as deep as the client pipelines, and no more than its
+ * replies, at their typical size so far, fill {@link #SHARED_IN_FLIGHT_BYTES} (on a dedicated connection
+ * {@link #DEDICATED_IN_FLIGHT_BYTES}). A shared connection must keep reading (one slow client must not stall
+ * the others), so the replies to what was sent arrive whether or not the client reads them, ahead of other
+ * sessions' replies, and are held for a client that stopped reading: the window is what bounds them, which is
+ * why it counts bytes rather than requests. A session whose replies turn out large ({@link #LARGE_REPLY}) moves to a dedicated
+ * connection, where the proxy stops reading from redis while its client lags and its replies hold up no one
+ * else's. Whatever is held is bounded all the same ({@link #observeHeld}): past
+ * {@link ProxySettings#clientHeldLimit} for one client, or its loop's share of {@link ProxySettings#heldLimit}
+ * for all (the client holding the most first), the client is closed, as redis closes one over its
+ * {@code client-output-buffer-limit}.
  *
  * <p>Confined to the client channel's event loop, like every upstream connection it uses.
  */
@@ -108,6 +118,47 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private Endpoint lastUpstream;
     private boolean lostRequests;
 
+    /**
+     * A session that gets a reply this large (or larger) sends its requests over a dedicated connection from then
+     * on: on a shared one, such replies hold up every other session's behind them for as long as they take to
+     * pass, and while its client lags they could only be held by the proxy. The size of a client's outbound high
+     * water mark: above it, a reply alone stops the session being read.
+     */
+    static final long LARGE_REPLY = 256 * 1024;
+    /**
+     * Expected reply bytes a session may have in flight on a shared connection: what may stand ahead of other
+     * sessions' replies on it, and what arrives for a client that has stopped reading, because of that session.
+     */
+    static final long SHARED_IN_FLIGHT_BYTES = 1024 * 1024;
+    /**
+     * The same on a dedicated connection, where it is redis that holds what a lagging client has not taken (the
+     * proxy stops reading): enough to keep a client that reads large values busy.
+     */
+    static final long DEDICATED_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
+
+    /** The size of this session's replies so far (up at once, down gently); -1 until the first one. */
+    private long replyEstimate = -1;
+    /**
+     * Unanswered requests this session may have now: 1 at first, doubled each time replies come back to a session
+     * that had filled it, shrunk by an eighth each time they come back to one that had not, and never more than
+     * its replies, at their estimated size, fill {@link #SHARED_IN_FLIGHT_BYTES} (or {@link
+     * #DEDICATED_IN_FLIGHT_BYTES}), nor {@link ProxySettings#MAX_IN_FLIGHT}. So it is as deep as the client
+     * pipelines, not deeper: a session that exchanged small replies one at a time and then pipelines hundreds of
+     * large reads (a client's handshake, then the flood) gets a couple out before their size is known, not 1024.
+     * Deep pipelines of small replies reach the full depth after ten round trips.
+     */
+    private int window = 1;
+    /** The session stopped forwarding because {@link #window} requests were unanswered: it wanted more. */
+    private boolean windowFull;
+    /** A reply of {@link #LARGE_REPLY} or more was seen: plain requests go over a dedicated connection too. */
+    private boolean largeReplies;
+    /** Bytes of the reply in progress already passed to the client as they streamed in; 0 between replies. */
+    private long streamed;
+    /** Bytes the client's outbound buffer held at the last {@link #observeHeld}, as counted in the loop's total. */
+    private long held;
+    /** A listener waits for the client's outbound buffer to drain, to observe it again then. */
+    private boolean drainWatched;
+
     ClientSession(LoopContext loop, Port route) {
         this.loop = loop;
         this.route = route;
@@ -146,6 +197,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (client.isWritable()) {
+            refreshHeld();
             if (dedicated != null) {
                 dedicated.resumeReads();
             }
@@ -177,6 +229,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private void processRequests() {
         while (!closed && !broken && wait == Wait.NONE) {
+            if (!mayForward()) {
+                return; // resumed as replies come back, or when the client reads again
+            }
             if (parked != null) {
                 ByteBuf request = parked;
                 parked = null;
@@ -185,9 +240,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     return;
                 }
                 continue;
-            }
-            if (inFlight >= ProxySettings.MAX_IN_FLIGHT || (inFlight > 0 && !client.isWritable())) {
-                return; // resumed as replies come back, or when the client reads again
             }
             int length;
             try {
@@ -229,9 +281,22 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * True while the session may forward another request: its client takes its replies (less than the high water
+     * mark waits in its outbound buffer), and fewer than its {@link #window} are unanswered. Checked before every
+     * request, parked ones included: a client that does not read gets no more replies made for it.
+     */
+    private boolean mayForward() {
+        if (inFlight >= window) {
+            windowFull = true;
+            return false;
+        }
+        return client.isWritable();
+    }
+
     /** True when a shared request can go straight into the current batch. */
     private boolean batchable() {
-        return !dedicatedMode && !needAuth && holdDeadline == 0 && shared != null && shared.connected
+        return !dedicatedMode && !largeReplies && !needAuth && holdDeadline == 0 && shared != null && shared.connected
                 && !shared.closed && !(loop.holdWrites && route == Port.WRITE);
     }
 
@@ -269,7 +334,18 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 local(Unpooled.wrappedBuffer(NOAUTH));
                 return true;
             }
-            return sendShared(request, kind, refusal);
+            if (!largeReplies) {
+                return sendShared(request, kind, refusal);
+            }
+            // Replies this large would stand ahead of every other session's on the shared connection, and be held
+            // by the proxy while this client lags: from now on the session has a connection of its own (once its
+            // shared requests are answered, so replies stay in order), as a stateful one does.
+            if (inFlight > 0) {
+                park(request, kind, refusal, Wait.DRAIN);
+                return false;
+            }
+            toDedicated();
+            return sendDedicated(request, kind, refusal, null);
         }
         if (kind == Route.SHARED) {
             return sendDedicated(request, kind, refusal, null); // plain command, no state change to track
@@ -303,7 +379,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             local(Unpooled.wrappedBuffer(ok ? OK : WRONGPASS));
             return true;
         }
-        if (!dedicatedMode && !needAuth && cmd.equals("HELLO") && args.size() == 2
+        if (!dedicatedMode && !needAuth && !largeReplies && cmd.equals("HELLO") && args.size() == 2
                 && RequestArgs.upper(args, 1).equals("3")) {
             // Lettuce and redis-py 5 open with HELLO 3. The session stays on the shared path, over connections
             // that speak RESP3 themselves (HELLO 3 there again only returns the server's map), once its
@@ -324,10 +400,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 park(request, kind, refusal, Wait.DRAIN);
                 return false;
             }
-            dedicatedMode = true;
-            leaveShared();
+            toDedicated();
         }
         return sendDedicated(request, kind, refusal, args);
+    }
+
+    private void toDedicated() {
+        dedicatedMode = true;
+        leaveShared();
     }
 
     private boolean sendShared(ByteBuf request, Route kind, String refusal) {
@@ -485,21 +565,21 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     void maybeRead() {
-        if (closed || broken || wait != Wait.NONE || parked != null) {
+        if (closed || broken || wait != Wait.NONE) {
             return;
         }
-        if (in.isReadable() && inFlight < ProxySettings.MAX_IN_FLIGHT) {
+        if ((parked != null || in.isReadable()) && mayForward()) {
             process(); // requests already buffered come before new bytes
             flushUpstreams();
-            if (wait != Wait.NONE) {
+            if (wait != Wait.NONE || parked != null) {
                 return;
             }
         }
-        if (client.isWritable() && inFlight < ProxySettings.MAX_IN_FLIGHT && upstreamWritable()) {
+        if (mayForward() && upstreamWritable()) {
             client.read();
         } else if (log.isTraceEnabled()) {
-            log.trace("{} not reading: writable={} inFlight={} upstreamWritable={}", client.remoteAddress(),
-                    client.isWritable(), inFlight, upstreamWritable());
+            log.trace("{} not reading: writable={} inFlight={} window={} upstreamWritable={}", client.remoteAddress(),
+                    client.isWritable(), inFlight, window, upstreamWritable());
         }
     }
 
@@ -531,7 +611,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     // ---- replies ----
 
-    /** The reply to this session's oldest shared request. */
+    /** The reply to this session's oldest shared request (what is left of it, when its start streamed). */
     void onUpstreamReply(ByteBuf frame) {
         if (closed) {
             frame.release();
@@ -539,12 +619,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         slots.poll();
         inFlight--;
+        int size = frame.readableBytes();
+        sized(size, 1, size);
         client.write(frame, client.voidPromise());
         writeLocalReplies();
     }
 
-    /** The replies to this session's {@code count} oldest shared requests, in one buffer. */
-    void onUpstreamReplies(ByteBuf frames, int count) {
+    /** The replies to this session's {@code count} oldest shared requests, in one buffer; the largest so many bytes. */
+    void onUpstreamReplies(ByteBuf frames, int count, int largest) {
         if (closed) {
             frames.release();
             return;
@@ -553,8 +635,78 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             slots.poll();
         }
         inFlight -= count;
+        sized(frames.readableBytes(), count, largest);
         client.write(frames, client.voidPromise());
         writeLocalReplies();
+    }
+
+    /**
+     * The start of this session's next reply on its shared connection, passed on as it streams in (the rest
+     * comes whole, to {@link #onUpstreamReply} or {@link #onUpstreamReplies}). Dropped when the client is gone.
+     */
+    void onPartialReply(ByteBuf chunk) {
+        if (closed) {
+            chunk.release();
+            return;
+        }
+        streamed(chunk);
+    }
+
+    /**
+     * The start of a frame on the dedicated connection, {@code n} bytes at {@code in.readerIndex()}: taken (and
+     * passed on) unless the reply must reach the session whole: a state change to learn the outcome of, or a write
+     * whose reply waits for the WAIT after it.
+     */
+    boolean onDedicatedPartial(ByteBuf in, int n) {
+        if (!closed) {
+            Object head = slots.peek();
+            if (head == null ? !state.raw() : head != UPSTREAM || secondSlotIsConfirmation()) {
+                return false;
+            }
+            streamed(in.readRetainedSlice(n));
+        } else {
+            in.skipBytes(n);
+        }
+        return true;
+    }
+
+    private boolean secondSlotIsConfirmation() {
+        java.util.Iterator<Object> it = slots.iterator();
+        it.next();
+        return it.hasNext() && it.next() instanceof WriteConfirmation;
+    }
+
+    private void streamed(ByteBuf chunk) {
+        streamed += chunk.readableBytes();
+        if (streamed >= LARGE_REPLY) {
+            largeReplies = true;
+        }
+        client.write(chunk, client.voidPromise());
+    }
+
+    /**
+     * {@code count} replies of {@code bytes} together (the largest {@code largest}) are complete, with what of
+     * the first had streamed ahead: their size adjusts the session's estimate, hence its {@link #window}. Up at
+     * once, since one large reply is enough to hold others up; down by a quarter of the difference per batch.
+     */
+    private void sized(long bytes, int count, long largest) {
+        bytes += streamed;
+        largest = Math.max(largest, streamed);
+        streamed = 0;
+        if (largest >= LARGE_REPLY) {
+            largeReplies = true;
+        }
+        long size = bytes / count;
+        long was = replyEstimate;
+        replyEstimate = was < 0 || size > was ? size : was - ((was - size) >> 2);
+        long budget = dedicatedMode ? DEDICATED_IN_FLIGHT_BYTES : SHARED_IN_FLIGHT_BYTES;
+        int ceiling = (int) Math.max(1, Math.min(ProxySettings.MAX_IN_FLIGHT, budget / Math.max(1, replyEstimate)));
+        if (windowFull) {
+            windowFull = false;
+            window = Math.min(ceiling, window * 2);
+        } else {
+            window = Math.min(ceiling, window - (window >> 3));
+        }
     }
 
     /** True when no local reply waits among the slots: replies can then be written several at once. */
@@ -580,6 +732,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             if (head == UPSTREAM || head instanceof SessionState.Change) {
                 slots.poll();
                 inFlight--;
+                int size = frame.readableBytes();
+                sized(size, 1, size);
                 if (head instanceof SessionState.Change c) {
                     state.apply(c, frame.getByte(frame.readerIndex()) == '-');
                 }
@@ -589,6 +743,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 }
             }
         }
+        streamed = 0; // a frame of a raw session (pub/sub message, MONITOR line...) that streamed in
         client.write(frame, client.voidPromise());
         writeLocalReplies();
     }
@@ -640,12 +795,96 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         client.flush();
+        if (observeHeld()) {
+            return; // closed: it held too much
+        }
         if (wait == Wait.DRAIN && inFlight == 0) {
             resume();
         } else {
             maybeRead();
         }
         closeIfIdleAndDraining();
+    }
+
+    // ---- bytes held for the client ----
+
+    /**
+     * After replies were written and flushed: what the client's outbound buffer still holds (what it has not
+     * taken) is counted in its loop's total and checked against the bounds. Over {@link
+     * ProxySettings#clientHeldLimit}, or when the loop's clients together pass its share of {@link
+     * ProxySettings#heldLimit} and this one holds the most, the client is closed. While anything is held, a
+     * listener observes again once it has all been written, so the count goes back down without new replies.
+     *
+     * @return true when this session was closed
+     */
+    private boolean observeHeld() {
+        long now = refreshHeld();
+        if (now == 0) {
+            return false; // the common case: the socket took everything
+        }
+        if (now > loop.settings().clientHeldLimit()) {
+            overload(false);
+            return true;
+        }
+        if (loop.heldBytes() > loop.heldBytesLimit && loop.overHeldLimit(this)) {
+            return true;
+        }
+        watchDrain();
+        return false;
+    }
+
+    /**
+     * Observes again once the client has taken what its outbound buffer holds now: an empty write completes when
+     * everything before it is written. Its listener runs in the middle of Netty's flush (before the entry's own
+     * overhead is uncounted), so the observation is a task of its own after it.
+     */
+    private void watchDrain() {
+        if (drainWatched || closed) {
+            return;
+        }
+        drainWatched = true;
+        client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> client.eventLoop().execute(drained));
+    }
+
+    private final Runnable drained = () -> {
+        drainWatched = false;
+        if (refreshHeld() > 0) {
+            watchDrain(); // more was written meanwhile
+        }
+    };
+
+    /** Observes what the client's outbound buffer holds now, and counts the change in the loop's total. */
+    long refreshHeld() {
+        long now = 0;
+        if (!closed) {
+            io.netty.channel.ChannelOutboundBuffer out = client.unsafe().outboundBuffer();
+            now = out == null ? 0 : out.totalPendingWriteBytes();
+        }
+        if (now != held) {
+            loop.heldBytesChanged(now - held);
+            held = now;
+        }
+        return now;
+    }
+
+    /** What the client's outbound buffer held at the last observation. */
+    long held() {
+        return held;
+    }
+
+    /**
+     * Closes the client for what the proxy holds for it ({@code total}: all clients of the loop together held too
+     * much, this one the most), as redis closes a client over its output buffer limits: its replies not yet taken
+     * are dropped, and so are those still to come for it (as they stream in, on a shared connection). The client
+     * sees the connection closed (reset, since it had sent requests the proxy had not read).
+     */
+    void overload(boolean total) {
+        loop.counters.increment(route, total ? ProxyCount.OVERLOAD_TOTAL : ProxyCount.OVERLOAD_CLIENT);
+        loop.logOverload(String.valueOf(client.remoteAddress()), route, held, total);
+        loop.heldBytesChanged(-held);
+        held = 0;
+        closed = true; // from here on, what arrives for it is released at once
+        client.close();
     }
 
     /**
@@ -678,6 +917,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** One of our shared requests gets this error reply (without the leading '-') in place of redis's reply. */
     void onUpstreamError(String error) {
         if (closed) {
+            return;
+        }
+        if (streamed > 0) {
+            cutMidReply();
             return;
         }
         slots.poll();
@@ -726,6 +969,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         dedicated = null;
+        if (streamed > 0) {
+            cutMidReply();
+            return;
+        }
         if (heldReply != null) {
             heldReply.release();
             heldReply = null;
@@ -811,6 +1058,18 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * The upstream went while a reply was streaming to the client: the client has the start of a reply whose end
+     * will never come, and no error can follow it that the client would read as one. So the connection closes
+     * after what was passed on, as a direct connection to a redis that died mid-reply would.
+     */
+    private void cutMidReply() {
+        loop.counters.increment(route, ProxyCount.ERRORS_FAILOVER);
+        lostRequests = true;
+        closed = true;
+        client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+
     // ---- errors and teardown ----
 
     /** Answers the error after the replies owed for earlier requests, then closes, as redis does. */
@@ -836,6 +1095,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private void cleanUp() {
         closed = true;
+        loop.heldBytesChanged(-held);
+        held = 0;
         in.release();
         in = Unpooled.EMPTY_BUFFER;
         if (parked != null) {

@@ -7,9 +7,11 @@ import java.util.List;
 
 /**
  * The connection of one session that left the shared path (SELECT, AUTH, MULTI, subscribe, blocking
- * commands...): every command on it behaves exactly as on a direct connection to redis. Its reads follow
- * its one client: when the client does not read, neither does this connection, so redis (and its own
- * output buffer limits) holds what the client has not taken, not the proxy. Event-loop confined.
+ * commands..., or replies so large they would hold up everyone's on a shared one): every command on it behaves
+ * exactly as on a direct connection to redis. Its reads follow its one client: when the client does not read,
+ * neither does this connection, so redis (and its own output buffer limits) holds what the client has not
+ * taken, not the proxy; a large reply is passed on as it streams in, so the proxy holds about one read of it.
+ * Event-loop confined.
  */
 final class DedicatedUpstream extends Upstream {
     private final ClientSession session;
@@ -63,6 +65,11 @@ final class DedicatedUpstream extends Upstream {
     @Override
     void onReply(ByteBuf frame, boolean push) {
         session.onDedicatedFrame(frame, push);
+    }
+
+    @Override
+    int onPartial(ByteBuf in, int n) {
+        return session.onDedicatedPartial(in, n) ? n : 0;
     }
 
     @Override

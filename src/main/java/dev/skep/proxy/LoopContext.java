@@ -83,11 +83,23 @@ final class LoopContext {
      */
     private static final int POLL_UP_TO_IN_FLIGHT = 1;
 
+    /**
+     * Bytes of replies written to this loop's clients that they have not taken yet (what their connections'
+     * outbound buffers hold), as each session last observed its own ({@link ClientSession#observeHeld}). Written
+     * on the loop only, read by scrapes.
+     */
+    private volatile long heldBytes;
+    /** This loop's share of {@link ProxySettings#heldLimit}. */
+    final long heldBytesLimit;
+    private long lastOverloadLog;
+    private int overloadsNotLogged;
+
     LoopContext(EventLoop eventLoop, ProxySettings settings, Class<? extends SocketChannel> channelClass,
-            ProxyServer.Observer observer) {
+            ProxyServer.Observer observer, long heldLimit) {
         this.eventLoop = eventLoop;
         this.settings = settings;
         this.observer = observer;
+        this.heldBytesLimit = heldLimit;
         this.bootstrap = new Bootstrap()
                 .group(eventLoop)
                 .channel(channelClass)
@@ -242,6 +254,70 @@ final class LoopContext {
 
     int sessionCount() {
         return sessions.size();
+    }
+
+    // ---- bytes held for clients ----
+
+    /** What this loop's clients hold now (as last observed); any thread. */
+    long heldBytes() {
+        return heldBytes;
+    }
+
+    /** A session observed that what it holds changed by {@code delta}; on the loop. */
+    void heldBytesChanged(long delta) {
+        heldBytes += delta; // one writer (this loop): no lost update
+    }
+
+    /**
+     * This loop's clients hold more than its share of the bound (as last observed): observes every session
+     * afresh, then closes the clients that hold the most until the rest are within it, as redis's
+     * {@code maxmemory-clients} evicts the clients that use the most memory first. Which clients hold the most
+     * is what counts: a client that reads keeps little held whatever it asks for, so these are the ones that
+     * stopped reading (or read much slower than their replies come).
+     *
+     * @return true when {@code current} itself was closed
+     */
+    boolean overHeldLimit(ClientSession current) {
+        for (ClientSession s : sessions) {
+            s.refreshHeld();
+        }
+        boolean closedCurrent = false;
+        while (heldBytes > heldBytesLimit) {
+            ClientSession most = null;
+            for (ClientSession s : sessions) {
+                if (s.held() > 0 && (most == null || s.held() > most.held())) {
+                    most = s;
+                }
+            }
+            if (most == null) {
+                break;
+            }
+            most.overload(true);
+            closedCurrent |= most == current;
+        }
+        return closedCurrent;
+    }
+
+    /** Logs that a client was closed for what the proxy held for it: at most one line a second per loop. */
+    void logOverload(String client, Port port, long bytes, boolean total) {
+        long now = System.nanoTime();
+        if (lastOverloadLog != 0 && now - lastOverloadLog < TimeUnit.SECONDS.toNanos(1)) {
+            overloadsNotLogged++;
+            return;
+        }
+        String others = overloadsNotLogged == 0 ? "" : " (and " + overloadsNotLogged + " more since the last such line)";
+        lastOverloadLog = now;
+        overloadsNotLogged = 0;
+        String why = total
+                ? "its clients together held more than this event loop's share (" + mib(heldBytesLimit) + ") of the "
+                        + "bound, and this one the most"
+                : "more than the " + mib(settings.clientHeldLimit()) + " one client may have held";
+        log.warn("closed client {} of the {} port: the proxy held {} of replies it had not read, {}{}", client,
+                port == Port.WRITE ? "write" : "read", mib(bytes), why, others);
+    }
+
+    private static String mib(long bytes) {
+        return String.format(java.util.Locale.ROOT, "%.2f MiB", bytes / 1048576.0);
     }
 
     // ---- failover ----

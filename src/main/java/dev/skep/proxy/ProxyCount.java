@@ -34,7 +34,11 @@ public enum ProxyCount {
     /** Sessions closed because their state (transaction, subscription...) could not move to the new master. */
     SESSIONS_CLOSED,
     /** Times a session started waiting for a master (no master, or it could not be reached). */
-    HOLDS;
+    HOLDS,
+    /** Client connections closed because the proxy held more of their replies than one client may have. */
+    OVERLOAD_CLIENT,
+    /** Client connections closed because all clients together held too much and this one held the most. */
+    OVERLOAD_TOTAL;
 
     static final ProxyCount[] ALL = values();
 }

@@ -75,9 +75,16 @@ public final class ProxyServer implements AutoCloseable {
         this.loops = loops;
         this.settings = settings;
         this.topology = topology;
+        int n = 0;
+        for (EventExecutor e : loops.group()) {
+            n++;
+        }
+        // sessions are spread evenly over the loops, so each loop gets an equal share of the bound on held bytes:
+        // each enforces its own without asking the others
+        long perLoop = Math.max(1, settings.heldLimit() / Math.max(1, n));
         for (EventExecutor e : loops.group()) {
             EventLoop loop = (EventLoop) e;
-            LoopContext context = new LoopContext(loop, settings, loops.channel(), observer);
+            LoopContext context = new LoopContext(loop, settings, loops.channel(), observer, perLoop);
             contexts.put(loop, context);
             loops.expecting(loop, context::expectingReplies);
         }
@@ -91,6 +98,8 @@ public final class ProxyServer implements AutoCloseable {
         if (settings.readPort() > 0) {
             bind(settings.readPort(), Port.READ, "--read-port");
         }
+        log.info("replies held for clients that do not read them: at most {} KiB per client, {} KiB in all",
+                settings.clientHeldLimit() / 1024, settings.heldLimit() / 1024);
     }
 
     private void apply(Topology next) {
@@ -162,6 +171,23 @@ public final class ProxyServer implements AutoCloseable {
             sum += c.eventLoop().submit(() -> c.inFlight).syncUninterruptibly().getNow();
         }
         return sum;
+    }
+
+    /**
+     * Bytes of replies the proxy holds for clients that have not taken them yet (both ports), as last observed
+     * on each event loop; kept under {@link ProxySettings#heldLimit}. Any thread.
+     */
+    public long heldBytes() {
+        long sum = 0;
+        for (LoopContext c : contexts.values()) {
+            sum += c.heldBytes();
+        }
+        return sum;
+    }
+
+    /** The bound on {@link #heldBytes()}. */
+    public long heldLimit() {
+        return settings.heldLimit();
     }
 
     /** Client connections open now, on both ports. */

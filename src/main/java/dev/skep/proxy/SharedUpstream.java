@@ -158,6 +158,7 @@ final class SharedUpstream extends Upstream {
         if (s == runSession && runEnd == at && s.canTakeRepliesTogether()) {
             runEnd += length;
             runCount++;
+            runLargest = Math.max(runLargest, length);
         } else {
             endOfFrames(in);
             if (s.canTakeRepliesTogether()) {
@@ -165,6 +166,7 @@ final class SharedUpstream extends Upstream {
                 runStart = at;
                 runEnd = at + length;
                 runCount = 1;
+                runLargest = length;
             } else {
                 s.onUpstreamReply(in.retainedSlice(at, length));
                 replied(s);
@@ -178,7 +180,7 @@ final class SharedUpstream extends Upstream {
         if (runSession != null) {
             ClientSession s = runSession;
             runSession = null;
-            s.onUpstreamReplies(in.retainedSlice(runStart, runEnd - runStart), runCount);
+            s.onUpstreamReplies(in.retainedSlice(runStart, runEnd - runStart), runCount, runLargest);
             replied(s);
         }
     }
@@ -187,6 +189,22 @@ final class SharedUpstream extends Upstream {
     private int runStart;
     private int runEnd;
     private int runCount;
+    private int runLargest;
+
+    /**
+     * The start of the next reply, passed to its session as it streams in: only when nothing holds it back (no
+     * WAIT is out whose answer decides what the client gets). For a session that is gone, the bytes are dropped
+     * as they come: replies to a client the proxy closed are never gathered.
+     */
+    @Override
+    int onPartial(ByteBuf in, int n) {
+        if (waitsInFlight > 0 || !(waiting.peek() instanceof ClientSession s)) {
+            return 0;
+        }
+        s.onPartialReply(in.readRetainedSlice(n));
+        replied(s);
+        return n;
+    }
 
     /**
      * The reply to our WAIT: when enough replicas have the writes before it, their replies go to the

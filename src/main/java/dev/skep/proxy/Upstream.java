@@ -98,10 +98,40 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
             }
             if (!closed) {
                 endOfFrames(cumulation);
+                streamPartial();
             }
         } catch (RespProtocolException e) {
             fail("redis " + target + " sent bytes that are not RESP: " + e.getMessage(), true);
         }
+    }
+
+    /**
+     * The reply in progress is passed on as far as it has come once that is {@link #STREAM_FROM} bytes or more,
+     * rather than held until it is complete: so a large value costs the proxy one read's worth of memory, not its
+     * whole size, and reaches its client as it comes (the rest follows as a whole reply when it completes).
+     * Not before the replies to the proxy's own requests, nor a push (whose owner only its whole tells).
+     */
+    private void streamPartial() {
+        int n = scanner.partial();
+        if (n < STREAM_FROM || internalReplies > 0 || scanner.partialType() == '>') {
+            return;
+        }
+        int taken = onPartial(cumulation, n);
+        if (taken > 0) {
+            scanner.consumedPartial(taken);
+        }
+    }
+
+    /** Below this, a reply in progress waits to be complete: it usually is at the next read. */
+    static final int STREAM_FROM = 32 * 1024;
+
+    /**
+     * The first {@code n} bytes at {@code in.readerIndex()} are the start of a reply not yet complete: the callee
+     * consumes all of them (passed on, or dropped when their client is gone) and returns {@code n}, or none and
+     * returns 0 (the reply must reach its session whole).
+     */
+    int onPartial(ByteBuf in, int n) {
+        return 0;
     }
 
     /**

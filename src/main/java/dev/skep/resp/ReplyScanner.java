@@ -85,6 +85,41 @@ public final class ReplyScanner {
         failure = null;
     }
 
+    /**
+     * After {@link #NEED_MORE}: how many bytes at the start of the reply in progress are already scanned and
+     * may be passed on before the reply is complete (the lines and bulk data scanned so far; never the CRLF
+     * that ends a bulk, which is checked when it arrives). 0 while the type of the reply is not known yet
+     * ({@link #partialType()}). Lets a caller forward a large reply as it streams in rather than hold it whole.
+     */
+    public int partial() {
+        if (complete || topType == 0) {
+            return 0;
+        }
+        return state == BULK_DATA ? (int) Math.min(seen, pos + bulkLength) : pos;
+    }
+
+    /**
+     * The type byte of the reply in progress ({@code '$'}, {@code '*'}, {@code '>'}...), once its first line is
+     * scanned; 0 before (and while only an attribute has been read).
+     */
+    public byte partialType() {
+        return complete ? 0 : topType;
+    }
+
+    /**
+     * The caller consumed the first {@code n} bytes of the reply in progress ({@code n <= partial()}): the scan
+     * goes on from where it was, and the length {@link #scan} returns for this reply is then what is left of it.
+     */
+    public void consumedPartial(int n) {
+        if (n < 0 || n > partial()) {
+            throw new IllegalArgumentException("consumed " + n + " bytes of a reply of which " + partial()
+                    + " may be passed on");
+        }
+        pos -= n;
+        searchFrom -= n;
+        seen -= n;
+    }
+
     /** True if the reply was a RESP3 push ({@code >}): not the answer to a request. */
     public boolean isPush() {
         requireComplete();

@@ -66,7 +66,8 @@ class MetricsIT {
                 "skep_replication_offset_bytes", "skep_replication_lag_bytes",
                 "skep_proxy_connections_open", "skep_proxy_connections_total", "skep_proxy_connections_refused_total",
                 "skep_proxy_commands_total", "skep_proxy_errors_total", "skep_proxy_failover_sessions_total",
-                "skep_proxy_holds_total", "skep_proxy_hold_seconds", "skep_handover_pause_seconds",
+                "skep_proxy_holds_total", "skep_proxy_hold_seconds", "skep_proxy_held_bytes",
+                "skep_proxy_held_limit_bytes", "skep_proxy_overload_closed_total", "skep_handover_pause_seconds",
                 "skep_peer_messages_sent_total", "skep_peer_messages_received_total",
                 "skep_peer_messages_rejected_total",
                 "jvm_memory_used_bytes", "jvm_gc_pause_seconds", "jvm_threads_live_threads", "process_uptime_seconds");

@@ -22,13 +22,24 @@ final class ProxyFixture implements AutoCloseable {
     // polling as with --spin-us 50, so that the ITs cover that path too
     final EventLoops loops = EventLoops.create(2, "test-proxy", true, TimeUnit.MICROSECONDS.toNanos(50));
     final ProxyServer proxy;
-    final int writePort = FreePorts.freePort();
-    final int readPort = FreePorts.freePort();
+    final int writePort;
+    final int readPort;
     private long epoch;
 
     ProxyFixture(long holdMs, String password) {
-        proxy = new ProxyServer(loops, new ProxySettings("127.0.0.1", writePort, readPort, holdMs, 100, password, 2),
-                topology);
+        this(new ProxySettings("127.0.0.1", FreePorts.freePort(), FreePorts.freePort(), holdMs, 100, password, 2));
+    }
+
+    /** A proxy whose bounds on what it holds for clients are {@code clientHeldLimit} each, {@code heldLimit} in all. */
+    ProxyFixture(long clientHeldLimit, long heldLimit) {
+        this(new ProxySettings("127.0.0.1", FreePorts.freePort(), FreePorts.freePort(), 2000, 100, "", 2,
+                clientHeldLimit, heldLimit));
+    }
+
+    private ProxyFixture(ProxySettings settings) {
+        writePort = settings.writePort();
+        readPort = settings.readPort();
+        proxy = new ProxyServer(loops, settings, topology);
         proxy.start();
     }
 

@@ -410,7 +410,7 @@ class ProxyIT {
         byte[] echo = ("*2\r\n$4\r\nECHO\r\n$1000\r\n" + payload + "\r\n").getBytes(StandardCharsets.US_ASCII);
         byte[] reply = ("$1000\r\n" + payload + "\r\n").getBytes(StandardCharsets.US_ASCII);
         // 40 MB of requests: far more than the kernel's socket buffers hold, so the writer blocks once the
-        // proxy stops reading; the proxy holds at most MAX_IN_FLIGHT replies meanwhile
+        // proxy stops reading (when 256 KB of replies wait for the client); the proxy holds little meanwhile
         int requests = 40_000;
         ExecutorService pool = Executors.newSingleThreadExecutor();
         try (Jedis bystander = p.writeClient(); Socket slow = new Socket()) {

@@ -155,6 +155,78 @@ class ReplyScannerTest {
         assertThat(in.reads).isLessThanOrEqualTo(2L * header.length + 2);
     }
 
+    /**
+     * A consumer that passes on what {@link ReplyScanner#partial()} allows whenever a reply is incomplete (as the
+     * proxy forwards a large reply as it streams in) gets every byte once, in order, and every reply's end and
+     * type where they are: the whole corpus as one pipeline, fed in chunks of every size from 1 to 64 bytes.
+     */
+    @Test
+    void repliesPassedOnAsTheyStreamInComeOutWholeAndInOrder() throws java.io.IOException {
+        List<Reply> corpus = corpus();
+        byte[] stream = concat(corpus.stream().map(Reply::bytes).toList());
+        List<String> expected = new ArrayList<>();
+        for (Reply r : corpus) {
+            expected.add(r.bytes().length + " " + r.type());
+        }
+        for (int chunk = 1; chunk <= 64; chunk++) {
+            ReplyScanner scanner = new ReplyScanner();
+            ByteBuf in = Unpooled.buffer();
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            List<String> replies = new ArrayList<>();
+            int sofar = 0; // bytes of the reply in progress passed on before it completed
+            for (int at = 0; at < stream.length; at += chunk) {
+                in.writeBytes(stream, at, Math.min(chunk, stream.length - at));
+                int length;
+                while ((length = scanner.scan(in)) >= 0) {
+                    replies.add((sofar + length) + " " + (char) scanner.type());
+                    assertThat(scanner.partial()).isZero();
+                    sofar = 0;
+                    in.readBytes(out, length);
+                }
+                int n = scanner.partial();
+                if (n > 0) {
+                    assertThat(scanner.partialType()).isNotZero();
+                    in.readBytes(out, n);
+                    scanner.consumedPartial(n);
+                    sofar += n;
+                }
+                in.discardReadBytes();
+            }
+            assertThat(replies).as("chunks of %d", chunk).containsExactlyElementsOf(expected);
+            assertThat(out.toByteArray()).as("chunks of %d", chunk).isEqualTo(stream);
+        }
+    }
+
+    @Test
+    void aBulkInProgressCanBePassedOnAllButItsFinalCrlf() {
+        ReplyScanner scanner = new ReplyScanner();
+        ByteBuf in = Unpooled.wrappedBuffer(bytes("$10\r\n0123456789\r"));
+        assertThat(scanner.scan(in)).isEqualTo(ReplyScanner.NEED_MORE);
+        assertThat((char) scanner.partialType()).isEqualTo('$');
+        assertThat(scanner.partial()).isEqualTo(15); // the header and the data, not the CR
+        scanner.consumedPartial(15);
+        in.skipBytes(15);
+        assertThatThrownBy(() -> scanner.consumedPartial(1)).isInstanceOf(IllegalArgumentException.class);
+        ByteBuf rest = Unpooled.wrappedBuffer(in, Unpooled.wrappedBuffer(bytes("\n+OK\r\n")));
+        assertThat(scanner.scan(rest)).isEqualTo(2);
+        assertThat((char) scanner.type()).isEqualTo('$');
+        rest.skipBytes(2);
+        assertThat(scanner.scan(rest)).isEqualTo(5);
+    }
+
+    @Test
+    void nothingCanBePassedOnBeforeTheTypeIsKnown() {
+        ReplyScanner scanner = new ReplyScanner();
+        assertThat(scanner.scan(Unpooled.wrappedBuffer(bytes("$100")))).isEqualTo(ReplyScanner.NEED_MORE);
+        assertThat(scanner.partial()).isZero();
+        assertThat(scanner.partialType()).isZero();
+        ReplyScanner attribute = new ReplyScanner();
+        assertThat(attribute.scan(Unpooled.wrappedBuffer(bytes("|1\r\n+ttl\r\n:3600\r\n$5\r\nab"))))
+                .isEqualTo(ReplyScanner.NEED_MORE);
+        assertThat((char) attribute.partialType()).isEqualTo('$');
+        assertThat(attribute.partial()).isEqualTo(23);
+    }
+
     /** Replies that are not RESP, and the exception text. */
     record Broken(String label, String text, String error) {
         @Override
