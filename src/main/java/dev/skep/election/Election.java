@@ -93,6 +93,30 @@ public final class Election {
     private long ledEpoch;
     /** When this node last became leader (the majority that elected it has a lease to confirm it). */
     private long promotedAt;
+    /**
+     * The epoch whose history the local redis's data ends with (0: unknown, e.g. just restarted): the epoch this
+     * node led, or that of the leader whose replication id its redis was seen to carry. Candidates are ranked on
+     * it before their offsets ({@link Candidate}).
+     */
+    private long dataEpoch;
+    /**
+     * The data epoch this node proposed with: fixed for the proposal, as its offset is, so that every node ranks
+     * it from the same value (learning a higher one meanwhile, from a peer's status, must not make two winners).
+     */
+    private long proposalDataEpoch;
+    /** The replication id the local redis had when {@link #dataEpoch} was last decided. */
+    private String dataReplId = "";
+    /**
+     * The replication id each leader heard of announced, with the highest epoch it led under that id (a master
+     * keeps its id when it leads again without having been a replica). A redis carrying one of these ids holds
+     * that leader's history. Bounded: the oldest entries go first.
+     */
+    private final java.util.LinkedHashMap<String, Long> leaderReplIds = new java.util.LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+            return size() > 32;
+        }
+    };
 
     /** Discovery's last answer (membership for the quorum). */
     private Set<Endpoint> discovered = Set.of();
@@ -211,8 +235,21 @@ public final class Election {
                 && !Objects.equals(previous.status().handoverTo(), s.handoverTo())) {
             changed = true; // tell the leader at once that we (and so our write port) hold its writes
         }
+        if (previous == null || s.redisRunId().isEmpty()) {
+            firstHeard.put(s.node(), now); // (again) a new agent, as far as this node can tell
+        }
         members.put(s.node(), new Member(s, now));
         highestEpochSeen = Math.max(highestEpochSeen, s.epoch());
+        // Which history each replication id names, from every member that knows (a leader's own, and any node's
+        // whose data epoch is known): an agent that restarted learns what its redis holds without having heard the
+        // leader it replicated, which may be gone by now.
+        long knownEpoch = s.state() == NodeState.LEADING ? Math.max(s.epoch(), s.dataEpoch()) : s.dataEpoch();
+        if (!s.replId().isEmpty() && knownEpoch > 0) {
+            leaderReplIds.merge(s.replId(), knownEpoch, Math::max);
+            if (redis != null && state != NodeState.LEADING) {
+                learnDataEpoch(redis);
+            }
+        }
         if (s.state() == NodeState.LEADING) {
             sampleLeaderOffset(s.node(), s.epoch(), s.offset(), now);
         }
@@ -283,6 +320,7 @@ public final class Election {
             // A new run_id is a new process: without persistence its dataset is whatever it was started
             // with, typically empty. It must resync from a leader before it may win (invariant 2).
             tainted = true;
+            dataEpoch = 0;
             record("redis-restarted", "local redis restarted (run_id " + shortId(previous.runId()) + " -> "
                     + shortId(snap.runId()) + ", " + snap.keys() + " keys): must resync from the leader before it may lead");
             if (state == NodeState.LEADING || state == NodeState.PROMOTING) {
@@ -313,6 +351,7 @@ public final class Election {
                 record("resynced", "local redis resynced from leader " + leader + " (" + snap.keys() + " keys)");
             }
         }
+        learnDataEpoch(snap);
         evaluate(now);
         enforceFence(snap, now);
     }
@@ -355,6 +394,54 @@ public final class Election {
             }
             enter(NodeState.NOT_READY);
             record("not-ready", cause);
+        }
+    }
+
+    /**
+     * What the local redis's replication id says about its data: carrying a leader's id, it holds that leader's
+     * history (a sync with it succeeded, full or partial), whether or not a probe ever caught its link up. So a
+     * restarted redis that resynced is no longer tainted even if its leader was lost before this node saw it in
+     * sync (its acknowledgements, counted by the leader's WAIT, must not rank below a node without them).
+     */
+    private void learnDataEpoch(RedisSnapshot snap) {
+        if (state == NodeState.LEADING) {
+            if (!snap.replId().isEmpty() && snap.role() == RedisRole.MASTER) {
+                leaderReplIds.merge(snap.replId(), epoch, Math::max);
+            }
+            dataEpoch = Math.max(dataEpoch, epoch);
+            return;
+        }
+        if (snap.replOffset() == 0) {
+            // no data (a redis that restarted empty, or one mid-way through its first full sync): nothing to rank, and
+            // nothing that could make a restarted redis fit to lead, whatever id it carries (an empty redis that
+            // restarted at its old address before anyone noticed hands its new id to the replicas that resync from it)
+            if (dataEpoch != 0) {
+                dataEpoch = 0;
+                changed = true;
+            }
+            return;
+        }
+        Long e = snap.replId().isEmpty() ? null : leaderReplIds.get(snap.replId());
+        if (e == null && !snap.replId().isEmpty() && state == NodeState.FOLLOWING && !detached
+                && snap.inSyncWith(leaderRedis.host(), leaderRedis.port())) {
+            e = epoch; // in sync with our leader's redis, whose new id we have not heard yet: its history
+        }
+        if (e == null) {
+            // not known to be any leader's history (yet): the data epoch stays what it was (a master keeps its data
+            // when REPLICAOF NO ONE gives it a new id)
+            dataReplId = snap.replId();
+            return;
+        }
+        dataReplId = snap.replId();
+        if (e != dataEpoch) {
+            dataEpoch = e;
+            changed = true;
+        }
+        if (tainted && state != NodeState.PROMOTING) {
+            tainted = false;
+            changed = true;
+            record("resynced", "local redis holds the history of epoch " + e + " (replication id " + shortId(snap.replId())
+                    + ", " + snap.keys() + " keys)");
         }
     }
 
@@ -444,6 +531,7 @@ public final class Election {
         detached = false;
         ledEpoch = epoch;
         promotedAt = now;
+        dataEpoch = epoch;
         masterSinceOffset = Math.max(promoteMinOffset, redis == null ? 0 : redis.replOffset());
         enter(NodeState.LEADING);
         record("promoted", "leading epoch " + epoch + ": local redis confirmed role:master");
@@ -990,6 +1078,7 @@ public final class Election {
                     enter(NodeState.PROPOSING);
                     since = now;
                     proposalOffset = redis.replOffset();
+                    proposalDataEpoch = dataEpoch;
                     record("election", "no live leader: proposing with offset " + proposalOffset);
                 }
                 decide(now);
@@ -1004,7 +1093,7 @@ public final class Election {
             return;
         }
         List<Candidate> pool = new ArrayList<>();
-        pool.add(new Candidate(settings.self(), tainted, proposalOffset, since));
+        pool.add(new Candidate(settings.self(), tainted, proposalDataEpoch, proposalOffset, since));
         boolean everyoneProposed = true;
         for (Member m : members.values()) {
             NodeStatus s = m.status();
@@ -1022,6 +1111,13 @@ public final class Election {
             if (s.state() == NodeState.FOLLOWING) {
                 // A live peer still hears a leader we do not (yet): a node that just (re)started and whose
                 // first messages are slow, or a one-way loss. Electing now would make a second leader.
+                return;
+            }
+            if (s.dataEpoch() == 0 && s.offset() > 0 && !s.replId().isEmpty() && leaderReplIds.containsKey(s.replId())
+                    && now - firstHeard.getOrDefault(s.node(), now) < settings.proposalWindowMs()) {
+                // Its agent does not know yet which epoch its data is from (it restarted), but we do: it learns from
+                // the statuses of those whose redis carries the same history. Ranked now, its data would count as
+                // older than it is. Bounded: when nobody carries that history any more, it never learns.
                 return;
             }
             everyoneProposed &= s.state() == NodeState.PROPOSING;
@@ -1182,7 +1278,11 @@ public final class Election {
 
     private void purge(long now) {
         members.values().removeIf(m -> now - m.heardAt() > settings.purgeAfterMs());
+        firstHeard.keySet().retainAll(members.keySet());
     }
+
+    /** When each member was first heard since it (re)started, as far as this node can tell (its run id unknown). */
+    private final Map<Endpoint, Long> firstHeard = new HashMap<>();
 
     private void publishTopology(long now) {
         Topology t = switch (state) {
@@ -1294,7 +1394,8 @@ public final class Election {
                 r == null ? RedisRole.UNKNOWN : r.role(), r != null && r.linkUp(), r == null ? "" : r.runId(),
                 r == null ? 0 : r.processId(), now, state == NodeState.LEADING ? handoverTo : null,
                 state == NodeState.LEADING && handoverTo != null ? handoverOffset : -1,
-                state == NodeState.LEADING ? masterSinceOffset : 0, leaderHeardAgo(now));
+                state == NodeState.LEADING ? masterSinceOffset : 0, leaderHeardAgo(now), r == null ? "" : r.replId(),
+                proposing ? proposalDataEpoch : dataEpoch);
     }
 
     private long leaderHeardAgo(long now) {

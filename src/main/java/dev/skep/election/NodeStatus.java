@@ -29,6 +29,12 @@ import dev.skep.topology.Endpoint;
  *                         much of its own stream it discards
  * @param leaderHeardAgoMs (followers) how long before sending it had last heard its leader, -1 when not
  *                         following: the leader's lease under {@link Quorum#MAJORITY} is counted from it
+ * @param replId           {@code master_replid} of its redis: a leader's names its history, and a replica that
+ *                         synced from it carries the same; empty when unknown (an agent before this field)
+ * @param dataEpoch        the epoch whose history its redis's data ends with: the epoch it led, or that of the
+ *                         leader whose history (replid) its redis was seen to hold; 0 when unknown (a restarted
+ *                         redis). Ranked before the offset, as Raft ranks a log's last term before its length:
+ *                         offsets of diverged histories are not comparable
  */
 public record NodeStatus(
         Endpoint node,
@@ -48,7 +54,22 @@ public record NodeStatus(
         Endpoint handoverTo,
         long handoverOffset,
         long masterSinceOffset,
-        long leaderHeardAgoMs) implements PeerMessage {
+        long leaderHeardAgoMs,
+        String replId,
+        long dataEpoch) implements PeerMessage {
+
+    public NodeStatus {
+        replId = replId == null ? "" : replId;
+    }
+
+    /** A status without the fields an older agent does not send (replication id, data epoch). */
+    public NodeStatus(Endpoint node, Endpoint redis, int httpPort, NodeState state, long epoch, Endpoint leader,
+                      long since, long offset, boolean tainted, RedisRole redisRole, boolean linkUp, String redisRunId,
+                      long redisProcessId, long sentAtMillis, Endpoint handoverTo, long handoverOffset,
+                      long masterSinceOffset, long leaderHeardAgoMs) {
+        this(node, redis, httpPort, state, epoch, leader, since, offset, tainted, redisRole, linkUp, redisRunId,
+                redisProcessId, sentAtMillis, handoverTo, handoverOffset, masterSinceOffset, leaderHeardAgoMs, "", 0);
+    }
 
     /** A status with no handover under way and no known promotion offset. */
     public NodeStatus(Endpoint node, Endpoint redis, int httpPort, NodeState state, long epoch, Endpoint leader,

@@ -42,7 +42,15 @@ import javax.crypto.spec.SecretKeySpec;
  * {@link NodeState}), epoch (long), leader (endpoint), since (long), offset (long), tainted (boolean),
  * redisRole (enum {@link RedisRole}), linkUp (boolean), redisRunId (string), redisProcessId (long),
  * sentAtMillis (long), handoverTo (endpoint), handoverOffset (long), masterSinceOffset (long),
- * leaderHeardAgoMs (long).
+ * leaderHeardAgoMs (long); then, appended later, replId (string) and dataEpoch (long).
+ *
+ * <h2>Fields appended</h2>
+ * Fields are only ever appended to a message type, so that two adjacent versions of Skep understand each other
+ * during a rolling upgrade: a reader takes an appended field when the frame carries it (all of it: a frame that
+ * ends inside a field is malformed) and its neutral value when the frame ends before it (an older sender), and
+ * ignores whatever follows the fields it knows (a newer sender). Agents built before replId and dataEpoch were
+ * appended rejected any byte after leaderHeardAgoMs: a hive running those is upgraded by restarting every agent,
+ * not one at a time.
  * <p>{@link NodeState} codes: ALONE 1, PROPOSING 2, PROMOTING 3, FOLLOWING 4, LEADING 5, NOT_READY 6.
  * <br>{@link RedisRole} codes: MASTER 1, REPLICA 2, UNKNOWN 3.
  *
@@ -60,7 +68,7 @@ import javax.crypto.spec.SecretKeySpec;
  * during a rolling upgrade. A change to an existing type's fields needs a new version.
  */
 public final class PeerCodec {
-    /** The only version this code writes and reads. */
+    /** The version this code writes; it reads this one and later ones (which only append fields). */
     public static final int VERSION = 2;
     /** Largest frame accepted by the peer transport; {@link #encode} refuses to produce a larger one. */
     public static final int MAX_FRAME_BYTES = 64 * 1024;
@@ -131,8 +139,9 @@ public final class PeerCodec {
                     frame[0] & 0xff, frame[1] & 0xff));
         }
         int version = frame[2] & 0xff;
-        if (version != VERSION) {
-            throw new PeerCodecException("unsupported version " + version + " (expected: " + VERSION + ")");
+        if (version < VERSION) {
+            // a newer version only appends fields (ignored below); an older one lacks fields this one requires
+            throw new PeerCodecException("unsupported version " + version + " (expected: " + VERSION + " or later)");
         }
         int type = frame[3] & 0xff;
         int flags = frame[4] & 0xff;
@@ -159,11 +168,8 @@ public final class PeerCodec {
             throw new PeerCodecException("unexpected HMAC: this node has no --peer-secret");
         }
         Reader r = new Reader(frame, HEADER_BYTES, end);
-        PeerMessage msg = readBody(type, r);
-        if (r.pos != end) {
-            throw new PeerCodecException((end - r.pos) + " unexpected bytes after the message at offset " + r.pos);
-        }
-        return msg;
+        // fields appended by a newer sender after those this node knows are ignored (see "Fields appended")
+        return readBody(type, r);
     }
 
     private static PeerMessage readBody(int type, Reader r) throws PeerCodecException {
@@ -197,6 +203,8 @@ public final class PeerCodec {
         w.int64(s.handoverOffset());
         w.int64(s.masterSinceOffset());
         w.int64(s.leaderHeardAgoMs());
+        w.string("replId", s.replId());
+        w.int64(s.dataEpoch());
     }
 
     private static NodeStatus readNodeStatus(Reader r) throws PeerCodecException {
@@ -218,8 +226,15 @@ public final class PeerCodec {
         long handoverOffset = r.int64("handoverOffset");
         long masterSinceOffset = r.int64("masterSinceOffset");
         long leaderHeardAgo = r.int64("leaderHeardAgoMs");
+        String replId = "";
+        long dataEpoch = 0;
+        if (r.more()) { // appended together: a sender that has one has both
+            replId = r.string("replId");
+            dataEpoch = r.int64("dataEpoch");
+        }
         return new NodeStatus(node, redis, httpPort, state, epoch, leader, since, offset, tainted, role, linkUp,
-                runId, processId, sentAt, handoverTo, handoverOffset, masterSinceOffset, leaderHeardAgo);
+                runId, processId, sentAt, handoverTo, handoverOffset, masterSinceOffset, leaderHeardAgo, replId,
+                dataEpoch);
     }
 
     // ---- enum code tables: stable on the wire, independent of declaration order ----
@@ -349,6 +364,11 @@ public final class PeerCodec {
             this.frame = frame;
             this.pos = pos;
             this.end = end;
+        }
+
+        /** Whether the frame goes on: an appended field follows (an older sender's frame ends before it). */
+        boolean more() {
+            return pos < end;
         }
 
         private void need(String field, int n) throws PeerCodecException {

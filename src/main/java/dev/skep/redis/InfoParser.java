@@ -33,6 +33,7 @@ public final class InfoParser {
         int connectedReplicas = 0;
         boolean fenced = false;
         long uptime = 0;
+        String replId = "";
 
         if (infoText != null) {
             for (String raw : infoText.split("\n")) {
@@ -60,6 +61,7 @@ public final class InfoParser {
                     // present only while min-replicas-to-write (and min-replicas-max-lag) are set
                     case "min_slaves_good_slaves" -> fenced = true;
                     case "uptime_in_seconds" -> uptime = toLong(value);
+                    case "master_replid" -> replId = value;
                     default -> {
                         if (isDbKey(key)) {
                             keys += keysOf(value);
@@ -69,7 +71,7 @@ public final class InfoParser {
             }
         }
         return new RedisSnapshot(runId, processId, version, RedisRole.fromInfo(role), masterHost, masterPort,
-                linkUp, syncInProgress, replOffset, keys, connectedReplicas, fenced, uptime);
+                linkUp, syncInProgress, replOffset, keys, connectedReplicas, fenced, uptime, replId);
     }
 
     /** {@code db0}, {@code db15}: the keyspace lines (not {@code dbXYZ} or other fields starting with "db"). */

@@ -20,6 +20,8 @@ package dev.skep.redis;
  *                       agent leads
  * @param uptimeSeconds  {@code uptime_in_seconds}: with {@code processId}, tells the process apart from another
  *                       that has its PID in another PID namespace (see {@link RedisProcess})
+ * @param replId         {@code master_replid}: the history its data belongs to. A master gets a new one when it is
+ *                       promoted; a replica takes its master's once a sync (full or partial) has succeeded
  */
 public record RedisSnapshot(
         String runId,
@@ -34,7 +36,20 @@ public record RedisSnapshot(
         long keys,
         int connectedReplicas,
         boolean fenced,
-        long uptimeSeconds) {
+        long uptimeSeconds,
+        String replId) {
+
+    public RedisSnapshot {
+        replId = replId == null ? "" : replId;
+    }
+
+    /** A snapshot without a replication id (tests, simulations). */
+    public RedisSnapshot(String runId, long processId, String version, RedisRole role, String masterHost,
+            int masterPort, boolean linkUp, boolean syncInProgress, long replOffset, long keys, int connectedReplicas,
+            boolean fenced, long uptimeSeconds) {
+        this(runId, processId, version, role, masterHost, masterPort, linkUp, syncInProgress, replOffset, keys,
+                connectedReplicas, fenced, uptimeSeconds, "");
+    }
 
     /** A snapshot of a redis that is not fenced and whose uptime is unknown (tests, simulations). */
     public RedisSnapshot(String runId, long processId, String version, RedisRole role, String masterHost,
