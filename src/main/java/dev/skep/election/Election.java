@@ -1380,6 +1380,14 @@ public final class Election {
 
     // ---- read-only views, for the status page and the tests ----
 
+    /**
+     * {@code --election lease}: a write of the Lease is under way, or a release waits for one to return (a
+     * stopping agent waits for both, so that the Lease is given back rather than left to expire).
+     */
+    public boolean leaseWritePending() {
+        return lease != null && (lease.writing() || releaseAfterWrite != null);
+    }
+
     /** {@code --election lease}: the Lease as this node sees it at {@code now}; null with {@code --election peers}. */
     public HiveStatus.Lease leaseStatus(long now) {
         return lease == null ? null : lease.status(now);

@@ -238,13 +238,28 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
                 onRedis(done::countDown);
                 onLease(done::countDown);
             }));
-            if (!done.await(timeoutMs, TimeUnit.MILLISECONDS)) {
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+            boolean finished = done.await(timeoutMs, TimeUnit.MILLISECONDS);
+            // A renewal that was under way when we stepped down defers the release until it returns (the release is
+            // written on the version it leaves): wait for that write too, or the next leader waits for expiry.
+            while (finished && System.nanoTime() < deadline) {
+                CompletableFuture<Boolean> pending = new CompletableFuture<>();
+                control.execute(() -> pending.complete(election.leaseWritePending()));
+                if (!pending.get(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())),
+                        TimeUnit.MILLISECONDS)) {
+                    break;
+                }
+                Thread.sleep(5);
+            }
+            if (!finished || System.nanoTime() >= deadline) {
                 log.warn("stopping: the Lease release did not finish within {} ms (it expires by itself)", timeoutMs);
             }
         } catch (RejectedExecutionException e) {
             // already closing
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            log.warn("stopping: could not tell whether the Lease release finished: {}", e.toString());
         }
     }
 
