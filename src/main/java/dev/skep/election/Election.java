@@ -106,6 +106,8 @@ public final class Election {
     private long proposalDataEpoch;
     /** The replication id the local redis had when {@link #dataEpoch} was last decided. */
     private String dataReplId = "";
+    /** The time of the event being handled (for the few helpers that are not passed it). */
+    private long lastNow;
     /**
      * The replication id each leader heard of announced, with the highest epoch it led under that id (a master
      * keeps its id when it leads again without having been a replica). A redis carrying one of these ids holds
@@ -171,6 +173,7 @@ public final class Election {
         out = new ArrayList<>();
         changed = false;
         long now = event.now();
+        lastNow = now;
         if (event instanceof ElectionEvent.Tick) {
             purge(now);
             checkHandoverDeadline(now);
@@ -436,6 +439,12 @@ public final class Election {
         if (e != dataEpoch) {
             dataEpoch = e;
             changed = true;
+            if (state == NodeState.PROPOSING && e > proposalDataEpoch) {
+                // learnt (from a peer) that our data is newer than we proposed it as: propose again, so that every
+                // node ranks the new value from then on, rather than decide on the old one
+                proposalDataEpoch = e;
+                since = lastNow;
+            }
         }
         if (tainted && state != NodeState.PROMOTING) {
             tainted = false;
@@ -1139,8 +1148,15 @@ public final class Election {
             return; // the minority side of a partition: it must not elect a second master
         }
         pool.sort(Candidate.BEST_FIRST);
+        if (settings.quorum() == Quorum.MAJORITY) {
+            back(pool.get(0).node(), now);
+        }
         if (!pool.get(0).node().equals(settings.self()) || (tainted && someoneKnownHasMoreData())) {
             return;
+        }
+        if (settings.quorum() == Quorum.MAJORITY && (!settings.self().equals(backing)
+                || backers(now) < majorityOf(membershipSize()))) {
+            return; // a majority must back us, each backing one candidate at a time: two winners cannot both have one
         }
         // The wall clock keeps epochs increasing even when every agent that knew the last one restarted
         // (agents keep no disk state); one more than the highest heard keeps them increasing under skew.
@@ -1160,6 +1176,51 @@ public final class Election {
                 "won the election for epoch " + pendingEpoch), now);
         // a silent leader's redis may still take writes: fenced while ours is promoted, not after
         fenceOrphans(now);
+    }
+
+    /**
+     * {@link Quorum#MAJORITY}: the candidate this node backs in the election under way (null: none), and since when.
+     * A proposing node names it in its status's {@code leader} field; a candidate promotes only once a majority of
+     * the membership backs it. A node backs one candidate at a time and keeps backing it while it is still a live,
+     * proposing candidate, for at most a peer timeout and a proposal window: so two candidates cannot both count
+     * the same node, as they could when each decided from its own view of a node that was merely proposing (the
+     * simulation's lost acknowledged writes). Without votes of this kind, two majorities overlapped.
+     */
+    private Endpoint backing;
+    private long backingSince;
+
+    private void back(Endpoint best, long now) {
+        if (backing != null && !backing.equals(best) && backingViable(now)
+                && now - backingSince < settings.peerTimeoutMs() + settings.proposalWindowMs()) {
+            return; // promised: not to another candidate while this one may still be promoting with our backing
+        }
+        if (!best.equals(backing)) {
+            backing = best;
+            backingSince = now;
+            changed = true;
+        }
+    }
+
+    private boolean backingViable(long now) {
+        if (backing.equals(settings.self())) {
+            return state == NodeState.PROPOSING || state == NodeState.PROMOTING;
+        }
+        Member m = members.get(backing);
+        return m != null && live(m, now)
+                && (m.status().state() == NodeState.PROPOSING || m.status().state() == NodeState.PROMOTING);
+    }
+
+    /** Nodes, itself included, whose latest status (heard within a heartbeat and a half) backs this node. */
+    private int backers(long now) {
+        int n = 1;
+        for (Member m : members.values()) {
+            NodeStatus s = m.status();
+            if (now - m.heardAt() <= settings.heartbeatMs() * 3 / 2 && settings.self().equals(s.leader())
+                    && (s.state() == NodeState.PROPOSING || s.state() == NodeState.PROMOTING)) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /**
@@ -1367,6 +1428,9 @@ public final class Election {
         if (state != next) {
             state = next;
             changed = true;
+            if (next != NodeState.PROPOSING && next != NodeState.PROMOTING) {
+                backing = null; // the election is over for this node (it follows, leads, or is not ready)
+            }
         }
     }
 
@@ -1397,7 +1461,8 @@ public final class Election {
     public NodeStatus status(long now) {
         boolean proposing = state == NodeState.PROPOSING || state == NodeState.PROMOTING;
         RedisSnapshot r = redis;
-        return new NodeStatus(settings.self(), settings.redis(), settings.httpPort(), state, epoch, leader,
+        Endpoint named = proposing && settings.quorum() == Quorum.MAJORITY ? backing : leader;
+        return new NodeStatus(settings.self(), settings.redis(), settings.httpPort(), state, epoch, named,
                 proposing ? since : 0, proposing ? proposalOffset : (r == null ? 0 : r.replOffset()), tainted,
                 r == null ? RedisRole.UNKNOWN : r.role(), r != null && r.linkUp(), r == null ? "" : r.runId(),
                 r == null ? 0 : r.processId(), now, state == NodeState.LEADING ? handoverTo : null,
