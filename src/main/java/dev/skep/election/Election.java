@@ -698,8 +698,15 @@ public final class Election {
         if (handoverTo == null || handoverOffset < 0) {
             return false;
         }
-        Member successor = members.get(handoverTo);
-        return successor != null && successor.status().epoch() >= highestEpochSeen;
+        // the successor's own status, or that of a node already following it (which may arrive first)
+        for (Member m : members.values()) {
+            NodeStatus s = m.status();
+            if (s.epoch() >= highestEpochSeen && (s.node().equals(handoverTo)
+                    || (s.state() == NodeState.FOLLOWING && handoverTo.equals(s.leader())))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Ends a handover under way, if any, resuming writes on the local redis. */
