@@ -247,6 +247,15 @@ public final class Election {
         // whose data epoch is known): an agent that restarted learns what its redis holds without having heard the
         // leader it replicated, which may be gone by now.
         long knownEpoch = s.state() == NodeState.LEADING ? Math.max(s.epoch(), s.dataEpoch()) : s.dataEpoch();
+        if (!s.replId2().isEmpty() && knownEpoch > 0 && s.state() != NodeState.LEADING) {
+            // Its data, of epoch knownEpoch, is the history of its previous id up to where it detached: other holders
+            // of that history learn its epoch from it (only when nobody named it, as a history that went on past
+            // the fork elsewhere may be newer). A leader's previous id is its predecessor's: not its epoch.
+            leaderReplIds.putIfAbsent(s.replId2(), knownEpoch);
+            if (redis != null && state != NodeState.LEADING) {
+                learnDataEpoch(redis);
+            }
+        }
         if (!s.replId().isEmpty() && knownEpoch > 0) {
             leaderReplIds.merge(s.replId(), knownEpoch, Math::max);
             if (redis != null && state != NodeState.LEADING) {
@@ -1475,7 +1484,7 @@ public final class Election {
                 r == null ? 0 : r.processId(), now, state == NodeState.LEADING ? handoverTo : null,
                 state == NodeState.LEADING && handoverTo != null ? handoverOffset : -1,
                 state == NodeState.LEADING ? masterSinceOffset : 0, leaderHeardAgo(now), r == null ? "" : r.replId(),
-                proposing ? proposalDataEpoch : dataEpoch);
+                proposing ? proposalDataEpoch : dataEpoch, r == null ? "" : r.replId2());
     }
 
     private long leaderHeardAgo(long now) {

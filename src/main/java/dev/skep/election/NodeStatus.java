@@ -35,6 +35,8 @@ import dev.skep.topology.Endpoint;
  *                         leader whose history (replid) its redis was seen to hold; 0 when unknown (a restarted
  *                         redis). Ranked before the offset, as Raft ranks a log's last term before its length:
  *                         offsets of diverged histories are not comparable
+ * @param replId2          {@code master_replid2} of its redis: the id its data had before it last became a master
+ *                         (promoted or detached), empty when none; lets others learn the epoch of that history
  */
 public record NodeStatus(
         Endpoint node,
@@ -56,10 +58,22 @@ public record NodeStatus(
         long masterSinceOffset,
         long leaderHeardAgoMs,
         String replId,
-        long dataEpoch) implements PeerMessage {
+        long dataEpoch,
+        String replId2) implements PeerMessage {
 
     public NodeStatus {
         replId = replId == null ? "" : replId;
+        replId2 = replId2 == null ? "" : replId2;
+    }
+
+    /** A status without the previous replication id. */
+    public NodeStatus(Endpoint node, Endpoint redis, int httpPort, NodeState state, long epoch, Endpoint leader,
+                      long since, long offset, boolean tainted, RedisRole redisRole, boolean linkUp, String redisRunId,
+                      long redisProcessId, long sentAtMillis, Endpoint handoverTo, long handoverOffset,
+                      long masterSinceOffset, long leaderHeardAgoMs, String replId, long dataEpoch) {
+        this(node, redis, httpPort, state, epoch, leader, since, offset, tainted, redisRole, linkUp, redisRunId,
+                redisProcessId, sentAtMillis, handoverTo, handoverOffset, masterSinceOffset, leaderHeardAgoMs, replId,
+                dataEpoch, "");
     }
 
     /** A status without the fields an older agent does not send (replication id, data epoch). */
@@ -68,7 +82,7 @@ public record NodeStatus(
                       long redisProcessId, long sentAtMillis, Endpoint handoverTo, long handoverOffset,
                       long masterSinceOffset, long leaderHeardAgoMs) {
         this(node, redis, httpPort, state, epoch, leader, since, offset, tainted, redisRole, linkUp, redisRunId,
-                redisProcessId, sentAtMillis, handoverTo, handoverOffset, masterSinceOffset, leaderHeardAgoMs, "", 0);
+                redisProcessId, sentAtMillis, handoverTo, handoverOffset, masterSinceOffset, leaderHeardAgoMs, "", 0, "");
     }
 
     /** A status with no handover under way and no known promotion offset. */

@@ -42,7 +42,7 @@ import javax.crypto.spec.SecretKeySpec;
  * {@link NodeState}), epoch (long), leader (endpoint), since (long), offset (long), tainted (boolean),
  * redisRole (enum {@link RedisRole}), linkUp (boolean), redisRunId (string), redisProcessId (long),
  * sentAtMillis (long), handoverTo (endpoint), handoverOffset (long), masterSinceOffset (long),
- * leaderHeardAgoMs (long); then, appended later, replId (string) and dataEpoch (long).
+ * leaderHeardAgoMs (long); then, appended later, replId (string), dataEpoch (long) and replId2 (string).
  *
  * <h2>Fields appended</h2>
  * Fields are only ever appended to a message type, so that two adjacent versions of Skep understand each other
@@ -205,6 +205,7 @@ public final class PeerCodec {
         w.int64(s.leaderHeardAgoMs());
         w.string("replId", s.replId());
         w.int64(s.dataEpoch());
+        w.string("replId2", s.replId2());
     }
 
     private static NodeStatus readNodeStatus(Reader r) throws PeerCodecException {
@@ -228,13 +229,15 @@ public final class PeerCodec {
         long leaderHeardAgo = r.int64("leaderHeardAgoMs");
         String replId = "";
         long dataEpoch = 0;
+        String replId2 = "";
         if (r.more()) { // appended together: a sender that has one has both
             replId = r.string("replId");
             dataEpoch = r.int64("dataEpoch");
+            replId2 = r.string("replId2");
         }
         return new NodeStatus(node, redis, httpPort, state, epoch, leader, since, offset, tainted, role, linkUp,
                 runId, processId, sentAt, handoverTo, handoverOffset, masterSinceOffset, leaderHeardAgo, replId,
-                dataEpoch);
+                dataEpoch, replId2);
     }
 
     // ---- enum code tables: stable on the wire, independent of declaration order ----

@@ -34,6 +34,7 @@ public final class InfoParser {
         boolean fenced = false;
         long uptime = 0;
         String replId = "";
+        String replId2 = "";
 
         if (infoText != null) {
             for (String raw : infoText.split("\n")) {
@@ -62,6 +63,7 @@ public final class InfoParser {
                     case "min_slaves_good_slaves" -> fenced = true;
                     case "uptime_in_seconds" -> uptime = toLong(value);
                     case "master_replid" -> replId = value;
+                    case "master_replid2" -> replId2 = value;
                     default -> {
                         if (isDbKey(key)) {
                             keys += keysOf(value);
@@ -71,7 +73,7 @@ public final class InfoParser {
             }
         }
         return new RedisSnapshot(runId, processId, version, RedisRole.fromInfo(role), masterHost, masterPort,
-                linkUp, syncInProgress, replOffset, keys, connectedReplicas, fenced, uptime, replId);
+                linkUp, syncInProgress, replOffset, keys, connectedReplicas, fenced, uptime, replId, replId2);
     }
 
     /** {@code db0}, {@code db15}: the keyspace lines (not {@code dbXYZ} or other fields starting with "db"). */

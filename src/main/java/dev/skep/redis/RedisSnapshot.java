@@ -22,6 +22,8 @@ package dev.skep.redis;
  *                       that has its PID in another PID namespace (see {@link RedisProcess})
  * @param replId         {@code master_replid}: the history its data belongs to. A master gets a new one when it is
  *                       promoted; a replica takes its master's once a sync (full or partial) has succeeded
+ * @param replId2        {@code master_replid2}: the id its data had before its last promotion or detach (all
+ *                       zeros, or empty, when none), whose history is a prefix of its data
  */
 public record RedisSnapshot(
         String runId,
@@ -37,10 +39,20 @@ public record RedisSnapshot(
         int connectedReplicas,
         boolean fenced,
         long uptimeSeconds,
-        String replId) {
+        String replId,
+        String replId2) {
 
     public RedisSnapshot {
         replId = replId == null ? "" : replId;
+        replId2 = replId2 == null || replId2.chars().allMatch(c -> c == '0') ? "" : replId2;
+    }
+
+    /** A snapshot without a previous replication id. */
+    public RedisSnapshot(String runId, long processId, String version, RedisRole role, String masterHost,
+            int masterPort, boolean linkUp, boolean syncInProgress, long replOffset, long keys, int connectedReplicas,
+            boolean fenced, long uptimeSeconds, String replId) {
+        this(runId, processId, version, role, masterHost, masterPort, linkUp, syncInProgress, replOffset, keys,
+                connectedReplicas, fenced, uptimeSeconds, replId, "");
     }
 
     /** A snapshot without a replication id (tests, simulations). */
@@ -48,7 +60,7 @@ public record RedisSnapshot(
             int masterPort, boolean linkUp, boolean syncInProgress, long replOffset, long keys, int connectedReplicas,
             boolean fenced, long uptimeSeconds) {
         this(runId, processId, version, role, masterHost, masterPort, linkUp, syncInProgress, replOffset, keys,
-                connectedReplicas, fenced, uptimeSeconds, "");
+                connectedReplicas, fenced, uptimeSeconds, "", "");
     }
 
     /** A snapshot of a redis that is not fenced and whose uptime is unknown (tests, simulations). */

@@ -156,15 +156,14 @@ class ElectionSimulationTest {
     }
 
     /**
-     * Hostile {@code --quorum majority} schedules of the default set (first 1, 1500 runs) in which the election still
-     * loses acknowledged writes: open, issue 14. The run fails on a loss in any other schedule, and when one of these
-     * stops losing (take it off the list). History: the check found 34 such schedules; ranking by data epoch (the
-     * stale-history and tainted-replica cases) left 20; backing one candidate at a time (two leaders whose
-     * majorities shared a node) left this one: two agents restarted during a partition, whose redis servers hold the
-     * acknowledged writes, propose before they have heard which epoch their data is from, and the node that knows it
-     * (with less data) decides first, once the window during which it waits for them to learn has passed.
+     * Hostile {@code --quorum majority} schedules of the default set (first 1, 1500 runs) known to lose acknowledged
+     * writes: none now. The run fails on a loss in any other schedule, and when one listed here stops losing (take
+     * it off the list), so that an open case found later can be listed while it is worked on, never excused
+     * silently. History (issue 14): the check found 34 such schedules; ranking by data epoch (stale histories,
+     * tainted replicas) left 20; backing one candidate at a time (two leaders whose majorities shared a node) left
+     * 1; learning a history's epoch from the previous replication id of a node that detached from it left none.
      */
-    static final java.util.Set<Long> KNOWN_ACK_LOSSES = java.util.Set.of(1837211L);
+    static final java.util.Set<Long> KNOWN_ACK_LOSSES = java.util.Set.of();
 
     private static void runMany(boolean hostile) {
         runMany(hostile, false);
@@ -451,7 +450,8 @@ class ElectionSimulationTest {
                 Node m = master >= 0 ? nodes[master] : null;
                 return new RedisSnapshot(runId, 100 + id, "7.0.15", role, m == null ? null : m.redisEp.host(),
                         m == null ? 0 : m.redisEp.port(), linkUp, role == RedisRole.REPLICA && syncDoneAt >= 0, offset, offset, 0,
-                        false, 0, "h" + history.id()); // a history is what redis's master_replid names
+                        false, 0, "h" + history.id(), // a history is what redis's master_replid names,
+                        history.parent() == null ? "" : "h" + history.parent().id()); // and its fork, master_replid2
             }
         }
 

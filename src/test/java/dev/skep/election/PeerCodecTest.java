@@ -34,7 +34,8 @@ class PeerCodecTest {
                 123_456_789L,
                 321L,
                 "2f8c1e9d0a7b4c3e5f6a8b9c0d1e2f3a4b5c6d7e",
-                1_796_585_191_000L);
+                1_796_585_191_000L,
+                "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b");
     }
 
     static NodeStatus sparse() {
@@ -138,7 +139,8 @@ class PeerCodecTest {
         for (byte[] secret : new byte[][] {null, SECRET}) {
             byte[] frame = PeerCodec.encode(full(), secret);
             // the one length that is whole: a sender from before the appended fields (no HMAC to break)
-            int olderSender = frame.length - (2 + full().replId().getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 8);
+            int olderSender = frame.length - (2 + full().replId().getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 8
+                    + 2 + full().replId2().getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
             for (int len = 0; len < frame.length; len++) {
                 if (secret == null && len == olderSender) {
                     continue;
@@ -173,10 +175,12 @@ class PeerCodecTest {
     void aFrameOfASenderBeforeTheAppendedFieldsHasTheirNeutralValues() throws PeerCodecException {
         NodeStatus status = full();
         byte[] frame = PeerCodec.encode(status, null);
-        int appended = 2 + status.replId().getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 8;
+        int appended = 2 + status.replId().getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 8
+                + 2 + status.replId2().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
         NodeStatus old = (NodeStatus) PeerCodec.decode(Arrays.copyOf(frame, frame.length - appended), null);
         assertThat(old.replId()).isEmpty();
         assertThat(old.dataEpoch()).isZero();
+        assertThat(old.replId2()).isEmpty();
         assertThat(old.leaderHeardAgoMs()).isEqualTo(status.leaderHeardAgoMs());
     }
 
