@@ -48,9 +48,12 @@ public sealed interface Effect {
      * are answered; the proxies hold new writes), pause writes ({@code CLIENT PAUSE ... WRITE}, lasting a
      * little past {@code deadlineMillis} so that redis resumes by itself if this agent dies), then wait until
      * {@code successorRedis} has replicated everything. Report {@link ElectionEvent.HandoverCaughtUp}; on
-     * failure or at {@code deadlineMillis} (wall clock), resume writes first.
+     * failure or at {@code deadlineMillis} (wall clock), resume writes first. {@code runId} is the local redis's
+     * {@code run_id} as the election last probed it: a redis with another one restarted since (empty, most likely),
+     * and a successor that synced from it holds none of the leader's data, so the handover fails.
      */
-    record PrepareHandover(Endpoint successorRedis, long drainMs, long deadlineMillis, String reason) implements Effect {}
+    record PrepareHandover(Endpoint successorRedis, String runId, long drainMs, long deadlineMillis, String reason)
+            implements Effect {}
 
     /** Resume writes on the local redis ({@code CLIENT UNPAUSE}); after a handover, once it follows the successor. */
     record ResumeWrites(String reason) implements Effect {}

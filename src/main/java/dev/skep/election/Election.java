@@ -60,6 +60,8 @@ public final class Election {
     private Endpoint leader;
     private Endpoint leaderRedis;
     private String leaderRunId = "";
+    /** The replication id the leader last reported for its redis; empty from an agent too old to report one. */
+    private String leaderReplId = "";
     private long since;
     private long proposalOffset;
     private long pendingEpoch;
@@ -265,6 +267,9 @@ public final class Election {
         if (s.state() == NodeState.LEADING) {
             sampleLeaderOffset(s.node(), s.epoch(), s.offset(), now);
         }
+        if (state == NodeState.FOLLOWING && s.node().equals(leader)) {
+            leaderReplId = s.replId();
+        }
         if (state == NodeState.FOLLOWING && s.node().equals(leader) && !s.redisRunId().isEmpty()) {
             if (leaderRunId.isEmpty()) {
                 leaderRunId = s.redisRunId();
@@ -354,10 +359,23 @@ public final class Election {
         if (state == NodeState.LEADING) {
             sampleLeaderOffset(settings.self(), epoch, snap.replOffset(), now);
         }
+        if (state == NodeState.FOLLOWING && !tainted && previous != null && !snap.replId().isEmpty()
+                && !snap.replId().equals(previous.replId()) && !leaderReplIds.containsKey(snap.replId())
+                && (snap.replId2().isEmpty() || !leaderReplIds.containsKey(snap.replId2()))) {
+            // A full sync of a history no leader has named: if the leader's redis restarted (empty) before its agent
+            // noticed, our redis now holds that empty dataset, and must rank last (and not be a handover's successor)
+            // until a leader names the id, which the restarted redis's will never be.
+            tainted = true;
+            changed = true;
+            record("resyncing", "local redis took a full sync of a history no leader has named (replication id "
+                    + shortId(snap.replId()) + ", offset " + snap.replOffset() + "): ranks last until one does");
+        }
         if (state == NodeState.FOLLOWING) {
             if (!snap.replicates(leaderRedis.host(), leaderRedis.port())) {
                 out.add(new Effect.Follow(leaderRedis, "local redis is not replicating leader " + leader));
-            } else if (tainted && snap.inSyncWith(leaderRedis.host(), leaderRedis.port())) {
+            } else if (tainted && snap.inSyncWith(leaderRedis.host(), leaderRedis.port()) && leaderReplIdUnknown()) {
+                // (a leader that shares replication ids untaints us through learnDataEpoch below, only once our
+                // redis holds its history: being in sync with its redis is not enough, see learnDataEpoch)
                 tainted = false;
                 changed = true;
                 record("resynced", "local redis resynced from leader " + leader + " (" + snap.keys() + " keys)");
@@ -434,9 +452,13 @@ public final class Election {
             return;
         }
         Long e = snap.replId().isEmpty() ? null : leaderReplIds.get(snap.replId());
-        if (e == null && !snap.replId().isEmpty() && state == NodeState.FOLLOWING && !detached
-                && snap.inSyncWith(leaderRedis.host(), leaderRedis.port())) {
-            e = epoch; // in sync with our leader's redis, whose new id we have not heard yet: its history
+        if (e == null && !snap.replId2().isEmpty() && leaderReplIds.containsKey(snap.replId2())
+                && state == NodeState.FOLLOWING && !detached && snap.inSyncWith(leaderRedis.host(), leaderRedis.port())) {
+            // in sync with our leader's redis, whose new id we have not heard yet, and continuing (a partial resync) a
+            // history we know: the leader's. A full sync with an id nobody named yet proves nothing: the leader's redis
+            // may have restarted empty before its agent noticed, and a replica that synced from it holds nothing of
+            // the leader's epoch; we wait for the leader's status to name the id.
+            e = epoch;
         }
         if (e == null) {
             // not known to be any leader's history (yet): the data epoch stays what it was (a master keeps its data
@@ -461,6 +483,14 @@ public final class Election {
             record("resynced", "local redis holds the history of epoch " + e + " (replication id " + shortId(snap.replId())
                     + ", " + snap.keys() + " keys)");
         }
+    }
+
+    /**
+     * Whether the leader we follow does not share replication ids (an agent of a version before they were appended
+     * to its status): then being in sync with its redis is the only evidence we have that our redis holds its data.
+     */
+    private boolean leaderReplIdUnknown() {
+        return leaderReplId.isEmpty();
     }
 
     /** Since when the local redis has been alive but unanswering (busy); -1 while it answers. */
@@ -628,7 +658,8 @@ public final class Election {
             }
         }
         handoverPrepared = true;
-        out.add(new Effect.PrepareHandover(handoverSuccessorRedis, settings.handoverDrainMs(), handoverDeadline,
+        out.add(new Effect.PrepareHandover(handoverSuccessorRedis, redis == null ? "" : redis.runId(),
+                settings.handoverDrainMs(), handoverDeadline,
                 "handover to " + handoverTo));
     }
 
@@ -757,6 +788,9 @@ public final class Election {
     private void takeOver(NodeStatus from, long now) {
         pendingEpoch = Math.max(Math.max(Math.max(highestEpochSeen, epoch), leaseEpoch()) + 1, now);
         promoteMinOffset = from.handoverOffset();
+        // what our status shows while promoting: the data we take over with, not that of an older proposal
+        proposalOffset = Math.max(from.handoverOffset(), redis.replOffset());
+        proposalDataEpoch = dataEpoch;
         enter(NodeState.PROMOTING);
         record("election", "leader " + from.node() + " hands over at offset " + from.handoverOffset()
                 + ": promoting local redis for epoch " + pendingEpoch);
@@ -1049,23 +1083,19 @@ public final class Election {
                     evaluate(now);
                 } else if (lease != null && handoverFinalOffset < 0 && handoverOffset < 0 && !lease.heldBySelf()) {
                     stepDown("the Lease is held by " + (lease.holder().isEmpty() ? "nobody" : lease.holder())
-                            + " (--election lease)", now);
-                    out.add(Effect.FenceWrites.fence("lost the Lease: clients writing to this redis "
-                            + "directly must stop too"));
+                            + " (--election lease)", "lost the Lease: clients writing to this redis directly must stop too",
+                            now);
                 } else if (lease != null && handoverFinalOffset < 0 && handoverOffset < 0 && now >= lease.heldUntil()) {
                     stepDown("could not renew the Lease for " + (now - lease.heldUntil() + settings.leaseHoldMs())
-                            + " ms (--election lease)", now);
-                    out.add(Effect.FenceWrites.fence("the Lease may be taken: clients writing to "
-                            + "this redis directly must stop too"));
+                            + " ms (--election lease)", "the Lease may be taken: clients writing to this redis directly "
+                            + "must stop too", now);
                 } else if (settings.quorum() == Quorum.MAJORITY) {
                     int heard = supporters(now);
                     int n = membershipSize();
                     // just promoted: the majority that elected us has not yet said it follows us
                     if (heard < majorityOf(n) && now - promotedAt >= settings.leaderLeaseMs()) {
                         stepDown("only " + heard + " of " + n + " nodes surely follow it, no majority (--quorum majority)",
-                                now);
-                        out.add(Effect.FenceWrites.fence("no majority: clients writing to this redis directly "
-                                + "must stop too"));
+                                "no majority: clients writing to this redis directly must stop too", now);
                     }
                 }
             }
@@ -1262,6 +1292,7 @@ public final class Election {
             return;
         }
         leaderRunId = l.redisRunId();
+        leaderReplId = l.replId();
         detached = false;
         if (ledEpoch != 0 && redis != null) {
             // Our redis resyncs from the new leader: what it wrote after the new leader's history left ours is gone.
@@ -1312,6 +1343,15 @@ public final class Election {
     }
 
     private void stepDown(String cause, long now) {
+        stepDown(cause, null, now);
+    }
+
+    /**
+     * Gives up leadership; with {@code fence}, fences the local redis at once (it is fenced anyway at the next probe,
+     * {@link #enforceFence}). Our proposal waits for a probe taken after that: the last one is older than the writes
+     * our redis took since, some of them acknowledged, and a proposal below them could let a node without them win.
+     */
+    private void stepDown(String cause, String fence, long now) {
         abandonHandover(cause, now);
         releaseLease(cause, now);
         record("stepped-down", "gave up leadership of epoch " + epoch + ": " + cause);
@@ -1319,6 +1359,11 @@ public final class Election {
         leaderRedis = null;
         enter(NodeState.ALONE);
         listenUntil = now;
+        if (fence != null) {
+            out.add(Effect.FenceWrites.fence(fence));
+        }
+        probesWhenLeaderLost = probes;
+        out.add(new Effect.Probe("stepped down"));
     }
 
     /** The live leader of the highest epoch at least ours, other than this node; null when none. */

@@ -490,7 +490,7 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
         try {
             Thread.sleep(h.drainMs()); // requests already sent to us are answered meanwhile; new ones are held
             long remainingMs = Math.max(1, h.deadlineMillis() - clock.getAsLong());
-            offset = redis.pauseAndAwait(h.successorRedis(), remainingMs + PAUSE_MARGIN_MS,
+            offset = redis.pauseAndAwait(h.successorRedis(), h.runId(), remainingMs + PAUSE_MARGIN_MS,
                     System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(remainingMs));
             ok = true;
             detail = "caught up";

@@ -261,11 +261,12 @@ public final class RedisController implements Closeable {
      * it. When it does not by {@code deadlineNanos}, or anything fails, writes are resumed before throwing.
      *
      * @param successor its redis, reached with the same password
+     * @param runId     the local redis's {@code run_id} as last probed (empty: unknown); another one fails the handover
      * @param pauseMs   how long redis keeps writes paused by itself if nobody resumes them (this agent died)
      * @return the final offset, which the successor has reached; writes stay paused
      * @throws IOException when a redis cannot be reached, or the successor does not catch up in time
      */
-    public long pauseAndAwait(Endpoint successor, long pauseMs, long deadlineNanos) throws IOException {
+    public long pauseAndAwait(Endpoint successor, String runId, long pauseMs, long deadlineNanos) throws IOException {
         String ms = Long.toString(Math.max(1, pauseMs));
         try {
             client.call("CLIENT", "PAUSE", ms, "WRITE");
@@ -274,12 +275,14 @@ public final class RedisController implements Closeable {
             client.call("CLIENT", "PAUSE", ms);
         }
         try (RespClient other = new RespClient(successor, password, ioTimeout, ioTimeout)) {
+            requireRunId(runId);
             while (true) {
                 long target = InfoParser.parse(infoText(client.call("INFO", "replication"))).replOffset();
                 RedisSnapshot s = InfoParser.parse(infoText(other.callUntil(
                         Math.min(deadlineNanos, System.nanoTime() + ioTimeout.toNanos()), "INFO", "replication")));
                 // the successor names this redis by its announced address, not by the one this agent uses (127.0.0.1 in a pod)
                 if (s.replicates(announced.host(), announced.port()) && s.linkUp() && s.replOffset() >= target) {
+                    requireRunId(runId); // (the same process throughout: the offsets compared are of one dataset)
                     log.info("redis {}: writes paused at offset {}, successor {} has it all", redis, target, successor);
                     return target;
                 }
@@ -292,6 +295,17 @@ public final class RedisController implements Closeable {
         } catch (IOException | RuntimeException e) {
             resumeWrites("handover failed: " + e.getMessage());
             throw e;
+        }
+    }
+
+    /**
+     * Fails unless the local redis is still the process the election last probed: one restarted since is empty,
+     * most likely, and so is a successor that resynced from it; handing over would make that the hive's data.
+     */
+    private void requireRunId(String runId) throws IOException {
+        String now = InfoParser.parse(infoText(client.call("INFO", "server"))).runId();
+        if (!runId.isEmpty() && !runId.equals(now)) {
+            throw new IOException("local redis restarted (run_id " + runId + " -> " + now + ") since it was last probed");
         }
     }
 

@@ -327,6 +327,11 @@ class ElectionSimulationTest {
         long twoLeadingStatesMs;
         /** Lease writes stored, refused with 409, failed (timed out or unreachable); fencing step-downs. */
         final long[] leaseWrites = new long[4];
+        /**
+         * Whether redis starts fenced ({@code --min-replicas-to-write 1000000}, as {@code skep up} and the chart start
+         * it) or as a writable master (a redis a user started on their own): half the schedules each.
+         */
+        final boolean fencedAtBirth;
         /** Histories made so far: each new one gets the next id. */
         int histories;
         /**
@@ -351,6 +356,8 @@ class ElectionSimulationTest {
 
         Sim(long seed, boolean hostile, boolean majority, boolean lease) {
             this.seed = seed;
+            // drawn apart from rnd, so that the schedule a seed names does not depend on it
+            this.fencedAtBirth = new Random(~seed).nextBoolean();
             this.hostile = hostile;
             this.majority = majority;
             this.lease = lease;
@@ -395,12 +402,16 @@ class ElectionSimulationTest {
             long nextConnect;
             long syncDoneAt = -1;
             long isolatedUntil = -1;
+            /** Fenced ({@code min-replicas-to-write} above the hive's size): this redis takes no client write. */
+            boolean fenced;
             /** Writes paused on this redis (a handover); clients' writes do not advance its offset. */
             boolean paused;
             /** When a pause ends by itself: ElectionLoop's CLIENT PAUSE lasts a second past the handover's deadline. */
             long pausedUntil;
             /** A handover's successor this node waits for (-1: none), and until when. */
             int handoverSuccessor = -1;
+            /** The run_id the leader's election knew when it asked for the handover: RedisController checks it. */
+            String handoverRunId = "";
             long handoverDeadline;
             long leaseCheckAt;
             /** Last time this node had two-way links to a majority of running agents. */
@@ -420,6 +431,7 @@ class ElectionSimulationTest {
                 this.redisEp = new Endpoint("10.0.0." + (id + 1), 6379);
                 this.runId = newRunId();
                 this.history = newHistory(null, 0);
+                this.fenced = fencedAtBirth;
                 startAgent();
                 this.nextTick = rnd.nextInt((int) HB);
             }
@@ -450,7 +462,7 @@ class ElectionSimulationTest {
                 Node m = master >= 0 ? nodes[master] : null;
                 return new RedisSnapshot(runId, 100 + id, "7.0.15", role, m == null ? null : m.redisEp.host(),
                         m == null ? 0 : m.redisEp.port(), linkUp, role == RedisRole.REPLICA && syncDoneAt >= 0, offset, offset, 0,
-                        false, 0, "h" + history.id(), // a history is what redis's master_replid names,
+                        fenced, 0, "h" + history.id(), // a history is what redis's master_replid names,
                         history.parent() == null ? "" : "h" + history.parent().id()); // and its fork, master_replid2
             }
         }
@@ -812,6 +824,7 @@ class ElectionSimulationTest {
                     x.master = -1;
                     x.offset = 0;
                     x.history = newHistory(null, 0); // whatever it held is gone
+                    x.fenced = fencedAtBirth;
                     x.linkUp = false;
                     x.syncedFrom = "";
                     log("redis " + x.id + " back, empty");
@@ -833,7 +846,7 @@ class ElectionSimulationTest {
                 }
             }
             for (Node x : nodes) {
-                if (x.redisUp && x.role == RedisRole.MASTER && x.election != null && !x.paused
+                if (x.redisUp && x.role == RedisRole.MASTER && x.election != null && !x.paused && !x.fenced
                         && x.election.state() == NodeState.LEADING) {
                     x.offset += 1; // clients write to the leader
                 }
@@ -1051,6 +1064,10 @@ class ElectionSimulationTest {
                 if (!x.redisUp) {
                     x.handoverSuccessor = -1;
                     enqueue(x, now + 1, new ElectionEvent.HandoverCaughtUp(false, 0, "redis down", 0));
+                } else if (!x.handoverRunId.isEmpty() && !x.handoverRunId.equals(x.runId)) {
+                    x.handoverSuccessor = -1;
+                    x.paused = false;
+                    enqueue(x, now + 1, new ElectionEvent.HandoverCaughtUp(false, 0, "local redis restarted", 0));
                 } else if (s.redisUp && s.role == RedisRole.REPLICA && s.master == x.id && s.linkUp
                         && s.offset >= x.offset) {
                     x.handoverSuccessor = -1;
@@ -1144,6 +1161,7 @@ class ElectionSimulationTest {
                 checkElectionWinner(x, p.minOffset());
                 if (x.redisUp && x.runId.equals(p.runId()) && x.offset >= p.minOffset()) {
                     becomeMaster(x);
+                    x.fenced = false; // RedisController.promote lifts the fence before REPLICAOF NO ONE
                     x.promotedRunId = x.runId;
                     x.linkUp = false;
                     enqueue(x, now + 2 + rnd.nextInt(30), new ElectionEvent.PromotionFinished(p.epoch(), true, "", 0));
@@ -1153,6 +1171,7 @@ class ElectionSimulationTest {
             } else if (f instanceof Effect.Follow fo) {
                 if (x.redisUp) {
                     int m = indexOfRedis(fo.master());
+                    x.fenced = true; // RedisController.follow fences first
                     x.historiesAtFollow = histories;
                     if (x.role != RedisRole.REPLICA || x.master != m) {
                         x.role = RedisRole.REPLICA;
@@ -1170,6 +1189,7 @@ class ElectionSimulationTest {
                 }
             } else if (f instanceof Effect.Detach) {
                 if (x.redisUp) {
+                    x.fenced = true; // RedisController.detach fences first
                     becomeMaster(x);
                     x.linkUp = false;
                     x.syncDoneAt = -1;
@@ -1181,6 +1201,7 @@ class ElectionSimulationTest {
                     x.paused = true;
                     x.pausedUntil = h.deadlineMillis() + 1000;
                     x.handoverSuccessor = indexOfRedis(h.successorRedis());
+                    x.handoverRunId = h.runId();
                     x.handoverDeadline = h.deadlineMillis();
                 } else {
                     enqueue(x, now + 100, new ElectionEvent.HandoverCaughtUp(false, 0, "redis down", 0));
@@ -1190,8 +1211,20 @@ class ElectionSimulationTest {
             } else if (f instanceof Effect.WriteLease w) {
                 x.leaseWrites.add(w);
                 pumpLease(x);
-            } else if (f instanceof Effect.FenceWrites fw && fw.minReplicas() > 0 && lease) {
-                leaseWrites[3]++;
+            } else if (f instanceof Effect.FenceWrites fw) {
+                if (x.redisUp) {
+                    x.fenced = fw.minReplicas() > 0;
+                }
+                if (fw.minReplicas() > 0 && lease) {
+                    leaseWrites[3]++;
+                }
+            } else if (f instanceof Effect.FenceOrphans o) {
+                for (Endpoint e : o.redis()) {
+                    Node y = nodes[indexOfRedis(e)];
+                    if (y.redisUp && y.role == RedisRole.MASTER && !cut[x.id][y.id] && !cut[y.id][x.id]) {
+                        y.fenced = true;
+                    }
+                }
             } else if (f instanceof Effect.HandoverDone d && !d.ok()) {
                 handoversAbandoned++;
             } else if (f instanceof Effect.HandoverDone d && d.ok()) {
