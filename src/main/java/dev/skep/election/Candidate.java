@@ -32,7 +32,19 @@ public record Candidate(Endpoint node, boolean tainted, long dataEpoch, long off
             .thenComparing(Candidate::node);
 
     static Candidate of(NodeStatus s) {
+        return of(s, null);
+    }
+
+    /**
+     * {@code s} ranked with what the ranking node knows of its data: {@code knownEpoch}, when not null, is the epoch
+     * of the leader whose history {@code s}'s replication id names. An agent that restarted reports data epoch 0
+     * (and a redis that resynced while it was down, tainted) until it hears a status naming that id; the node that
+     * ranks it may have heard one, and ranks it as it will rank itself once it does.
+     */
+    static Candidate of(NodeStatus s, Long knownEpoch) {
         boolean proposing = s.state() == NodeState.PROPOSING || s.state() == NodeState.PROMOTING;
-        return new Candidate(s.node(), s.tainted(), s.dataEpoch(), s.offset(), proposing ? s.since() : Long.MAX_VALUE);
+        boolean known = knownEpoch != null && s.offset() > 0;
+        return new Candidate(s.node(), s.tainted() && !known, known ? Math.max(knownEpoch, s.dataEpoch()) : s.dataEpoch(),
+                s.offset(), proposing ? s.since() : Long.MAX_VALUE);
     }
 }

@@ -182,7 +182,7 @@ public final class Election {
             evaluate(now);
             fenceOrphans(now);
             renewLease(now);
-            out.add(new Effect.Broadcast(status(now)));
+            broadcast(now);
             changed = false;
         } else if (event instanceof ElectionEvent.PeerStatusReceived e) {
             onPeerStatus(e.status(), now);
@@ -213,9 +213,18 @@ public final class Election {
         }
         publishTopology(now);
         if (changed) {
-            out.add(new Effect.Broadcast(status(now)));
+            broadcast(now);
         }
         return out;
+    }
+
+    private void broadcast(long now) {
+        NodeStatus s = status(now);
+        if (settings.quorum() == Quorum.MAJORITY && s.leader() != null && !s.leader().equals(settings.self())
+                && (s.state() == NodeState.PROPOSING || s.state() == NodeState.PROMOTING)) {
+            namedAt.put(s.leader(), now);
+        }
+        out.add(new Effect.Broadcast(s));
     }
 
     private void onPeerStatus(NodeStatus s, long now) {
@@ -260,9 +269,16 @@ public final class Election {
         }
         if (!s.replId().isEmpty() && knownEpoch > 0) {
             leaderReplIds.merge(s.replId(), knownEpoch, Math::max);
-            if (redis != null && state != NodeState.LEADING) {
-                learnDataEpoch(redis);
+        }
+        // what it learnt the same way from others: a restarted agent learns whose history its redis holds from any
+        // peer that knows, not only from one whose redis carries the same id (which may be cut off, or gone)
+        s.histories().forEach((id, e) -> {
+            if (!id.isEmpty() && e > 0) {
+                leaderReplIds.merge(id, e, Math::max);
             }
+        });
+        if (redis != null && state != NodeState.LEADING) {
+            learnDataEpoch(redis);
         }
         if (s.state() == NodeState.LEADING) {
             sampleLeaderOffset(s.node(), s.epoch(), s.offset(), now);
@@ -1176,7 +1192,7 @@ public final class Election {
                 return;
             }
             everyoneProposed &= s.state() == NodeState.PROPOSING;
-            pool.add(Candidate.of(s));
+            pool.add(Candidate.of(s, s.replId().isEmpty() ? null : leaderReplIds.get(s.replId())));
         }
         if (!everyoneProposed && now - since < settings.proposalWindowMs()) {
             return;
@@ -1240,12 +1256,37 @@ public final class Election {
                 && now - backingSince < settings.peerTimeoutMs() + settings.proposalWindowMs()) {
             return; // promised: not to another candidate while this one may still be promoting with our backing
         }
-        if (!best.equals(backing)) {
-            backing = best;
-            backingSince = now;
-            changed = true;
+        if (best.equals(backing)) {
+            return;
         }
+        namedAt.values().removeIf(at -> now - at > backingHeldMs());
+        for (Map.Entry<Endpoint, Long> named : namedAt.entrySet()) {
+            if (!named.getKey().equals(best)) {
+                // A status of ours naming that candidate may still reach it, or sit in its view, and count there: a
+                // candidate we stopped hearing may well hear us (a one-way loss). Back nobody until it cannot.
+                if (backing != null) {
+                    backing = null;
+                    changed = true;
+                }
+                return;
+            }
+        }
+        backing = best;
+        backingSince = now;
+        changed = true;
     }
+
+    /**
+     * How long a candidate may count a status of ours that names it: it counts what it heard in the last heartbeat and
+     * a half ({@link #backers}), and hears a status at most a peer timeout later than the fastest (older ones are
+     * ignored as stale, {@link #stale}); half a heartbeat more for the fastest delivery itself.
+     */
+    private long backingHeldMs() {
+        return settings.peerTimeoutMs() + 2 * settings.heartbeatMs();
+    }
+
+    /** {@link Quorum#MAJORITY}: when we last sent a status naming each other candidate as the one we back. */
+    private final Map<Endpoint, Long> namedAt = new HashMap<>();
 
     private boolean backingViable(long now) {
         if (backing.equals(settings.self())) {
@@ -1529,7 +1570,7 @@ public final class Election {
                 r == null ? 0 : r.processId(), now, state == NodeState.LEADING ? handoverTo : null,
                 state == NodeState.LEADING && handoverTo != null ? handoverOffset : -1,
                 state == NodeState.LEADING ? masterSinceOffset : 0, leaderHeardAgo(now), r == null ? "" : r.replId(),
-                proposing ? proposalDataEpoch : dataEpoch, r == null ? "" : r.replId2());
+                proposing ? proposalDataEpoch : dataEpoch, r == null ? "" : r.replId2(), leaderReplIds);
     }
 
     private long leaderHeardAgo(long now) {

@@ -3,6 +3,10 @@ package dev.skep.election;
 import dev.skep.redis.RedisRole;
 import dev.skep.topology.Endpoint;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 /**
  * A node's full state as it tells its peers, every heartbeat and at once on every change.
  *
@@ -37,6 +41,10 @@ import dev.skep.topology.Endpoint;
  *                         offsets of diverged histories are not comparable
  * @param replId2          {@code master_replid2} of its redis: the id its data had before it last became a master
  *                         (promoted or detached), empty when none; lets others learn the epoch of that history
+ * @param histories        the replication ids of leaders' histories the sender knows, each with the highest epoch
+ *                         led under it (at most {@link #MAX_HISTORIES}, most recent last): an agent that restarted
+ *                         learns the epoch of the data its redis holds from any peer that knows it, not only from one
+ *                         whose redis carries the same id
  */
 public record NodeStatus(
         Endpoint node,
@@ -59,11 +67,26 @@ public record NodeStatus(
         long leaderHeardAgoMs,
         String replId,
         long dataEpoch,
-        String replId2) implements PeerMessage {
+        String replId2,
+        Map<String, Long> histories) implements PeerMessage {
+
+    /** At most this many {@link #histories} travel in one status (the most recent ones). */
+    public static final int MAX_HISTORIES = 16;
 
     public NodeStatus {
         replId = replId == null ? "" : replId;
         replId2 = replId2 == null ? "" : replId2;
+        histories = histories == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(histories));
+    }
+
+    /** A status without the leaders' histories it knows. */
+    public NodeStatus(Endpoint node, Endpoint redis, int httpPort, NodeState state, long epoch, Endpoint leader,
+                      long since, long offset, boolean tainted, RedisRole redisRole, boolean linkUp, String redisRunId,
+                      long redisProcessId, long sentAtMillis, Endpoint handoverTo, long handoverOffset,
+                      long masterSinceOffset, long leaderHeardAgoMs, String replId, long dataEpoch, String replId2) {
+        this(node, redis, httpPort, state, epoch, leader, since, offset, tainted, redisRole, linkUp, redisRunId,
+                redisProcessId, sentAtMillis, handoverTo, handoverOffset, masterSinceOffset, leaderHeardAgoMs, replId,
+                dataEpoch, replId2, Map.of());
     }
 
     /** A status without the previous replication id. */
@@ -73,7 +96,7 @@ public record NodeStatus(
                       long masterSinceOffset, long leaderHeardAgoMs, String replId, long dataEpoch) {
         this(node, redis, httpPort, state, epoch, leader, since, offset, tainted, redisRole, linkUp, redisRunId,
                 redisProcessId, sentAtMillis, handoverTo, handoverOffset, masterSinceOffset, leaderHeardAgoMs, replId,
-                dataEpoch, "");
+                dataEpoch, "", Map.of());
     }
 
     /** A status without the fields an older agent does not send (replication id, data epoch). */
@@ -82,7 +105,8 @@ public record NodeStatus(
                       long redisProcessId, long sentAtMillis, Endpoint handoverTo, long handoverOffset,
                       long masterSinceOffset, long leaderHeardAgoMs) {
         this(node, redis, httpPort, state, epoch, leader, since, offset, tainted, redisRole, linkUp, redisRunId,
-                redisProcessId, sentAtMillis, handoverTo, handoverOffset, masterSinceOffset, leaderHeardAgoMs, "", 0, "");
+                redisProcessId, sentAtMillis, handoverTo, handoverOffset, masterSinceOffset, leaderHeardAgoMs, "", 0, "",
+                Map.of());
     }
 
     /** A status with no handover under way and no known promotion offset. */

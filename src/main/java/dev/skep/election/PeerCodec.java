@@ -11,6 +11,8 @@ import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -42,7 +44,9 @@ import javax.crypto.spec.SecretKeySpec;
  * {@link NodeState}), epoch (long), leader (endpoint), since (long), offset (long), tainted (boolean),
  * redisRole (enum {@link RedisRole}), linkUp (boolean), redisRunId (string), redisProcessId (long),
  * sentAtMillis (long), handoverTo (endpoint), handoverOffset (long), masterSinceOffset (long),
- * leaderHeardAgoMs (long); then, appended later, replId (string), dataEpoch (long) and replId2 (string).
+ * leaderHeardAgoMs (long); then, appended later, replId (string), dataEpoch (long) and replId2 (string); then,
+ * appended after those, histories: a count (int, at most {@link NodeStatus#MAX_HISTORIES}) and as many pairs of
+ * replId (string) and epoch (long).
  *
  * <h2>Fields appended</h2>
  * Fields are only ever appended to a message type, so that two adjacent versions of Skep understand each other
@@ -206,6 +210,16 @@ public final class PeerCodec {
         w.string("replId", s.replId());
         w.int64(s.dataEpoch());
         w.string("replId2", s.replId2());
+        int skip = Math.max(0, s.histories().size() - NodeStatus.MAX_HISTORIES);
+        w.int32(s.histories().size() - skip);
+        for (Map.Entry<String, Long> h : s.histories().entrySet()) {
+            if (skip > 0) {
+                skip--; // the oldest go first
+                continue;
+            }
+            w.string("histories", h.getKey());
+            w.int64(h.getValue());
+        }
     }
 
     private static NodeStatus readNodeStatus(Reader r) throws PeerCodecException {
@@ -235,9 +249,19 @@ public final class PeerCodec {
             dataEpoch = r.int64("dataEpoch");
             replId2 = r.string("replId2");
         }
+        Map<String, Long> histories = new LinkedHashMap<>();
+        if (r.more()) {
+            int n = r.int32("histories");
+            if (n < 0 || n > NodeStatus.MAX_HISTORIES) {
+                throw new PeerCodecException("histories: " + n + " entries, at most " + NodeStatus.MAX_HISTORIES);
+            }
+            for (int i = 0; i < n; i++) {
+                histories.put(r.string("histories"), r.int64("histories"));
+            }
+        }
         return new NodeStatus(node, redis, httpPort, state, epoch, leader, since, offset, tainted, role, linkUp,
                 runId, processId, sentAt, handoverTo, handoverOffset, masterSinceOffset, leaderHeardAgo, replId,
-                dataEpoch, replId2);
+                dataEpoch, replId2, histories);
     }
 
     // ---- enum code tables: stable on the wire, independent of declaration order ----

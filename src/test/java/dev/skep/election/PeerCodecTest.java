@@ -35,7 +35,32 @@ class PeerCodecTest {
                 321L,
                 "2f8c1e9d0a7b4c3e5f6a8b9c0d1e2f3a4b5c6d7e",
                 1_796_585_191_000L,
-                "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b");
+                "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b",
+                histories(2));
+    }
+
+    /** {@code n} leaders' histories, oldest first. */
+    static java.util.Map<String, Long> histories(int n) {
+        java.util.Map<String, Long> h = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < n; i++) {
+            h.put(String.format("%040x", i + 1), 1_796_585_000_000L + i);
+        }
+        return h;
+    }
+
+    /** The bytes of the histories appended last. */
+    static int historiesBytes(NodeStatus s) {
+        int n = 4;
+        for (String id : s.histories().keySet()) {
+            n += 2 + id.getBytes(StandardCharsets.UTF_8).length + 8;
+        }
+        return n;
+    }
+
+    /** The bytes of replId, dataEpoch and replId2, appended before the histories. */
+    static int replicationBytes(NodeStatus s) {
+        return 2 + s.replId().getBytes(StandardCharsets.UTF_8).length + 8 + 2
+                + s.replId2().getBytes(StandardCharsets.UTF_8).length;
     }
 
     static NodeStatus sparse() {
@@ -138,11 +163,11 @@ class PeerCodecTest {
     void truncatedFramesAtEveryLengthAreRejectedWithCodecException() {
         for (byte[] secret : new byte[][] {null, SECRET}) {
             byte[] frame = PeerCodec.encode(full(), secret);
-            // the one length that is whole: a sender from before the appended fields (no HMAC to break)
-            int olderSender = frame.length - (2 + full().replId().getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 8
-                    + 2 + full().replId2().getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+            // the lengths that are whole: senders from before the appended fields (no HMAC to break)
+            int beforeHistories = frame.length - historiesBytes(full());
+            int olderSender = beforeHistories - replicationBytes(full());
             for (int len = 0; len < frame.length; len++) {
-                if (secret == null && len == olderSender) {
+                if (secret == null && (len == olderSender || len == beforeHistories)) {
                     continue;
                 }
                 byte[] cut = Arrays.copyOf(frame, len);
@@ -156,7 +181,8 @@ class PeerCodecTest {
     @Test
     void truncationInsideTheBodyNamesTheField() {
         byte[] frame = PeerCodec.encode(sparse(), null);
-        byte[] cut = Arrays.copyOf(frame, frame.length - 3);
+        // the histories' count (4 bytes), replId2 (2) and the last byte of dataEpoch
+        byte[] cut = Arrays.copyOf(frame, frame.length - 7);
         assertThatThrownBy(() -> PeerCodec.decode(cut, null))
                 .isInstanceOf(PeerCodecException.class)
                 .hasMessageStartingWith("truncated at field 'dataEpoch' offset");
@@ -175,13 +201,48 @@ class PeerCodecTest {
     void aFrameOfASenderBeforeTheAppendedFieldsHasTheirNeutralValues() throws PeerCodecException {
         NodeStatus status = full();
         byte[] frame = PeerCodec.encode(status, null);
-        int appended = 2 + status.replId().getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 8
-                + 2 + status.replId2().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        int appended = replicationBytes(status) + historiesBytes(status);
         NodeStatus old = (NodeStatus) PeerCodec.decode(Arrays.copyOf(frame, frame.length - appended), null);
         assertThat(old.replId()).isEmpty();
         assertThat(old.dataEpoch()).isZero();
         assertThat(old.replId2()).isEmpty();
+        assertThat(old.histories()).isEmpty();
         assertThat(old.leaderHeardAgoMs()).isEqualTo(status.leaderHeardAgoMs());
+    }
+
+    @Test
+    void aFrameOfASenderBeforeTheHistoriesHasNone() throws PeerCodecException {
+        NodeStatus status = full();
+        byte[] frame = PeerCodec.encode(status, null);
+        NodeStatus old = (NodeStatus) PeerCodec.decode(Arrays.copyOf(frame, frame.length - historiesBytes(status)), null);
+        assertThat(old.histories()).isEmpty();
+        assertThat(old.replId2()).isEqualTo(status.replId2());
+        assertThat(old.dataEpoch()).isEqualTo(status.dataEpoch());
+    }
+
+    @Test
+    void onlyTheMostRecentHistoriesTravel() throws PeerCodecException {
+        NodeStatus f = full();
+        NodeStatus many = new NodeStatus(f.node(), f.redis(), f.httpPort(), f.state(), f.epoch(), f.leader(), f.since(),
+                f.offset(), f.tainted(), f.redisRole(), f.linkUp(), f.redisRunId(), f.redisProcessId(), f.sentAtMillis(),
+                f.handoverTo(), f.handoverOffset(), f.masterSinceOffset(), f.leaderHeardAgoMs(), f.replId(), f.dataEpoch(),
+                f.replId2(), histories(NodeStatus.MAX_HISTORIES + 3));
+        NodeStatus decoded = (NodeStatus) PeerCodec.decode(PeerCodec.encode(many, null), null);
+        assertThat(decoded.histories()).hasSize(NodeStatus.MAX_HISTORIES)
+                .doesNotContainKey(String.format("%040x", 3))
+                .containsEntry(String.format("%040x", 4), 1_796_585_000_003L)
+                .containsKey(String.format("%040x", NodeStatus.MAX_HISTORIES + 3));
+    }
+
+    @Test
+    void moreHistoriesThanAllowedAreRejected() {
+        NodeStatus status = full();
+        byte[] frame = PeerCodec.encode(status, null);
+        int count = frame.length - historiesBytes(status);
+        frame[count + 3] = (byte) (NodeStatus.MAX_HISTORIES + 1); // big-endian int: the count's last byte
+        assertThatThrownBy(() -> PeerCodec.decode(frame, null))
+                .isInstanceOf(PeerCodecException.class)
+                .hasMessageContaining("histories: " + (NodeStatus.MAX_HISTORIES + 1) + " entries");
     }
 
     @Test
