@@ -258,16 +258,22 @@ public final class Election {
         // whose data epoch is known): an agent that restarted learns what its redis holds without having heard the
         // leader it replicated, which may be gone by now.
         long knownEpoch = s.state() == NodeState.LEADING ? Math.max(s.epoch(), s.dataEpoch()) : s.dataEpoch();
-        if (!s.replId2().isEmpty() && knownEpoch > 0 && s.state() != NodeState.LEADING) {
+        if (!s.replId2().isEmpty() && knownEpoch > 0 && s.state() != NodeState.LEADING
+                && s.redisRole() == RedisRole.MASTER) {
             // Its data, of epoch knownEpoch, is the history of its previous id up to where it detached: other holders
             // of that history learn its epoch from it (only when nobody named it, as a history that went on past
-            // the fork elsewhere may be newer). A leader's previous id is its predecessor's: not its epoch.
+            // the fork elsewhere may be newer). A leader's previous id is its predecessor's: not its epoch; nor is a
+            // replica's, which took its master's previous id with a partial resync after that master's promotion.
             leaderReplIds.putIfAbsent(s.replId2(), knownEpoch);
             if (redis != null && state != NodeState.LEADING) {
                 learnDataEpoch(redis);
             }
         }
-        if (!s.replId().isEmpty() && knownEpoch > 0) {
+        if (!s.replId().isEmpty() && knownEpoch > 0 && s.state() != NodeState.PROMOTING
+                && !(s.state() == NodeState.LEADING && s.redisRole() != RedisRole.MASTER)) {
+            // (a promoting node's redis may have its new id already, the history of the epoch it is about to lead,
+            // not of the data epoch it reports; a leader's status from a probe before its promotion names its
+            // predecessor's id, not its own)
             leaderReplIds.merge(s.replId(), knownEpoch, Math::max);
         }
         // what it learnt the same way from others: a restarted agent learns whose history its redis holds from any
@@ -1228,6 +1234,7 @@ public final class Election {
                     + " ms from now, unless renewed", now);
             return;
         }
+        if (System.getProperty("skep.debugwin") != null) { System.out.println("DBGWIN " + now + " " + settings.self() + " self dataEpoch=" + proposalDataEpoch + " off=" + proposalOffset + " known=" + leaderReplIds); for (Member m : members.values()) System.out.println("DBGWIN " + now + " " + settings.self() + " heardAt=" + m.heardAt() + " " + m.status()); }
         pendingEpoch = Math.max(Math.max(Math.max(highestEpochSeen, epoch), leaseEpoch()) + 1, now);
         promoteMinOffset = proposalOffset;
         enter(NodeState.PROMOTING);
@@ -1569,7 +1576,8 @@ public final class Election {
                 r == null ? RedisRole.UNKNOWN : r.role(), r != null && r.linkUp(), r == null ? "" : r.runId(),
                 r == null ? 0 : r.processId(), now, state == NodeState.LEADING ? handoverTo : null,
                 state == NodeState.LEADING && handoverTo != null ? handoverOffset : -1,
-                state == NodeState.LEADING ? masterSinceOffset : 0, leaderHeardAgo(now), r == null ? "" : r.replId(),
+                state == NodeState.LEADING ? masterSinceOffset : 0, leaderHeardAgo(now),
+                r == null || (state == NodeState.LEADING && r.role() != RedisRole.MASTER) ? "" : r.replId(),
                 proposing ? proposalDataEpoch : dataEpoch, r == null ? "" : r.replId2(), leaderReplIds);
     }
 
