@@ -60,6 +60,8 @@ public final class Election {
     private Endpoint leader;
     private Endpoint leaderRedis;
     private String leaderRunId = "";
+    /** The follower's replication id that last made this leader probe its redis at once (see onPeerStatus). */
+    private String probedForReplId = "";
     /** The replication id the leader last reported for its redis; empty from an agent too old to report one. */
     private String leaderReplId = "";
     private long since;
@@ -292,6 +294,14 @@ public final class Election {
         if (state == NodeState.FOLLOWING && s.node().equals(leader)) {
             leaderReplId = s.replId();
         }
+        if (state == NodeState.LEADING && s.state() == NodeState.FOLLOWING && settings.self().equals(s.leader())
+                && redis != null && !s.replId().isEmpty() && !s.replId().equals(redis.replId())
+                && !s.replId().equals(probedForReplId)) {
+            // A follower's redis carries an id ours did not have at our last probe: most likely ours changed (redis
+            // makes a new one when its first replica syncs), and the follower ranks itself last until we name it.
+            probedForReplId = s.replId();
+            out.add(new Effect.Probe("follower " + s.node() + " reports a replication id we have not named"));
+        }
         if (state == NodeState.FOLLOWING && s.node().equals(leader) && !s.redisRunId().isEmpty()) {
             if (leaderRunId.isEmpty()) {
                 leaderRunId = s.redisRunId();
@@ -347,8 +357,10 @@ public final class Election {
         redis = snap;
         probes++;
         probedAtMillis = now;
-        if (previous == null) {
-            changed = true; // peers learn what our redis holds now, not at the next tick
+        if (previous == null || (state == NodeState.LEADING && !previous.replId().equals(snap.replId()))) {
+            // peers learn what our redis holds now, not at the next tick: a new leader's id before its replicas'
+            // first sync shows it to them (one they cannot place ranks them last: see below)
+            changed = true;
         }
         probeFailures = 0;
         if (busySince >= 0) {
@@ -382,6 +394,7 @@ public final class Election {
             sampleLeaderOffset(settings.self(), epoch, snap.replOffset(), now);
         }
         if (state == NodeState.FOLLOWING && !tainted && previous != null && !snap.replId().isEmpty()
+                && !leaderReplId.isEmpty() && !snap.replId().equals(leaderReplId)
                 && !snap.replId().equals(previous.replId()) && !leaderReplIds.containsKey(snap.replId())
                 && (snap.replId2().isEmpty() || !leaderReplIds.containsKey(snap.replId2()))) {
             // A full sync of a history no leader has named: if the leader's redis restarted (empty) before its agent
@@ -471,6 +484,14 @@ public final class Election {
                 dataEpoch = 0;
                 changed = true;
             }
+            if (tainted && state == NodeState.FOLLOWING && !snap.replId().isEmpty()
+                    && snap.replId().equals(leaderReplId)) {
+                // in a hive that has no data yet, a copy of our leader's empty dataset: as good as any (empty ranks
+                // last anyway), and fit to be a handover's successor
+                tainted = false;
+                changed = true;
+                record("resynced", "local redis holds the (empty) history of leader " + leader);
+            }
             return;
         }
         Long e = snap.replId().isEmpty() ? null : leaderReplIds.get(snap.replId());
@@ -483,10 +504,17 @@ public final class Election {
             e = epoch;
         }
         if (e == null) {
-            // not known to be any leader's history (yet): the data epoch stays what it was (a master keeps its data
-            // when REPLICAOF NO ONE gives it a new id)
-            dataReplId = snap.replId();
-            return;
+            Long floor = snap.replId2().isEmpty() ? null : leaderReplIds.get(snap.replId2());
+            if (floor == null || floor <= dataEpoch) {
+                // not known to be any leader's history (yet): the data epoch stays what it was (a master keeps its
+                // data when REPLICAOF NO ONE gives it a new id)
+                dataReplId = snap.replId();
+                return;
+            }
+            // Its previous id is a leader's history: our data holds it up to where it forked, and whatever came after
+            // (a later leader's writes, or nothing of note: a detached redis is fenced). That epoch is a floor, known
+            // when every agent that heard the later leader name its id has restarted since.
+            e = floor;
         }
         dataReplId = snap.replId();
         if (e != dataEpoch) {
@@ -1198,7 +1226,7 @@ public final class Election {
                 return;
             }
             everyoneProposed &= s.state() == NodeState.PROPOSING;
-            pool.add(Candidate.of(s, s.replId().isEmpty() ? null : leaderReplIds.get(s.replId())));
+            pool.add(Candidate.of(s, knownDataEpoch(s)));
         }
         if (!everyoneProposed && now - since < settings.proposalWindowMs()) {
             return;
@@ -1257,6 +1285,19 @@ public final class Election {
      */
     private Endpoint backing;
     private long backingSince;
+
+    /**
+     * The data epoch we know {@code s}'s redis to hold, which its agent may not know yet (it restarted): that of the
+     * history its replication id names, or else at least that of the one its previous id names (see
+     * {@link #learnDataEpoch}); null when neither is known.
+     */
+    private Long knownDataEpoch(NodeStatus s) {
+        Long e = s.replId().isEmpty() ? null : leaderReplIds.get(s.replId());
+        if (e != null) {
+            return e;
+        }
+        return s.replId2().isEmpty() ? null : leaderReplIds.get(s.replId2());
+    }
 
     private void back(Endpoint best, long now) {
         if (backing != null && !backing.equals(best) && backingViable(now)

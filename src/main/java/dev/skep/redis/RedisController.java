@@ -39,6 +39,13 @@ public final class RedisController implements Closeable {
      */
     public static final int FENCED_MIN_REPLICAS = 1_000_000;
 
+    /**
+     * Where a redis born fenced replicates from ({@code --replicaof 127.0.0.1 1}): a port nothing listens on, so that
+     * it is a replica that never links, refusing writes and refusing to serve a sync ({@code -NOMASTERLINK}) to the
+     * replicas of the redis it replaces, until an agent promotes it or points it at the leader.
+     */
+    public static final Endpoint NOWHERE = new Endpoint("127.0.0.1", 1);
+
     /** How many times {@link #promote} reads INFO to see {@code role:master} before giving up. */
     private static final int PROMOTE_CHECKS = 5;
 

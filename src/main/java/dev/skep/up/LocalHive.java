@@ -101,13 +101,22 @@ public final class LocalHive {
     }
 
     /**
-     * Arguments that start a redis-server fenced: it refuses writes ({@code -NOREPLICAS}) until an agent promotes
-     * it, which lifts the fence. A redis restarted empty starts as a master; without these it would take direct
-     * writes (a Sentinel-aware client still pointed at it) for the seconds before its agent configures it, and
-     * the hive would discard them.
+     * Arguments that start a redis-server fenced, until an agent promotes it or points it at the leader:
+     * <ul>
+     *   <li>a replica of nowhere ({@code --replicaof 127.0.0.1 1}, a port nothing listens on): a redis restarted
+     *       empty would otherwise start as a master, and the replicas of the redis it replaces reconnect to it
+     *       within a second (their replication cron) and take a full sync of its empty dataset, before any agent
+     *       has seen the restart. A replica that has no link to its own master refuses to serve a sync
+     *       ({@code -NOMASTERLINK}), so they keep their data; it also refuses writes ({@code -READONLY});</li>
+     *   <li>{@code min-replicas-to-write} above any hive's size, for the rest of its life as a master that no agent
+     *       leads: it refuses writes ({@code -NOREPLICAS}) that the hive would discard (a Sentinel-aware client
+     *       still pointed at it).</li>
+     * </ul>
      */
-    public static final List<String> FENCED_AT_BIRTH = List.of("--min-replicas-to-write",
-            Integer.toString(dev.skep.redis.RedisController.FENCED_MIN_REPLICAS));
+    public static final List<String> FENCED_AT_BIRTH = List.of(
+            "--replicaof", dev.skep.redis.RedisController.NOWHERE.host(),
+            Integer.toString(dev.skep.redis.RedisController.NOWHERE.port()),
+            "--min-replicas-to-write", Integer.toString(dev.skep.redis.RedisController.FENCED_MIN_REPLICAS));
 
     /**
      * The command of node {@code n}'s agent: this same program in a child JVM with a small heap and the

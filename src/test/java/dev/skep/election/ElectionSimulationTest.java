@@ -410,6 +410,8 @@ class ElectionSimulationTest {
             long pausedUntil;
             /** A handover's successor this node waits for (-1: none), and until when. */
             int handoverSuccessor = -1;
+            /** When the last event of this agent's redis thread is delivered: the next comes no earlier. */
+            long lastRedisEventAt;
             /** The run_id the leader's election knew when it asked for the handover: RedisController checks it. */
             String handoverRunId = "";
             long handoverDeadline;
@@ -432,6 +434,7 @@ class ElectionSimulationTest {
                 this.runId = newRunId();
                 this.history = newHistory(null, 0);
                 this.fenced = fencedAtBirth;
+                this.role = fencedAtBirth ? RedisRole.REPLICA : RedisRole.MASTER;
                 startAgent();
                 this.nextTick = rnd.nextInt((int) HB);
             }
@@ -460,8 +463,10 @@ class ElectionSimulationTest {
 
             RedisSnapshot snapshot() {
                 Node m = master >= 0 ? nodes[master] : null;
-                return new RedisSnapshot(runId, 100 + id, "7.0.15", role, m == null ? null : m.redisEp.host(),
-                        m == null ? 0 : m.redisEp.port(), linkUp, role == RedisRole.REPLICA && syncDoneAt >= 0, offset, offset, 0,
+                boolean nowhere = role == RedisRole.REPLICA && m == null;
+                return new RedisSnapshot(runId, 100 + id, "7.0.15", role,
+                        m == null ? (nowhere ? "127.0.0.1" : null) : m.redisEp.host(), m == null ? (nowhere ? 1 : 0) : m.redisEp.port(),
+                        linkUp, role == RedisRole.REPLICA && syncDoneAt >= 0, offset, offset, 0,
                         fenced, 0, "h" + history.id(), // a history is what redis's master_replid names,
                         history.parent() == null ? "" : "h" + history.parent().id()); // and its fork, master_replid2
             }
@@ -825,6 +830,9 @@ class ElectionSimulationTest {
                     x.offset = 0;
                     x.history = newHistory(null, 0); // whatever it held is gone
                     x.fenced = fencedAtBirth;
+                    if (fencedAtBirth) {
+                        x.role = RedisRole.REPLICA; // and a replica of nowhere (LocalHive.FENCED_AT_BIRTH)
+                    }
                     x.linkUp = false;
                     x.syncedFrom = "";
                     log("redis " + x.id + " back, empty");
@@ -855,8 +863,13 @@ class ElectionSimulationTest {
                 if (!x.redisUp || x.role != RedisRole.REPLICA) {
                     continue;
                 }
+                if (x.master < 0) {
+                    continue; // born a replica of nowhere: no link until its agent points it somewhere
+                }
                 Node m = nodes[x.master];
-                if (!m.redisUp || cut[x.id][m.id] || cut[m.id][x.id]) {
+                // (a replica not linked to its master refuses to serve a sync: -NOMASTERLINK; one born a replica
+                // of nowhere never serves one before its agent promotes it)
+                if (!m.redisUp || cut[x.id][m.id] || cut[m.id][x.id] || (m.role == RedisRole.REPLICA && !m.linkUp)) {
                     if (x.linkUp || x.syncDoneAt >= 0) {
                         // redis retries from its replication cron, once a second
                         x.nextConnect = now + 1 + rnd.nextInt(1000);
@@ -1063,19 +1076,19 @@ class ElectionSimulationTest {
                 Node s = nodes[x.handoverSuccessor];
                 if (!x.redisUp) {
                     x.handoverSuccessor = -1;
-                    enqueue(x, now + 1, new ElectionEvent.HandoverCaughtUp(false, 0, "redis down", 0));
+                    enqueueRedis(x, now + 1, new ElectionEvent.HandoverCaughtUp(false, 0, "redis down", 0));
                 } else if (!x.handoverRunId.isEmpty() && !x.handoverRunId.equals(x.runId)) {
                     x.handoverSuccessor = -1;
                     x.paused = false;
-                    enqueue(x, now + 1, new ElectionEvent.HandoverCaughtUp(false, 0, "local redis restarted", 0));
+                    enqueueRedis(x, now + 1, new ElectionEvent.HandoverCaughtUp(false, 0, "local redis restarted", 0));
                 } else if (s.redisUp && s.role == RedisRole.REPLICA && s.master == x.id && s.linkUp
                         && s.offset >= x.offset) {
                     x.handoverSuccessor = -1;
-                    enqueue(x, now + 1 + rnd.nextInt(5), new ElectionEvent.HandoverCaughtUp(true, x.offset, "", 0));
+                    enqueueRedis(x, now + 1 + rnd.nextInt(5), new ElectionEvent.HandoverCaughtUp(true, x.offset, "", 0));
                 } else if (now >= x.handoverDeadline) {
                     x.handoverSuccessor = -1;
                     x.paused = false;
-                    enqueue(x, now + 1, new ElectionEvent.HandoverCaughtUp(false, 0, "timed out", 0));
+                    enqueueRedis(x, now + 1, new ElectionEvent.HandoverCaughtUp(false, 0, "timed out", 0));
                 }
             }
         }
@@ -1090,11 +1103,20 @@ class ElectionSimulationTest {
                 x.nextTick = now + HB;
                 dispatch(x, new ElectionEvent.Tick(now));
                 if (x.redisUp) {
-                    enqueue(x, now + 1 + rnd.nextInt(10), new ElectionEvent.ProbeSucceeded(x.snapshot(), 0));
+                    enqueueRedis(x, now + 1 + rnd.nextInt(10), new ElectionEvent.ProbeSucceeded(x.snapshot(), 0));
                 } else {
-                    enqueue(x, now + 100, new ElectionEvent.ProbeFailed("connection refused", 0));
+                    enqueueRedis(x, now + 100, new ElectionEvent.ProbeFailed("connection refused", 0));
                 }
             }
+        }
+
+        /**
+         * What the agent's redis thread reports (probes, promotions, handovers): one thread, so in the order it did
+         * them, as ElectionLoop delivers them to the control thread.
+         */
+        void enqueueRedis(Node x, long at, ElectionEvent e) {
+            x.lastRedisEventAt = Math.max(at, x.lastRedisEventAt);
+            enqueue(x, x.lastRedisEventAt, e);
         }
 
         void enqueue(Node x, long at, ElectionEvent e) {
@@ -1164,9 +1186,9 @@ class ElectionSimulationTest {
                     x.fenced = false; // RedisController.promote lifts the fence before REPLICAOF NO ONE
                     x.promotedRunId = x.runId;
                     x.linkUp = false;
-                    enqueue(x, now + 2 + rnd.nextInt(30), new ElectionEvent.PromotionFinished(p.epoch(), true, "", 0));
+                    enqueueRedis(x, now + 2 + rnd.nextInt(30), new ElectionEvent.PromotionFinished(p.epoch(), true, "", 0));
                 } else {
-                    enqueue(x, now + 100, new ElectionEvent.PromotionFinished(p.epoch(), false, "refused", 0));
+                    enqueueRedis(x, now + 100, new ElectionEvent.PromotionFinished(p.epoch(), false, "refused", 0));
                 }
             } else if (f instanceof Effect.Follow fo) {
                 if (x.redisUp) {
@@ -1183,9 +1205,9 @@ class ElectionSimulationTest {
                 }
             } else if (f instanceof Effect.Probe) {
                 if (x.redisUp) {
-                    enqueue(x, now + 1 + rnd.nextInt(5), new ElectionEvent.ProbeSucceeded(x.snapshot(), 0));
+                    enqueueRedis(x, now + 1 + rnd.nextInt(5), new ElectionEvent.ProbeSucceeded(x.snapshot(), 0));
                 } else {
-                    enqueue(x, now + 100, new ElectionEvent.ProbeFailed("connection refused", 0));
+                    enqueueRedis(x, now + 100, new ElectionEvent.ProbeFailed("connection refused", 0));
                 }
             } else if (f instanceof Effect.Detach) {
                 if (x.redisUp) {
@@ -1204,7 +1226,7 @@ class ElectionSimulationTest {
                     x.handoverRunId = h.runId();
                     x.handoverDeadline = h.deadlineMillis();
                 } else {
-                    enqueue(x, now + 100, new ElectionEvent.HandoverCaughtUp(false, 0, "redis down", 0));
+                    enqueueRedis(x, now + 100, new ElectionEvent.HandoverCaughtUp(false, 0, "redis down", 0));
                 }
             } else if (f instanceof Effect.ResumeWrites) {
                 x.paused = false;

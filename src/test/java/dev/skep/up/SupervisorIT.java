@@ -60,7 +60,9 @@ class SupervisorIT {
 
         await().atMost(Duration.ofSeconds(10)).until(() -> answersPing(port));
         try (Jedis j = new Jedis("127.0.0.1", port, 2000)) {
-            // started fenced: no write until an agent promotes it (here, the test lifts the fence itself)
+            // started fenced, a replica of nowhere: no write until an agent promotes it (here, the test does)
+            assertThatThrownBy(() -> j.set("k", "v")).hasMessageStartingWith("READONLY");
+            j.replicaofNoOne();
             assertThatThrownBy(() -> j.set("k", "v")).hasMessageStartingWith("NOREPLICAS");
             j.configSet("min-replicas-to-write", "0");
             j.set("k", "v");
@@ -86,7 +88,7 @@ class SupervisorIT {
         assertThat(second).isNotEqualTo(first);
         try (Jedis j = new Jedis("127.0.0.1", port, 2000)) {
             assertThatThrownBy(() -> j.set("k", "v")).as("restarted empty, and fenced again from birth")
-                    .hasMessageStartingWith("NOREPLICAS");
+                    .hasMessageStartingWith("READONLY");
         }
         assertThat(ProcessHandle.of(first).map(ProcessHandle::isAlive).orElse(false)).isFalse();
         String out = printed.toString(StandardCharsets.UTF_8);
