@@ -4,14 +4,13 @@ import dev.skep.redis.RespClient;
 
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Counts acknowledged writes that a redis no longer holds. A {@code SET} acknowledged with {@code OK} whose
- * key is absent is lost; a counter whose value is lower than the number of acknowledged {@code INCR}s loses
+ * Counts acknowledged writes that a redis no longer holds. A {@code SET} acknowledged with {@code OK} is lost when
+ * its key is absent or holds an older sequence number (each key is rewritten, see {@link Writer#KEY_SLOTS}); a counter whose value is lower than the number of acknowledged {@code INCR}s loses
  * the difference (a higher value is fine: an increment whose reply was lost may still have been applied).
  *
  * <p>Remembers what it already found lost, so that each check reports only what is newly lost since the
@@ -24,7 +23,8 @@ final class LostWrites {
     /** What one check found: newly lost keys and increments, and how many acknowledged writes it looked at. */
     record Found(long keys, long increments, long checkedKeys, long checkedIncrements, List<String> examples) {}
 
-    private final Map<Integer, BitSet> knownLostKeys = new HashMap<>();
+    /** Per writer and key slot, the acknowledged sequence number already reported lost; -1: none. */
+    private final Map<Integer, int[]> knownLostKeys = new HashMap<>();
     private final Map<String, Long> knownDeficit = new HashMap<>();
 
     /** Checks every write acknowledged so far against {@code redis}; the losses not seen before. */
@@ -40,13 +40,17 @@ final class LostWrites {
         long checkedIncr = 0;
         List<String> examples = new ArrayList<>();
         for (Writer w : writers) {
-            BitSet acked = w.ackedKeys();
+            int[] acked = w.ackedSlots();
             List<Long> incr = w.incrAcked();
-            BitSet known = knownLostKeys.computeIfAbsent(w.id(), k -> new BitSet());
+            int[] known = knownLostKeys.computeIfAbsent(w.id(), k -> Writer.newSlots());
             List<Integer> batch = new ArrayList<>(BATCH);
-            for (int seq = acked.nextSetBit(0); seq >= 0; seq = acked.nextSetBit(seq + 1)) {
+            for (int slot = 0; slot < acked.length; slot++) {
+                int seq = acked[slot];
+                if (seq < 0) {
+                    continue;
+                }
                 checkedKeys++;
-                if (remember && known.get(seq)) {
+                if (remember && known[slot] == seq) {
                     continue;
                 }
                 batch.add(seq);
@@ -85,7 +89,7 @@ final class LostWrites {
         return new Found(lostKeys, lostIncr, checkedKeys, checkedIncr, examples);
     }
 
-    private static long missing(RespClient redis, int writer, List<Integer> seqs, BitSet known, List<String> examples)
+    private static long missing(RespClient redis, int writer, List<Integer> seqs, int[] known, List<String> examples)
             throws IOException {
         List<String> keys = new ArrayList<>(seqs.size());
         for (int seq : seqs) {
@@ -94,13 +98,15 @@ final class LostWrites {
         List<?> values = (List<?>) redis.call(prepend("MGET", keys));
         long lost = 0;
         for (int i = 0; i < seqs.size(); i++) {
-            if (values.get(i) == null) {
+            Object v = values.get(i);
+            int seq = seqs.get(i);
+            if (v == null || Long.parseLong(v.toString()) < seq) {
                 lost++;
                 if (examples.size() < 5) {
-                    examples.add(keys.get(i) + " absent");
+                    examples.add(keys.get(i) + (v == null ? " absent" : "=" + v) + " after SET " + seq + " acknowledged");
                 }
                 if (known != null) {
-                    known.set(seqs.get(i));
+                    known[seq % Writer.KEY_SLOTS] = seq;
                 }
             }
         }

@@ -7,14 +7,13 @@ import dev.skep.topology.Endpoint;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.IntFunction;
 
 /**
- * One writer client: a connection to a write port, sending {@code SET chaos:k:<writer>:<n> <n>} and
+ * One writer client: a connection to a write port, sending {@code SET chaos:k:<writer>:<n mod KEY_SLOTS> <n>} and
  * {@code INCR chaos:c:<writer>:<round>} alternately, one at a time, and recording every acknowledged one (a
  * {@code +OK}, an integer reply). When its connection fails it moves to the next node's write port, as a
  * client behind a Kubernetes Service would land on another pod.
@@ -25,6 +24,12 @@ import java.util.function.IntFunction;
 final class Writer implements Runnable {
     private static final Duration CONNECT = Duration.ofSeconds(1);
     private static final long MAX_OPS = 50_000_000L;
+    /**
+     * The keys a writer cycles through: its dataset stays bounded (a long run's millions of distinct keys made
+     * every full resync slower, until the hive no longer settled in the harness's time), and a slot's value, the
+     * sequence number last written to it, tells whether its last acknowledged write is there.
+     */
+    static final int KEY_SLOTS = 40_000;
 
     /** What this writer saw in one round. */
     static final class RoundStats {
@@ -52,7 +57,8 @@ final class Writer implements Runnable {
     private volatile boolean stop;
 
     // guarded by this
-    private final BitSet ackedKeys = new BitSet();
+    /** Per key slot, the sequence number of the last acknowledged SET to it; -1: none. */
+    private final int[] ackedSlots = newSlots();
     private final List<Long> incrAcked = new ArrayList<>();
     /** Increments whose reply was lost but which the hive shows applied, per round. */
     private final List<Long> incrApplied = new ArrayList<>();
@@ -80,7 +86,13 @@ final class Writer implements Runnable {
     }
 
     static String key(int writer, int seq) {
-        return "chaos:k:" + writer + ":" + seq;
+        return "chaos:k:" + writer + ":" + (seq % KEY_SLOTS);
+    }
+
+    static int[] newSlots() {
+        int[] slots = new int[KEY_SLOTS];
+        java.util.Arrays.fill(slots, -1);
+        return slots;
     }
 
     static String counter(int writer, int round) {
@@ -111,9 +123,9 @@ final class Writer implements Runnable {
         return rounds.get(r);
     }
 
-    /** Sequence numbers of the acknowledged SETs so far (a copy). */
-    synchronized BitSet ackedKeys() {
-        return (BitSet) ackedKeys.clone();
+    /** Per key slot, the sequence number of the last acknowledged SET to it, -1 for none (a copy). */
+    synchronized int[] ackedSlots() {
+        return ackedSlots.clone();
     }
 
     /** Acknowledged INCRs of each round's counter so far (a copy; index = round). */
@@ -218,7 +230,8 @@ final class Writer implements Runnable {
     private Boolean applied(RespClient c, boolean set, int n, int r) {
         try {
             if (set) {
-                return !Long.valueOf(0).equals(c.call("EXISTS", key(id, n)));
+                Object v = c.call("GET", key(id, n));
+                return v != null && Long.parseLong(v.toString()) >= n;
             }
             Object v = c.call("GET", counter(id, r));
             long value = v == null ? 0 : Long.parseLong(v.toString());
@@ -245,7 +258,7 @@ final class Writer implements Runnable {
     private synchronized void acked(int r, long sent, int seq, boolean incr) {
         long now = System.nanoTime();
         if (seq >= 0) {
-            ackedKeys.set(seq);
+            ackedSlots[seq % KEY_SLOTS] = Math.max(ackedSlots[seq % KEY_SLOTS], seq);
         }
         if (incr) {
             incrAcked.set(r, incrAcked.get(r) + 1);
