@@ -26,7 +26,7 @@ import java.util.Set;
  * disturb other sessions. Immutable after class initialisation: safe from any thread.
  *
  * <p>One check depends on arguments and is made per request by {@link RequestScanner}: CONFIG SET of a
- * replication-related parameter is refused, whichever of its parameter/value pairs names it.
+ * parameter the hive owns is refused, whichever of its parameter/value pairs names it.
  */
 public final class CommandTable {
     /** What an unknown command (or a name too long to be a command) resolves to. */
@@ -38,15 +38,20 @@ public final class CommandTable {
     private static final Map<String, String> REASONS = Map.of(
             "replication", "the hive manages replication",
             "process", "the hive manages the redis-server process",
-            "stop", "it would crash, restart or reload redis-server under the hive",
-            "stall", "it would stall redis-server, which the hive takes for a failure");
-    /** CONFIG SET parameters refused by exact name (lowercase), then by prefix. */
+            "stop", "it would crash or restart redis-server under the hive",
+            "agent", "the Skep agent owns this setting");
+    /** CONFIG SET parameters of the replication topology (lowercase, with their slave-* aliases). */
     private static final Set<String> REPLICATION_PARAMETERS = Set.of(
             "replicaof", "slaveof", "masterauth", "masteruser", "tls-replication");
-    private static final List<String> REPLICATION_PREFIXES = List.of(
-            "repl-", "replica-", "slave-", "min-replicas-", "min-slaves-");
-    /** Longest parameter name quoted in a refusal: the rest is the client's bytes, not worth echoing. */
-    private static final int MAX_QUOTED = 64;
+    /**
+     * CONFIG SET parameters the agent sets and relies on: its fence ({@code min-replicas-*}), what it applies to
+     * every redis (RedisController#settings) and the address replicas announce (how a master names them).
+     */
+    private static final Set<String> AGENT_PARAMETERS = Set.of(
+            "min-replicas-to-write", "min-slaves-to-write", "min-replicas-max-lag", "min-slaves-max-lag",
+            "repl-diskless-sync-delay", "replica-serve-stale-data", "slave-serve-stale-data", "replica-read-only",
+            "slave-read-only", "replica-announce-ip", "slave-announce-ip", "replica-announce-port",
+            "slave-announce-port");
 
     private static final int SLOTS = 1024; // a power of two, over twice the number of lines
     private static final byte[][] KEYS = new byte[SLOTS][];
@@ -143,36 +148,28 @@ public final class CommandTable {
     }
 
     /**
-     * The refusal text for {@code CONFIG SET p1 v1 p2 v2 ...} if any parameter it names is replication
-     * related, else null. {@code arguments} are the request's, CONFIG and SET included.
+     * The refusal text for {@code CONFIG SET p1 v1 p2 v2 ...} if any parameter it names is one the hive owns,
+     * else null. {@code arguments} are the request's, CONFIG and SET included.
      */
     static String configSetRefusal(List<byte[]> arguments) {
         for (int i = 2; i < arguments.size(); i += 2) {
             String parameter = new String(arguments.get(i), StandardCharsets.ISO_8859_1).toLowerCase(Locale.ROOT);
-            if (isReplicationParameter(parameter)) {
-                return "CONFIG SET " + quoted(parameter) + NOT_ALLOWED + REASONS.get("replication");
+            String reason = refusedParameter(parameter);
+            if (reason != null) {
+                return "CONFIG SET " + parameter + NOT_ALLOWED + REASONS.get(reason); // a known name: safe to echo
             }
         }
         return null;
     }
 
-    static boolean isReplicationParameter(String lowercase) {
+    /** The reason key that refuses CONFIG SET of this lowercase parameter, or null when it passes. */
+    static String refusedParameter(String lowercase) {
         if (REPLICATION_PARAMETERS.contains(lowercase)) {
-            return true;
+            return "replication";
         }
-        for (String prefix : REPLICATION_PREFIXES) {
-            if (lowercase.startsWith(prefix)) {
-                return true;
-            }
-        }
-        return false;
+        return AGENT_PARAMETERS.contains(lowercase) ? "agent" : null;
     }
 
-    /** The parameter as the client wrote it, cut short, with CR and LF made spaces as Redis does in errors. */
-    private static String quoted(String parameter) {
-        String cut = parameter.length() > MAX_QUOTED ? parameter.substring(0, MAX_QUOTED) + "..." : parameter;
-        return cut.replace('\r', ' ').replace('\n', ' ');
-    }
 
     private static int spread(int hash) {
         return (hash ^ (hash >>> 16)) & (SLOTS - 1);

@@ -161,7 +161,9 @@ class ElectionSimulationTest {
      * it off the list), so that an open case found later can be listed while it is worked on, never excused
      * silently. History (issue 14): the check found 34 such schedules; ranking by data epoch (stale histories,
      * tainted replicas) left 20; backing one candidate at a time (two leaders whose majorities shared a node) left
-     * 1; learning a history's epoch from the previous replication id of a node that detached from it left none.
+     * 1; learning a history's epoch from the previous replication id of a node that detached from it left none
+     * in 1500, 5 in 5000; after backing nobody until a candidate can no longer count an earlier backing, a fresh
+     * probe before a stepped-down leader proposes, shared histories and no wrong epoch mappings: none in 10 000.
      */
     static final java.util.Set<Long> KNOWN_ACK_LOSSES = java.util.Set.of();
 

@@ -226,6 +226,40 @@ class ProxyIT {
         assertThat(redis.jedis().get("cli")).isEqualTo("hello");
     }
 
+    /**
+     * Issue 15's guard rails: only what contradicts the hive is refused (one of each kind here, every entry in
+     * CommandTableTest); admin commands whose cost is the user's pass through and behave as on redis.
+     */
+    private static final redis.clients.jedis.commands.ProtocolCommand DEBUG =
+            () -> "DEBUG".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    @Test
+    void onlyWhatWouldBreakTheHiveIsRefusedAdminCommandsPassThrough() {
+        RedisServerFixture redis = track(RedisServerFixture.start("--enable-debug-command", "yes"));
+        ProxyFixture p = proxy(2000);
+        p.master(redis);
+        try (Jedis j = p.writeClient()) {
+            assertThat(j.configSet("repl-ping-replica-period", "7")).isEqualTo("OK");
+            assertThat(redis.jedis().configGet("repl-ping-replica-period")).containsEntry("repl-ping-replica-period", "7");
+            assertThat(j.configSet("repl-diskless-sync", "no")).isEqualTo("OK");
+            long before = System.nanoTime();
+            assertThat(j.sendCommand(DEBUG, "SLEEP", "0.2")).isEqualTo("OK".getBytes());
+            assertThat(System.nanoTime() - before).as("DEBUG SLEEP ran on redis").isGreaterThanOrEqualTo(200_000_000L);
+            j.set("reloaded", "yes");
+            assertThat(j.sendCommand(DEBUG, "RELOAD")).isEqualTo("OK".getBytes());
+            assertThat(j.get("reloaded")).isEqualTo("yes");
+
+            assertThatThrownBy(() -> j.configSet("min-replicas-to-write", "0")).isInstanceOf(JedisDataException.class)
+                    .hasMessage("ERR CONFIG SET min-replicas-to-write is not allowed through the Skep proxy: the Skep "
+                            + "agent owns this setting");
+            assertThatThrownBy(() -> j.sendCommand(DEBUG, "SEGFAULT"))
+                    .isInstanceOf(JedisDataException.class).hasMessageContaining("DEBUG SEGFAULT is not allowed");
+            assertThat(j.ping()).as("the session goes on after a refusal").isEqualTo("PONG");
+        }
+        assertThat(redis.isRunning()).isTrue();
+        assertThat(redis.jedis().configGet("min-replicas-to-write")).containsEntry("min-replicas-to-write", "0");
+    }
+
     /** Runs redis-cli (installed with redis-server) against {@code port}; its output, trimmed. */
     /**
      * --quorum majority: a write is acknowledged only once a replica has it (WAIT); with no replica

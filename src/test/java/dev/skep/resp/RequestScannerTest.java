@@ -243,7 +243,7 @@ class RequestScannerTest {
         RequestScanner scanner = new RequestScanner();
         scanner.scan(Unpooled.wrappedBuffer(multibulk("config", "set", "maxmemory", "1", "MIN-REPLICAS-to-write", "1")));
         assertThat(scanner.refusal()).isEqualTo(
-                "CONFIG SET min-replicas-to-write is not allowed through the Skep proxy: the hive manages replication");
+                "CONFIG SET min-replicas-to-write is not allowed through the Skep proxy: the Skep agent owns this setting");
         assertThat(scanner.command().name()).isEqualTo("config|set");
         scanner.scan(Unpooled.wrappedBuffer(multibulk("replicaof", "no", "one")));
         assertThat(scanner.refusal()).isEqualTo(
