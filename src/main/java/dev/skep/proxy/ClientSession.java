@@ -177,8 +177,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ByteBuf bytes = (ByteBuf) msg;
-        if (closed) {
-            bytes.release();
+        if (closed || closeWhenAnswered) {
+            bytes.release(); // after QUIT (or a protocol error) nothing the client sends runs, as on redis
             return;
         }
         if (log.isTraceEnabled()) {
@@ -228,7 +228,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private void processRequests() {
-        while (!closed && !broken && wait == Wait.NONE) {
+        while (!closed && !broken && !closeWhenAnswered && wait == Wait.NONE) {
             if (!mayForward()) {
                 return; // resumed as replies come back, or when the client reads again
             }
@@ -356,7 +356,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             request.release();
             loop.counters.increment(route, ProxyCount.COMMANDS_LOCAL);
             local(Unpooled.wrappedBuffer(OK));
-            closeWhenAnswered = true;
+            closeWhenAnswered = true; // requests pipelined after it are dropped unread, as redis drops them
+            if (in != null) {
+                in.skipBytes(in.readableBytes());
+            }
             return true;
         }
         if (!dedicatedMode && cmd.equals("CLIENT") && RequestArgs.upper(args, 1).equals("SETINFO")) {

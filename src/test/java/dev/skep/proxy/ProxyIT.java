@@ -3,6 +3,8 @@ package dev.skep.proxy;
 import dev.skep.support.RedisServerFixture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisPubSub;
 import redis.clients.jedis.Pipeline;
@@ -370,6 +372,50 @@ class ProxyIT {
             out.flush();
             // only CLIENT REPLY ON's +OK and GET's reply come back
             assertThat(readExactly(s.getInputStream(), "+OK\r\n$1\r\n1\r\n".length())).isEqualTo("+OK\r\n$1\r\n1\r\n");
+        }
+    }
+
+    /**
+     * Redis's own unit/quit: QUIT answers +OK and closes, and nothing pipelined after it runs, also when what
+     * follows is larger than a read buffer (here 1 MiB, in the same write as the QUIT).
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1 << 20})
+    void requestsPipelinedAfterQuitAreNotExecuted(int padding) throws Exception {
+        RedisServerFixture redis = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(redis);
+        for (boolean dedicated : new boolean[] {false, true}) {
+            try (Socket s = new Socket("127.0.0.1", p.writePort)) {
+                s.setSoTimeout(5000);
+                OutputStream out = s.getOutputStream();
+                String before = dedicated ? "SELECT 0\r\n" : "";
+                String big = "x".repeat(padding);
+                out.write((before + "SET before-quit 1\r\nQUIT\r\nSET after-quit " + dedicated + "\r\n"
+                        + "*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$" + big.length() + "\r\n" + big + "\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                String expected = (dedicated ? "+OK\r\n" : "") + "+OK\r\n+OK\r\n";
+                java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+                try {
+                    for (int b = s.getInputStream().read(); b >= 0; b = s.getInputStream().read()) {
+                        got.write(b); // until the proxy closes: no reply beyond QUIT's
+                    }
+                } catch (java.net.SocketException reset) {
+                    // closed with the client's bytes unread (the padding): a reset, as redis's own close gives;
+                    // the replies before it may be lost with it, but never a reply to what followed QUIT
+                    assertThat(padding).as("a reset only with bytes left unread").isPositive();
+                }
+                String replies = got.toString(StandardCharsets.US_ASCII);
+                if (padding == 0) {
+                    assertThat(replies).isEqualTo(expected);
+                } else {
+                    assertThat(expected).startsWith(replies);
+                }
+            }
+            assertThat(redis.jedis().get("before-quit")).isEqualTo("1");
+            assertThat(redis.jedis().exists("after-quit")).isFalse();
+            assertThat(redis.jedis().exists("big")).isFalse();
         }
     }
 
