@@ -59,6 +59,17 @@ public final class UpCommand implements Callable<Integer> {
             description = "Passed to every agent: peer messages are authenticated with it.")
     String peerSecret;
 
+    @Option(names = "--agent-arg", paramLabel = "ARG",
+            description = "Passed to every agent after skep up's own arguments; repeat it for each word "
+                    + "(--agent-arg=--quorum --agent-arg=majority). Not one skep up sets itself (--redis, --peers, "
+                    + "the ports, --heartbeat-ms, --peer-secret): the agent would refuse the duplicate.")
+    List<String> agentArgs = new ArrayList<>();
+
+    @Option(names = "--redis-arg", paramLabel = "ARG",
+            description = "Passed to every redis-server after skep up's own arguments; repeat it for each word "
+                    + "(--redis-arg=--enable-debug-command --redis-arg=yes).")
+    List<String> redisArgs = new ArrayList<>();
+
     @Option(names = "--dir", paramLabel = "DIR",
             description = "Run directory for data and logs. Default: a new directory under the system temp dir.")
     Path dir;
@@ -111,6 +122,7 @@ public final class UpCommand implements Callable<Integer> {
                 Path data = nodeDir.resolve("data");
                 List<String> cmd = new ArrayList<>(session);
                 cmd.addAll(LocalHive.redisCommand(redisServer.get().toString(), n, data));
+                cmd.addAll(redisArgs);
                 // Emptying the data dir before every start is what makes a restart empty: a replica's full
                 // sync leaves a dump.rdb there that redis would otherwise load.
                 Supervisor.Child c = supervisor.start(new ChildSpec("node " + n.index(), "redis-server", cmd,
@@ -126,6 +138,7 @@ public final class UpCommand implements Callable<Integer> {
             for (NodePorts n : layout) {
                 List<String> cmd = new ArrayList<>(session);
                 cmd.addAll(LocalHive.agentCommand(java, n, layout, heartbeatMs, peerSecret));
+                cmd.addAll(agentArgs);
                 Supervisor.Child c = supervisor.start(new ChildSpec("node " + n.index(), "agent", cmd,
                         runDir.resolve("node-" + n.index()).resolve("agent.log"), env, null, ""));
                 out.println("node " + n.index() + ": agent started (pid " + c.pid() + "), peer " + LocalHive.HOST

@@ -57,8 +57,10 @@ class UpCommandIT {
         Path jar = Paths.get(System.getProperty("skep.jar", "target/skep.jar"));
         assertThat(jar).as("built jar (run with mvn verify)").exists();
         String java = ProcessHandle.current().info().command().orElse("java");
+        // extra arguments reach every agent and every redis-server (what the Redis test suite's run needs)
         up = new ProcessBuilder(java, "-jar", jar.toString(), "up", "--nodes", "3", "--base-port",
-                Integer.toString(base), "--dir", dir.toString())
+                Integer.toString(base), "--dir", dir.toString(), "--agent-arg=--max-lag-ms",
+                "--agent-arg=2500", "--redis-arg=--enable-debug-command", "--redis-arg=yes")
                 .redirectErrorStream(true)
                 .start();
         Thread reader = new Thread(() -> {
@@ -87,6 +89,13 @@ class UpCommandIT {
             long following = s.members().stream().filter(m -> "FOLLOWING".equals(m.state())).count();
             return s.master() != null && s.members().size() == 3 && leading == 1 && following == 2;
         });
+
+        for (int i = 0; i < 3; i++) {
+            try (Jedis redis = new Jedis("127.0.0.1", base + 10 * i)) {
+                assertThat(redis.configGet("enable-debug-command")).containsEntry("enable-debug-command", "yes");
+            }
+            assertThat(Files.readString(dir.resolve("node-" + i).resolve("agent.log"))).contains("maxLagMs=2500");
+        }
 
         // every agent's Sentinel-compatible endpoint is on its B+10i+3 port and points at the master
         for (int i = 0; i < 3; i++) {
