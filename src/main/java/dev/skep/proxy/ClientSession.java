@@ -70,7 +70,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private Channel client;
     /** Unscanned request bytes. Merged as ByteToMessageDecoder does: never changed under a retained slice. */
     private ByteBuf in = Unpooled.EMPTY_BUFFER;
-    private final RequestScanner scanner = new RequestScanner();
+    private final RequestScanner scanner;
     /**
      * One entry per unanswered request, in order: UPSTREAM, a SessionState.Change, a local reply, or the
      * {@link WriteConfirmation} of a WAIT the proxy sent after a write (--quorum majority; its reply releases
@@ -163,6 +163,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         this.loop = loop;
         this.route = route;
         this.needAuth = !loop.settings().upstreamPassword().isEmpty();
+        this.scanner = new RequestScanner(dev.skep.resp.RequestLimits.REDIS_DEFAULTS,
+                loop.hiveValues()); // CONFIG SET of what the hive owns passes only with the value it keeps
     }
 
     // ---- client channel events ----

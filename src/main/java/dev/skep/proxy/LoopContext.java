@@ -119,6 +119,16 @@ final class LoopContext {
         return settings;
     }
 
+    /** The CONFIG values the hive keeps on the master, masterauth being the hive's password (one map per loop). */
+    java.util.Map<String, String> hiveValues() {
+        if (hiveValues == null) {
+            hiveValues = dev.skep.resp.CommandTable.hiveValues(settings.upstreamPassword());
+        }
+        return hiveValues;
+    }
+
+    private java.util.Map<String, String> hiveValues;
+
     EventLoop eventLoop() {
         return eventLoop;
     }

@@ -52,6 +52,22 @@ public final class CommandTable {
             "repl-diskless-sync-delay", "replica-serve-stale-data", "slave-serve-stale-data", "replica-read-only",
             "slave-read-only", "replica-announce-ip", "slave-announce-ip", "replica-announce-port",
             "slave-announce-port");
+    /**
+     * The value the hive keeps for each parameter it owns on the redis the write port reaches (the master): setting
+     * it to that value changes nothing, so it passes (clients and tools that write back what CONFIG GET gave them,
+     * as Redis's own "CONFIG sanity" test does). masterauth's is the hive's password, given per proxy
+     * ({@link #hiveValues}); {@code min-replicas-max-lag} may be anything but 0 (the agent reads its fence from INFO's
+     * {@code min_slaves_good_slaves}, present only while both settings are non-zero).
+     */
+    private static final Map<String, String> HIVE_VALUES = Map.ofEntries(
+            Map.entry("min-replicas-to-write", "0"), Map.entry("min-slaves-to-write", "0"),
+            Map.entry("repl-diskless-sync-delay", "0"),
+            Map.entry("replica-serve-stale-data", "yes"), Map.entry("slave-serve-stale-data", "yes"),
+            Map.entry("replica-read-only", "yes"), Map.entry("slave-read-only", "yes"),
+            Map.entry("replica-announce-ip", ""), Map.entry("slave-announce-ip", ""),
+            Map.entry("replica-announce-port", "0"), Map.entry("slave-announce-port", "0"),
+            Map.entry("masteruser", ""), Map.entry("tls-replication", "no"), Map.entry("masterauth", ""));
+    private static final Set<String> NON_ZERO = Set.of("min-replicas-max-lag", "min-slaves-max-lag");
 
     private static final int SLOTS = 1024; // a power of two, over twice the number of lines
     private static final byte[][] KEYS = new byte[SLOTS][];
@@ -147,17 +163,41 @@ public final class CommandTable {
         return container;
     }
 
-    /**
-     * The refusal text for {@code CONFIG SET p1 v1 p2 v2 ...} if any parameter it names is one the hive owns,
-     * else null. {@code arguments} are the request's, CONFIG and SET included.
-     */
+    /** The values the hive keeps ({@link #HIVE_VALUES}) with masterauth set to the hive's redis password. */
+    public static Map<String, String> hiveValues(String password) {
+        Map<String, String> values = new java.util.HashMap<>(HIVE_VALUES);
+        values.put("masterauth", password == null ? "" : password);
+        return Map.copyOf(values);
+    }
+
+    /** {@link #configSetRefusal(List, Map)} for a hive without a password. */
     static String configSetRefusal(List<byte[]> arguments) {
+        return configSetRefusal(arguments, HIVE_VALUES);
+    }
+
+    /**
+     * The refusal text for {@code CONFIG SET p1 v1 p2 v2 ...} if it would change a parameter the hive owns (set it
+     * to anything but the value the hive keeps, {@code hiveValues}), else null. {@code arguments} are the
+     * request's, CONFIG and SET included.
+     */
+    static String configSetRefusal(List<byte[]> arguments, Map<String, String> hiveValues) {
         for (int i = 2; i < arguments.size(); i += 2) {
             String parameter = new String(arguments.get(i), StandardCharsets.ISO_8859_1).toLowerCase(Locale.ROOT);
             String reason = refusedParameter(parameter);
-            if (reason != null) {
-                return "CONFIG SET " + parameter + NOT_ALLOWED + REASONS.get(reason); // a known name: safe to echo
+            if (reason == null) {
+                continue;
             }
+            String value = i + 1 < arguments.size() ? new String(arguments.get(i + 1), StandardCharsets.UTF_8) : null;
+            String kept = hiveValues.get(parameter);
+            if (value != null && (parameter.equals("masterauth") ? value.equals(kept) : value.equalsIgnoreCase(kept))) {
+                continue; // the value the hive keeps: nothing changes
+            }
+            if (value != null && NON_ZERO.contains(parameter) && value.matches("[1-9][0-9]{0,9}")) {
+                continue;
+            }
+            String keeps = !reason.equals("agent") || kept == null && !NON_ZERO.contains(parameter) ? ""
+                    : NON_ZERO.contains(parameter) ? " (it keeps it above 0)" : " (it keeps it at \"" + kept + "\")";
+            return "CONFIG SET " + parameter + NOT_ALLOWED + REASONS.get(reason) + keeps; // a known name: safe to echo
         }
         return null;
     }

@@ -109,8 +109,19 @@ public final class RequestScanner {
     }
 
     public RequestScanner(RequestLimits limits) {
-        this.limits = limits;
+        this(limits, CommandTable.hiveValues(""));
     }
+
+    /**
+     * @param hiveValues the values the hive keeps for the CONFIG parameters it owns ({@link CommandTable#hiveValues}):
+     *                   a CONFIG SET to any other value is refused
+     */
+    public RequestScanner(RequestLimits limits, java.util.Map<String, String> hiveValues) {
+        this.limits = limits;
+        this.hiveValues = hiveValues;
+    }
+
+    private final java.util.Map<String, String> hiveValues;
 
     /**
      * The length of the next complete request at {@code buf.readerIndex()}, or {@link #NEED_MORE}. Does not
@@ -455,7 +466,7 @@ public final class RequestScanner {
         if (spec == CommandTable.CONFIG_SET && argumentCount > 2) {
             // Rare and cold: decode the whole request to look at every parameter it sets.
             String configRefusal = CommandTable.configSetRefusal(
-                    RequestArguments.decode(buf, base + requestStart, pos - requestStart));
+                    RequestArguments.decode(buf, base + requestStart, pos - requestStart), hiveValues);
             if (configRefusal != null) {
                 route = Route.REFUSED;
                 refusal = configRefusal;

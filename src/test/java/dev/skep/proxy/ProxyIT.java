@@ -251,9 +251,10 @@ class ProxyIT {
             assertThat(j.sendCommand(DEBUG, "RELOAD")).isEqualTo("OK".getBytes());
             assertThat(j.get("reloaded")).isEqualTo("yes");
 
-            assertThatThrownBy(() -> j.configSet("min-replicas-to-write", "0")).isInstanceOf(JedisDataException.class)
+            assertThatThrownBy(() -> j.configSet("min-replicas-to-write", "1")).isInstanceOf(JedisDataException.class)
                     .hasMessage("ERR CONFIG SET min-replicas-to-write is not allowed through the Skep proxy: the Skep "
-                            + "agent owns this setting");
+                            + "agent owns this setting (it keeps it at \"0\")");
+            assertThat(j.configSet("min-replicas-to-write", "0")).as("the value the hive keeps: a no-op").isEqualTo("OK");
             assertThatThrownBy(() -> j.sendCommand(DEBUG, "SEGFAULT"))
                     .isInstanceOf(JedisDataException.class).hasMessageContaining("DEBUG SEGFAULT is not allowed");
             assertThat(j.ping()).as("the session goes on after a refusal").isEqualTo("PONG");

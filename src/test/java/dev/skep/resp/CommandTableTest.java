@@ -7,6 +7,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import static dev.skep.resp.Frames.bytes;
@@ -141,14 +142,36 @@ class CommandTableTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"min-replicas-to-write", "min-slaves-to-write", "min-replicas-max-lag",
-            "MIN-SLAVES-MAX-LAG", "repl-diskless-sync-delay", "replica-serve-stale-data", "slave-serve-stale-data",
+    @ValueSource(strings = {"min-replicas-to-write", "min-slaves-to-write", "repl-diskless-sync-delay", "replica-serve-stale-data", "slave-serve-stale-data",
             "replica-read-only", "slave-read-only", "replica-announce-ip", "slave-announce-port"})
     void parametersTheAgentOwnsAreRefused(String parameter) {
         String refusal = CommandTable.configSetRefusal(List.of(bytes("config"), bytes("set"), bytes("maxmemory"),
-                bytes("1gb"), bytes(parameter), bytes("x")));
-        assertThat(refusal).isEqualTo("CONFIG SET " + parameter.toLowerCase() + " is not allowed through the Skep "
-                + "proxy: the Skep agent owns this setting");
+                bytes("1gb"), bytes(parameter), bytes("7")));
+        assertThat(refusal).startsWith("CONFIG SET " + parameter.toLowerCase() + " is not allowed through the Skep "
+                + "proxy: the Skep agent owns this setting (it keeps it ");
+    }
+
+    /** Writing back what CONFIG GET gave (Redis's "CONFIG sanity" test does it for every parameter) changes nothing. */
+    @Test
+    void theValueTheHiveKeepsPasses() {
+        Map<String, String> hive = CommandTable.hiveValues("s3cret");
+        for (String[] pair : new String[][] {{"min-replicas-to-write", "0"}, {"repl-diskless-sync-delay", "0"},
+                {"replica-read-only", "YES"}, {"slave-serve-stale-data", "yes"}, {"replica-announce-ip", ""},
+                {"replica-announce-port", "0"}, {"min-replicas-max-lag", "10"}, {"masterauth", "s3cret"},
+                {"masteruser", ""}, {"tls-replication", "no"}}) {
+            assertThat(CommandTable.configSetRefusal(List.of(bytes("config"), bytes("set"), bytes(pair[0]),
+                    bytes(pair[1])), hive)).as(pair[0] + " " + pair[1]).isNull();
+        }
+        assertThat(CommandTable.configSetRefusal(List.of(bytes("config"), bytes("set"), bytes("min-replicas-to-write"),
+                bytes("1000000")), hive)).isEqualTo("CONFIG SET min-replicas-to-write is not allowed through the Skep "
+                + "proxy: the Skep agent owns this setting (it keeps it at \"0\")");
+        assertThat(CommandTable.configSetRefusal(List.of(bytes("config"), bytes("set"), bytes("min-replicas-max-lag"),
+                bytes("0")), hive)).endsWith("(it keeps it above 0)");
+        assertThat(CommandTable.configSetRefusal(List.of(bytes("config"), bytes("set"), bytes("masterauth"),
+                bytes("S3CRET")), hive)).as("the password is compared exactly, and not echoed")
+                .isEqualTo("CONFIG SET masterauth is not allowed through the Skep proxy: the hive manages replication");
+        assertThat(CommandTable.configSetRefusal(List.of(bytes("config"), bytes("set"), bytes("replicaof"),
+                bytes("no one")), hive)).isNotNull();
     }
 
     @ParameterizedTest

@@ -227,8 +227,10 @@ class RequestScannerTest {
     void routesDependOnSubcommandsAndConfigSetParameters() {
         assertThat(routeOf(multibulk("CONFIG", "SET", "maxmemory", "1mb"))).isEqualTo(Route.SHARED);
         assertThat(routeOf(multibulk("CONFIG", "SET", "MasterAuth", "x"))).isEqualTo(Route.REFUSED);
-        assertThat(routeOf(multibulk("config", "set", "maxmemory", "1mb", "repl-diskless-sync-delay", "0")))
+        assertThat(routeOf(multibulk("config", "set", "maxmemory", "1mb", "repl-diskless-sync-delay", "5")))
                 .as("the second of two parameters").isEqualTo(Route.REFUSED);
+        assertThat(routeOf(multibulk("config", "set", "maxmemory", "1mb", "repl-diskless-sync-delay", "0")))
+                .as("the value the hive keeps").isEqualTo(Route.SHARED);
         assertThat(routeOf(multibulk("config", "set", "maxmemory", "replica-read-only")))
                 .as("a value, not a parameter").isEqualTo(Route.SHARED);
         assertThat(routeOf(bytes("config set slave-read-only no\r\n"))).isEqualTo(Route.REFUSED);
@@ -243,7 +245,8 @@ class RequestScannerTest {
         RequestScanner scanner = new RequestScanner();
         scanner.scan(Unpooled.wrappedBuffer(multibulk("config", "set", "maxmemory", "1", "MIN-REPLICAS-to-write", "1")));
         assertThat(scanner.refusal()).isEqualTo(
-                "CONFIG SET min-replicas-to-write is not allowed through the Skep proxy: the Skep agent owns this setting");
+                "CONFIG SET min-replicas-to-write is not allowed through the Skep proxy: the Skep agent owns this setting"
+                        + " (it keeps it at \"0\")");
         assertThat(scanner.command().name()).isEqualTo("config|set");
         scanner.scan(Unpooled.wrappedBuffer(multibulk("replicaof", "no", "one")));
         assertThat(scanner.refusal()).isEqualTo(
