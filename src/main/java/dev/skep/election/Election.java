@@ -1262,7 +1262,6 @@ public final class Election {
                     + " ms from now, unless renewed", now);
             return;
         }
-        if (System.getProperty("skep.debugwin") != null) { System.out.println("DBGWIN " + now + " " + settings.self() + " self dataEpoch=" + proposalDataEpoch + " off=" + proposalOffset + " known=" + leaderReplIds); for (Member m : members.values()) System.out.println("DBGWIN " + now + " " + settings.self() + " heardAt=" + m.heardAt() + " " + m.status()); }
         pendingEpoch = Math.max(Math.max(Math.max(highestEpochSeen, epoch), leaseEpoch()) + 1, now);
         promoteMinOffset = proposalOffset;
         enter(NodeState.PROMOTING);
