@@ -31,10 +31,6 @@ public record Candidate(Endpoint node, boolean tainted, long dataEpoch, long off
             .thenComparingLong(Candidate::since)
             .thenComparing(Candidate::node);
 
-    static Candidate of(NodeStatus s) {
-        return of(s, null);
-    }
-
     /**
      * {@code s} ranked with what the ranking node knows of its data: {@code knownEpoch}, when not null, is the epoch
      * of the leader whose history {@code s}'s replication id names. An agent that restarted reports data epoch 0

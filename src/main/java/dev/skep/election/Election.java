@@ -267,9 +267,6 @@ public final class Election {
             // the fork elsewhere may be newer). A leader's previous id is its predecessor's: not its epoch; nor is a
             // replica's, which took its master's previous id with a partial resync after that master's promotion.
             leaderReplIds.putIfAbsent(s.replId2(), knownEpoch);
-            if (redis != null && state != NodeState.LEADING) {
-                learnDataEpoch(redis);
-            }
         }
         if (!s.replId().isEmpty() && knownEpoch > 0 && s.state() != NodeState.PROMOTING
                 && !(s.state() == NodeState.LEADING && s.redisRole() != RedisRole.MASTER)) {
@@ -286,7 +283,7 @@ public final class Election {
             }
         });
         if (redis != null && state != NodeState.LEADING) {
-            learnDataEpoch(redis);
+            learnDataEpoch(redis); // once, after every id this status taught us
         }
         if (s.state() == NodeState.LEADING) {
             sampleLeaderOffset(s.node(), s.epoch(), s.offset(), now);

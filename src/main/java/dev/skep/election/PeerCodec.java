@@ -244,7 +244,7 @@ public final class PeerCodec {
         String replId = "";
         long dataEpoch = 0;
         String replId2 = "";
-        if (r.more()) { // appended together: a sender that has one has both
+        if (r.more()) { // appended together: a sender that has one has all three
             replId = r.string("replId");
             dataEpoch = r.int64("dataEpoch");
             replId2 = r.string("replId2");

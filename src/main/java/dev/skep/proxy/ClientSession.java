@@ -359,9 +359,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             loop.counters.increment(route, ProxyCount.COMMANDS_LOCAL);
             local(Unpooled.wrappedBuffer(OK));
             closeWhenAnswered = true; // requests pipelined after it are dropped unread, as redis drops them
-            if (in != null) {
-                in.skipBytes(in.readableBytes());
-            }
+            in.skipBytes(in.readableBytes());
             return true;
         }
         if (!dedicatedMode && cmd.equals("CLIENT") && RequestArgs.upper(args, 1).equals("SETINFO")) {

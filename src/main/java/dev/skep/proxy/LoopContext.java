@@ -34,6 +34,7 @@ final class LoopContext {
 
     private final EventLoop eventLoop;
     private final ProxySettings settings;
+    private final java.util.Map<String, String> hiveValues;
     private final Bootstrap bootstrap;
     private Topology topology = Topology.NONE;
     /**
@@ -98,6 +99,7 @@ final class LoopContext {
             ProxyServer.Observer observer, long heldLimit) {
         this.eventLoop = eventLoop;
         this.settings = settings;
+        this.hiveValues = dev.skep.resp.CommandTable.hiveValues(settings.upstreamPassword());
         this.observer = observer;
         this.heldBytesLimit = heldLimit;
         this.bootstrap = new Bootstrap()
@@ -121,13 +123,8 @@ final class LoopContext {
 
     /** The CONFIG values the hive keeps on the master, masterauth being the hive's password (one map per loop). */
     java.util.Map<String, String> hiveValues() {
-        if (hiveValues == null) {
-            hiveValues = dev.skep.resp.CommandTable.hiveValues(settings.upstreamPassword());
-        }
         return hiveValues;
     }
-
-    private java.util.Map<String, String> hiveValues;
 
     EventLoop eventLoop() {
         return eventLoop;

@@ -310,8 +310,11 @@ public final class RedisController implements Closeable {
      * most likely, and so is a successor that resynced from it; handing over would make that the hive's data.
      */
     private void requireRunId(String runId) throws IOException {
+        if (runId.isEmpty()) {
+            return; // not probed yet: nothing to compare with
+        }
         String now = InfoParser.parse(infoText(client.call("INFO", "server"))).runId();
-        if (!runId.isEmpty() && !runId.equals(now)) {
+        if (!runId.equals(now)) {
             throw new IOException("local redis restarted (run_id " + runId + " -> " + now + ") since it was last probed");
         }
     }

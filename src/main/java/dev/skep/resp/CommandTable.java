@@ -195,7 +195,9 @@ public final class CommandTable {
             if (value != null && NON_ZERO.contains(parameter) && value.matches("[1-9][0-9]{0,9}")) {
                 continue;
             }
-            String keeps = !reason.equals("agent") || kept == null && !NON_ZERO.contains(parameter) ? ""
+            // (the agent's parameters each have a kept value or are NON_ZERO; the replication ones are not echoed:
+            // masterauth's is the password)
+            String keeps = !reason.equals("agent") ? ""
                     : NON_ZERO.contains(parameter) ? " (it keeps it above 0)" : " (it keeps it at \"" + kept + "\")";
             return "CONFIG SET " + parameter + NOT_ALLOWED + REASONS.get(reason) + keeps; // a known name: safe to echo
         }

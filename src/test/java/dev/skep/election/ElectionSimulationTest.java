@@ -330,8 +330,9 @@ class ElectionSimulationTest {
         /** Lease writes stored, refused with 409, failed (timed out or unreachable); fencing step-downs. */
         final long[] leaseWrites = new long[4];
         /**
-         * Whether redis starts fenced ({@code --min-replicas-to-write 1000000}, as {@code skep up} and the chart start
-         * it) or as a writable master (a redis a user started on their own): half the schedules each.
+         * Whether redis starts fenced and a replica of nowhere ({@code LocalHive.FENCED_AT_BIRTH}, as {@code skep up}
+         * and the chart start it) or as a writable master (a redis a user started on their own): half the schedules
+         * each.
          */
         final boolean fencedAtBirth;
         /** Histories made so far: each new one gets the next id. */
@@ -435,8 +436,7 @@ class ElectionSimulationTest {
                 this.redisEp = new Endpoint("10.0.0." + (id + 1), 6379);
                 this.runId = newRunId();
                 this.history = newHistory(null, 0);
-                this.fenced = fencedAtBirth;
-                this.role = fencedAtBirth ? RedisRole.REPLICA : RedisRole.MASTER;
+                born();
                 startAgent();
                 this.nextTick = rnd.nextInt((int) HB);
             }
@@ -463,12 +463,17 @@ class ElectionSimulationTest {
                 agentStartedAt = now;
             }
 
+            /** A redis-server process starts: fenced and a replica of nowhere, or a writable master (fencedAtBirth). */
+            void born() {
+                fenced = fencedAtBirth;
+                role = fencedAtBirth ? RedisRole.REPLICA : RedisRole.MASTER;
+            }
+
             RedisSnapshot snapshot() {
-                Node m = master >= 0 ? nodes[master] : null;
-                boolean nowhere = role == RedisRole.REPLICA && m == null;
-                return new RedisSnapshot(runId, 100 + id, "7.0.15", role,
-                        m == null ? (nowhere ? "127.0.0.1" : null) : m.redisEp.host(), m == null ? (nowhere ? 1 : 0) : m.redisEp.port(),
-                        linkUp, role == RedisRole.REPLICA && syncDoneAt >= 0, offset, offset, 0,
+                Endpoint upstream = master >= 0 ? nodes[master].redisEp
+                        : role == RedisRole.REPLICA ? dev.skep.redis.RedisController.NOWHERE : null;
+                return new RedisSnapshot(runId, 100 + id, "7.0.15", role, upstream == null ? null : upstream.host(),
+                        upstream == null ? 0 : upstream.port(), linkUp, role == RedisRole.REPLICA && syncDoneAt >= 0, offset, offset, 0,
                         fenced, 0, "h" + history.id(), // a history is what redis's master_replid names,
                         history.parent() == null ? "" : "h" + history.parent().id()); // and its fork, master_replid2
             }
@@ -827,14 +832,10 @@ class ElectionSimulationTest {
                 if (!x.redisUp && now >= x.redisBackAt) {
                     x.redisUp = true;
                     x.runId = newRunId();
-                    x.role = RedisRole.MASTER;
+                    x.born();
                     x.master = -1;
                     x.offset = 0;
                     x.history = newHistory(null, 0); // whatever it held is gone
-                    x.fenced = fencedAtBirth;
-                    if (fencedAtBirth) {
-                        x.role = RedisRole.REPLICA; // and a replica of nowhere (LocalHive.FENCED_AT_BIRTH)
-                    }
                     x.linkUp = false;
                     x.syncedFrom = "";
                     log("redis " + x.id + " back, empty");
