@@ -147,7 +147,8 @@ public final class SkepNode implements AutoCloseable {
         metrics.bindPeerMessages(transport::sentCount, transport::receivedCount, transport::rejectedCount);
 
         proxy = new ProxyServer(loops, new ProxySettings(config.bindHost(), config.proxyPort(),
-                config.readPort(), config.holdMs(), config.maxClients(), config.redisPassword(), SHARED_PER_LOOP),
+                config.readPort(), config.holdMs(), config.maxClients(), config.redisPassword(), SHARED_PER_LOOP)
+                .withCloseOnUnknown(config.unknownOutcome().equals("close")),
                 topology, metrics::holdEnded);
         started.push(proxy);
         proxy.start();

@@ -152,6 +152,15 @@ public final class AgentCommand implements Callable<Integer> {
                     + "Env SKEP_BUSY_GRACE_MS. Default: ${DEFAULT-VALUE}.")
     long busyGraceMs;
 
+    @Option(names = "--unknown-outcome", paramLabel = "close|error", defaultValue = "${env:SKEP_UNKNOWN_OUTCOME:-close}",
+            description = "What a client of the write or read port sees when its request was in flight as its master "
+                    + "went away (crashed, or could not be asked): close (its connection closes after the replies "
+                    + "owed before it, as clients of a demoted master see under Sentinel; libraries reconnect and "
+                    + "retry) or error (an error reply saying the command may or may not have run; the connection "
+                    + "stays). Requests the proxy knows did not run are re-sent either way. Env SKEP_UNKNOWN_OUTCOME. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    String unknownOutcome;
+
     @Option(names = "--max-clients", paramLabel = "N", defaultValue = "${env:SKEP_MAX_CLIENTS:-10000}",
             description = "Client connections accepted on the write and read ports together. Env SKEP_MAX_CLIENTS. "
                     + "Default: ${DEFAULT-VALUE}.")
@@ -221,7 +230,7 @@ public final class AgentCommand implements Callable<Integer> {
                     bind, announce, heartbeatMs, timeout, redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs,
                     maxClients, sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum,
                     ioThreads, AgentConfig.lease(election, leaseName, leaseNamespace, kubeApi, leaseDurationS), spinUs,
-                    busyGraceMs);
+                    busyGraceMs, unknownOutcome);
         } catch (ConfigException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

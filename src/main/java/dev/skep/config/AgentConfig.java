@@ -39,6 +39,9 @@ import java.util.Optional;
  *                       ({@code --spin-us}); 0: never
  * @param busyGraceMs    how long the local redis may be alive but unanswering (a long script, a fork) before the
  *                       node counts it as down ({@code --busy-grace-ms}); 0: busy counts as down at once
+ * @param unknownOutcome what a proxy client whose request was in flight when its master went away sees
+ *                       ({@code --unknown-outcome}): {@code close} (its connection closes) or {@code error} (an
+ *                       error reply)
  */
 public record AgentConfig(
         Endpoint redis,
@@ -65,7 +68,22 @@ public record AgentConfig(
         int ioThreads,
         LeaseSettings lease,
         int spinUs,
-        long busyGraceMs) {
+        long busyGraceMs,
+        String unknownOutcome) {
+
+    /** The accepted values of {@code --unknown-outcome}. */
+    public static final List<String> UNKNOWN_OUTCOMES = List.of("close", "error");
+
+    /** Settings with the default {@code --unknown-outcome close}. */
+    public AgentConfig(Endpoint redis, String redisPassword, List<Endpoint> staticPeers, String peersDns, int peerPort,
+                       String bindHost, String announceHost, int heartbeatMs, int peerTimeoutMs, int redisFailures,
+                       String peerSecret, int httpPort, int proxyPort, int readPort, int holdMs, int maxClients,
+                       int sentinelPort, String masterName, int maxLagMs, int handoverTimeoutMs, String quorum,
+                       int ioThreads, LeaseSettings lease, int spinUs, long busyGraceMs) {
+        this(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost, heartbeatMs, peerTimeoutMs,
+                redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName,
+                maxLagMs, handoverTimeoutMs, quorum, ioThreads, lease, spinUs, busyGraceMs, "close");
+    }
 
     /** Settings with the default {@code --busy-grace-ms}. */
     public AgentConfig(Endpoint redis, String redisPassword, List<Endpoint> staticPeers, String peersDns, int peerPort,
@@ -229,6 +247,10 @@ public record AgentConfig(
         if (busyGraceMs < 0 || busyGraceMs > 600_000) {
             throw new ConfigException("--busy-grace-ms: " + busyGraceMs + " (expected: 0..600000)");
         }
+        unknownOutcome = unknownOutcome == null ? "" : unknownOutcome.trim().toLowerCase(java.util.Locale.ROOT);
+        if (!UNKNOWN_OUTCOMES.contains(unknownOutcome)) {
+            throw new ConfigException("--unknown-outcome: '" + unknownOutcome + "' (expected: close or error)");
+        }
         if (announceHost == null || announceHost.isBlank()) {
             throw new ConfigException("--announce-host: empty (expected: the address peers and clients reach this node at)");
         }
@@ -252,7 +274,7 @@ public record AgentConfig(
         return new AgentConfig(redis, redisPassword.isEmpty() ? "" : "***", staticPeers, peersDns, peerPort, bindHost,
                 announceHost, heartbeatMs, peerTimeoutMs, redisFailures, peerSecret.isEmpty() ? "" : "***", httpPort,
                 proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum,
-                ioThreads, lease, spinUs, busyGraceMs).toString();
+                ioThreads, lease, spinUs, busyGraceMs, unknownOutcome).toString();
     }
 
     public Optional<String> password() {

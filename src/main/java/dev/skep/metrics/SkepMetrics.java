@@ -184,6 +184,9 @@ public final class SkepMetrics implements AutoCloseable {
                         + "(moved, nothing lost), failed (requests in flight got errors), closed (state could not move)",
                         proxy, read, c, Tags.of("port", port, "outcome", suffix(c, "SESSIONS_")));
             }
+            counter("skep.proxy.resent", "Blocking requests (BRPOP, XREADGROUP BLOCK...) a master demoted in a "
+                    + "handover gave back unrun, re-sent by the proxy to the new master with what was left of their "
+                    + "timeout", proxy, read, ProxyCount.RESENT, Tags.of("port", port));
             counter("skep.proxy.holds", "Times a session started waiting for a master", proxy, read,
                     ProxyCount.HOLDS, Tags.of("port", port));
             for (ProxyCount c : List.of(ProxyCount.OVERLOAD_CLIENT, ProxyCount.OVERLOAD_TOTAL)) {

@@ -62,8 +62,20 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private static final byte[] WRONGPASS = ("-WRONGPASS invalid username-password pair or user is disabled.\r\n")
             .getBytes(StandardCharsets.US_ASCII);
 
-    /** Why the session is not reading requests right now. */
-    private enum Wait { NONE, CONNECTING, DRAIN, HOLD }
+    /**
+     * Why the session is not reading requests right now. RETIRE: the master changed in a planned handover while a
+     * blocking command waited on it; the old connection stays until the old master answers it (see {@link #retire}).
+     */
+    private enum Wait { NONE, CONNECTING, DRAIN, HOLD, RETIRE }
+
+    /**
+     * The slot of a blocking command sent on the write port's dedicated connection: its arguments are kept until
+     * its reply, so that it can be sent again if the master answers that it did not run ({@link #didNotRun}).
+     */
+    private record Blocked(List<byte[]> args, long sentNanos, boolean write) {}
+
+    private static final byte[] UNBLOCKED_BY_DEMOTION = "-UNBLOCKED force unblock".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] READONLY = "-READONLY ".getBytes(StandardCharsets.US_ASCII);
 
     private final LoopContext loop;
     final Port route;
@@ -117,6 +129,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** Where this session's requests went last, and whether it lost any in flight since the master changed. */
     private Endpoint lastUpstream;
     private boolean lostRequests;
+    /**
+     * A redis this session's blocking command found demoted (it answered that the command did not run): the
+     * command is sent again only once the write port goes elsewhere. Null otherwise.
+     */
+    private Endpoint demoted;
+    /** Bounds how long a retiring connection may take to give back its blocked command ({@link #retire}). */
+    private ScheduledFuture<?> retireTimer;
 
     /**
      * A session that gets a reply this large (or larger) sends its requests over a dedicated connection from then
@@ -449,6 +468,20 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (loop.holdWrites && route == Port.WRITE) {
             return hold(request, kind, refusal);
         }
+        if (demoted != null) {
+            // a blocking command is to be sent again: not to the redis that gave it back, which is a replica now
+            if (dedicated != null && dedicated.target.equals(demoted)) {
+                DedicatedUpstream old = dedicated;
+                dedicated = null;
+                old.deliberate = true;
+                old.fail("its redis became a replica", true);
+            }
+            Endpoint target = loop.target(this);
+            if (target == null || target.equals(demoted)) {
+                return hold(request, kind, refusal);
+            }
+            demoted = null;
+        }
         if (dedicated != null && loop.target(this) == null) {
             return hold(request, kind, refusal); // no master at the moment: its connection is kept, not used
         }
@@ -472,7 +505,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         holdDone();
         SessionState.Change change = args == null ? null : state.onRequest(args);
         if (!state.raw()) {
-            slots.add(change == null ? UPSTREAM : change);
+            if (change != null) {
+                slots.add(change);
+            } else if (args != null && route == Port.WRITE && BlockingRequest.resendable(args)) {
+                slots.add(new Blocked(args, System.nanoTime(), requestIsWrite));
+            } else {
+                slots.add(UPSTREAM);
+            }
             inFlight++;
         }
         loop.counters.increment(route, ProxyCount.COMMANDS_DEDICATED);
@@ -558,8 +597,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (log.isDebugEnabled()) {
             log.debug("{} resume from {}", client.remoteAddress(), wait);
         }
-        if (closed || wait == Wait.NONE) {
-            return;
+        if (closed || wait == Wait.NONE || wait == Wait.RETIRE) {
+            return; // a retiring session goes on when its old connection has given back what it owed
         }
         wait = Wait.NONE;
         process();
@@ -664,6 +703,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (!closed) {
             Object head = slots.peek();
             if (head == null ? !state.raw() : head != UPSTREAM || secondSlotIsConfirmation()) {
+                // a Blocked reply comes whole too: it may say the command did not run
                 return false;
             }
             streamed(in.readRetainedSlice(n));
@@ -725,6 +765,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         if (!push) {
             Object head = slots.peek();
+            if (head instanceof Blocked b && didNotRun(frame)) {
+                frame.release();
+                sendAgain(b);
+                return;
+            }
             if (head instanceof WriteConfirmation wait) {
                 slots.poll();
                 inFlight--;
@@ -732,7 +777,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 writeLocalReplies();
                 return;
             }
-            if (head == UPSTREAM || head instanceof SessionState.Change) {
+            if (head == UPSTREAM || head instanceof Blocked || head instanceof SessionState.Change) {
                 slots.poll();
                 inFlight--;
                 int size = frame.readableBytes();
@@ -749,6 +794,112 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         streamed = 0; // a frame of a raw session (pub/sub message, MONITOR line...) that streamed in
         client.write(frame, client.voidPromise());
         writeLocalReplies();
+        if (wait == Wait.RETIRE && inFlight == 0) {
+            retired();
+        }
+    }
+
+    /**
+     * A reply by which a redis says that a blocking command did not run because it is no longer a master:
+     * {@code -UNBLOCKED force unblock...} (it became a replica while the command waited) or {@code -READONLY}
+     * (the command was held by the handover's write pause and ran once it was a replica).
+     */
+    private static boolean didNotRun(ByteBuf frame) {
+        return startsWith(frame, UNBLOCKED_BY_DEMOTION) || startsWith(frame, READONLY);
+    }
+
+    private static boolean startsWith(ByteBuf frame, byte[] prefix) {
+        if (frame.readableBytes() < prefix.length) {
+            return false;
+        }
+        int at = frame.readerIndex();
+        for (int i = 0; i < prefix.length; i++) {
+            if (frame.getByte(at + i) != prefix[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The master gave back blocking command {@code b} unrun: it is sent again, with what is left of its timeout,
+     * to the next master (not to this redis, a replica now), after whatever was sent before it is answered. The
+     * client sees one command that waited. Should a later request of the client already wait to be sent (it
+     * would have to go after this one), the client's connection is closed instead: it did not run, and a client
+     * retries on a new connection.
+     */
+    private void sendAgain(Blocked b) {
+        slots.poll();
+        inFlight--;
+        if (parked != null) {
+            cutMidReply();
+            return;
+        }
+        loop.counters.increment(route, ProxyCount.RESENT);
+        long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - b.sentNanos());
+        parked = Unpooled.wrappedBuffer(RequestArgs.encode(BlockingRequest.withElapsed(b.args(), elapsedMs)));
+        parkedKind = Route.DEDICATED;
+        parkedRefusal = null;
+        parkedWrite = b.write();
+        demoted = dedicated.target;
+        if (log.isDebugEnabled()) {
+            log.debug("{} {} gave back a blocking command unrun: sending it again", client.remoteAddress(), demoted);
+        }
+        if (wait == Wait.RETIRE) {
+            if (inFlight == 0) {
+                retired();
+            }
+        } else {
+            wait = Wait.DRAIN; // sent once the replies before it are in (flushClient resumes)
+        }
+    }
+
+    /**
+     * The master changed in a planned handover while this session's one request in flight is a blocking command
+     * on the old master: rather than close the connection (the command's outcome would be unknown), keep it
+     * until the old master answers. Demoted, it gives the command back unrun ({@link #sendAgain}); if it served
+     * it meanwhile, the reply is passed on. Nothing else is sent or read until then, so replies stay in order;
+     * past --hold-ms the connection is closed as any lost one is.
+     *
+     * @return true when the session retires its connection this way
+     */
+    private boolean retire() {
+        if (wait == Wait.RETIRE) {
+            return true;
+        }
+        if (route != Port.WRITE || !dedicated.connected || wait != Wait.NONE || parked != null || state.pinned()
+                || slots.size() != 1 || !(slots.peek() instanceof Blocked)) {
+            return false;
+        }
+        wait = Wait.RETIRE;
+        retireTimer = client.eventLoop().schedule(this::retireExpired, loop.settings().holdMs(), TimeUnit.MILLISECONDS);
+        return true;
+    }
+
+    private void retireExpired() {
+        retireTimer = null;
+        if (closed || wait != Wait.RETIRE || dedicated == null) {
+            return;
+        }
+        wait = Wait.NONE;
+        dedicated.deliberate = true;
+        dedicated.fail("failover: the old master did not answer the blocked command within --hold-ms", true);
+    }
+
+    /** The retiring connection owes nothing more: it closes, and the session goes on (on the new master). */
+    private void retired() {
+        if (retireTimer != null) {
+            retireTimer.cancel(false);
+            retireTimer = null;
+        }
+        DedicatedUpstream old = dedicated;
+        dedicated = null;
+        old.deliberate = true;
+        old.fail("retired after a handover", true);
+        wait = Wait.NONE;
+        process();
+        flushUpstreams();
+        maybeRead();
     }
 
     /** The reply to our WAIT: the held write reply goes to the client if enough replicas confirmed, else an error. */
@@ -914,6 +1065,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     /** One of our requests on a shared connection is lost with it: answer it with an error instead. */
     void onUpstreamLost(SharedUpstream u, String reason) {
+        if (loop.settings().closeOnUnknown()) {
+            if (!closed) {
+                cutMidReply(); // the replies before it are written: it is the oldest unanswered
+            }
+            return;
+        }
         onUpstreamError("ERR " + reason + ": the command may or may not have been executed");
     }
 
@@ -972,8 +1129,32 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         dedicated = null;
+        if (retireTimer != null) {
+            retireTimer.cancel(false);
+            retireTimer = null;
+        }
+        if (wait == Wait.RETIRE) {
+            wait = Wait.NONE;
+        }
         if (streamed > 0) {
             cutMidReply();
+            return;
+        }
+        if (loop.settings().closeOnUnknown() && (unknownOutcome() || (wasConnected && state.pinned()))) {
+            // As a client of a demoted master sees under Sentinel: the connection closes, after the replies owed
+            // before the first request whose outcome is unknown; libraries reconnect (and replay their state).
+            if (heldReply != null) {
+                heldReply.release();
+                heldReply = null;
+            }
+            writeLocalReplies();
+            if (state.pinned() && !unknownOutcome()) {
+                loop.counters.increment(route, ProxyCount.SESSIONS_CLOSED);
+                closed = true;
+                client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            } else {
+                cutMidReply();
+            }
             return;
         }
         if (heldReply != null) {
@@ -989,7 +1170,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             }
             if (s instanceof ByteBuf local) {
                 client.write(local, client.voidPromise());
-            } else {
+            } else { // UPSTREAM, a Change or a Blocked
                 loop.counters.increment(route, ProxyCount.ERRORS_FAILOVER);
                 lostRequests = true;
                 client.write(errorReply("ERR " + reason + ": the command may or may not have been executed"),
@@ -1014,6 +1195,19 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         maybeRead();
     }
 
+    /** True when a request was sent on the dedicated connection and not answered (or its reply is held). */
+    private boolean unknownOutcome() {
+        if (heldReply != null) {
+            return true;
+        }
+        for (Object s : slots) {
+            if (!(s instanceof ByteBuf) && !(s instanceof WriteConfirmation)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * The master changed from {@code oldMaster}: counts how that treats this write-port session, if its
      * requests went there. Called before the old master's connections are closed, so requests still in flight
@@ -1032,8 +1226,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         lostRequests = false;
     }
 
-    /** The topology changed: leave an upstream that is no longer where this session's traffic should go. */
-    void onTopologyChanged(String reason) {
+    /**
+     * The topology changed: leave an upstream that is no longer where this session's traffic should go.
+     * {@code planned}: the master changed in a planned handover (the old one's writes were paused first).
+     */
+    void onTopologyChanged(String reason, boolean planned) {
         if (closed) {
             return;
         }
@@ -1049,7 +1246,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             }
             return;
         }
-        if (dedicated != null && !dedicated.target.equals(target)) {
+        if (dedicated != null && !dedicated.target.equals(target) && !(planned && retire())) {
             dedicated.deliberate = true;
             dedicated.fail(reason, dedicated.connected);
         }
@@ -1119,6 +1316,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         if (holdTimer != null) {
             holdTimer.cancel(false);
+        }
+        if (retireTimer != null) {
+            retireTimer.cancel(false);
         }
         if (dedicated != null) {
             dedicated.close();

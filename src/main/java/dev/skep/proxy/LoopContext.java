@@ -42,6 +42,8 @@ final class LoopContext {
      * master are answered; the connections to it stay open in case the handover is abandoned.
      */
     boolean holdWrites;
+    /** The master whose writes a planned handover holds (the last topology with writesHeld named it), or null. */
+    private Endpoint pausedMaster;
     /** The master before the current gap with none, whose connections are kept until the next master is known. */
     private Endpoint lastMaster;
     /**
@@ -349,6 +351,16 @@ final class LoopContext {
         // the last one stay: requests in flight on it get its replies (if its redis is gone, the connection
         // fails by itself), new requests wait. They close when a different master is published.
         Endpoint was = previous.master() != null ? previous.master() : lastMaster;
+        // A master whose writes were held (a planned handover) was paused before its successor took over: a
+        // blocking command waiting on it cannot have been served since, and it gives such commands back unrun
+        // once demoted, so the sessions that wait on one keep their connection to it until then.
+        boolean planned = was != null && was.equals(pausedMaster) && next.master() != null
+                && !was.equals(next.master());
+        if (next.writesHeld()) {
+            pausedMaster = next.master();
+        } else if (next.master() != null) {
+            pausedMaster = null;
+        }
         if (next.master() == null) {
             lastMaster = was;
         } else {
@@ -375,7 +387,7 @@ final class LoopContext {
             }
         }
         for (ClientSession s : new ArrayList<>(sessions)) {
-            s.onTopologyChanged(reason);
+            s.onTopologyChanged(reason, planned);
         }
     }
 

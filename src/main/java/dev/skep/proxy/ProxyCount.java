@@ -33,6 +33,11 @@ public enum ProxyCount {
     SESSIONS_FAILED,
     /** Sessions closed because their state (transaction, subscription...) could not move to the new master. */
     SESSIONS_CLOSED,
+    /**
+     * Blocking requests a demoted master gave back without running them ({@code -UNBLOCKED}, {@code -READONLY})
+     * and the proxy sent again to the new master.
+     */
+    RESENT,
     /** Times a session started waiting for a master (no master, or it could not be reached). */
     HOLDS,
     /** Client connections closed because the proxy held more of their replies than one client may have. */

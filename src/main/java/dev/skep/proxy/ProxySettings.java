@@ -19,9 +19,14 @@ import io.netty.util.internal.PlatformDependent;
  *                          client over its {@code client-output-buffer-limit}
  * @param heldLimit         the same for all clients together, shared evenly by the event loops: past it, the
  *                          client holding the most is closed, as with redis's {@code maxmemory-clients}
+ * @param closeOnUnknown    a client whose request was in flight when its master went away (the outcome is
+ *                          unknown) sees its connection closed, after the replies owed before it, as clients of a
+ *                          demoted master see under Sentinel ({@code --unknown-outcome close}, the default); false:
+ *                          it gets an error reply and keeps its connection ({@code --unknown-outcome error})
  */
 public record ProxySettings(String bindHost, int writePort, int readPort, long holdMs, int maxClients,
-                            String upstreamPassword, int sharedPerLoop, long clientHeldLimit, long heldLimit) {
+                            String upstreamPassword, int sharedPerLoop, long clientHeldLimit, long heldLimit,
+                            boolean closeOnUnknown) {
     /** Requests of one session waiting for their replies before the proxy stops reading that client. */
     static final int MAX_IN_FLIGHT = 1024;
 
@@ -40,11 +45,24 @@ public record ProxySettings(String bindHost, int writePort, int readPort, long h
         }
     }
 
+    /** The settings with connections closed on an unknown outcome ({@code --unknown-outcome close}). */
+    public ProxySettings(String bindHost, int writePort, int readPort, long holdMs, int maxClients,
+                         String upstreamPassword, int sharedPerLoop, long clientHeldLimit, long heldLimit) {
+        this(bindHost, writePort, readPort, holdMs, maxClients, upstreamPassword, sharedPerLoop, clientHeldLimit,
+                heldLimit, true);
+    }
+
     /** The settings with the default limits of held bytes ({@link #CLIENT_HELD_LIMIT}, {@link #defaultHeldLimit()}). */
     public ProxySettings(String bindHost, int writePort, int readPort, long holdMs, int maxClients,
                          String upstreamPassword, int sharedPerLoop) {
         this(bindHost, writePort, readPort, holdMs, maxClients, upstreamPassword, sharedPerLoop,
                 CLIENT_HELD_LIMIT, defaultHeldLimit());
+    }
+
+    /** These settings with {@link #closeOnUnknown} as given. */
+    public ProxySettings withCloseOnUnknown(boolean close) {
+        return new ProxySettings(bindHost, writePort, readPort, holdMs, maxClients, upstreamPassword, sharedPerLoop,
+                clientHeldLimit, heldLimit, close);
     }
 
     /**

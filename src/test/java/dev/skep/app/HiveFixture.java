@@ -88,6 +88,8 @@ final class HiveFixture implements AutoCloseable {
     private final String quorum;
     /** {@code --election lease}: where the Lease is; null for {@code --election peers}. */
     private final LeaseSettings lease;
+    /** {@code --unknown-outcome} of the agents started from now on. */
+    String unknownOutcome = "close";
 
     /** Ports per node: peer, admin HTTP, Sentinel endpoint. */
     private static final int PORTS_PER_NODE = 3;
@@ -117,8 +119,18 @@ final class HiveFixture implements AutoCloseable {
         return start(n, "", "none", lease);
     }
 
+    /** Starts {@code n} nodes with {@code --unknown-outcome unknownOutcome}. */
+    static HiveFixture startWithUnknownOutcome(int n, String unknownOutcome) {
+        return start(n, "", "none", null, unknownOutcome);
+    }
+
     private static HiveFixture start(int n, String secret, String quorum, LeaseSettings lease) {
+        return start(n, secret, quorum, lease, "close");
+    }
+
+    private static HiveFixture start(int n, String secret, String quorum, LeaseSettings lease, String unknownOutcome) {
         HiveFixture hive = new HiveFixture(n + 2, quorum, lease);
+        hive.unknownOutcome = unknownOutcome;
         try {
             List<Endpoint> peers = new ArrayList<>();
             for (int i = 0; i < n; i++) {
@@ -145,7 +157,8 @@ final class HiveFixture implements AutoCloseable {
         AgentConfig config = new AgentConfig(redis.endpoint(), "", peers, "", peerOf(index).port(), "127.0.0.1",
                 "127.0.0.1", HEARTBEAT_MS, PEER_TIMEOUT_MS, 3, secret, peerOf(index).port() + 1,
                 FreePorts.freePort(), FreePorts.freePort(), 5000, 10000, peerOf(index).port() + 2, "mymaster", 2000,
-                HANDOVER_TIMEOUT_MS, quorum, 0, lease);
+                HANDOVER_TIMEOUT_MS, quorum, 0, lease, AgentConfig.DEFAULT_SPIN_US,
+                dev.skep.election.ElectionSettings.DEFAULT_BUSY_GRACE_MS, unknownOutcome);
         Node node = new Node(index, redis, config);
         nodes.add(node);
         node.startAgent();

@@ -23,8 +23,9 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * Clients writing through a node's write port while the master's redis is killed with kill -9: only the
- * requests in flight at the kill fail, no connection is closed, and the writes go on on the new master; half
- * of the writers use shared upstream connections, half dedicated ones.
+ * connections with a request in flight at the kill are closed (its outcome is unknown: {@code --unknown-outcome
+ * close}, the default), no client gets an error reply, and the writes go on on the new master after a reconnect;
+ * half of the writers use shared upstream connections, half dedicated ones.
  */
 class ProxyFailoverIT {
     private static final int CLIENTS = 50;
@@ -89,6 +90,9 @@ class ProxyFailoverIT {
                             }
                             j.close();
                             j = new Jedis(new HostAndPort("127.0.0.1", port));
+                            if (id % 2 == 0) {
+                                j.select(0); // as a pool would: the new connection is set up as the old one was
+                            }
                         }
                     }
                 } finally {
@@ -105,18 +109,19 @@ class ProxyFailoverIT {
         await().atMost(Duration.ofSeconds(10)).until(() -> totalAcks.get() > acksAtFailover + 5_000);
         stop.set(true);
 
-        long errors = 0;
+        long closes = 0;
         for (int c = 0; c < CLIENTS; c++) {
             Writer w = writers.get(c).get(30, TimeUnit.SECONDS);
-            assertThat(w.closed()).as("writer %d: connections closed (%s)", c, w.firstClose()).isZero();
-            assertThat(w.errors()).as("writer %d: errors (only its request in flight at the kill)", c).isLessThanOrEqualTo(1);
+            assertThat(w.closed()).as("writer %d: connections closed (only with its request in flight at the kill: %s)",
+                    c, w.firstClose()).isLessThanOrEqualTo(1);
+            assertThat(w.errors()).as("writer %d: error replies", c).isZero();
             long onMaster = Long.parseLong(newMaster.redis.jedis().get("counter:" + c));
             // the counter went on from what the new master had: every acknowledged increment after the
             // failover is there, and nothing was applied twice
             assertThat(onMaster).as("writer %d: counter on the new master", c).isEqualTo(w.lastValue());
-            errors += w.errors();
+            closes += w.closed();
         }
-        assertThat(errors).isLessThanOrEqualTo(CLIENTS);
+        assertThat(closes).isLessThanOrEqualTo(CLIENTS);
         pool.shutdownNow();
     }
 }
