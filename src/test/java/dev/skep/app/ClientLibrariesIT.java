@@ -43,6 +43,8 @@ import static org.awaitility.Awaitility.await;
  * replication window.
  */
 class ClientLibrariesIT {
+    /** Where .ci/install-node-clients puts ioredis and node-redis. */
+    private static final String NODE_MODULES = System.getProperty("user.home") + "/.cache/skep-tools/node/node_modules";
     private HiveFixture hive;
     private final List<AutoCloseable> started = new ArrayList<>();
 
@@ -140,7 +142,7 @@ class ClientLibrariesIT {
         Files.delete(stopFile);
         List<String> full = new ArrayList<>(List.of(command));
         full.addAll(List.of("--stop", stopFile.toString()));
-        ExternalProcess p = ExternalProcess.start(name, Map.of("NODE_PATH", "/usr/share/nodejs",
+        ExternalProcess p = ExternalProcess.start(name, Map.of("NODE_PATH", NODE_MODULES,
                 "PYTHONDONTWRITEBYTECODE", "1"), full.toArray(String[]::new));
         External e = new External(p, stopFile);
         started.add(e);
@@ -274,17 +276,44 @@ class ClientLibrariesIT {
         }, 1, m -> list(m, "log:redis-py"));
     }
 
+    private static void requireNodeClients() {
+        ExternalProcess.require("bash .ci/install-node-clients", "env", "NODE_PATH=" + NODE_MODULES, "node", "-e",
+                "require('ioredis'); require('redis')");
+    }
+
     @Test
-    void nodeRedis() throws Exception {
-        label = "node-redis";
-        ExternalProcess.require("apt-get install -y nodejs node-redis", "env", "NODE_PATH=/usr/share/nodejs", "node",
-                "-e", "require('redis')");
+    void nodeRedisResp2() {
+        nodeRedis(2);
+    }
+
+    @Test
+    void nodeRedisResp3() {
+        nodeRedis(3);
+    }
+
+    private void nodeRedis(int resp) {
+        label = "node-redis RESP" + resp;
+        requireNodeClients();
         throughAHandoverAndACrash(() -> {
             try {
-                return external("node-redis", "node", "node_redis_worker.js", "--port", String.valueOf(port()));
+                return external("node-redis", "node", "node_redis_worker.js", "--port", String.valueOf(port()),
+                        "--resp", String.valueOf(resp));
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
-        }, 1, m -> list(m, "log:node-redis"));
+        }, 1, m -> list(m, "log:node-redis-resp" + resp));
+    }
+
+    @Test
+    void ioredis() {
+        label = "ioredis";
+        requireNodeClients();
+        throughAHandoverAndACrash(() -> {
+            try {
+                return external("ioredis", "node", "ioredis_worker.js", "--port", String.valueOf(port()));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }, 1, m -> list(m, "log:ioredis"));
     }
 }
