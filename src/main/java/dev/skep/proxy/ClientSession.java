@@ -65,8 +65,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /**
      * Why the session is not reading requests right now. RETIRE: the master changed in a planned handover while a
      * blocking command waited on it; the old connection stays until the old master answers it (see {@link #retire}).
+     * VERIFY: redis closed the idle dedicated connection; a probe tells a kill from a crash ({@link #verifyKilled}).
      */
-    private enum Wait { NONE, CONNECTING, DRAIN, HOLD, RETIRE }
+    private enum Wait { NONE, CONNECTING, DRAIN, HOLD, RETIRE, VERIFY }
 
     /**
      * The slot of a blocking command sent on the write port's dedicated connection: its arguments are kept until
@@ -134,6 +135,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * command is sent again only once the write port goes elsewhere. Null otherwise.
      */
     private Endpoint demoted;
+    /**
+     * The session sent {@code CLIENT KILL} on its current dedicated connection: if redis then closes that
+     * connection, the kill may have named it, and the client's own connection closes as it would on redis.
+     */
+    private boolean killSent;
     /** Bounds how long a retiring connection may take to give back its blocked command ({@link #retire}). */
     private ScheduledFuture<?> retireTimer;
 
@@ -493,6 +499,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             }
             d = new DedicatedUpstream(loop, target, route, this);
             dedicated = d;
+            killSent = false;
             // parked first: a connection refused at once calls onDedicatedLost, which resumes us
             park(request, kind, refusal, Wait.CONNECTING);
             d.start(state.replay());
@@ -518,6 +525,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         lastUpstream = d.target;
         d.send(request);
         String cmd = args == null ? "" : RequestArgs.upper(args, 0);
+        if (cmd.equals("CLIENT") && RequestArgs.upper(args, 1).equals("KILL")) {
+            killSent = true;
+        }
         if (cmd.equals("MULTI")) {
             txOpen = true; // as sent: the replies that would tell the session state have not come back yet
         } else if (cmd.equals("EXEC") || cmd.equals("DISCARD") || cmd.equals("RESET")) {
@@ -597,8 +607,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (log.isDebugEnabled()) {
             log.debug("{} resume from {}", client.remoteAddress(), wait);
         }
-        if (closed || wait == Wait.NONE || wait == Wait.RETIRE) {
-            return; // a retiring session goes on when its old connection has given back what it owed
+        if (closed || wait == Wait.NONE || wait == Wait.RETIRE || wait == Wait.VERIFY) {
+            return; // a retiring (verifying) session goes on when its old connection gave back what it owed (the probe answered)
         }
         wait = Wait.NONE;
         process();
@@ -1140,6 +1150,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             cutMidReply();
             return;
         }
+        if (killSent && wasConnected && !d.deliberate) {
+            // CLIENT KILL named this session's own connection (ID, ADDR, SKIPME no...): redis answered the kill and
+            // closed it, and would have closed the client's connection: so does the proxy, after the replies
+            closeAsRedisDid();
+            return;
+        }
         if (loop.settings().closeOnUnknown() && (unknownOutcome() || (wasConnected && state.pinned()))) {
             // As a client of a demoted master sees under Sentinel: the connection closes, after the replies owed
             // before the first request whose outcome is unknown; libraries reconnect (and replay their state).
@@ -1155,6 +1171,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             } else {
                 cutMidReply();
             }
+            return;
+        }
+        if (wasConnected && !d.deliberate && !unknownOutcome() && !state.pinned() && wait == Wait.NONE
+                && parked == null) {
+            verifyKilled(d.target);
             return;
         }
         if (heldReply != null) {
@@ -1193,6 +1214,45 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         // read again: the client may have been paused because the dying connection had stopped being writable.
         resume();
         maybeRead();
+    }
+
+    /**
+     * Redis closed this session's idle dedicated connection, and the proxy did not ask it to: either the redis is
+     * gone (crashed, stopped), and the session waits for a master as usual, or it is up and closed just that
+     * connection ({@code CLIENT KILL} by another client, its {@code timeout}, an output buffer limit), and the
+     * client's connection closes as it would have on redis. A TCP connect to the redis tells which; nothing of
+     * the client's is read meanwhile.
+     */
+    private void verifyKilled(Endpoint target) {
+        wait = Wait.VERIFY;
+        loop.connect(target, new ChannelInboundHandlerAdapter()).addListener((ChannelFutureListener) f -> {
+            boolean up = f.isSuccess();
+            if (up) {
+                f.channel().close();
+            }
+            if (closed || wait != Wait.VERIFY) {
+                return;
+            }
+            wait = Wait.NONE;
+            if (up && target.equals(loop.target(this))) {
+                closeAsRedisDid();
+            } else {
+                process();
+                flushUpstreams();
+                maybeRead();
+            }
+        });
+    }
+
+    /** Closes the client after the replies already in: what was still in flight on the killed connection is dropped. */
+    private void closeAsRedisDid() {
+        if (heldReply != null) {
+            heldReply.release();
+            heldReply = null;
+        }
+        writeLocalReplies();
+        closed = true;
+        client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }
 
     /** True when a request was sent on the dedicated connection and not answered (or its reply is held). */

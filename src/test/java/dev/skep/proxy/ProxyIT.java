@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import redis.clients.jedis.Jedis;
+import redis.clients.jedis.params.ClientKillParams;
 import redis.clients.jedis.JedisPubSub;
 import redis.clients.jedis.Pipeline;
 import redis.clients.jedis.Response;
@@ -592,6 +593,29 @@ class ProxyIT {
         b.jedis().select(2);
         assertThat(b.jedis().get("where")).as("the SELECT was replayed on the new master").isEqualTo("b");
         assertThat(a.jedis().get("where")).isEqualTo("a");
+    }
+
+    @Test
+    void clientKillOfTheSessionsOwnConnectionClosesTheClientAsRedisDoesAndOthersGoOn() {
+        RedisServerFixture redis = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(redis);
+        try (Jedis killer = p.writeClient(); Jedis victim = p.writeClient(); Jedis bystander = p.writeClient()) {
+            assertThat(bystander.set("k", "v")).isEqualTo("OK"); // a plain session, on the shared path
+            long victimId = victim.clientId();
+            // another session's connection: that client's connection closes, the killer's goes on
+            assertThat(killer.clientKill(ClientKillParams.clientKillParams()
+                    .id(Long.toString(victimId)))).isEqualTo(1);
+            assertThatThrownBy(victim::ping).isInstanceOf(JedisConnectionException.class);
+            assertThat(killer.ping()).isEqualTo("PONG");
+            // its own (SKIPME no: the default skips the caller): redis answers, then the connection closes, as a
+            // direct one would
+            long ownId = killer.clientId();
+            assertThat(killer.clientKill(ClientKillParams.clientKillParams().id(Long.toString(ownId))
+                    .skipMe(ClientKillParams.SkipMe.NO))).isEqualTo(1);
+            assertThatThrownBy(killer::ping).isInstanceOf(JedisConnectionException.class);
+            assertThat(bystander.get("k")).as("the other sessions see nothing").isEqualTo("v");
+        }
     }
 
     @Test
