@@ -497,13 +497,19 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             if (target == null || loop.isDown(target)) {
                 return hold(request, kind, refusal);
             }
-            d = new DedicatedUpstream(loop, target, route, this);
-            dedicated = d;
             killSent = false;
-            // parked first: a connection refused at once calls onDedicatedLost, which resumes us
-            park(request, kind, refusal, Wait.CONNECTING);
-            d.start(state.replay());
-            return false;
+            d = loop.takeSpare(route, target);
+            if (d != null) {
+                dedicated = d;
+                d.adopt(this, state.replay()); // connected already: the request goes out now, in its order
+            } else {
+                d = new DedicatedUpstream(loop, target, route, this);
+                dedicated = d;
+                // parked first: a connection refused at once calls onDedicatedLost, which resumes us
+                park(request, kind, refusal, Wait.CONNECTING);
+                d.start(state.replay());
+                return false;
+            }
         }
         if (!d.connected) {
             park(request, kind, refusal, Wait.CONNECTING);
@@ -865,11 +871,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * The master changed in a planned handover while this session's one request in flight is a blocking command
-     * on the old master: rather than close the connection (the command's outcome would be unknown), keep it
-     * until the old master answers. Demoted, it gives the command back unrun ({@link #sendAgain}); if it served
-     * it meanwhile, the reply is passed on. Nothing else is sent or read until then, so replies stay in order;
-     * past --hold-ms the connection is closed as any lost one is.
+     * The master changed while this session's one request in flight is a blocking command on the old master,
+     * whose connection is still up: rather than close it (the command's outcome would be unknown), keep it until
+     * the old master answers. Demoted (at once in a planned handover, whose write pause also kept the command
+     * from being served), it gives the command back unrun ({@link #sendAgain}); if it served it meanwhile, the
+     * reply is passed on, as it would have been a moment earlier. Nothing else is sent or read until then, so
+     * replies stay in order; past --hold-ms (an old master no agent can reach) the connection is closed as any
+     * lost one is. This does not depend on the proxy having seen the handover's hold: under load a proxy may
+     * learn of the new master before it learns writes were held.
      *
      * @return true when the session retires its connection this way
      */
@@ -1286,11 +1295,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         lostRequests = false;
     }
 
-    /**
-     * The topology changed: leave an upstream that is no longer where this session's traffic should go.
-     * {@code planned}: the master changed in a planned handover (the old one's writes were paused first).
-     */
-    void onTopologyChanged(String reason, boolean planned) {
+    /** The topology changed: leave an upstream that is no longer where this session's traffic should go. */
+    void onTopologyChanged(String reason) {
         if (closed) {
             return;
         }
@@ -1306,7 +1312,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             }
             return;
         }
-        if (dedicated != null && !dedicated.target.equals(target) && !(planned && retire())) {
+        if (dedicated != null && !dedicated.target.equals(target) && !retire()) {
             dedicated.deliberate = true;
             dedicated.fail(reason, dedicated.connected);
         }

@@ -11,14 +11,39 @@ import java.util.List;
  * exactly as on a direct connection to redis. Its reads follow its one client: when the client does not read,
  * neither does this connection, so redis (and its own output buffer limits) holds what the client has not
  * taken, not the proxy; a large reply is passed on as it streams in, so the proxy holds about one read of it.
+ *
+ * <p>A connection may be opened before any session needs it (a spare, {@link LoopContext#takeSpare}): a session
+ * that leaves the shared path then sends its first request at once, as a direct client's would reach redis,
+ * rather than after a connect that lets other clients' later requests overtake it.
  * Event-loop confined.
  */
 final class DedicatedUpstream extends Upstream {
-    private final ClientSession session;
+    /** The session this connection serves; null while it is a spare. */
+    private ClientSession session;
 
     DedicatedUpstream(LoopContext loop, Endpoint target, Port route, ClientSession session) {
         super(loop, target, route);
         this.session = session;
+    }
+
+    /** A spare: connected (and authenticated with {@code password}) before any session needs it. */
+    static DedicatedUpstream spare(LoopContext loop, Endpoint target, String password) {
+        DedicatedUpstream d = new DedicatedUpstream(loop, target, Port.WRITE, null);
+        d.connect(password.isEmpty() ? List.of() : List.of(RequestArgs.encode("AUTH", password)));
+        return d;
+    }
+
+    /** This spare now serves {@code s}: {@code replay} (its state) goes first, its replies consumed here. */
+    void adopt(ClientSession s, List<byte[]> replay) {
+        session = s;
+        for (byte[] request : replay) {
+            internalReplies++;
+            channel.write(channel.alloc().buffer(request.length).writeBytes(request), channel.voidPromise());
+        }
+    }
+
+    boolean isSpare() {
+        return session == null;
     }
 
     /** Connects, sending {@code replay} first (the session's state: AUTH, SELECT, CLIENT SETNAME...). */
@@ -59,38 +84,56 @@ final class DedicatedUpstream extends Upstream {
     @Override
     void onConnected() {
         loop.upstreamUp(this);
-        session.dedicatedReady(this);
+        if (session != null) {
+            session.dedicatedReady(this);
+        }
     }
 
     @Override
     void onReply(ByteBuf frame, boolean push) {
+        if (session == null) {
+            frame.release(); // nothing was asked on a spare
+            return;
+        }
         session.onDedicatedFrame(frame, push);
     }
 
     @Override
     int onPartial(ByteBuf in, int n) {
+        if (session == null) {
+            in.skipBytes(n);
+            return n;
+        }
         return session.onDedicatedPartial(in, n) ? n : 0;
     }
 
     @Override
     void afterReads() {
         repliesSettled();
-        session.flushClient();
+        if (session != null) {
+            session.flushClient();
+        }
     }
 
     @Override
     boolean readWanted() {
-        return session.clientWritable();
+        return session == null || session.clientWritable();
     }
 
     @Override
     void onWritable() {
-        session.maybeRead();
+        if (session != null) {
+            session.maybeRead();
+        }
     }
 
     @Override
     void onFailed(String reason, boolean wasConnected) {
         loop.upstreamGone(this, reason);
+        if (session == null) {
+            loop.spareGone(this);
+            return;
+        }
         session.onDedicatedLost(this, reason, wasConnected);
     }
 }

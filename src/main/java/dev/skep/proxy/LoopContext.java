@@ -42,8 +42,7 @@ final class LoopContext {
      * master are answered; the connections to it stay open in case the handover is abandoned.
      */
     boolean holdWrites;
-    /** The master whose writes a planned handover holds (the last topology with writesHeld named it), or null. */
-    private Endpoint pausedMaster;
+
     /** The master before the current gap with none, whose connections are kept until the next master is known. */
     private Endpoint lastMaster;
     /**
@@ -61,6 +60,10 @@ final class LoopContext {
     }
     private final Map<Endpoint, SharedUpstream[]> writePools = new HashMap<>();
     private final Map<Endpoint, SharedUpstream[]> readPools = new HashMap<>();
+    /** Connected dedicated connections to the master no session uses yet ({@link #takeSpare}). */
+    private final java.util.ArrayDeque<DedicatedUpstream> spares = new java.util.ArrayDeque<>();
+    /** How many spares each loop keeps to the master: enough for a few sessions leaving the shared path at once. */
+    static final int SPARES = 2;
     private int nextShared;
     private final Map<Endpoint, Long> downUntil = new HashMap<>();
     private final Set<ClientSession> sessions = new LinkedHashSet<>();
@@ -191,6 +194,55 @@ final class LoopContext {
             pool[i].start(settings.upstreamPassword());
         }
         return pool[i];
+    }
+
+    /**
+     * A connected dedicated connection to {@code target} (the master, for the write port) that no session uses, or
+     * null; another is opened in its place. So a session's first stateful or blocking request is written at once,
+     * in the order its client sent it relative to other clients' requests, as on a direct connection: after a
+     * connect of its own, requests other clients sent later on the shared connections would reach redis first (a
+     * blocking XREADGROUP would miss the XADD sent after it).
+     */
+    DedicatedUpstream takeSpare(Port route, Endpoint target) {
+        if (route != Port.WRITE) {
+            return null;
+        }
+        DedicatedUpstream found = null;
+        for (java.util.Iterator<DedicatedUpstream> it = spares.iterator(); it.hasNext(); ) {
+            DedicatedUpstream d = it.next();
+            if (d.target.equals(target) && d.connected && !d.closed && d.channel.isWritable()) {
+                it.remove();
+                found = d;
+                break;
+            }
+        }
+        fillSpares(target);
+        return found;
+    }
+
+    /** Opens spares to {@code master} until there are {@link #SPARES}. */
+    private void fillSpares(Endpoint master) {
+        if (isDown(master)) {
+            return;
+        }
+        long have = spares.stream().filter(d -> d.target.equals(master)).count();
+        for (long i = have; i < SPARES; i++) {
+            spares.add(DedicatedUpstream.spare(this, master, settings.upstreamPassword()));
+        }
+    }
+
+    /** A spare failed or closed: it is dropped (not replaced until one is taken, so a refusing redis costs nothing). */
+    void spareGone(DedicatedUpstream d) {
+        spares.remove(d);
+    }
+
+    private void closeSpares(Endpoint target) {
+        for (DedicatedUpstream d : new ArrayList<>(spares)) {
+            if (target == null || d.target.equals(target)) {
+                spares.remove(d);
+                d.close();
+            }
+        }
     }
 
     boolean isDown(Endpoint target) {
@@ -351,16 +403,6 @@ final class LoopContext {
         // the last one stay: requests in flight on it get its replies (if its redis is gone, the connection
         // fails by itself), new requests wait. They close when a different master is published.
         Endpoint was = previous.master() != null ? previous.master() : lastMaster;
-        // A master whose writes were held (a planned handover) was paused before its successor took over: a
-        // blocking command waiting on it cannot have been served since, and it gives such commands back unrun
-        // once demoted, so the sessions that wait on one keep their connection to it until then.
-        boolean planned = was != null && was.equals(pausedMaster) && next.master() != null
-                && !was.equals(next.master());
-        if (next.writesHeld()) {
-            pausedMaster = next.master();
-        } else if (next.master() != null) {
-            pausedMaster = null;
-        }
         if (next.master() == null) {
             lastMaster = was;
         } else {
@@ -371,6 +413,7 @@ final class LoopContext {
                     s.countMasterChange(was);
                 }
                 closePool(writePools, was, reason);
+                closeSpares(was);
                 downUntil.remove(was);
             }
         }
@@ -385,9 +428,10 @@ final class LoopContext {
             for (int i = 0; i < settings.sharedPerLoop(); i++) {
                 shared(Port.WRITE, next.master());
             }
+            fillSpares(next.master());
         }
         for (ClientSession s : new ArrayList<>(sessions)) {
-            s.onTopologyChanged(reason, planned);
+            s.onTopologyChanged(reason);
         }
     }
 
@@ -421,6 +465,7 @@ final class LoopContext {
                 closePool(pools, e, "proxy stopping");
             }
         }
+        closeSpares(null);
         if (retry != null) {
             retry.cancel(false);
         }
