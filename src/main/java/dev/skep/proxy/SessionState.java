@@ -36,6 +36,12 @@ final class SessionState {
         String cmd = RequestArgs.upper(args, 0);
         switch (cmd) {
             case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR" -> raw = true;
+            case "RESET" -> {
+                // ends subscriptions, MONITOR and CLIENT REPLY OFF too: its +RESET is a reply again (a message
+                // that was already on its way may be taken for it; it reaches the client in its order all the same)
+                raw = false;
+                return new Change(cmd, args);
+            }
             case "CLIENT" -> {
                 String sub = RequestArgs.upper(args, 1);
                 if (sub.equals("REPLY") && !RequestArgs.upper(args, 2).equals("ON")) {
@@ -44,7 +50,7 @@ final class SessionState {
                     return new Change(cmd, args);
                 }
             }
-            case "SELECT", "AUTH", "HELLO", "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH", "RESET" -> {
+            case "SELECT", "AUTH", "HELLO", "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH" -> {
                 return new Change(cmd, args);
             }
             default -> {

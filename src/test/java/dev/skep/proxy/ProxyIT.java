@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import redis.clients.jedis.Jedis;
+import redis.clients.jedis.Protocol;
 import redis.clients.jedis.params.ClientKillParams;
 import redis.clients.jedis.JedisPubSub;
 import redis.clients.jedis.Pipeline;
@@ -594,6 +595,34 @@ class ProxyIT {
         b.jedis().select(2);
         assertThat(b.jedis().get("where")).as("the SELECT was replayed on the new master").isEqualTo("b");
         assertThat(a.jedis().get("where")).isEqualTo("a");
+    }
+
+    @Test
+    void resetReturnsTheSessionToAFreshConnectionsStateEvenFromASubscription() {
+        RedisServerFixture redis = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(redis);
+        redis.jedis().set("in-db-0", "yes");
+        try (Jedis j = p.writeClient()) {
+            j.select(3);
+            j.clientSetname("worker-1");
+            j.set("in-db-3", "yes");
+            assertThat(j.sendCommand(Protocol.Command.RESET)).isEqualTo("RESET".getBytes());
+            assertThat(j.get("in-db-0")).as("back in db 0").isEqualTo("yes");
+            assertThat(j.clientGetname()).isNull();
+            // from a subscription: RESET leaves it, and the session answers requests one for one again
+            j.getConnection().sendCommand(Protocol.Command.SUBSCRIBE, "news");
+            assertThat(j.getConnection().getObjectMultiBulkReply()).hasSize(3).contains(1L);
+            j.getConnection().sendCommand(Protocol.Command.RESET);
+            assertThat(j.getConnection().getStatusCodeReply()).isEqualTo("RESET");
+            assertThat(j.ping()).isEqualTo("PONG");
+            assertThat(j.get("in-db-0")).isEqualTo("yes");
+            // no longer subscribed: the session is not pinned, and moves to a new master without noticing
+            RedisServerFixture next = track(RedisServerFixture.start());
+            next.jedis().set("in-db-0", "on the new master");
+            p.master(next);
+            await().atMost(Duration.ofSeconds(5)).until(() -> "on the new master".equals(j.get("in-db-0")));
+        }
     }
 
     @Test
