@@ -148,7 +148,8 @@ public final class SkepNode implements AutoCloseable {
 
         proxy = new ProxyServer(loops, new ProxySettings(config.bindHost(), config.proxyPort(),
                 config.readPort(), config.holdMs(), config.maxClients(), config.redisPassword(), SHARED_PER_LOOP)
-                .withCloseOnUnknown(config.unknownOutcome().equals("close")),
+                .withCloseOnUnknown(config.unknownOutcome().equals("close"))
+                .withRefuseSync(config.quorum().equals("majority")),
                 topology, metrics::holdEnded);
         started.push(proxy);
         proxy.start();

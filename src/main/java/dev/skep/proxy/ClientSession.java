@@ -140,6 +140,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * connection, the kill may have named it, and the client's own connection closes as it would on redis.
      */
     private boolean killSent;
+    /**
+     * The session sent SYNC: its connection is a replica link, redis's bytes pass as they come, and what the client
+     * sends is dropped (a replica's acknowledgements could make a write look replicated when it is not).
+     */
+    private boolean replicaStream;
     /** Bounds how long a retiring connection may take to give back its blocked command ({@link #retire}). */
     private ScheduledFuture<?> retireTimer;
 
@@ -204,7 +209,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ByteBuf bytes = (ByteBuf) msg;
-        if (closed || closeWhenAnswered) {
+        if (closed || closeWhenAnswered || replicaStream) {
             bytes.release(); // after QUIT (or a protocol error) nothing the client sends runs, as on redis
             return;
         }
@@ -387,6 +392,21 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             in.skipBytes(in.readableBytes());
             return true;
         }
+        if (cmd.equals("SYNC") && loop.settings().refuseSync()) {
+            request.release();
+            loop.counters.increment(route, ProxyCount.ERRORS_REFUSED);
+            local(errorReply("ERR SYNC is not allowed through the Skep proxy: under --quorum majority, redis would "
+                    + "count a SYNC replica as holding every write (WAIT), and confirm writes no majority has"));
+            return true;
+        }
+        if (cmd.equals("SYNC")) {
+            // the connection becomes a replica link: every reply before it must be in, as its bytes are not framed
+            if (inFlight > 0) {
+                park(request, kind, refusal, Wait.DRAIN);
+                return false;
+            }
+            in.skipBytes(in.readableBytes()); // nothing the client sends after it goes to redis
+        }
         if (!dedicatedMode && cmd.equals("CLIENT") && RequestArgs.upper(args, 1).equals("SETINFO")) {
             // Client libraries (Jedis 5, redis-py 5) send it on every connect; it only labels the
             // connection in CLIENT LIST. Answered here, it does not cost the session its shared path.
@@ -533,6 +553,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         String cmd = args == null ? "" : RequestArgs.upper(args, 0);
         if (cmd.equals("CLIENT") && RequestArgs.upper(args, 1).equals("KILL")) {
             killSent = true;
+        } else if (cmd.equals("SYNC")) {
+            replicaStream = true;
+            d.rawBytes = true;
         }
         if (cmd.equals("MULTI")) {
             txOpen = true; // as sent: the replies that would tell the session state have not come back yet
@@ -919,6 +942,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         process();
         flushUpstreams();
         maybeRead();
+    }
+
+    /** Bytes of the replica link this session's SYNC opened, passed on as they came. */
+    void onReplicaStream(ByteBuf bytes) {
+        if (closed) {
+            bytes.release();
+            return;
+        }
+        client.write(bytes, client.voidPromise());
     }
 
     /** The reply to our WAIT: the held write reply goes to the client if enough replicas confirmed, else an error. */

@@ -99,6 +99,15 @@ final class DedicatedUpstream extends Upstream {
     }
 
     @Override
+    void onRawBytes(ByteBuf bytes) {
+        if (session == null) {
+            bytes.release();
+            return;
+        }
+        session.onReplicaStream(bytes);
+    }
+
+    @Override
     int onPartial(ByteBuf in, int n) {
         if (session == null) {
             in.skipBytes(n);

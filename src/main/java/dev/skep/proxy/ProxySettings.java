@@ -23,10 +23,12 @@ import io.netty.util.internal.PlatformDependent;
  *                          unknown) sees its connection closed, after the replies owed before it, as clients of a
  *                          demoted master see under Sentinel ({@code --unknown-outcome close}, the default); false:
  *                          it gets an error reply and keeps its connection ({@code --unknown-outcome error})
+ * @param refuseSync        {@code SYNC} is refused ({@code --quorum majority}): redis counts a SYNC replica as
+ *                          having every write ({@code WAIT}), which would confirm writes no majority holds
  */
 public record ProxySettings(String bindHost, int writePort, int readPort, long holdMs, int maxClients,
                             String upstreamPassword, int sharedPerLoop, long clientHeldLimit, long heldLimit,
-                            boolean closeOnUnknown) {
+                            boolean closeOnUnknown, boolean refuseSync) {
     /** Requests of one session waiting for their replies before the proxy stops reading that client. */
     static final int MAX_IN_FLIGHT = 1024;
 
@@ -49,7 +51,7 @@ public record ProxySettings(String bindHost, int writePort, int readPort, long h
     public ProxySettings(String bindHost, int writePort, int readPort, long holdMs, int maxClients,
                          String upstreamPassword, int sharedPerLoop, long clientHeldLimit, long heldLimit) {
         this(bindHost, writePort, readPort, holdMs, maxClients, upstreamPassword, sharedPerLoop, clientHeldLimit,
-                heldLimit, true);
+                heldLimit, true, false);
     }
 
     /** The settings with the default limits of held bytes ({@link #CLIENT_HELD_LIMIT}, {@link #defaultHeldLimit()}). */
@@ -62,7 +64,13 @@ public record ProxySettings(String bindHost, int writePort, int readPort, long h
     /** These settings with {@link #closeOnUnknown} as given. */
     public ProxySettings withCloseOnUnknown(boolean close) {
         return new ProxySettings(bindHost, writePort, readPort, holdMs, maxClients, upstreamPassword, sharedPerLoop,
-                clientHeldLimit, heldLimit, close);
+                clientHeldLimit, heldLimit, close, refuseSync);
+    }
+
+    /** These settings with {@link #refuseSync} as given. */
+    public ProxySettings withRefuseSync(boolean refuse) {
+        return new ProxySettings(bindHost, writePort, readPort, holdMs, maxClients, upstreamPassword, sharedPerLoop,
+                clientHeldLimit, heldLimit, closeOnUnknown, refuse);
     }
 
     /**

@@ -35,7 +35,7 @@ final class SessionState {
     Change onRequest(List<byte[]> args) {
         String cmd = RequestArgs.upper(args, 0);
         switch (cmd) {
-            case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR" -> raw = true;
+            case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR", "SYNC" -> raw = true;
             case "RESET" -> {
                 // ends subscriptions, MONITOR and CLIENT REPLY OFF too: its +RESET is a reply again (a message
                 // that was already on its way may be taken for it; it reaches the client in its order all the same)

@@ -43,6 +43,11 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
     /** Unscanned reply bytes, merged as ByteToMessageDecoder does (never changed under a retained slice). */
     private ByteBuf cumulation = Unpooled.EMPTY_BUFFER;
     private final ReplyScanner scanner = new ReplyScanner();
+    /**
+     * Once the replies to the proxy's own requests are in, every byte from redis goes to {@link #onRawBytes}
+     * unframed: the connection became a replica link (SYNC), whose RDB payload is not RESP.
+     */
+    boolean rawBytes;
 
     Upstream(LoopContext loop, Endpoint target, Port route) {
         this.loop = loop;
@@ -80,7 +85,7 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
         cumulation = ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), cumulation, in);
         try {
             int len;
-            while (!closed && (len = scanner.scan(cumulation)) >= 0) {
+            while (!closed && !(rawBytes && internalReplies == 0) && (len = scanner.scan(cumulation)) >= 0) {
                 boolean push = scanner.isPush();
                 if (!push && internalReplies > 0) {
                     ByteBuf frame = cumulation.readRetainedSlice(len);
@@ -95,6 +100,12 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
                     continue;
                 }
                 onFrame(cumulation, len, push);
+            }
+            if (!closed && rawBytes && internalReplies == 0) {
+                if (cumulation.isReadable()) {
+                    onRawBytes(cumulation.readRetainedSlice(cumulation.readableBytes()));
+                }
+                return;
             }
             if (!closed) {
                 endOfFrames(cumulation);
@@ -120,6 +131,11 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
         if (taken > 0) {
             scanner.consumedPartial(taken);
         }
+    }
+
+    /** Bytes of a replica link ({@link #rawBytes}), as they came. Ownership passes to the callee. */
+    void onRawBytes(ByteBuf bytes) {
+        bytes.release();
     }
 
     /** Below this, a reply in progress waits to be complete: it usually is at the next read. */

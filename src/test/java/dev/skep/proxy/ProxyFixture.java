@@ -27,7 +27,13 @@ final class ProxyFixture implements AutoCloseable {
     private long epoch;
 
     ProxyFixture(long holdMs, String password) {
-        this(new ProxySettings("127.0.0.1", FreePorts.freePort(), FreePorts.freePort(), holdMs, 100, password, 2));
+        this(holdMs, password, false);
+    }
+
+    /** With SYNC refused, as under {@code --quorum majority}. */
+    ProxyFixture(long holdMs, String password, boolean refuseSync) {
+        this(new ProxySettings("127.0.0.1", FreePorts.freePort(), FreePorts.freePort(), holdMs, 100, password, 2)
+                .withRefuseSync(refuseSync));
     }
 
     /** A proxy whose bounds on what it holds for clients are {@code clientHeldLimit} each, {@code heldLimit} in all. */

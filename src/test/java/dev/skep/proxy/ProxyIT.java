@@ -597,6 +597,71 @@ class ProxyIT {
         assertThat(a.jedis().get("where")).isEqualTo("a");
     }
 
+    /** Reads one line ending in CRLF (or a lone LF: a replica link's keepalive while the RDB is made). */
+    private static String readLine(InputStream in) throws java.io.IOException {
+        StringBuilder line = new StringBuilder();
+        for (int c; (c = in.read()) != '\n'; ) {
+            if (c < 0) {
+                throw new java.io.EOFException("after " + line);
+            }
+            if (c != '\r') {
+                line.append((char) c);
+            }
+        }
+        return line.toString();
+    }
+
+    @Test
+    void syncStreamsTheRdbAndTheReplicationStreamAndWhatTheClientSendsAfterIsDropped() throws Exception {
+        RedisServerFixture redis = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(redis);
+        redis.jedis().set("before", "in the rdb");
+        try (Socket s = new Socket("127.0.0.1", p.writePort); Jedis writer = p.writeClient()) {
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            InputStream in = new java.io.BufferedInputStream(s.getInputStream());
+            out.write("SYNC\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String count;
+            do {
+                count = readLine(in); // empty lines: keepalives while the RDB is made
+            } while (count.isEmpty());
+            assertThat(count).startsWith("$");
+            byte[] rdb = in.readNBytes(Integer.parseInt(count.substring(1)));
+            assertThat(new String(rdb, 0, 5, StandardCharsets.US_ASCII)).isEqualTo("REDIS");
+            assertThat(new String(rdb, StandardCharsets.ISO_8859_1)).contains("in the rdb");
+
+            // an acknowledgement of an offset it does not have: the proxy drops what the client sends after SYNC
+            out.write("REPLCONF ACK 999999999\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            writer.set("after", "in the stream");
+            assertThat(writer.ping()).isEqualTo("PONG");
+            assertThat(redis.jedis().info("replication")).contains("slave0:").doesNotContain("offset=999999999");
+
+            // the write comes down the replication stream, as redis's own command (after SELECT, maybe PINGs)
+            StringBuilder stream = new StringBuilder();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!stream.toString().contains("in the stream") && System.nanoTime() < deadline) {
+                stream.append(readLine(in)).append('\n');
+            }
+            assertThat(stream.toString()).contains("SET\n$5\nafter\n$13\nin the stream");
+        }
+    }
+
+    @Test
+    void syncIsRefusedUnderQuorumMajority() {
+        RedisServerFixture redis = track(RedisServerFixture.start());
+        ProxyFixture p = track(new ProxyFixture(2000, "", true));
+        p.master(redis);
+        try (Jedis j = p.writeClient()) {
+            assertThatThrownBy(() -> j.sendCommand(() -> "SYNC".getBytes(StandardCharsets.US_ASCII)))
+                    .isInstanceOf(JedisDataException.class).hasMessageContaining("--quorum majority");
+            assertThat(j.ping()).isEqualTo("PONG");
+        }
+        assertThat(redis.jedis().info("replication")).contains("connected_slaves:0");
+    }
+
     @Test
     void resetReturnsTheSessionToAFreshConnectionsStateEvenFromASubscription() {
         RedisServerFixture redis = track(RedisServerFixture.start());

@@ -51,7 +51,7 @@ class CommandTableTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"REPLICAOF", "SLAVEOF", "FAILOVER", "SHUTDOWN", "SYNC", "PSYNC", "REPLCONF"})
+    @ValueSource(strings = {"REPLICAOF", "SLAVEOF", "FAILOVER", "SHUTDOWN", "PSYNC", "REPLCONF"})
     void commandsThatWouldBreakTheHiveAreRefused(String name) {
         CommandSpec spec = CommandTable.lookup(name);
         assertThat(spec.route()).isEqualTo(Route.REFUSED);
