@@ -384,6 +384,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         List<byte[]> args = dev.skep.resp.RequestArguments.decode(request);
         String cmd = RequestArgs.upper(args, 0);
+        if (cmd.equals("QUIT") && dedicatedMode && dedicated != null && dedicated.connected && !state.raw()
+                && !(loop.holdWrites && route == Port.WRITE) && demoted == null && loop.target(this) != null) {
+            // A connection of its own: redis answers, and closes its end as it does, before the client hears +OK,
+            // as on redis: a tracking redirect to it breaks, its blocked state is gone, before the client's next
+            // move (answered here, the upstream's close could reach redis after another client's next request).
+            in.skipBytes(in.readableBytes());
+            closeWhenAnswered = true;
+            return sendDedicated(request, kind, refusal, args);
+        }
         if (cmd.equals("QUIT")) {
             request.release();
             loop.counters.increment(route, ProxyCount.COMMANDS_LOCAL);
@@ -881,6 +890,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         parkedRefusal = null;
         parkedWrite = b.write();
         demoted = dedicated.target;
+        loop.masterDemoted(demoted);
         if (log.isDebugEnabled()) {
             log.debug("{} {} gave back a blocking command unrun: sending it again", client.remoteAddress(), demoted);
         }

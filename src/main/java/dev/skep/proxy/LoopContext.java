@@ -60,6 +60,8 @@ final class LoopContext {
     }
     private final Map<Endpoint, SharedUpstream[]> writePools = new HashMap<>();
     private final Map<Endpoint, SharedUpstream[]> readPools = new HashMap<>();
+    /** The master last found demoted ({@link #masterDemoted}), shared by the proxy's loops; null when none. */
+    private final java.util.concurrent.atomic.AtomicReference<Demotion> demotion;
     /** Connected dedicated connections to the master no session uses yet ({@link #takeSpare}). */
     private final java.util.ArrayDeque<DedicatedUpstream> spares = new java.util.ArrayDeque<>();
     /** How many spares each loop keeps to the master: enough for a few sessions leaving the shared path at once. */
@@ -101,8 +103,10 @@ final class LoopContext {
     private int overloadsNotLogged;
 
     LoopContext(EventLoop eventLoop, ProxySettings settings, Class<? extends SocketChannel> channelClass,
-            ProxyServer.Observer observer, long heldLimit) {
+            ProxyServer.Observer observer, long heldLimit,
+            java.util.concurrent.atomic.AtomicReference<Demotion> demotion) {
         this.eventLoop = eventLoop;
+        this.demotion = demotion;
         this.settings = settings;
         this.hiveValues = dev.skep.resp.CommandTable.hiveValues(settings.upstreamPassword());
         this.observer = observer;
@@ -144,7 +148,9 @@ final class LoopContext {
     /** The redis this session's next request should go to; null when there is none (hold). */
     Endpoint target(ClientSession s) {
         if (s.route == Port.WRITE) {
-            return topology.master();
+            Endpoint m = topology.master();
+            Demotion d = demotion.get();
+            return m != null && d != null && m.equals(d.master()) && appliedEpoch == d.epoch() ? null : m;
         }
         Endpoint current = s.readReplica;
         if (current != null && topology.replicas().contains(current) && !isDown(current)) {
@@ -253,6 +259,20 @@ final class LoopContext {
     void upstreamUp(Upstream u) {
         downUntil.remove(u.target);
     }
+
+    /**
+     * The write port's master answered as a replica (demoted in a handover whose new topology has not reached
+     * this proxy yet): until a newer topology comes, the write port has no master, so requests wait for the new
+     * one rather than be sent again to a replica.
+     */
+    void masterDemoted(Endpoint master) {
+        if (master.equals(topology.master())) {
+            demotion.set(new Demotion(master, appliedEpoch)); // every loop's sessions wait, not only this one's
+        }
+    }
+
+    /** A master found to be a replica while the topology of {@code epoch} still named it. */
+    record Demotion(Endpoint master, long epoch) {}
 
     /** An upstream connection failed or closed: its redis is presumed down for a moment. */
     void upstreamGone(Upstream u, String reason) {

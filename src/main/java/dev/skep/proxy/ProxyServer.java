@@ -48,6 +48,9 @@ public final class ProxyServer implements AutoCloseable {
     private final ProxySettings settings;
     private final TopologyHolder topology;
     private final Map<EventLoop, LoopContext> contexts = new IdentityHashMap<>();
+    /** A master found demoted before its topology changed, shared by every loop (LoopContext#masterDemoted). */
+    private final java.util.concurrent.atomic.AtomicReference<LoopContext.Demotion> demotion =
+            new java.util.concurrent.atomic.AtomicReference<>();
     private final AtomicInteger clients = new AtomicInteger();
     private final AtomicInteger[] clientsPerPort = {new AtomicInteger(), new AtomicInteger()};
     private final LongAdder refused = new LongAdder();
@@ -84,7 +87,7 @@ public final class ProxyServer implements AutoCloseable {
         long perLoop = Math.max(1, settings.heldLimit() / Math.max(1, n));
         for (EventExecutor e : loops.group()) {
             EventLoop loop = (EventLoop) e;
-            LoopContext context = new LoopContext(loop, settings, loops.channel(), observer, perLoop);
+            LoopContext context = new LoopContext(loop, settings, loops.channel(), observer, perLoop, demotion);
             contexts.put(loop, context);
             loops.expecting(loop, context::expectingReplies);
         }

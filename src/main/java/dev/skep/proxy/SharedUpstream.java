@@ -155,6 +155,23 @@ final class SharedUpstream extends Upstream {
         }
         ClientSession s = next instanceof Confirmed c ? c.session() : (ClientSession) next;
         int at = in.readerIndex();
+        if (route == Port.WRITE && in.getByte(at) == '-' && startsWith(in, at, READONLY)) {
+            // The master this connection reached is a replica now (demoted in a handover this proxy has not heard
+            // of yet): the request did not run. Its client is told as at an unknown outcome (closed, or redis's
+            // own error with --unknown-outcome error), and the connection fails, so that no more requests go to
+            // that redis until the topology names it again; the sessions wait for the new master meanwhile.
+            endOfFrames(in);
+            loop.masterDemoted(target);
+            if (loop.settings().closeOnUnknown()) {
+                in.skipBytes(length);
+                s.onUpstreamLost(this, "redis " + target + " is a replica now");
+            } else {
+                s.onUpstreamReply(in.readRetainedSlice(length));
+            }
+            replied(s);
+            fail("redis " + target + " answered -READONLY: it is a replica now", true);
+            return;
+        }
         if (s == runSession && runEnd == at && s.canTakeRepliesTogether()) {
             runEnd += length;
             runCount++;
@@ -183,6 +200,20 @@ final class SharedUpstream extends Upstream {
             s.onUpstreamReplies(in.retainedSlice(runStart, runEnd - runStart), runCount, runLargest);
             replied(s);
         }
+    }
+
+    private static final byte[] READONLY = "-READONLY ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    private static boolean startsWith(ByteBuf in, int at, byte[] prefix) {
+        if (in.writerIndex() - at < prefix.length) {
+            return false;
+        }
+        for (int i = 0; i < prefix.length; i++) {
+            if (in.getByte(at + i) != prefix[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private ClientSession runSession;

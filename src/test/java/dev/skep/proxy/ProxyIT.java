@@ -714,6 +714,26 @@ class ProxyIT {
     }
 
     @Test
+    void aMasterDemotedBeforeTheProxyHeardIsNotWrittenToAgainRequestsWaitForTheNewOne() throws Exception {
+        RedisServerFixture a = track(RedisServerFixture.start());
+        RedisServerFixture b = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(5000);
+        p.master(a);
+        try (Jedis j = p.writeClient(); Jedis later = p.writeClient()) {
+            assertThat(j.set("k", "before")).isEqualTo("OK");
+            a.jedis().replicaof("127.0.0.1", b.port()); // a handover's demotion, which the proxy has not heard of
+            // the write did not run (a is a replica): the client's connection closes, as at an unknown outcome
+            assertThatThrownBy(() -> j.set("k", "lost?")).isInstanceOf(JedisConnectionException.class);
+            // a request now waits for the new master instead of going to the replica again
+            CompletableFuture<String> waiting = CompletableFuture.supplyAsync(() -> later.set("k", "after"));
+            await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(1)).until(() -> !waiting.isDone());
+            p.master(b);
+            assertThat(waiting.get(5, TimeUnit.SECONDS)).isEqualTo("OK");
+        }
+        assertThat(b.jedis().get("k")).isEqualTo("after");
+    }
+
+    @Test
     void aPinnedSessionIsClosedOnFailover() {
         RedisServerFixture a = track(RedisServerFixture.start());
         RedisServerFixture b = track(RedisServerFixture.start());
