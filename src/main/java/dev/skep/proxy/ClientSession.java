@@ -818,6 +818,20 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 sendAgain(b);
                 return;
             }
+            if (head == UPSTREAM && route == Port.WRITE && frame.getByte(frame.readerIndex()) == '-'
+                    && startsWith(frame, READONLY) && dedicated != null) {
+                // the master is a replica now (demoted before this proxy heard): the request did not run, and no
+                // more go there (as on the shared connections, SharedUpstream#onFrame)
+                demoted = dedicated.target;
+                loop.masterDemoted(demoted);
+                if (loop.settings().closeOnUnknown()) {
+                    frame.release();
+                    slots.poll();
+                    inFlight--;
+                    cutMidReply();
+                    return;
+                }
+            }
             if (head instanceof WriteConfirmation wait) {
                 slots.poll();
                 inFlight--;

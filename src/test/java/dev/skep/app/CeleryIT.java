@@ -11,7 +11,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -122,10 +121,7 @@ class CeleryIT {
         assertThat(worker.isAlive()).as("worker alive after the crash:\n%s", worker.tail(30)).isTrue();
         assertThat(worker.lines()).as("the worker saw no error reply")
                 .noneMatch(l -> l.contains("ResponseError") || l.contains("Unrecoverable error"));
-        worker.close();
-        assertThat(worker.isAlive()).isFalse();
-        System.out.println("celery worker's view of the crash:\n" + String.join("\n",
+        System.out.println("celery worker's warnings:\n" + String.join("\n",
                 worker.lines().stream().filter(l -> l.contains("WARNING") || l.contains("ERROR")).limit(10).toList()));
-        assertThat(TimeUnit.SECONDS.toMillis(1)).isPositive();
     }
 }

@@ -713,13 +713,18 @@ class ProxyIT {
         }
     }
 
-    @Test
-    void aMasterDemotedBeforeTheProxyHeardIsNotWrittenToAgainRequestsWaitForTheNewOne() throws Exception {
+    @ParameterizedTest(name = "session on a dedicated connection: {0}")
+    @ValueSource(booleans = {false, true})
+    void aMasterDemotedBeforeTheProxyHeardIsNotWrittenToAgainRequestsWaitForTheNewOne(boolean dedicatedSession)
+            throws Exception {
         RedisServerFixture a = track(RedisServerFixture.start());
         RedisServerFixture b = track(RedisServerFixture.start());
         ProxyFixture p = proxy(5000);
         p.master(a);
         try (Jedis j = p.writeClient(); Jedis later = p.writeClient()) {
+            if (dedicatedSession) {
+                j.select(0);
+            }
             assertThat(j.set("k", "before")).isEqualTo("OK");
             a.jedis().replicaof("127.0.0.1", b.port()); // a handover's demotion, which the proxy has not heard of
             // the write did not run (a is a replica): the client's connection closes, as at an unknown outcome
