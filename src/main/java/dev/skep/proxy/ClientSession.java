@@ -145,6 +145,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * sends is dropped (a replica's acknowledgements could make a write look replicated when it is not).
      */
     private boolean replicaStream;
+    /** A raw session sent QUIT to redis: nothing more is read; redis's close of its end closes the client's. */
+    private boolean quitting;
     /** Bounds how long a retiring connection may take to give back its blocked command ({@link #retire}). */
     private ScheduledFuture<?> retireTimer;
 
@@ -209,7 +211,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ByteBuf bytes = (ByteBuf) msg;
-        if (closed || closeWhenAnswered || replicaStream) {
+        if (closed || closeWhenAnswered || replicaStream || quitting) {
             bytes.release(); // after QUIT (or a protocol error) nothing the client sends runs, as on redis
             return;
         }
@@ -260,7 +262,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private void processRequests() {
-        while (!closed && !broken && !closeWhenAnswered && wait == Wait.NONE) {
+        while (!closed && !broken && !closeWhenAnswered && !quitting && wait == Wait.NONE) {
             if (!mayForward()) {
                 return; // resumed as replies come back, or when the client reads again
             }
@@ -384,13 +386,19 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         List<byte[]> args = dev.skep.resp.RequestArguments.decode(request);
         String cmd = RequestArgs.upper(args, 0);
-        if (cmd.equals("QUIT") && dedicatedMode && dedicated != null && dedicated.connected && !state.raw()
+        if (cmd.equals("QUIT") && dedicatedMode && dedicated != null && dedicated.connected
                 && !(loop.holdWrites && route == Port.WRITE) && demoted == null && loop.target(this) != null) {
             // A connection of its own: redis answers, and closes its end as it does, before the client hears +OK,
             // as on redis: a tracking redirect to it breaks, its blocked state is gone, before the client's next
             // move (answered here, the upstream's close could reach redis after another client's next request).
             in.skipBytes(in.readableBytes());
-            closeWhenAnswered = true;
+            if (state.raw()) {
+                // subscribed (or replies off): no slot tells when +OK has passed; redis's close of its end does
+                killSent = true;
+                quitting = true;
+            } else {
+                closeWhenAnswered = true;
+            }
             return sendDedicated(request, kind, refusal, args);
         }
         if (cmd.equals("QUIT")) {

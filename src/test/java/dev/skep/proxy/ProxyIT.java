@@ -662,6 +662,30 @@ class ProxyIT {
         assertThat(redis.jedis().info("replication")).contains("connected_slaves:0");
     }
 
+    /** Jedis 5 has no QUIT of its own. */
+    private static final redis.clients.jedis.commands.ProtocolCommand QUIT =
+            () -> "QUIT".getBytes(StandardCharsets.US_ASCII);
+
+    @Test
+    void quitOfASessionOnItsOwnConnectionIsRedissSoItsConnectionIsGoneBeforeTheClientHearsOk() {
+        RedisServerFixture redis = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(redis);
+        try (Jedis subscriber = p.writeClient(); Jedis stateful = p.writeClient()) {
+            subscriber.getConnection().sendCommand(Protocol.Command.SUBSCRIBE, "news");
+            assertThat(subscriber.getConnection().getObjectMultiBulkReply()).hasSize(3);
+            subscriber.getConnection().sendCommand(QUIT);
+            assertThat(subscriber.getConnection().getStatusCodeReply()).isEqualTo("OK");
+            // no wait: redis dropped the subscriber before its +OK reached the client, as a direct QUIT does
+            assertThat(redis.jedis().pubsubNumSub("news")).containsEntry("news", 0L);
+            assertThatThrownBy(() -> subscriber.getConnection().getOne()).isInstanceOf(JedisConnectionException.class);
+
+            stateful.clientSetname("about-to-quit");
+            assertThat(stateful.sendCommand(QUIT)).isEqualTo("OK".getBytes(StandardCharsets.US_ASCII));
+            assertThat(redis.jedis().clientList()).doesNotContain("name=about-to-quit");
+        }
+    }
+
     @Test
     void resetReturnsTheSessionToAFreshConnectionsStateEvenFromASubscription() {
         RedisServerFixture redis = track(RedisServerFixture.start());
