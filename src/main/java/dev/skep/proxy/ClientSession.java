@@ -220,6 +220,19 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         in = ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), in, bytes);
         process();
+        discardReadBytes();
+    }
+
+    /**
+     * Frees the consumed front of {@link #in} once no slice of it is still being written upstream (as
+     * ByteToMessageDecoder does): the cumulator appends in place to a buffer nobody else holds, so a client that
+     * streams large requests without pause, always leaving one incomplete, would otherwise grow it by everything
+     * it ever sent (measured: 80 MB of direct memory for a 70 MB redis-cli --pipe, and the agent out of it).
+     */
+    private void discardReadBytes() {
+        if (in.refCnt() == 1) {
+            in.discardSomeReadBytes();
+        }
     }
 
     @Override

@@ -110,6 +110,11 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
             if (!closed) {
                 endOfFrames(cumulation);
                 streamPartial();
+                if (cumulation.refCnt() == 1) {
+                    // no slice of it is out: free the consumed front, or a reply stream that always ends mid-reply
+                    // grows the buffer in place by everything it ever carried (see ClientSession#discardReadBytes)
+                    cumulation.discardSomeReadBytes();
+                }
             }
         } catch (RespProtocolException e) {
             fail("redis " + target + " sent bytes that are not RESP: " + e.getMessage(), true);

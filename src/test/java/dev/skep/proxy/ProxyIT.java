@@ -597,6 +597,70 @@ class ProxyIT {
         assertThat(a.jedis().get("where")).isEqualTo("a");
     }
 
+    private static long directMemoryUsed() {
+        for (java.lang.management.BufferPoolMXBean pool
+                : java.lang.management.ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class)) {
+            if (pool.getName().equals("direct")) {
+                return pool.getMemoryUsed();
+            }
+        }
+        throw new AssertionError("no direct buffer pool");
+    }
+
+    @Test
+    void aClientStreamingLargeRequestsWithoutPauseCostsTheProxyABoundedAmountOfMemory() throws Exception {
+        RedisServerFixture redis = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(redis);
+        int count = 200;
+        byte[] value = "x".repeat(512 * 1024).getBytes(StandardCharsets.US_ASCII);
+        byte[] head = ("*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$" + value.length + "\r\n").getBytes(StandardCharsets.US_ASCII);
+        long before = directMemoryUsed();
+        java.util.concurrent.atomic.AtomicLong peak = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread sampler = new Thread(() -> {
+            while (!done.get()) {
+                peak.accumulateAndGet(directMemoryUsed() - before, Math::max);
+                Thread.onSpinWait();
+            }
+        });
+        sampler.start();
+        try (Socket s = new Socket("127.0.0.1", p.writePort)) {
+            s.setSoTimeout(30_000);
+            OutputStream out = new java.io.BufferedOutputStream(s.getOutputStream(), 1 << 16);
+            InputStream in = new java.io.BufferedInputStream(s.getInputStream());
+            CompletableFuture<Integer> replies = CompletableFuture.supplyAsync(() -> {
+                int n = 0;
+                try {
+                    while (n < count + 1) {
+                        readLine(in);
+                        n++;
+                    }
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                return n;
+            });
+            // as redis-cli --pipe: everything in one stream, a session on a connection of its own (SELECT)
+            out.write("*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n".getBytes(StandardCharsets.US_ASCII));
+            for (int i = 0; i < count; i++) {
+                out.write(head);
+                out.write(value);
+                out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+            }
+            out.flush();
+            assertThat(replies.get(60, TimeUnit.SECONDS)).isEqualTo(count + 1);
+        } finally {
+            done.set(true);
+            sampler.join();
+        }
+        System.out.printf("streaming %d MB of requests: peak direct memory %.1f MB above the start%n",
+                count * value.length >> 20, peak.get() / 1048576.0);
+        // about what is in flight, not what was ever sent (100 MB; before the fix the buffer grew to all of it)
+        assertThat(peak.get()).as("direct memory above the start").isLessThan(48L << 20);
+        assertThat(redis.jedis().strlen("big")).isEqualTo(value.length);
+    }
+
     /** Reads one line ending in CRLF (or a lone LF: a replica link's keepalive while the RDB is made). */
     private static String readLine(InputStream in) throws java.io.IOException {
         StringBuilder line = new StringBuilder();
