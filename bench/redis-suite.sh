@@ -22,6 +22,7 @@ agent_args=()
 known=""
 
 tarball="$root/../shared/redis-tests/redis-7.0.15-tests.tar.gz"
+[[ -f "$tarball" ]] || tarball="$HOME/.cache/skep-tools/redis-7.0.15-tests.tar.gz" # .ci/fetch-redis-tests
 while (($#)); do
     case "$1" in
         --files) files="$2"; shift 2 ;;
@@ -40,7 +41,7 @@ while (($#)); do
 done
 command -v tclsh >/dev/null || { echo "redis-suite: tclsh is missing: apt-get install -y tcl" >&2; exit 2; }
 command -v redis-server >/dev/null || { echo "redis-suite: redis-server is missing: apt-get install -y redis-server" >&2; exit 2; }
-[[ -f "$tarball" ]] || { echo "redis-suite: no test suite at $tarball (--tarball PATH)" >&2; exit 2; }
+[[ -f "$tarball" ]] || { echo "redis-suite: no test suite at $tarball (--tarball PATH, or fetch it: bash .ci/fetch-redis-tests)" >&2; exit 2; }
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/skep-redis-suite.XXXXXX")"
 pids=()

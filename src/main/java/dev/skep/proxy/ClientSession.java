@@ -1242,6 +1242,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             closeAsRedisDid();
             return;
         }
+        if (wasConnected && state.onlySubscribed() && !unknownOutcome()) {
+            Endpoint target = loop.target(this);
+            if (target != null && !target.equals(d.target) && !loop.isDown(target)) {
+                resubscribe(target);
+                return;
+            }
+        }
         if (loop.settings().closeOnUnknown() && (unknownOutcome() || (wasConnected && state.pinned()))) {
             // As a client of a demoted master sees under Sentinel: the connection closes, after the replies owed
             // before the first request whose outcome is unknown; libraries reconnect (and replay their state).
@@ -1330,6 +1337,23 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         });
     }
 
+    /**
+     * The master changed under a session that is only subscribed (a Celery worker's remote control, a cache's
+     * invalidation listener): it subscribes again on the new master, with its state replayed first, and the
+     * confirmations are consumed, so the client sees nothing but the messages published from then on. Messages
+     * published while it moved are not delivered, as pub/sub promises no more than once (a client of a demoted
+     * master under Sentinel is closed instead, and misses them as well).
+     */
+    private void resubscribe(Endpoint target) {
+        DedicatedUpstream next = new DedicatedUpstream(loop, target, route, this);
+        dedicated = next;
+        killSent = false;
+        lastUpstream = target;
+        next.start(state.replay(), state.resubscribe(), state.subscriptions(), state.protocol() == 3);
+        client.flush();
+        maybeRead();
+    }
+
     /** Closes the client after the replies already in: what was still in flight on the killed connection is dropped. */
     private void closeAsRedisDid() {
         if (heldReply != null) {
@@ -1363,7 +1387,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (closed || route != Port.WRITE || !oldMaster.equals(lastUpstream)) {
             return;
         }
-        boolean closing = dedicated != null && dedicated.connected && state.pinned();
+        boolean closing = dedicated != null && dedicated.connected && state.pinned() && !state.onlySubscribed();
         if (!closing) {
             // a pinned session is counted when it is closed (SESSIONS_CLOSED)
             loop.counters.increment(route, lostRequests || inFlight > 0

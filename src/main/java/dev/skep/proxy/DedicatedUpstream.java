@@ -51,6 +51,17 @@ final class DedicatedUpstream extends Upstream {
         connect(replay);
     }
 
+    /**
+     * Connects, sending {@code replay}, then {@code resubscribe} (the session's subscriptions), whose
+     * {@code confirmations} come back as replies in RESP2 and as pushes in RESP3 ({@code resp3}): all consumed here,
+     * so the client sees only the messages published from then on.
+     */
+    void start(List<byte[]> replay, List<byte[]> resubscribe, int confirmations, boolean resp3) {
+        List<byte[]> setup = new java.util.ArrayList<>(replay);
+        setup.addAll(resubscribe);
+        connect(setup, replay.size() + (resp3 ? 0 : confirmations), resp3 ? confirmations : 0);
+    }
+
     void send(ByteBuf request) {
         inFlight(1); // settled by the next reply: a command may have none (CLIENT REPLY OFF), the spin is bounded
         channel.write(request, channel.voidPromise());

@@ -26,6 +26,15 @@ final class SessionState {
     private boolean watching;
     private boolean tracking;
     private boolean raw;
+    /**
+     * Raw for something other than subscriptions (MONITOR, CLIENT REPLY OFF|SKIP, SYNC): such a session cannot move
+     * to another master. A session raw only because it subscribed can: its subscriptions are made again there.
+     */
+    private boolean rawOtherwise;
+    /** The channels, patterns and shard channels subscribed to, as sent (ISO-8859-1: the bytes as they are). */
+    private final java.util.Set<String> channels = new java.util.LinkedHashSet<>();
+    private final java.util.Set<String> patterns = new java.util.LinkedHashSet<>();
+    private final java.util.Set<String> shardChannels = new java.util.LinkedHashSet<>();
 
     /**
      * Looks at a request about to be sent on the dedicated connection.
@@ -35,17 +44,31 @@ final class SessionState {
     Change onRequest(List<byte[]> args) {
         String cmd = RequestArgs.upper(args, 0);
         switch (cmd) {
-            case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR", "SYNC" -> raw = true;
+            case "SUBSCRIBE" -> subscribe(channels, args, true);
+            case "PSUBSCRIBE" -> subscribe(patterns, args, true);
+            case "SSUBSCRIBE" -> subscribe(shardChannels, args, true);
+            case "UNSUBSCRIBE" -> subscribe(channels, args, false);
+            case "PUNSUBSCRIBE" -> subscribe(patterns, args, false);
+            case "SUNSUBSCRIBE" -> subscribe(shardChannels, args, false);
+            case "MONITOR", "SYNC" -> {
+                raw = true;
+                rawOtherwise = true;
+            }
             case "RESET" -> {
                 // ends subscriptions, MONITOR and CLIENT REPLY OFF too: its +RESET is a reply again (a message
                 // that was already on its way may be taken for it; it reaches the client in its order all the same)
                 raw = false;
+                rawOtherwise = false;
+                channels.clear();
+                patterns.clear();
+                shardChannels.clear();
                 return new Change(cmd, args);
             }
             case "CLIENT" -> {
                 String sub = RequestArgs.upper(args, 1);
                 if (sub.equals("REPLY") && !RequestArgs.upper(args, 2).equals("ON")) {
                     raw = true;
+                    rawOtherwise = true;
                 } else if (sub.equals("SETNAME") || sub.equals("TRACKING")) {
                     return new Change(cmd, args);
                 }
@@ -115,6 +138,54 @@ final class SessionState {
                 clientName = a.get(i + 1);
                 i += 1;
             }
+        }
+    }
+
+    private void subscribe(java.util.Set<String> set, List<byte[]> args, boolean add) {
+        if (add) {
+            raw = true;
+            for (int i = 1; i < args.size(); i++) {
+                set.add(new String(args.get(i), StandardCharsets.ISO_8859_1));
+            }
+        } else if (args.size() == 1) {
+            set.clear();
+        } else {
+            for (int i = 1; i < args.size(); i++) {
+                set.remove(new String(args.get(i), StandardCharsets.ISO_8859_1));
+            }
+        }
+    }
+
+    /**
+     * True when the session is raw only because it subscribed (no transaction, WATCH, tracking, MONITOR, replies
+     * off): it can move to another master by subscribing there again ({@link #resubscribe}).
+     */
+    boolean onlySubscribed() {
+        return raw && !rawOtherwise && !inMulti && !watching && !tracking;
+    }
+
+    /** The requests that subscribe a new connection to what this session is subscribed to (after {@link #replay}). */
+    List<byte[]> resubscribe() {
+        List<byte[]> out = new ArrayList<>();
+        addSubscribe(out, "SUBSCRIBE", channels);
+        addSubscribe(out, "PSUBSCRIBE", patterns);
+        addSubscribe(out, "SSUBSCRIBE", shardChannels);
+        return out;
+    }
+
+    /** How many confirmations {@link #resubscribe} brings back: one per channel, pattern and shard channel. */
+    int subscriptions() {
+        return channels.size() + patterns.size() + shardChannels.size();
+    }
+
+    private static void addSubscribe(List<byte[]> out, String command, java.util.Set<String> names) {
+        if (!names.isEmpty()) {
+            List<byte[]> cmd = new ArrayList<>();
+            cmd.add(bytes(command));
+            for (String n : names) {
+                cmd.add(n.getBytes(StandardCharsets.ISO_8859_1));
+            }
+            out.add(RequestArgs.encode(cmd));
         }
     }
 

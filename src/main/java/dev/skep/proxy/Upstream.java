@@ -40,6 +40,8 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
     private int counted;
     /** Replies still expected for requests the proxy sent itself. */
     int internalReplies;
+    /** RESP3 pushes still expected for requests the proxy sent itself (subscribe confirmations); dropped. */
+    int internalPushes;
     /** Unscanned reply bytes, merged as ByteToMessageDecoder does (never changed under a retained slice). */
     private ByteBuf cumulation = Unpooled.EMPTY_BUFFER;
     private final ReplyScanner scanner = new ReplyScanner();
@@ -57,6 +59,14 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
 
     /** Starts connecting; {@link #onConnected()} or {@link #onFailed(String, boolean)} follows on the loop. */
     void connect(java.util.List<byte[]> setup) {
+        connect(setup, setup.size(), 0);
+    }
+
+    /**
+     * Starts connecting and sends {@code setup} first, whose answers are {@code replies} replies and {@code pushes}
+     * RESP3 pushes, consumed here (a SUBSCRIBE of n channels is answered n times).
+     */
+    void connect(java.util.List<byte[]> setup, int replies, int pushes) {
         ChannelFuture f = loop.connect(target, this);
         channel = f.channel();
         f.addListener((ChannelFutureListener) done -> {
@@ -69,9 +79,10 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
                 return;
             }
             for (byte[] request : setup) {
-                internalReplies++;
                 channel.write(channel.alloc().buffer(request.length).writeBytes(request));
             }
+            internalReplies += replies;
+            internalPushes += pushes;
             channel.flush();
             connected = true;
             channel.read();
@@ -87,6 +98,11 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
             int len;
             while (!closed && !(rawBytes && internalReplies == 0) && (len = scanner.scan(cumulation)) >= 0) {
                 boolean push = scanner.isPush();
+                if (push && internalPushes > 0) {
+                    cumulation.skipBytes(len);
+                    internalPushes--;
+                    continue;
+                }
                 if (!push && internalReplies > 0) {
                     ByteBuf frame = cumulation.readRetainedSlice(len);
                     internalReplies--;

@@ -826,6 +826,69 @@ class ProxyIT {
         assertThat(b.jedis().get("k")).isEqualTo("after");
     }
 
+    @ParameterizedTest(name = "RESP{0}")
+    @ValueSource(ints = {2, 3})
+    void aSubscriberMovesToTheNewMasterAndSeesOnlyTheMessagesPublishedThere(int protocol) throws Exception {
+        RedisServerFixture a = track(RedisServerFixture.start());
+        RedisServerFixture b = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(a);
+        try (Socket s = new Socket("127.0.0.1", p.writePort)) {
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            InputStream in = new java.io.BufferedInputStream(s.getInputStream());
+            if (protocol == 3) {
+                out.write("HELLO 3\r\n".getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                assertThat(readFrameWords(in)).contains("proto", "3");
+            }
+            out.write("SUBSCRIBE news weather\r\nPSUBSCRIBE sport*\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            assertThat(readFrameWords(in)).containsExactly("subscribe", "news", "1");
+            assertThat(readFrameWords(in)).containsExactly("subscribe", "weather", "2");
+            assertThat(readFrameWords(in)).containsExactly("psubscribe", "sport*", "3");
+            a.jedis().publish("news", "on the first master");
+            assertThat(readFrameWords(in)).containsExactly("message", "news", "on the first master");
+
+            p.master(b); // the subscriber's connection to a closes: it must come back subscribed on b
+            await().atMost(Duration.ofSeconds(5)).until(() -> b.jedis().pubsubNumPat() == 1
+                    && b.jedis().pubsubNumSub("news", "weather").values().stream().allMatch(n -> n == 1));
+            b.jedis().publish("news", "on the new master");
+            // the next frame is that message: the confirmations of the new subscriptions never reach the client
+            assertThat(readFrameWords(in)).containsExactly("message", "news", "on the new master");
+            b.jedis().publish("sport-results", "2-1");
+            assertThat(readFrameWords(in)).containsExactly("pmessage", "sport*", "sport-results", "2-1");
+        }
+    }
+
+    /** The words of one reply or push (nested aggregates flattened: bulk, simple and integer values as text). */
+    private static List<String> readFrameWords(InputStream in) throws java.io.IOException {
+        List<String> words = new ArrayList<>();
+        readValue(in, words);
+        return words;
+    }
+
+    private static void readValue(InputStream in, List<String> words) throws java.io.IOException {
+        String line = readLine(in);
+        char type = line.charAt(0);
+        String rest = line.substring(1);
+        switch (type) {
+            case '*', '>', '~' -> {
+                for (int i = Integer.parseInt(rest); i > 0; i--) {
+                    readValue(in, words);
+                }
+            }
+            case '%' -> {
+                for (int i = 2 * Integer.parseInt(rest); i > 0; i--) {
+                    readValue(in, words);
+                }
+            }
+            case '$' -> words.add(new String(in.readNBytes(Integer.parseInt(rest) + 2), StandardCharsets.ISO_8859_1)
+                    .substring(0, Integer.parseInt(rest)));
+            default -> words.add(rest); // +simple, :integer, #boolean, ,double, _null
+        }
+    }
+
     @Test
     void aPinnedSessionIsClosedOnFailover() {
         RedisServerFixture a = track(RedisServerFixture.start());
