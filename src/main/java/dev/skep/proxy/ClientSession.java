@@ -75,6 +75,16 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      */
     private record Blocked(List<byte[]> args, long sentNanos, boolean write) {}
 
+    /**
+     * The slot of a request whose reply from redis is dropped, {@code reply} going to the client in its place (a
+     * refusal inside MULTI, see {@link #dispatch}).
+     */
+    private record Instead(ByteBuf reply) {}
+
+    /** A command no redis knows: sent inside MULTI in place of one the proxy refuses, so the transaction aborts. */
+    private static final byte[] ABORT_TRANSACTION = "*1\r\n$33\r\nSKEP-REFUSED-INSIDE-A-TRANSACTION\r\n"
+            .getBytes(StandardCharsets.US_ASCII);
+
     private static final byte[] UNBLOCKED_BY_DEMOTION = "-UNBLOCKED force unblock".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] READONLY = "-READONLY ".getBytes(StandardCharsets.US_ASCII);
 
@@ -371,6 +381,16 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             request.release();
             loop.counters.increment(route,
                     refusal.startsWith("READONLY") ? ProxyCount.ERRORS_READONLY : ProxyCount.ERRORS_REFUSED);
+            if (txOpen && dedicated != null && dedicated.connected && !state.raw()) {
+                // Inside MULTI, redis aborts the whole transaction when it refuses a command (EXECABORT): so must a
+                // refusal of the proxy's, or EXEC would run the rest of it. A command redis does not know is
+                // refused by redis at queue time too, and marks the transaction; its reply is replaced by ours.
+                slots.add(new Instead(errorReply(refusal)));
+                inFlight++;
+                dedicated.send(Unpooled.wrappedBuffer(ABORT_TRANSACTION));
+                wroteDedicated = true;
+                return true;
+            }
             local(errorReply(refusal));
             return true;
         }
@@ -834,6 +854,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         if (!push) {
             Object head = slots.peek();
+            if (head instanceof Instead instead) {
+                slots.poll();
+                inFlight--;
+                frame.release();
+                client.write(instead.reply(), client.voidPromise());
+                writeLocalReplies();
+                return;
+            }
             if (head instanceof Blocked b && didNotRun(frame)) {
                 frame.release();
                 sendAgain(b);
@@ -1282,9 +1310,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             if (s instanceof WriteConfirmation) {
                 continue;
             }
+            if (s instanceof Instead instead) {
+                instead.reply().release();
+            }
             if (s instanceof ByteBuf local) {
                 client.write(local, client.voidPromise());
-            } else { // UPSTREAM, a Change or a Blocked
+            } else { // UPSTREAM, a Change, a Blocked or an Instead
                 loop.counters.increment(route, ProxyCount.ERRORS_FAILOVER);
                 lostRequests = true;
                 client.write(errorReply("ERR " + reason + ": the command may or may not have been executed"),
@@ -1473,6 +1504,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         for (Object s : slots) {
             if (s instanceof ByteBuf b) {
                 b.release();
+            } else if (s instanceof Instead instead) {
+                instead.reply().release();
             }
         }
         slots.clear();

@@ -890,6 +890,22 @@ class ProxyIT {
     }
 
     @Test
+    void aCommandRefusedInsideMultiAbortsTheTransactionAsRedisDoes() {
+        RedisServerFixture redis = track(RedisServerFixture.start());
+        ProxyFixture p = proxy(2000);
+        p.master(redis);
+        try (Jedis j = p.writeClient()) {
+            Transaction tx = j.multi();
+            tx.set("foo", "bar");
+            tx.sendCommand(Protocol.Command.REPLICAOF, "127.0.0.1", "1");
+            assertThatThrownBy(tx::exec).isInstanceOf(JedisDataException.class).hasMessageContaining("EXECABORT");
+            assertThat(j.get("foo")).as("nothing of the transaction ran").isNull();
+            assertThat(j.ping()).isEqualTo("PONG");
+        }
+        assertThat(redis.jedis().info("replication")).contains("role:master");
+    }
+
+    @Test
     void aPinnedSessionIsClosedOnFailover() {
         RedisServerFixture a = track(RedisServerFixture.start());
         RedisServerFixture b = track(RedisServerFixture.start());
