@@ -18,7 +18,6 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -468,7 +467,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (!dedicatedMode && cmd.equals("AUTH") && args.size() == 2 && !loop.settings().upstreamPassword().isEmpty()) {
             // The proxy checks the password itself, so the session can stay on the shared connections.
             request.release();
-            boolean ok = Arrays.equals(args.get(1), loop.settings().upstreamPassword().getBytes(StandardCharsets.UTF_8));
+            boolean ok = java.security.MessageDigest.isEqual(args.get(1), // constant time: no timing hint about the password
+                    loop.settings().upstreamPassword().getBytes(StandardCharsets.UTF_8));
             loop.counters.increment(route, ok ? ProxyCount.COMMANDS_LOCAL : ProxyCount.ERRORS_AUTH);
             if (ok) {
                 needAuth = false;
