@@ -49,7 +49,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class ClientSession extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
-    private static final Object UPSTREAM = new Object();
+    private static final Slot FORWARDED = Slot.Forwarded.INSTANCE;
     /** A dedicated reply held until the WAIT after it says enough replicas have the write. */
     private ByteBuf heldReply;
     /** A MULTI was sent and no EXEC, DISCARD or RESET after it: a WAIT now would be queued in the transaction. */
@@ -68,17 +68,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      */
     private enum Wait { NONE, CONNECTING, DRAIN, HOLD, RETIRE, VERIFY }
 
-    /**
-     * The slot of a blocking command sent on the write port's dedicated connection: its arguments are kept until
-     * its reply, so that it can be sent again if the master answers that it did not run ({@link #didNotRun}).
-     */
-    private record Blocked(List<byte[]> args, long sentNanos, boolean write) {}
 
-    /**
-     * The slot of a request whose reply from redis is dropped, {@code reply} going to the client in its place (a
-     * refusal inside MULTI, see {@link #dispatch}).
-     */
-    private record Instead(ByteBuf reply) {}
 
     /** A command no redis knows: sent inside MULTI in place of one the proxy refuses, so the transaction aborts. */
     private static final byte[] ABORT_TRANSACTION = "*1\r\n$33\r\nSKEP-REFUSED-INSIDE-A-TRANSACTION\r\n"
@@ -94,11 +84,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private ByteBuf in = Unpooled.EMPTY_BUFFER;
     private final RequestScanner scanner;
     /**
-     * One entry per unanswered request, in order: UPSTREAM, a SessionState.Change, a local reply, or the
-     * {@link WriteConfirmation} of a WAIT the proxy sent after a write (--quorum majority; its reply releases
-     * {@link #heldReply}).
+     * One {@link Slot} per unanswered request, in order: forwarded as it is, a state change, a blocking command
+     * kept for a re-send, a reply to replace, a local reply, or the WAIT the proxy sent after a write (--quorum
+     * majority; its reply releases {@link #heldReply}).
      */
-    private final ArrayDeque<Object> slots = new ArrayDeque<>();
+    private final ArrayDeque<Slot> slots = new ArrayDeque<>();
     private int inFlight;
     private boolean dedicatedMode;
     private SharedUpstream shared;
@@ -318,7 +308,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 in.skipBytes(length);
                 batchCount++;
                 batchHasWrite |= scanner.isWrite();
-                slots.add(UPSTREAM);
+                slots.add(FORWARDED);
                 inFlight++;
                 continue;
             }
@@ -384,7 +374,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 // Inside MULTI, redis aborts the whole transaction when it refuses a command (EXECABORT): so must a
                 // refusal of the proxy's, or EXEC would run the rest of it. A command redis does not know is
                 // refused by redis at queue time too, and marks the transaction; its reply is replaced by ours.
-                slots.add(new Instead(errorReply(refusal)));
+                slots.add(new Slot.Instead(errorReply(refusal)));
                 inFlight++;
                 dedicated.send(Unpooled.wrappedBuffer(ABORT_TRANSACTION));
                 wroteDedicated = true;
@@ -534,7 +524,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         loop.counters.increment(route, ProxyCount.COMMANDS_SHARED);
         lastUpstream = u.target;
         u.send(this, request, 1, requestIsWrite);
-        slots.add(UPSTREAM);
+        slots.add(FORWARDED);
         inFlight++;
         wroteShared = true;
         return true;
@@ -589,11 +579,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         SessionState.Change change = args == null ? null : state.onRequest(args);
         if (!state.raw()) {
             if (change != null) {
-                slots.add(change);
+                slots.add(new Slot.StateChange(change));
             } else if (args != null && route == Port.WRITE && BlockingRequest.resendable(args)) {
-                slots.add(new Blocked(args, System.nanoTime(), requestIsWrite));
+                slots.add(new Slot.Blocked(args, System.nanoTime(), requestIsWrite));
             } else {
-                slots.add(UPSTREAM);
+                slots.add(FORWARDED);
             }
             inFlight++;
         }
@@ -615,7 +605,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         WriteConfirmation needed = route == Port.WRITE ? loop.confirmation() : null;
         if (needed != null && !txOpen && !state.raw() && (requestIsWrite || cmd.equals("EXEC"))) {
             // --quorum majority: as on the shared path, the reply waits until enough replicas have the write
-            slots.add(needed);
+            slots.add(new Slot.Confirmation(needed));
             inFlight++;
             d.send(Unpooled.wrappedBuffer(needed.request()));
         }
@@ -790,8 +780,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      */
     boolean onDedicatedPartial(ByteBuf in, int n) {
         if (!closed) {
-            Object head = slots.peek();
-            if (head == null ? !state.raw() : head != UPSTREAM || secondSlotIsConfirmation()) {
+            Slot head = slots.peek();
+            if (head == null ? !state.raw() : head != FORWARDED || secondSlotIsConfirmation()) {
                 // a Blocked reply comes whole too: it may say the command did not run
                 return false;
             }
@@ -803,9 +793,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private boolean secondSlotIsConfirmation() {
-        java.util.Iterator<Object> it = slots.iterator();
+        java.util.Iterator<Slot> it = slots.iterator();
         it.next();
-        return it.hasNext() && it.next() instanceof WriteConfirmation;
+        return it.hasNext() && it.next() instanceof Slot.Confirmation;
     }
 
     private void streamed(ByteBuf chunk) {
@@ -853,8 +843,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         if (!push) {
-            Object head = slots.peek();
-            if (head instanceof Instead instead) {
+            Slot head = slots.peek();
+            if (head instanceof Slot.Instead instead) {
                 slots.poll();
                 inFlight--;
                 frame.release();
@@ -862,12 +852,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 writeLocalReplies();
                 return;
             }
-            if (head instanceof Blocked b && didNotRun(frame)) {
+            if (head instanceof Slot.Blocked b && didNotRun(frame)) {
                 frame.release();
                 sendAgain(b);
                 return;
             }
-            if (head == UPSTREAM && route == Port.WRITE && frame.getByte(frame.readerIndex()) == '-'
+            if (head == FORWARDED && route == Port.WRITE && frame.getByte(frame.readerIndex()) == '-'
                     && startsWith(frame, READONLY) && dedicated != null) {
                 // the master is a replica now (demoted before this proxy heard): the request did not run, and no
                 // more go there (as on the shared connections, SharedUpstream#onFrame)
@@ -881,22 +871,22 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     return;
                 }
             }
-            if (head instanceof WriteConfirmation wait) {
+            if (head instanceof Slot.Confirmation confirmation) {
                 slots.poll();
                 inFlight--;
-                releaseHeldReply(wait, frame);
+                releaseHeldReply(confirmation.needed(), frame);
                 writeLocalReplies();
                 return;
             }
-            if (head == UPSTREAM || head instanceof Blocked || head instanceof SessionState.Change) {
+            if (head == FORWARDED || head instanceof Slot.Blocked || head instanceof Slot.StateChange) {
                 slots.poll();
                 inFlight--;
                 int size = frame.readableBytes();
                 sized(size, 1, size);
-                if (head instanceof SessionState.Change c) {
-                    state.apply(c, frame.getByte(frame.readerIndex()) == '-');
+                if (head instanceof Slot.StateChange c) {
+                    state.apply(c.change(), frame.getByte(frame.readerIndex()) == '-');
                 }
-                if (slots.peek() instanceof WriteConfirmation) {
+                if (slots.peek() instanceof Slot.Confirmation) {
                     heldReply = frame;
                     return;
                 }
@@ -939,7 +929,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * would have to go after this one), the client's connection is closed instead: it did not run, and a client
      * retries on a new connection.
      */
-    private void sendAgain(Blocked b) {
+    private void sendAgain(Slot.Blocked b) {
         slots.poll();
         inFlight--;
         if (parked != null) {
@@ -983,7 +973,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return true;
         }
         if (route != Port.WRITE || !dedicated.connected || wait != Wait.NONE || parked != null || state.pinned()
-                || slots.size() != 1 || !(slots.peek() instanceof Blocked)) {
+                || slots.size() != 1 || !(slots.peek() instanceof Slot.Blocked)) {
             return false;
         }
         wait = Wait.RETIRE;
@@ -1044,10 +1034,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     /** Writes the local replies that are now first in line. */
     private void writeLocalReplies() {
-        while (!slots.isEmpty() && slots.peek() instanceof ByteBuf local) {
+        while (!slots.isEmpty() && slots.peek() instanceof Slot.Local local) {
             slots.poll();
             queuedLocals--;
-            client.write(local, client.voidPromise());
+            client.write(local.reply(), client.voidPromise());
         }
     }
 
@@ -1056,7 +1046,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             client.write(reply, client.voidPromise());
             localUnflushed = true;
         } else {
-            slots.add(reply);
+            slots.add(new Slot.Local(reply));
             queuedLocals++;
         }
     }
@@ -1306,16 +1296,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     client.voidPromise());
         }
         while (!slots.isEmpty()) {
-            Object s = slots.poll();
-            if (s instanceof WriteConfirmation) {
+            Slot s = slots.poll();
+            if (s instanceof Slot.Confirmation) {
                 continue;
             }
-            if (s instanceof Instead instead) {
-                instead.reply().release();
-            }
-            if (s instanceof ByteBuf local) {
-                client.write(local, client.voidPromise());
-            } else { // UPSTREAM, a Change, a Blocked or an Instead
+            if (s instanceof Slot.Local local) {
+                client.write(local.reply(), client.voidPromise());
+            } else { // a request of the client's: its reply will not come
+                s.release();
                 loop.counters.increment(route, ProxyCount.ERRORS_FAILOVER);
                 lostRequests = true;
                 client.write(errorReply("ERR " + reason + ": the command may or may not have been executed"),
@@ -1401,8 +1389,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (heldReply != null) {
             return true;
         }
-        for (Object s : slots) {
-            if (!(s instanceof ByteBuf) && !(s instanceof WriteConfirmation)) {
+        for (Slot s : slots) {
+            if (s.clientRequest()) {
                 return true;
             }
         }
@@ -1501,13 +1489,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             parked.release();
             parked = null;
         }
-        for (Object s : slots) {
-            if (s instanceof ByteBuf b) {
-                b.release();
-            } else if (s instanceof Instead instead) {
-                instead.reply().release();
-            }
-        }
+        slots.forEach(Slot::release);
         slots.clear();
         queuedLocals = 0;
         if (heldReply != null) {
