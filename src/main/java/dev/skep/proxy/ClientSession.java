@@ -114,10 +114,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private boolean closed;
     private Wait wait = Wait.NONE;
     /** A request that could not be sent yet (no master, connecting, draining), with its classification. */
-    private ByteBuf parked;
-    private Route parkedKind;
-    private String parkedRefusal;
-    private boolean parkedWrite;
+    private Parked parked;
+
+    /** A request read but not sent yet, with what {@link #dispatch} needs to send it later. */
+    private record Parked(ByteBuf request, Route kind, String refusal, boolean write) {}
     /** The request being dispatched is a write (for --quorum majority's confirmation of writes). */
     private boolean requestIsWrite;
     /** The batch being gathered holds a write. */
@@ -279,10 +279,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 return; // resumed as replies come back, or when the client reads again
             }
             if (parked != null) {
-                ByteBuf request = parked;
+                Parked p = parked;
                 parked = null;
-                requestIsWrite = parkedWrite;
-                if (!dispatch(request, parkedKind, parkedRefusal)) {
+                requestIsWrite = p.write();
+                if (!dispatch(p.request(), p.kind(), p.refusal())) {
                     return;
                 }
                 continue;
@@ -539,8 +539,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             if (dedicated != null && dedicated.target.equals(demoted)) {
                 DedicatedUpstream old = dedicated;
                 dedicated = null;
-                old.deliberate = true;
-                old.fail("its redis became a replica", true);
+                old.closeDeliberately("its redis became a replica");
             }
             Endpoint target = loop.target(this);
             if (target == null || target.equals(demoted)) {
@@ -617,10 +616,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (log.isDebugEnabled()) {
             log.debug("{} park {} dedicated={} shared={}", client.remoteAddress(), why, dedicated, shared);
         }
-        parked = request;
-        parkedKind = kind;
-        parkedRefusal = refusal;
-        parkedWrite = requestIsWrite;
+        parked = new Parked(request, kind, refusal, requestIsWrite);
         wait = why;
     }
 
@@ -656,7 +652,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         holdDeadline = 0;
         loop.released(this);
         if (parked != null) {
-            parked.release();
+            parked.request().release();
             parked = null;
         }
         wait = Wait.NONE;
@@ -938,10 +934,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         loop.counters.increment(route, ProxyCount.RESENT);
         long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - b.sentNanos());
-        parked = Unpooled.wrappedBuffer(RequestArgs.encode(BlockingRequest.withElapsed(b.args(), elapsedMs)));
-        parkedKind = Route.DEDICATED;
-        parkedRefusal = null;
-        parkedWrite = b.write();
+        parked = new Parked(Unpooled.wrappedBuffer(RequestArgs.encode(BlockingRequest.withElapsed(b.args(), elapsedMs))),
+                Route.DEDICATED, null, b.write());
         demoted = dedicated.target;
         loop.masterDemoted(demoted);
         if (log.isDebugEnabled()) {
@@ -987,8 +981,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         wait = Wait.NONE;
-        dedicated.deliberate = true;
-        dedicated.fail("failover: the old master did not answer the blocked command within --hold-ms", true);
+        dedicated.closeDeliberately("failover: the old master did not answer the blocked command within --hold-ms");
     }
 
     /** The retiring connection owes nothing more: it closes, and the session goes on (on the new master). */
@@ -999,8 +992,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         DedicatedUpstream old = dedicated;
         dedicated = null;
-        old.deliberate = true;
-        old.fail("retired after a handover", true);
+        old.closeDeliberately("retired after a handover");
         wait = Wait.NONE;
         process();
         flushUpstreams();
@@ -1433,8 +1425,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         if (dedicated != null && !dedicated.target.equals(target) && !retire()) {
-            dedicated.deliberate = true;
-            dedicated.fail(reason, dedicated.connected);
+            dedicated.closeDeliberately(reason);
         }
         if (shared != null && !shared.target.equals(loop.target(this))) {
             leaveShared();
@@ -1486,7 +1477,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         in.release();
         in = Unpooled.EMPTY_BUFFER;
         if (parked != null) {
-            parked.release();
+            parked.request().release();
             parked = null;
         }
         slots.forEach(Slot::release);

@@ -462,8 +462,7 @@ final class LoopContext {
         }
         for (SharedUpstream u : pool) {
             if (u != null) {
-                u.deliberate = true;
-                u.fail(reason, u.connected);
+                u.closeDeliberately(reason);
             }
         }
     }

@@ -209,6 +209,15 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
         fail("connection to redis " + target + " failed: " + rootMessage(cause), true);
     }
 
+    /**
+     * Closes the connection on purpose (a failover moved its traffic, a session retired it): sessions waiting on
+     * it learn why, and its redis is not presumed down. Idempotent.
+     */
+    final void closeDeliberately(String reason) {
+        deliberate = true;
+        fail(reason, connected);
+    }
+
     /** Closes the connection; sessions waiting on it learn why. Idempotent. */
     final void fail(String reason, boolean wasConnected) {
         if (closed) {
