@@ -68,14 +68,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      */
     private enum Wait { NONE, CONNECTING, DRAIN, HOLD, RETIRE, VERIFY }
 
-
-
     /** A command no redis knows: sent inside MULTI in place of one the proxy refuses, so the transaction aborts. */
     private static final byte[] ABORT_TRANSACTION = "*1\r\n$33\r\nSKEP-REFUSED-INSIDE-A-TRANSACTION\r\n"
             .getBytes(StandardCharsets.US_ASCII);
 
     private static final byte[] UNBLOCKED_BY_DEMOTION = "-UNBLOCKED force unblock".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] READONLY = "-READONLY ".getBytes(StandardCharsets.US_ASCII);
 
     private final LoopContext loop;
     final Port route;
@@ -676,6 +673,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return; // a retiring (verifying) session goes on when its old connection gave back what it owed (the probe answered)
         }
         wait = Wait.NONE;
+        goOn();
+    }
+
+    /** Sends what is buffered or parked, flushes, and reads the client again when it may. */
+    private void goOn() {
         process();
         flushUpstreams();
         maybeRead();
@@ -854,7 +856,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 return;
             }
             if (head == FORWARDED && route == Port.WRITE && frame.getByte(frame.readerIndex()) == '-'
-                    && startsWith(frame, READONLY) && dedicated != null) {
+                    && Upstream.startsWith(frame, frame.readerIndex(), Upstream.READONLY) && dedicated != null) {
                 // the master is a replica now (demoted before this proxy heard): the request did not run, and no
                 // more go there (as on the shared connections, SharedUpstream#onFrame)
                 demoted = dedicated.target;
@@ -902,20 +904,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * (the command was held by the handover's write pause and ran once it was a replica).
      */
     private static boolean didNotRun(ByteBuf frame) {
-        return startsWith(frame, UNBLOCKED_BY_DEMOTION) || startsWith(frame, READONLY);
-    }
-
-    private static boolean startsWith(ByteBuf frame, byte[] prefix) {
-        if (frame.readableBytes() < prefix.length) {
-            return false;
-        }
-        int at = frame.readerIndex();
-        for (int i = 0; i < prefix.length; i++) {
-            if (frame.getByte(at + i) != prefix[i]) {
-                return false;
-            }
-        }
-        return true;
+        return Upstream.startsWith(frame, frame.readerIndex(), UNBLOCKED_BY_DEMOTION)
+                || Upstream.startsWith(frame, frame.readerIndex(), Upstream.READONLY);
     }
 
     /**
@@ -994,9 +984,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         dedicated = null;
         old.closeDeliberately("retired after a handover");
         wait = Wait.NONE;
-        process();
-        flushUpstreams();
-        maybeRead();
+        goOn();
     }
 
     /** Bytes of the replica link this session's SYNC opened, passed on as they came. */
@@ -1262,16 +1250,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (loop.settings().closeOnUnknown() && (unknownOutcome() || (wasConnected && state.pinned()))) {
             // As a client of a demoted master sees under Sentinel: the connection closes, after the replies owed
             // before the first request whose outcome is unknown; libraries reconnect (and replay their state).
-            if (heldReply != null) {
-                heldReply.release();
-                heldReply = null;
-            }
-            writeLocalReplies();
             if (state.pinned() && !unknownOutcome()) {
                 loop.counters.increment(route, ProxyCount.SESSIONS_CLOSED);
-                closed = true;
-                client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+                closeAsRedisDid();
             } else {
+                if (heldReply != null) {
+                    heldReply.release();
+                    heldReply = null;
+                }
+                writeLocalReplies();
                 cutMidReply();
             }
             return;
@@ -1341,9 +1328,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             if (up && target.equals(loop.target(this))) {
                 closeAsRedisDid();
             } else {
-                process();
-                flushUpstreams();
-                maybeRead();
+                goOn();
             }
         });
     }

@@ -36,14 +36,8 @@ final class DedicatedUpstream extends Upstream {
     /** This spare now serves {@code s}: {@code replay} (its state) goes first, its replies consumed here. */
     void adopt(ClientSession s, List<byte[]> replay) {
         session = s;
-        for (byte[] request : replay) {
-            internalReplies++;
-            channel.write(channel.alloc().buffer(request.length).writeBytes(request), channel.voidPromise());
-        }
-    }
-
-    boolean isSpare() {
-        return session == null;
+        writeOwn(replay);
+        internalReplies += replay.size();
     }
 
     /** Connects, sending {@code replay} first (the session's state: AUTH, SELECT, CLIENT SETNAME...). */

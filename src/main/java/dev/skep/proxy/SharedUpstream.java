@@ -202,20 +202,6 @@ final class SharedUpstream extends Upstream {
         }
     }
 
-    private static final byte[] READONLY = "-READONLY ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-
-    private static boolean startsWith(ByteBuf in, int at, byte[] prefix) {
-        if (in.writerIndex() - at < prefix.length) {
-            return false;
-        }
-        for (int i = 0; i < prefix.length; i++) {
-            if (in.getByte(at + i) != prefix[i]) {
-                return false;
-            }
-        }
-        return true;
-    }
-
     private ClientSession runSession;
     private int runStart;
     private int runEnd;

@@ -78,9 +78,7 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
                 done.channel().close();
                 return;
             }
-            for (byte[] request : setup) {
-                channel.write(channel.alloc().buffer(request.length).writeBytes(request));
-            }
+            writeOwn(setup);
             internalReplies += replies;
             internalPushes += pushes;
             channel.flush();
@@ -207,6 +205,29 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         log.debug("upstream {}: {}", target, cause.toString());
         fail("connection to redis " + target + " failed: " + rootMessage(cause), true);
+    }
+
+    /** Writes requests of the proxy's own (not flushed); the caller counts the replies they bring. */
+    final void writeOwn(java.util.List<byte[]> requests) {
+        for (byte[] request : requests) {
+            channel.write(channel.alloc().buffer(request.length).writeBytes(request), channel.voidPromise());
+        }
+    }
+
+    /** The start of redis's error to a write on a replica: the server is not a master (any more). */
+    static final byte[] READONLY = "-READONLY ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    /** True when the bytes of {@code buf} at {@code at} start with {@code prefix} (within its written bytes). */
+    static boolean startsWith(ByteBuf buf, int at, byte[] prefix) {
+        if (buf.writerIndex() - at < prefix.length) {
+            return false;
+        }
+        for (int i = 0; i < prefix.length; i++) {
+            if (buf.getByte(at + i) != prefix[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -99,7 +99,7 @@ class ClientLibrariesIT {
                                 + String.valueOf(e.getMessage()).replace('\n', ' '));
                     }
                     try {
-                        Thread.sleep(5);
+                        Thread.sleep(5); // pacing of the work, as the scripts pace theirs: not a wait for a condition
                     } catch (InterruptedException e) {
                         return;
                     }

@@ -46,6 +46,17 @@ class InFlightAtFailoverIT {
                 DefaultJedisClientConfig.builder().socketTimeoutMillis(0).build());
     }
 
+    /** The hive's leader, once its replicas are in sync. */
+    private HiveFixture.Node leaderInSync() {
+        HiveFixture.Node leader = hive.awaitLeader(Duration.ofSeconds(10));
+        hive.awaitReplicasInSync(leader);
+        return leader;
+    }
+
+    private HiveFixture.Node anotherThan(HiveFixture.Node node) {
+        return hive.nodes.stream().filter(n -> n != node).findFirst().orElseThrow();
+    }
+
     private static int blockedClients(HiveFixture.Node n) {
         return Integer.parseInt(HiveFixture.infoField(n.redis.jedis().info("clients"), "blocked_clients"));
     }
@@ -63,9 +74,8 @@ class InFlightAtFailoverIT {
     void blockingCommandsWaitingThroughAPlannedHandoverAreSentAgainToTheNewMasterAndClientsSeeNoError()
             throws Exception {
         hive = HiveFixture.start(3);
-        HiveFixture.Node old = hive.awaitLeader(Duration.ofSeconds(10));
-        hive.awaitReplicasInSync(old);
-        HiveFixture.Node other = hive.nodes.stream().filter(n -> n != old).findFirst().orElseThrow();
+        HiveFixture.Node old = leaderInSync();
+        HiveFixture.Node other = anotherThan(old);
         old.redis.jedis().xgroupCreate("events", "workers", StreamEntryID.XGROUP_LAST_ENTRY, true);
         await().atMost(Duration.ofSeconds(5)).until(() -> other.redis.jedis().exists("events"));
 
@@ -118,9 +128,8 @@ class InFlightAtFailoverIT {
     @Test
     void aResentBlockingCommandWaitsOnlyWhatWasLeftOfItsTimeout() throws Exception {
         hive = HiveFixture.start(3);
-        HiveFixture.Node old = hive.awaitLeader(Duration.ofSeconds(10));
-        hive.awaitReplicasInSync(old);
-        HiveFixture.Node other = hive.nodes.stream().filter(n -> n != old).findFirst().orElseThrow();
+        HiveFixture.Node old = leaderInSync();
+        HiveFixture.Node other = anotherThan(old);
         long started = System.nanoTime();
         CompletableFuture<List<String>> waiter = CompletableFuture.supplyAsync(() -> {
             try (Jedis j = client(other)) {
@@ -138,9 +147,8 @@ class InFlightAtFailoverIT {
     @Test
     void aRequestInFlightWhenTheMastersRedisCrashesClosesTheClientsConnectionAndAReconnectWorks() throws Exception {
         hive = HiveFixture.start(3);
-        HiveFixture.Node old = hive.awaitLeader(Duration.ofSeconds(10));
-        hive.awaitReplicasInSync(old);
-        HiveFixture.Node other = hive.nodes.stream().filter(n -> n != old).findFirst().orElseThrow();
+        HiveFixture.Node old = leaderInSync();
+        HiveFixture.Node other = anotherThan(old);
         CompletableFuture<List<String>> waiter = CompletableFuture.supplyAsync(() -> {
             try (Jedis j = client(other)) {
                 return j.brpop(30, "jobs");
@@ -168,9 +176,8 @@ class InFlightAtFailoverIT {
     @Test
     void withUnknownOutcomeErrorTheClientGetsAnErrorReplyAndKeepsItsConnection() throws Exception {
         hive = HiveFixture.startWithUnknownOutcome(3, "error");
-        HiveFixture.Node old = hive.awaitLeader(Duration.ofSeconds(10));
-        hive.awaitReplicasInSync(old);
-        HiveFixture.Node other = hive.nodes.stream().filter(n -> n != old).findFirst().orElseThrow();
+        HiveFixture.Node old = leaderInSync();
+        HiveFixture.Node other = anotherThan(old);
         try (Jedis j = client(other)) {
             CompletableFuture<Throwable> waiter = CompletableFuture.supplyAsync(() -> catchThrowable(() -> j.brpop(30, "jobs")));
             await().atMost(Duration.ofSeconds(5)).until(() -> blockedClients(old) == 1);
