@@ -395,13 +395,14 @@ class ProxyIT {
                 OutputStream out = s.getOutputStream();
                 String before = dedicated ? "SELECT 0\r\n" : "";
                 String big = "x".repeat(padding);
-                out.write((before + "SET before-quit 1\r\nQUIT\r\nSET after-quit " + dedicated + "\r\n"
-                        + "*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$" + big.length() + "\r\n" + big + "\r\n")
-                        .getBytes(StandardCharsets.US_ASCII));
-                out.flush();
                 String expected = (dedicated ? "+OK\r\n" : "") + "+OK\r\n+OK\r\n";
                 java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
                 try {
+                    // the close may come while the padding is still being written (redis's own close can too)
+                    out.write((before + "SET before-quit 1\r\nQUIT\r\nSET after-quit " + dedicated + "\r\n"
+                            + "*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$" + big.length() + "\r\n" + big + "\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
                     for (int b = s.getInputStream().read(); b >= 0; b = s.getInputStream().read()) {
                         got.write(b); // until the proxy closes: no reply beyond QUIT's
                     }
