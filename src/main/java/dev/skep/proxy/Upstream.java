@@ -91,6 +91,12 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ByteBuf in = (ByteBuf) msg;
+        if (closed) {
+            // a read already under way when the connection failed: nothing reads the cumulation any more
+            // (ProxyFailoverIT saw it leak at a kill -9)
+            in.release();
+            return;
+        }
         cumulation = ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), cumulation, in);
         try {
             int len;
