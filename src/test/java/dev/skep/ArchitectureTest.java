@@ -1,0 +1,57 @@
+package dev.skep;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+/**
+ * DESIGN.md's dependency rule, enforced: the data path (proxy, sentinel, http) sees the immutable topology and
+ * the RESP framing, never the election, whose state only the control thread owns; only app (and the CLI that
+ * starts it) wires everything; nothing of the product depends on the test harness (chaos, netns).
+ */
+class ArchitectureTest {
+    private static JavaClasses product;
+
+    @BeforeAll
+    static void importProduct() {
+        product = new ClassFileImporter()
+                .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages("dev.skep");
+    }
+
+    @Test
+    void theDataPathSeesTheTopologyAndRespButNeverTheElection() {
+        noClasses().that().resideInAnyPackage("dev.skep.proxy..", "dev.skep.sentinel..", "dev.skep.http..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.skep.election..", "dev.skep.redis..",
+                        "dev.skep.lease..", "dev.skep.discovery..")
+                .check(product);
+    }
+
+    @Test
+    void onlyTheAppAndTheCommandLineWireTheNodeTogether() {
+        noClasses().that().resideOutsideOfPackages("dev.skep.app..", "dev.skep.cli..", "dev.skep.chaos..",
+                        "dev.skep.netns..", "dev.skep")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.skep.app..", "dev.skep.cli..")
+                .check(product);
+    }
+
+    @Test
+    void theProductDoesNotDependOnTheFaultHarness() {
+        noClasses().that().resideOutsideOfPackages("dev.skep.chaos..", "dev.skep.netns..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.skep.chaos..", "dev.skep.netns..")
+                .check(product);
+    }
+
+    @Test
+    void theElectionDecidesWithoutIo() {
+        // pure decision code: events in, effects out (ElectionLoop and PeerTransport are its I/O shell)
+        noClasses().that().resideInAPackage("dev.skep.election..")
+                .and().haveNameNotMatching("dev\\.skep\\.election\\.(ElectionLoop|PeerTransport)($|\\$.*)")
+                .should().dependOnClassesThat().resideInAnyPackage("io.netty..", "java.net..", "java.nio.channels..")
+                .check(product);
+    }
+}
