@@ -35,7 +35,7 @@ final class LoopContext {
     private final EventLoop eventLoop;
     private final ProxySettings settings;
     private final java.util.Map<String, String> hiveValues;
-    private final Bootstrap bootstrap;
+    private final Connector connector;
     private Topology topology = Topology.NONE;
     /**
      * A planned handover is under way: new write-port requests wait (held) while those already sent to the
@@ -105,13 +105,30 @@ final class LoopContext {
     LoopContext(EventLoop eventLoop, ProxySettings settings, Class<? extends SocketChannel> channelClass,
             ProxyServer.Observer observer, long heldLimit,
             java.util.concurrent.atomic.AtomicReference<Demotion> demotion) {
+        this(eventLoop, settings, tcp(eventLoop, channelClass), observer, heldLimit, demotion);
+    }
+
+    /** With the upstream connections {@code connector} makes (ClientSessionTest: channels of its own). */
+    LoopContext(EventLoop eventLoop, ProxySettings settings, Connector connector, ProxyServer.Observer observer,
+            long heldLimit, java.util.concurrent.atomic.AtomicReference<Demotion> demotion) {
         this.eventLoop = eventLoop;
         this.demotion = demotion;
         this.settings = settings;
         this.hiveValues = dev.skep.resp.CommandTable.hiveValues(settings.upstreamPassword());
         this.observer = observer;
         this.heldBytesLimit = heldLimit;
-        this.bootstrap = new Bootstrap()
+        this.connector = connector;
+    }
+
+    /** Opens the proxy's connections to a redis: the one seam between the proxy's logic and the network. */
+    @FunctionalInterface
+    interface Connector {
+        /** A connection to {@code target} whose pipeline is {@code handler}; completes when connected. */
+        ChannelFuture connect(Endpoint target, ChannelHandler handler);
+    }
+
+    private static Connector tcp(EventLoop eventLoop, Class<? extends SocketChannel> channelClass) {
+        Bootstrap bootstrap = new Bootstrap()
                 .group(eventLoop)
                 .channel(channelClass)
                 .option(ChannelOption.AUTO_READ, false)
@@ -119,6 +136,7 @@ final class LoopContext {
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 1000)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024));
+        return (target, handler) -> bootstrap.clone().handler(handler).connect(target.host(), target.port());
     }
 
     /** Whether replies from redis are due soon; called by the loop's select strategy, on the loop. */
@@ -140,7 +158,7 @@ final class LoopContext {
     }
 
     ChannelFuture connect(Endpoint target, ChannelHandler handler) {
-        return bootstrap.clone().handler(handler).connect(target.host(), target.port());
+        return connector.connect(target, handler);
     }
 
     // ---- where traffic goes ----
