@@ -33,14 +33,14 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Backpressure, in bytes: the client is read, and its requests forwarded, only while its connection can
  * take more output (less than 256 KB of replies waiting for it), its upstream can take more input, and its
- * unanswered requests are within its {@link #window}: as deep as the client pipelines, and no more than its
- * replies, at their typical size so far, fill {@link #SHARED_IN_FLIGHT_BYTES} (on a dedicated connection
- * {@link #DEDICATED_IN_FLIGHT_BYTES}). A shared connection must keep reading (one slow client must not stall
+ * unanswered requests are within its {@link ReplyWindow}: as deep as the client pipelines, and no more than its
+ * replies, at their typical size so far, fill {@link ReplyWindow#SHARED_IN_FLIGHT_BYTES} (on a dedicated
+ * connection {@link ReplyWindow#DEDICATED_IN_FLIGHT_BYTES}). A shared connection must keep reading (one slow client must not stall
  * the others), so the replies to what was sent arrive whether or not the client reads them, ahead of other
  * sessions' replies, and are held for a client that stopped reading: the window is what bounds them, which is
- * why it counts bytes rather than requests. A session whose replies turn out large ({@link #LARGE_REPLY}) moves to a dedicated
+ * why it counts bytes rather than requests. A session whose replies turn out large ({@link ReplyWindow#LARGE_REPLY}) moves to a dedicated
  * connection, where the proxy stops reading from redis while its client lags and its replies hold up no one
- * else's. Whatever is held is bounded all the same ({@link #observeHeld}): past
+ * else's. Whatever is held is bounded all the same ({@link HeldOutput}): past
  * {@link ProxySettings#clientHeldLimit} for one client, or its loop's share of {@link ProxySettings#heldLimit}
  * for all (the client holding the most first), the client is closed, as redis closes one over its
  * {@code client-output-buffer-limit}.
@@ -119,8 +119,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private boolean requestIsWrite;
     /** The batch being gathered holds a write. */
     private boolean batchHasWrite;
-    private long holdDeadline;
-    private ScheduledFuture<?> holdTimer;
+    private final MasterHold hold;
     /** Read port: the replica this session reads from (null: none chosen, or the master). */
     Endpoint readReplica;
     /** Where this session's requests went last, and whether it lost any in flight since the master changed. */
@@ -146,50 +145,16 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** Bounds how long a retiring connection may take to give back its blocked command ({@link #retire}). */
     private ScheduledFuture<?> retireTimer;
 
-    /**
-     * A session that gets a reply this large (or larger) sends its requests over a dedicated connection from then
-     * on: on a shared one, such replies hold up every other session's behind them for as long as they take to
-     * pass, and while its client lags they could only be held by the proxy. The size of a client's outbound high
-     * water mark: above it, a reply alone stops the session being read.
-     */
-    static final long LARGE_REPLY = 256 * 1024;
-    /**
-     * Expected reply bytes a session may have in flight on a shared connection: what may stand ahead of other
-     * sessions' replies on it, and what arrives for a client that has stopped reading, because of that session.
-     */
-    static final long SHARED_IN_FLIGHT_BYTES = 1024 * 1024;
-    /**
-     * The same on a dedicated connection, where it is redis that holds what a lagging client has not taken (the
-     * proxy stops reading): enough to keep a client that reads large values busy.
-     */
-    static final long DEDICATED_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
-
-    /** The size of this session's replies so far (up at once, down gently); -1 until the first one. */
-    private long replyEstimate = -1;
-    /**
-     * Unanswered requests this session may have now: 1 at first, doubled each time replies come back to a session
-     * that had filled it, shrunk by an eighth each time they come back to one that had not, and never more than
-     * its replies, at their estimated size, fill {@link #SHARED_IN_FLIGHT_BYTES} (or {@link
-     * #DEDICATED_IN_FLIGHT_BYTES}), nor {@link ProxySettings#MAX_IN_FLIGHT}. So it is as deep as the client
-     * pipelines, not deeper: a session that exchanged small replies one at a time and then pipelines hundreds of
-     * large reads (a client's handshake, then the flood) gets a couple out before their size is known, not 1024.
-     * Deep pipelines of small replies reach the full depth after ten round trips.
-     */
-    private int window = 1;
-    /** The session stopped forwarding because {@link #window} requests were unanswered: it wanted more. */
-    private boolean windowFull;
-    /** A reply of {@link #LARGE_REPLY} or more was seen: plain requests go over a dedicated connection too. */
-    private boolean largeReplies;
-    /** Bytes of the reply in progress already passed to the client as they streamed in; 0 between replies. */
-    private long streamed;
-    /** Bytes the client's outbound buffer held at the last {@link #observeHeld}, as counted in the loop's total. */
-    private long held;
-    /** A listener waits for the client's outbound buffer to drain, to observe it again then. */
-    private boolean drainWatched;
+    /** How many requests may be unanswered, learned from the replies' size. */
+    private final ReplyWindow window = new ReplyWindow();
+    /** What the client has not taken of its replies, against the proxy's bounds. */
+    private final HeldOutput output;
 
     ClientSession(LoopContext loop, Port route) {
         this.loop = loop;
         this.route = route;
+        this.output = new HeldOutput(loop, this);
+        this.hold = new MasterHold(loop, this, route);
         this.needAuth = !loop.settings().upstreamPassword().isEmpty();
         this.scanner = new RequestScanner(dev.skep.resp.RequestLimits.REDIS_DEFAULTS,
                 loop.hiveValues()); // CONFIG SET of what the hive owns passes only with the value it keeps
@@ -200,6 +165,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
+        output.attach(client);
         loop.sessionOpened(this);
         client.read();
     }
@@ -240,7 +206,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (client.isWritable()) {
-            refreshHeld();
+            output.refresh();
             if (dedicated != null) {
                 dedicated.resumeReads();
             }
@@ -326,20 +292,16 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     /**
      * True while the session may forward another request: its client takes its replies (less than the high water
-     * mark waits in its outbound buffer), and fewer than its {@link #window} are unanswered. Checked before every
+     * mark waits in its outbound buffer), and fewer than its {@link ReplyWindow} are unanswered. Checked before every
      * request, parked ones included: a client that does not read gets no more replies made for it.
      */
     private boolean mayForward() {
-        if (inFlight >= window) {
-            windowFull = true;
-            return false;
-        }
-        return client.isWritable();
+        return !window.full(inFlight) && client.isWritable();
     }
 
     /** True when a shared request can go straight into the current batch. */
     private boolean batchable() {
-        return !dedicatedMode && !largeReplies && !needAuth && holdDeadline == 0 && shared != null && shared.connected
+        return !dedicatedMode && !window.largeReplies() && !needAuth && !hold.active() && shared != null && shared.connected
                 && !shared.closed && !(loop.holdWrites && route == Port.WRITE);
     }
 
@@ -387,7 +349,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 local(Unpooled.wrappedBuffer(NOAUTH));
                 return true;
             }
-            if (!largeReplies) {
+            if (!window.largeReplies()) {
                 return sendShared(request, kind, refusal);
             }
             // Replies this large would stand ahead of every other session's on the shared connection, and be held
@@ -464,7 +426,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             local(Unpooled.wrappedBuffer(ok ? OK : WRONGPASS));
             return true;
         }
-        if (!dedicatedMode && !needAuth && !largeReplies && cmd.equals("HELLO") && args.size() == 2
+        if (!dedicatedMode && !needAuth && !window.largeReplies() && cmd.equals("HELLO") && args.size() == 2
                 && RequestArgs.upper(args, 1).equals("3")) {
             // Lettuce and redis-py 5 open with HELLO 3. The session stays on the shared path, over connections
             // that speak RESP3 themselves (HELLO 3 there again only returns the server's map), once its
@@ -620,34 +582,18 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** No master (or it cannot be reached): wait for one, up to --hold-ms, then answer -MASTERDOWN. */
     private boolean hold(ByteBuf request, Route kind, String refusal) {
         park(request, kind, refusal, Wait.HOLD);
-        if (holdDeadline == 0) {
-            loop.counters.increment(route, ProxyCount.HOLDS);
-            holdDeadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(loop.settings().holdMs());
-            holdTimer = client.eventLoop().schedule(this::holdExpired, loop.settings().holdMs(), TimeUnit.MILLISECONDS);
-        }
-        loop.held(this);
+        hold.begin(client, this::holdExpired);
         return false;
     }
 
     private void holdDone() {
-        if (holdDeadline != 0) {
-            loop.observer.holdEnded(route == Port.READ, heldNanos(), true);
-            holdDeadline = 0;
-            holdTimer.cancel(false);
-            holdTimer = null;
-            loop.released(this);
-        }
+        hold.served();
     }
 
     private void holdExpired() {
-        holdTimer = null;
-        if (closed || holdDeadline == 0) {
+        if (closed) {
             return;
         }
-        loop.observer.holdEnded(route == Port.READ, heldNanos(), false);
-        loop.counters.increment(route, ProxyCount.ERRORS_MASTERDOWN);
-        holdDeadline = 0;
-        loop.released(this);
         if (parked != null) {
             parked.request().release();
             parked = null;
@@ -657,11 +603,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         flushClient();
         process();
         maybeRead();
-    }
-
-    /** How long the current hold has lasted (the deadline is its start plus --hold-ms). */
-    private long heldNanos() {
-        return System.nanoTime() - (holdDeadline - TimeUnit.MILLISECONDS.toNanos(loop.settings().holdMs()));
     }
 
     /** Called when what the session waited for may have happened (connected, new topology, drained). */
@@ -698,7 +639,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             client.read();
         } else if (log.isTraceEnabled()) {
             log.trace("{} not reading: writable={} inFlight={} window={} upstreamWritable={}", client.remoteAddress(),
-                    client.isWritable(), inFlight, window, upstreamWritable());
+                    client.isWritable(), inFlight, window.size(), upstreamWritable());
         }
     }
 
@@ -797,36 +738,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private void streamed(ByteBuf chunk) {
-        streamed += chunk.readableBytes();
-        if (streamed >= LARGE_REPLY) {
-            largeReplies = true;
-        }
+        window.streamed(chunk.readableBytes());
         client.write(chunk, client.voidPromise());
     }
 
-    /**
-     * {@code count} replies of {@code bytes} together (the largest {@code largest}) are complete, with what of
-     * the first had streamed ahead: their size adjusts the session's estimate, hence its {@link #window}. Up at
-     * once, since one large reply is enough to hold others up; down by a quarter of the difference per batch.
-     */
     private void sized(long bytes, int count, long largest) {
-        bytes += streamed;
-        largest = Math.max(largest, streamed);
-        streamed = 0;
-        if (largest >= LARGE_REPLY) {
-            largeReplies = true;
-        }
-        long size = bytes / count;
-        long was = replyEstimate;
-        replyEstimate = was < 0 || size > was ? size : was - ((was - size) >> 2);
-        long budget = dedicatedMode ? DEDICATED_IN_FLIGHT_BYTES : SHARED_IN_FLIGHT_BYTES;
-        int ceiling = (int) Math.max(1, Math.min(ProxySettings.MAX_IN_FLIGHT, budget / Math.max(1, replyEstimate)));
-        if (windowFull) {
-            windowFull = false;
-            window = Math.min(ceiling, window * 2);
-        } else {
-            window = Math.min(ceiling, window - (window >> 3));
-        }
+        window.replied(bytes, count, largest, dedicatedMode);
     }
 
     /** True when no local reply waits among the slots: replies can then be written several at once. */
@@ -890,7 +807,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 }
             }
         }
-        streamed = 0; // a frame of a raw session (pub/sub message, MONITOR line...) that streamed in
+        window.frameDone(); // a frame of a raw session (pub/sub message, MONITOR line...) that streamed in
         client.write(frame, client.voidPromise());
         writeLocalReplies();
         if (wait == Wait.RETIRE && inFlight == 0) {
@@ -1043,7 +960,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         client.flush();
-        if (observeHeld()) {
+        HeldOutput.Verdict verdict = output.observe();
+        if (verdict == HeldOutput.Verdict.OVER_CLIENT_LIMIT) {
+            overload(false);
+        }
+        if (verdict != HeldOutput.Verdict.WITHIN) {
             return; // closed: it held too much
         }
         if (wait == Wait.DRAIN && inFlight == 0) {
@@ -1056,68 +977,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     // ---- bytes held for the client ----
 
-    /**
-     * After replies were written and flushed: what the client's outbound buffer still holds (what it has not
-     * taken) is counted in its loop's total and checked against the bounds. Over {@link
-     * ProxySettings#clientHeldLimit}, or when the loop's clients together pass its share of {@link
-     * ProxySettings#heldLimit} and this one holds the most, the client is closed. While anything is held, a
-     * listener observes again once it has all been written, so the count goes back down without new replies.
-     *
-     * @return true when this session was closed
-     */
-    private boolean observeHeld() {
-        long now = refreshHeld();
-        if (now == 0) {
-            return false; // the common case: the socket took everything
-        }
-        if (now > loop.settings().clientHeldLimit()) {
-            overload(false);
-            return true;
-        }
-        if (loop.heldBytes() > loop.heldBytesLimit && loop.overHeldLimit(this)) {
-            return true;
-        }
-        watchDrain();
-        return false;
-    }
-
-    /**
-     * Observes again once the client has taken what its outbound buffer holds now: an empty write completes when
-     * everything before it is written. Its listener runs in the middle of Netty's flush (before the entry's own
-     * overhead is uncounted), so the observation is a task of its own after it.
-     */
-    private void watchDrain() {
-        if (drainWatched || closed) {
-            return;
-        }
-        drainWatched = true;
-        client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> client.eventLoop().execute(drained));
-    }
-
-    private final Runnable drained = () -> {
-        drainWatched = false;
-        if (refreshHeld() > 0) {
-            watchDrain(); // more was written meanwhile
-        }
-    };
-
-    /** Observes what the client's outbound buffer holds now, and counts the change in the loop's total. */
     long refreshHeld() {
-        long now = 0;
-        if (!closed) {
-            io.netty.channel.ChannelOutboundBuffer out = client.unsafe().outboundBuffer();
-            now = out == null ? 0 : out.totalPendingWriteBytes();
-        }
-        if (now != held) {
-            loop.heldBytesChanged(now - held);
-            held = now;
-        }
-        return now;
+        return output.refresh();
     }
 
-    /** What the client's outbound buffer held at the last observation. */
     long held() {
-        return held;
+        return output.held();
     }
 
     /**
@@ -1128,9 +993,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      */
     void overload(boolean total) {
         loop.counters.increment(route, total ? ProxyCount.OVERLOAD_TOTAL : ProxyCount.OVERLOAD_CLIENT);
-        loop.logOverload(String.valueOf(client.remoteAddress()), route, held, total);
-        loop.heldBytesChanged(-held);
-        held = 0;
+        loop.logOverload(String.valueOf(client.remoteAddress()), route, output.held(), total);
+        output.stop();
         closed = true; // from here on, what arrives for it is released at once
         client.close();
     }
@@ -1173,7 +1037,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (closed) {
             return;
         }
-        if (streamed > 0) {
+        if (window.streamedSoFar() > 0) {
             cutMidReply();
             return;
         }
@@ -1230,7 +1094,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (wait == Wait.RETIRE) {
             wait = Wait.NONE;
         }
-        if (streamed > 0) {
+        if (window.streamedSoFar() > 0) {
             cutMidReply();
             return;
         }
@@ -1457,8 +1321,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private void cleanUp() {
         closed = true;
-        loop.heldBytesChanged(-held);
-        held = 0;
+        output.stop();
         in.release();
         in = Unpooled.EMPTY_BUFFER;
         if (parked != null) {
@@ -1472,9 +1335,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             heldReply.release();
             heldReply = null;
         }
-        if (holdTimer != null) {
-            holdTimer.cancel(false);
-        }
+        hold.cancel();
         if (retireTimer != null) {
             retireTimer.cancel(false);
         }
