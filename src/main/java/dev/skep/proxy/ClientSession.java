@@ -85,8 +85,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * kept for a re-send, a reply to replace, a local reply, or the WAIT the proxy sent after a write (--quorum
      * majority; its reply releases {@link #heldReply}).
      */
-    private final ArrayDeque<Slot> slots = new ArrayDeque<>();
-    private int inFlight;
+    private final PendingReplies slots = new PendingReplies();
     private boolean dedicatedMode;
     private SharedUpstream shared;
     private DedicatedUpstream dedicated;
@@ -100,12 +99,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** Consecutive plain requests read but not yet handed to the shared connection: where they start, how many. */
     private int batchStart;
     private int batchCount;
-    /** Local replies waiting among the slots (behind unanswered requests). */
-    private int queuedLocals;
     /** A shared connection got replies for this session and will flush its client after its read batch. */
     boolean flushPending;
-    /** A local reply was written and not yet flushed. */
-    private boolean localUnflushed;
     /** The client broke the protocol: nothing more is read from it. */
     private boolean broken;
     private boolean closed;
@@ -166,6 +161,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
         output.attach(client);
+        slots.attach(client);
         loop.sessionOpened(this);
         client.read();
     }
@@ -178,7 +174,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         if (log.isTraceEnabled()) {
-            log.trace("{} read {} bytes wait={} inFlight={}", client.remoteAddress(), bytes.readableBytes(), wait, inFlight);
+            log.trace("{} read {} bytes wait={} inFlight={}", client.remoteAddress(), bytes.readableBytes(), wait, slots.inFlight());
         }
         in = ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), in, bytes);
         process();
@@ -271,8 +267,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 in.skipBytes(length);
                 batchCount++;
                 batchHasWrite |= scanner.isWrite();
-                slots.add(FORWARDED);
-                inFlight++;
+                slots.sent(FORWARDED);
                 continue;
             }
             sendBatch();
@@ -296,7 +291,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * request, parked ones included: a client that does not read gets no more replies made for it.
      */
     private boolean mayForward() {
-        return !window.full(inFlight) && client.isWritable();
+        return !window.full(slots.inFlight()) && client.isWritable();
     }
 
     /** True when a shared request can go straight into the current batch. */
@@ -333,8 +328,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 // Inside MULTI, redis aborts the whole transaction when it refuses a command (EXECABORT): so must a
                 // refusal of the proxy's, or EXEC would run the rest of it. A command redis does not know is
                 // refused by redis at queue time too, and marks the transaction; its reply is replaced by ours.
-                slots.add(new Slot.Instead(errorReply(refusal)));
-                inFlight++;
+                slots.sent(new Slot.Instead(errorReply(refusal)));
                 dedicated.send(Unpooled.wrappedBuffer(ABORT_TRANSACTION));
                 wroteDedicated = true;
                 return true;
@@ -355,7 +349,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             // Replies this large would stand ahead of every other session's on the shared connection, and be held
             // by the proxy while this client lags: from now on the session has a connection of its own (once its
             // shared requests are answered, so replies stay in order), as a stateful one does.
-            if (inFlight > 0) {
+            if (slots.inFlight() > 0) {
                 park(request, kind, refusal, Wait.DRAIN);
                 return false;
             }
@@ -399,7 +393,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         if (cmd.equals("SYNC")) {
             // the connection becomes a replica link: every reply before it must be in, as its bytes are not framed
-            if (inFlight > 0) {
+            if (slots.inFlight() > 0) {
                 park(request, kind, refusal, Wait.DRAIN);
                 return false;
             }
@@ -432,7 +426,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             // that speak RESP3 themselves (HELLO 3 there again only returns the server's map), once its
             // RESP2 requests are answered: replies come back in order only from one connection at a time.
             if (!resp3) {
-                if (inFlight > 0) {
+                if (slots.inFlight() > 0) {
                     park(request, kind, refusal, Wait.DRAIN);
                     return false;
                 }
@@ -443,7 +437,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return sendShared(request, kind, refusal);
         }
         if (!dedicatedMode) {
-            if (inFlight > 0) {
+            if (slots.inFlight() > 0) {
                 park(request, kind, refusal, Wait.DRAIN);
                 return false;
             }
@@ -483,8 +477,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         loop.counters.increment(route, ProxyCount.COMMANDS_SHARED);
         lastUpstream = u.target;
         u.send(this, request, 1, requestIsWrite);
-        slots.add(FORWARDED);
-        inFlight++;
+        slots.sent(FORWARDED);
         wroteShared = true;
         return true;
     }
@@ -537,13 +530,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         SessionState.Change change = args == null ? null : state.onRequest(args);
         if (!state.raw()) {
             if (change != null) {
-                slots.add(new Slot.StateChange(change));
+                slots.sent(new Slot.StateChange(change));
             } else if (args != null && route == Port.WRITE && BlockingRequest.resendable(args)) {
-                slots.add(new Slot.Blocked(args, System.nanoTime(), requestIsWrite));
+                slots.sent(new Slot.Blocked(args, System.nanoTime(), requestIsWrite));
             } else {
-                slots.add(FORWARDED);
+                slots.sent(FORWARDED);
             }
-            inFlight++;
         }
         loop.counters.increment(route, ProxyCount.COMMANDS_DEDICATED);
         lastUpstream = d.target;
@@ -563,8 +555,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         WriteConfirmation needed = route == Port.WRITE ? loop.confirmation() : null;
         if (needed != null && !txOpen && !state.raw() && (requestIsWrite || cmd.equals("EXEC"))) {
             // --quorum majority: as on the shared path, the reply waits until enough replicas have the write
-            slots.add(new Slot.Confirmation(needed));
-            inFlight++;
+            slots.sent(new Slot.Confirmation(needed));
             d.send(Unpooled.wrappedBuffer(needed.request()));
         }
         wroteDedicated = true;
@@ -639,7 +630,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             client.read();
         } else if (log.isTraceEnabled()) {
             log.trace("{} not reading: writable={} inFlight={} window={} upstreamWritable={}", client.remoteAddress(),
-                    client.isWritable(), inFlight, window.size(), upstreamWritable());
+                    client.isWritable(), slots.inFlight(), window.size(), upstreamWritable());
         }
     }
 
@@ -651,8 +642,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private void flushUpstreams() {
-        if (localUnflushed) {
-            localUnflushed = false;
+        if (slots.takeUnflushed()) {
             flushClient();
         }
         if (wroteShared) {
@@ -677,12 +667,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             frame.release();
             return;
         }
-        slots.poll();
-        inFlight--;
+        slots.answered();
         int size = frame.readableBytes();
         sized(size, 1, size);
         client.write(frame, client.voidPromise());
-        writeLocalReplies();
+        slots.writeLocalReplies();
     }
 
     /** The replies to this session's {@code count} oldest shared requests, in one buffer; the largest so many bytes. */
@@ -691,10 +680,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             frames.release();
             return;
         }
-        for (int i = 0; i < count; i++) {
-            slots.poll();
-        }
-        inFlight -= count;
+        slots.answered(count);
         sized(frames.readableBytes(), count, largest);
         client.write(frames, client.voidPromise());
         writeLocalReplies();
@@ -720,7 +706,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     boolean onDedicatedPartial(ByteBuf in, int n) {
         if (!closed) {
             Slot head = slots.peek();
-            if (head == null ? !state.raw() : head != FORWARDED || secondSlotIsConfirmation()) {
+            if (head == null ? !state.raw() : head != FORWARDED || slots.secondIsConfirmation()) {
                 // a Blocked reply comes whole too: it may say the command did not run
                 return false;
             }
@@ -729,12 +715,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             in.skipBytes(n);
         }
         return true;
-    }
-
-    private boolean secondSlotIsConfirmation() {
-        java.util.Iterator<Slot> it = slots.iterator();
-        it.next();
-        return it.hasNext() && it.next() instanceof Slot.Confirmation;
     }
 
     private void streamed(ByteBuf chunk) {
@@ -748,7 +728,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     /** True when no local reply waits among the slots: replies can then be written several at once. */
     boolean canTakeRepliesTogether() {
-        return queuedLocals == 0 && !closed;
+        return !slots.localsQueued() && !closed;
     }
 
     /** A frame from the dedicated connection: a reply, or (raw session, RESP3 push) a message of its own. */
@@ -760,8 +740,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (!push) {
             Slot head = slots.peek();
             if (head instanceof Slot.Instead instead) {
-                slots.poll();
-                inFlight--;
+                slots.answered();
                 frame.release();
                 client.write(instead.reply(), client.voidPromise());
                 writeLocalReplies();
@@ -780,22 +759,19 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 loop.masterDemoted(demoted);
                 if (loop.settings().closeOnUnknown()) {
                     frame.release();
-                    slots.poll();
-                    inFlight--;
+                    slots.answered();
                     cutMidReply();
                     return;
                 }
             }
             if (head instanceof Slot.Confirmation confirmation) {
-                slots.poll();
-                inFlight--;
+                slots.answered();
                 releaseHeldReply(confirmation.needed(), frame);
                 writeLocalReplies();
                 return;
             }
             if (head == FORWARDED || head instanceof Slot.Blocked || head instanceof Slot.StateChange) {
-                slots.poll();
-                inFlight--;
+                slots.answered();
                 int size = frame.readableBytes();
                 sized(size, 1, size);
                 if (head instanceof Slot.StateChange c) {
@@ -810,7 +786,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         window.frameDone(); // a frame of a raw session (pub/sub message, MONITOR line...) that streamed in
         client.write(frame, client.voidPromise());
         writeLocalReplies();
-        if (wait == Wait.RETIRE && inFlight == 0) {
+        if (wait == Wait.RETIRE && slots.inFlight() == 0) {
             retired();
         }
     }
@@ -833,8 +809,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * retries on a new connection.
      */
     private void sendAgain(Slot.Blocked b) {
-        slots.poll();
-        inFlight--;
+        slots.answered();
         if (parked != null) {
             cutMidReply();
             return;
@@ -849,7 +824,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             log.debug("{} {} gave back a blocking command unrun: sending it again", client.remoteAddress(), demoted);
         }
         if (wait == Wait.RETIRE) {
-            if (inFlight == 0) {
+            if (slots.inFlight() == 0) {
                 retired();
             }
         } else {
@@ -874,7 +849,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return true;
         }
         if (route != Port.WRITE || !dedicated.connected || wait != Wait.NONE || parked != null || state.pinned()
-                || slots.size() != 1 || !(slots.peek() instanceof Slot.Blocked)) {
+                || !slots.onlyOne(Slot.Blocked.class)) {
             return false;
         }
         wait = Wait.RETIRE;
@@ -929,28 +904,17 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** Writes the local replies that are now first in line. */
     private void writeLocalReplies() {
-        while (!slots.isEmpty() && slots.peek() instanceof Slot.Local local) {
-            slots.poll();
-            queuedLocals--;
-            client.write(local.reply(), client.voidPromise());
-        }
+        slots.writeLocalReplies();
     }
 
     private void local(ByteBuf reply) {
-        if (slots.isEmpty()) {
-            client.write(reply, client.voidPromise());
-            localUnflushed = true;
-        } else {
-            slots.add(new Slot.Local(reply));
-            queuedLocals++;
-        }
+        slots.local(reply);
     }
 
     /** Flushes what was written to the client, then continues what waited for replies. */
     void flushClient() {
-        localUnflushed = false;
+        slots.takeUnflushed();
         if (closed) {
             return;
         }
@@ -967,7 +931,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (verdict != HeldOutput.Verdict.WITHIN) {
             return; // closed: it held too much
         }
-        if (wait == Wait.DRAIN && inFlight == 0) {
+        if (wait == Wait.DRAIN && slots.inFlight() == 0) {
             resume();
         } else {
             maybeRead();
@@ -1041,8 +1005,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             cutMidReply();
             return;
         }
-        slots.poll();
-        inFlight--;
+        slots.answered();
         if (error.startsWith("NOREPLICAS")) {
             loop.counters.increment(route, ProxyCount.ERRORS_NOREPLICAS);
         } else {
@@ -1081,7 +1044,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     void onDedicatedLost(DedicatedUpstream d, String reason, boolean wasConnected) {
         if (log.isDebugEnabled()) {
             log.debug("{} dedicated lost {} (current {}) wasConnected={} inFlight={} wait={}: {}", client.remoteAddress(),
-                    d, dedicated, wasConnected, inFlight, wait, reason);
+                    d, dedicated, wasConnected, slots.inFlight(), wait, reason);
         }
         if (d != dedicated || closed) {
             return;
@@ -1138,23 +1101,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             client.write(errorReply("ERR " + reason + ": the command may or may not have been executed"),
                     client.voidPromise());
         }
-        while (!slots.isEmpty()) {
-            Slot s = slots.poll();
-            if (s instanceof Slot.Confirmation) {
-                continue;
-            }
-            if (s instanceof Slot.Local local) {
-                client.write(local.reply(), client.voidPromise());
-            } else { // a request of the client's: its reply will not come
+        slots.failAll(s -> {
+            if (!(s instanceof Slot.Confirmation)) { // a request of the client's: its reply will not come
                 s.release();
                 loop.counters.increment(route, ProxyCount.ERRORS_FAILOVER);
                 lostRequests = true;
                 client.write(errorReply("ERR " + reason + ": the command may or may not have been executed"),
                         client.voidPromise());
             }
-        }
-        inFlight = 0;
-        queuedLocals = 0;
+        });
         if (wasConnected && state.pinned()) {
             // MULTI, WATCH, subscriptions, MONITOR, tracking, replies off: state the new master cannot be
             // given; the client must see the break and start again.
@@ -1230,12 +1185,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (heldReply != null) {
             return true;
         }
-        for (Slot s : slots) {
-            if (s.clientRequest()) {
-                return true;
-            }
-        }
-        return false;
+        return slots.anyClientRequest();
     }
 
     /**
@@ -1250,7 +1200,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         boolean closing = dedicated != null && dedicated.connected && state.pinned() && !state.onlySubscribed();
         if (!closing) {
             // a pinned session is counted when it is closed (SESSIONS_CLOSED)
-            loop.counters.increment(route, lostRequests || inFlight > 0
+            loop.counters.increment(route, lostRequests || slots.inFlight() > 0
                     ? ProxyCount.SESSIONS_FAILED : ProxyCount.SESSIONS_REATTACHED);
         }
         lostRequests = false;
@@ -1328,9 +1278,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             parked.request().release();
             parked = null;
         }
-        slots.forEach(Slot::release);
         slots.clear();
-        queuedLocals = 0;
         if (heldReply != null) {
             heldReply.release();
             heldReply = null;
