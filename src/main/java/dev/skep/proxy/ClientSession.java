@@ -50,10 +50,6 @@ import java.util.concurrent.TimeUnit;
 final class ClientSession extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     private static final Slot FORWARDED = Slot.Forwarded.INSTANCE;
-    /** A dedicated reply held until the WAIT after it says enough replicas have the write. */
-    private ByteBuf heldReply;
-    /** A MULTI was sent and no EXEC, DISCARD or RESET after it: a WAIT now would be queued in the transaction. */
-    private boolean txOpen;
     /** The session said HELLO 3 on the shared path: it uses the shared connections that speak RESP3. */
     private boolean resp3;
     private static final byte[] OK = "+OK\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -63,16 +59,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     /**
      * Why the session is not reading requests right now. RETIRE: the master changed in a planned handover while a
-     * blocking command waited on it; the old connection stays until the old master answers it (see {@link #retire}).
-     * VERIFY: redis closed the idle dedicated connection; a probe tells a kill from a crash ({@link #verifyKilled}).
+     * blocking command waited on it; the old connection stays until the old master answers it (DedicatedLink).
+     * VERIFY: redis closed the idle dedicated connection; a probe tells a kill from a crash (DedicatedLink).
      */
-    private enum Wait { NONE, CONNECTING, DRAIN, HOLD, RETIRE, VERIFY }
-
-    /** A command no redis knows: sent inside MULTI in place of one the proxy refuses, so the transaction aborts. */
-    private static final byte[] ABORT_TRANSACTION = "*1\r\n$33\r\nSKEP-REFUSED-INSIDE-A-TRANSACTION\r\n"
-            .getBytes(StandardCharsets.US_ASCII);
-
-    private static final byte[] UNBLOCKED_BY_DEMOTION = "-UNBLOCKED force unblock".getBytes(StandardCharsets.US_ASCII);
+    enum Wait { NONE, CONNECTING, DRAIN, HOLD, RETIRE, VERIFY }
 
     private final LoopContext loop;
     final Port route;
@@ -88,9 +78,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private final PendingReplies slots = new PendingReplies();
     private boolean dedicatedMode;
     private SharedUpstream shared;
-    private DedicatedUpstream dedicated;
+    /** The session's connection of its own, once it needs one. */
+    private final DedicatedLink dedicated;
     private boolean wroteShared;
-    private boolean wroteDedicated;
     private final SessionState state = new SessionState();
     private boolean needAuth;
     private boolean closeWhenAnswered;
@@ -121,24 +111,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private Endpoint lastUpstream;
     private boolean lostRequests;
     /**
-     * A redis this session's blocking command found demoted (it answered that the command did not run): the
-     * command is sent again only once the write port goes elsewhere. Null otherwise.
-     */
-    private Endpoint demoted;
-    /**
-     * The session sent {@code CLIENT KILL} on its current dedicated connection: if redis then closes that
-     * connection, the kill may have named it, and the client's own connection closes as it would on redis.
-     */
-    private boolean killSent;
-    /**
      * The session sent SYNC: its connection is a replica link, redis's bytes pass as they come, and what the client
      * sends is dropped (a replica's acknowledgements could make a write look replicated when it is not).
      */
     private boolean replicaStream;
     /** A raw session sent QUIT to redis: nothing more is read; redis's close of its end closes the client's. */
     private boolean quitting;
-    /** Bounds how long a retiring connection may take to give back its blocked command ({@link #retire}). */
-    private ScheduledFuture<?> retireTimer;
 
     /** How many requests may be unanswered, learned from the replies' size. */
     private final ReplyWindow window = new ReplyWindow();
@@ -150,6 +128,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         this.route = route;
         this.output = new HeldOutput(loop, this);
         this.hold = new MasterHold(loop, this, route);
+        this.dedicated = new DedicatedLink(this, loop, route, slots, state);
         this.needAuth = !loop.settings().upstreamPassword().isEmpty();
         this.scanner = new RequestScanner(dev.skep.resp.RequestLimits.REDIS_DEFAULTS,
                 loop.hiveValues()); // CONFIG SET of what the hive owns passes only with the value it keeps
@@ -203,9 +182,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (client.isWritable()) {
             output.refresh();
-            if (dedicated != null) {
-                dedicated.resumeReads();
-            }
+            dedicated.resumeReads();
             maybeRead();
         }
     }
@@ -324,16 +301,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             request.release();
             loop.counters.increment(route,
                     refusal.startsWith("READONLY") ? ProxyCount.ERRORS_READONLY : ProxyCount.ERRORS_REFUSED);
-            if (txOpen && dedicated != null && dedicated.connected && !state.raw()) {
-                // Inside MULTI, redis aborts the whole transaction when it refuses a command (EXECABORT): so must a
-                // refusal of the proxy's, or EXEC would run the rest of it. A command redis does not know is
-                // refused by redis at queue time too, and marks the transaction; its reply is replaced by ours.
-                slots.sent(new Slot.Instead(errorReply(refusal)));
-                dedicated.send(Unpooled.wrappedBuffer(ABORT_TRANSACTION));
-                wroteDedicated = true;
-                return true;
+            ByteBuf error = errorReply(refusal);
+            if (!dedicated.abortTransaction(error)) {
+                local(error);
             }
-            local(errorReply(refusal));
             return true;
         }
         if (kind == Route.SHARED && !dedicatedMode) {
@@ -361,15 +332,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         List<byte[]> args = dev.skep.resp.RequestArguments.decode(request);
         String cmd = RequestArgs.upper(args, 0);
-        if (cmd.equals("QUIT") && dedicatedMode && dedicated != null && dedicated.connected
-                && !(loop.holdWrites && route == Port.WRITE) && demoted == null && loop.target(this) != null) {
-            // A connection of its own: redis answers, and closes its end as it does, before the client hears +OK,
-            // as on redis: a tracking redirect to it breaks, its blocked state is gone, before the client's next
-            // move (answered here, the upstream's close could reach redis after another client's next request).
+        if (cmd.equals("QUIT") && dedicatedMode && dedicated.canQuitThroughRedis()) {
             in.skipBytes(in.readableBytes());
             if (state.raw()) {
-                // subscribed (or replies off): no slot tells when +OK has passed; redis's close of its end does
-                killSent = true;
+                dedicated.quitThroughRedis();
                 quitting = true;
             } else {
                 closeWhenAnswered = true;
@@ -483,86 +449,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private boolean sendDedicated(ByteBuf request, Route kind, String refusal, List<byte[]> args) {
-        if (loop.holdWrites && route == Port.WRITE) {
-            return hold(request, kind, refusal);
-        }
-        if (demoted != null) {
-            // a blocking command is to be sent again: not to the redis that gave it back, which is a replica now
-            if (dedicated != null && dedicated.target.equals(demoted)) {
-                DedicatedUpstream old = dedicated;
-                dedicated = null;
-                old.closeDeliberately("its redis became a replica");
-            }
-            Endpoint target = loop.target(this);
-            if (target == null || target.equals(demoted)) {
-                return hold(request, kind, refusal);
-            }
-            demoted = null;
-        }
-        if (dedicated != null && loop.target(this) == null) {
-            return hold(request, kind, refusal); // no master at the moment: its connection is kept, not used
-        }
-        DedicatedUpstream d = dedicated;
-        if (d == null) {
-            Endpoint target = loop.target(this);
-            if (target == null || loop.isDown(target)) {
-                return hold(request, kind, refusal);
-            }
-            killSent = false;
-            d = loop.takeSpare(route, target);
-            if (d != null) {
-                dedicated = d;
-                d.adopt(this, state.replay()); // connected already: the request goes out now, in its order
-            } else {
-                d = new DedicatedUpstream(loop, target, route, this);
-                dedicated = d;
-                // parked first: a connection refused at once calls onDedicatedLost, which resumes us
-                park(request, kind, refusal, Wait.CONNECTING);
-                d.start(state.replay());
-                return false;
-            }
-        }
-        if (!d.connected) {
-            park(request, kind, refusal, Wait.CONNECTING);
-            return false;
-        }
-        holdDone();
-        SessionState.Change change = args == null ? null : state.onRequest(args);
-        if (!state.raw()) {
-            if (change != null) {
-                slots.sent(new Slot.StateChange(change));
-            } else if (args != null && route == Port.WRITE && BlockingRequest.resendable(args)) {
-                slots.sent(new Slot.Blocked(args, System.nanoTime(), requestIsWrite));
-            } else {
-                slots.sent(FORWARDED);
-            }
-        }
-        loop.counters.increment(route, ProxyCount.COMMANDS_DEDICATED);
-        lastUpstream = d.target;
-        d.send(request);
-        String cmd = args == null ? "" : RequestArgs.upper(args, 0);
-        if (cmd.equals("CLIENT") && RequestArgs.upper(args, 1).equals("KILL")) {
-            killSent = true;
-        } else if (cmd.equals("SYNC")) {
+        boolean sent = dedicated.send(request, kind, refusal, args, requestIsWrite);
+        if (sent && args != null && RequestArgs.upper(args, 0).equals("SYNC")) {
             replicaStream = true;
-            d.rawBytes = true;
         }
-        if (cmd.equals("MULTI")) {
-            txOpen = true; // as sent: the replies that would tell the session state have not come back yet
-        } else if (cmd.equals("EXEC") || cmd.equals("DISCARD") || cmd.equals("RESET")) {
-            txOpen = false;
-        }
-        WriteConfirmation needed = route == Port.WRITE ? loop.confirmation() : null;
-        if (needed != null && !txOpen && !state.raw() && (requestIsWrite || cmd.equals("EXEC"))) {
-            // --quorum majority: as on the shared path, the reply waits until enough replicas have the write
-            slots.sent(new Slot.Confirmation(needed));
-            d.send(Unpooled.wrappedBuffer(needed.request()));
-        }
-        wroteDedicated = true;
-        return true;
+        return sent;
     }
 
-    private void park(ByteBuf request, Route kind, String refusal, Wait why) {
+    void park(ByteBuf request, Route kind, String refusal, Wait why) {
         if (log.isDebugEnabled()) {
             log.debug("{} park {} dedicated={} shared={}", client.remoteAddress(), why, dedicated, shared);
         }
@@ -571,13 +465,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     /** No master (or it cannot be reached): wait for one, up to --hold-ms, then answer -MASTERDOWN. */
-    private boolean hold(ByteBuf request, Route kind, String refusal) {
+    boolean hold(ByteBuf request, Route kind, String refusal) {
         park(request, kind, refusal, Wait.HOLD);
         hold.begin(client, this::holdExpired);
         return false;
     }
 
-    private void holdDone() {
+    void holdDone() {
         hold.served();
     }
 
@@ -609,7 +503,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     /** Sends what is buffered or parked, flushes, and reads the client again when it may. */
-    private void goOn() {
+    void goOn() {
         process();
         flushUpstreams();
         maybeRead();
@@ -636,7 +530,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private boolean upstreamWritable() {
         if (dedicatedMode) {
-            return dedicated == null || !dedicated.connected || dedicated.channel.isWritable();
+            return dedicated.writable();
         }
         return shared == null || !shared.connected || shared.channel.isWritable();
     }
@@ -651,12 +545,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 shared.flush();
             }
         }
-        if (wroteDedicated) {
-            wroteDedicated = false;
-            if (dedicated != null) {
-                dedicated.flush();
-            }
-        }
+        dedicated.flush();
     }
 
     // ---- replies ----
@@ -698,32 +587,22 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         streamed(chunk);
     }
 
-    /**
-     * The start of a frame on the dedicated connection, {@code n} bytes at {@code in.readerIndex()}: taken (and
-     * passed on) unless the reply must reach the session whole: a state change to learn the outcome of, or a write
-     * whose reply waits for the WAIT after it.
-     */
     boolean onDedicatedPartial(ByteBuf in, int n) {
-        if (!closed) {
-            Slot head = slots.peek();
-            if (head == null ? !state.raw() : head != FORWARDED || slots.secondIsConfirmation()) {
-                // a Blocked reply comes whole too: it may say the command did not run
-                return false;
-            }
-            streamed(in.readRetainedSlice(n));
-        } else {
-            in.skipBytes(n);
-        }
-        return true;
+        return dedicated.onPartial(in, n);
     }
 
-    private void streamed(ByteBuf chunk) {
+    void streamed(ByteBuf chunk) {
         window.streamed(chunk.readableBytes());
         client.write(chunk, client.voidPromise());
     }
 
     private void sized(long bytes, int count, long largest) {
         window.replied(bytes, count, largest, dedicatedMode);
+    }
+
+    /** One reply of {@code size} bytes from the dedicated connection is complete. */
+    void sized(long size) {
+        sized(size, 1, size);
     }
 
     /** True when no local reply waits among the slots: replies can then be written several at once. */
@@ -733,150 +612,18 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     /** A frame from the dedicated connection: a reply, or (raw session, RESP3 push) a message of its own. */
     void onDedicatedFrame(ByteBuf frame, boolean push) {
-        if (closed) {
-            frame.release();
-            return;
-        }
-        if (!push) {
-            Slot head = slots.peek();
-            if (head instanceof Slot.Instead instead) {
-                slots.answered();
-                frame.release();
-                client.write(instead.reply(), client.voidPromise());
-                writeLocalReplies();
-                return;
-            }
-            if (head instanceof Slot.Blocked b && didNotRun(frame)) {
-                frame.release();
-                sendAgain(b);
-                return;
-            }
-            if (head == FORWARDED && route == Port.WRITE && frame.getByte(frame.readerIndex()) == '-'
-                    && Upstream.startsWith(frame, frame.readerIndex(), Upstream.READONLY) && dedicated != null) {
-                // the master is a replica now (demoted before this proxy heard): the request did not run, and no
-                // more go there (as on the shared connections, SharedUpstream#onFrame)
-                demoted = dedicated.target;
-                loop.masterDemoted(demoted);
-                if (loop.settings().closeOnUnknown()) {
-                    frame.release();
-                    slots.answered();
-                    cutMidReply();
-                    return;
-                }
-            }
-            if (head instanceof Slot.Confirmation confirmation) {
-                slots.answered();
-                releaseHeldReply(confirmation.needed(), frame);
-                writeLocalReplies();
-                return;
-            }
-            if (head == FORWARDED || head instanceof Slot.Blocked || head instanceof Slot.StateChange) {
-                slots.answered();
-                int size = frame.readableBytes();
-                sized(size, 1, size);
-                if (head instanceof Slot.StateChange c) {
-                    state.apply(c.change(), frame.getByte(frame.readerIndex()) == '-');
-                }
-                if (slots.peek() instanceof Slot.Confirmation) {
-                    heldReply = frame;
-                    return;
-                }
-            }
-        }
-        window.frameDone(); // a frame of a raw session (pub/sub message, MONITOR line...) that streamed in
+        dedicated.onFrame(frame, push);
+    }
+
+    /** A frame goes to the client as it is, followed by the local replies now first in line. */
+    void passOn(ByteBuf frame) {
+        window.frameDone(); // a frame of a raw session (pub/sub message, MONITOR line...) may have streamed in
         client.write(frame, client.voidPromise());
-        writeLocalReplies();
-        if (wait == Wait.RETIRE && slots.inFlight() == 0) {
-            retired();
-        }
+        slots.writeLocalReplies();
     }
 
-    /**
-     * A reply by which a redis says that a blocking command did not run because it is no longer a master:
-     * {@code -UNBLOCKED force unblock...} (it became a replica while the command waited) or {@code -READONLY}
-     * (the command was held by the handover's write pause and ran once it was a replica).
-     */
-    private static boolean didNotRun(ByteBuf frame) {
-        return Upstream.startsWith(frame, frame.readerIndex(), UNBLOCKED_BY_DEMOTION)
-                || Upstream.startsWith(frame, frame.readerIndex(), Upstream.READONLY);
-    }
-
-    /**
-     * The master gave back blocking command {@code b} unrun: it is sent again, with what is left of its timeout,
-     * to the next master (not to this redis, a replica now), after whatever was sent before it is answered. The
-     * client sees one command that waited. Should a later request of the client already wait to be sent (it
-     * would have to go after this one), the client's connection is closed instead: it did not run, and a client
-     * retries on a new connection.
-     */
-    private void sendAgain(Slot.Blocked b) {
-        slots.answered();
-        if (parked != null) {
-            cutMidReply();
-            return;
-        }
-        loop.counters.increment(route, ProxyCount.RESENT);
-        long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - b.sentNanos());
-        parked = new Parked(Unpooled.wrappedBuffer(RequestArgs.encode(BlockingRequest.withElapsed(b.args(), elapsedMs))),
-                Route.DEDICATED, null, b.write());
-        demoted = dedicated.target;
-        loop.masterDemoted(demoted);
-        if (log.isDebugEnabled()) {
-            log.debug("{} {} gave back a blocking command unrun: sending it again", client.remoteAddress(), demoted);
-        }
-        if (wait == Wait.RETIRE) {
-            if (slots.inFlight() == 0) {
-                retired();
-            }
-        } else {
-            wait = Wait.DRAIN; // sent once the replies before it are in (flushClient resumes)
-        }
-    }
-
-    /**
-     * The master changed while this session's one request in flight is a blocking command on the old master,
-     * whose connection is still up: rather than close it (the command's outcome would be unknown), keep it until
-     * the old master answers. Demoted (at once in a planned handover, whose write pause also kept the command
-     * from being served), it gives the command back unrun ({@link #sendAgain}); if it served it meanwhile, the
-     * reply is passed on, as it would have been a moment earlier. Nothing else is sent or read until then, so
-     * replies stay in order; past --hold-ms (an old master no agent can reach) the connection is closed as any
-     * lost one is. This does not depend on the proxy having seen the handover's hold: under load a proxy may
-     * learn of the new master before it learns writes were held.
-     *
-     * @return true when the session retires its connection this way
-     */
-    private boolean retire() {
-        if (wait == Wait.RETIRE) {
-            return true;
-        }
-        if (route != Port.WRITE || !dedicated.connected || wait != Wait.NONE || parked != null || state.pinned()
-                || !slots.onlyOne(Slot.Blocked.class)) {
-            return false;
-        }
-        wait = Wait.RETIRE;
-        retireTimer = client.eventLoop().schedule(this::retireExpired, loop.settings().holdMs(), TimeUnit.MILLISECONDS);
-        return true;
-    }
-
-    private void retireExpired() {
-        retireTimer = null;
-        if (closed || wait != Wait.RETIRE || dedicated == null) {
-            return;
-        }
-        wait = Wait.NONE;
-        dedicated.closeDeliberately("failover: the old master did not answer the blocked command within --hold-ms");
-    }
-
-    /** The retiring connection owes nothing more: it closes, and the session goes on (on the new master). */
-    private void retired() {
-        if (retireTimer != null) {
-            retireTimer.cancel(false);
-            retireTimer = null;
-        }
-        DedicatedUpstream old = dedicated;
-        dedicated = null;
-        old.closeDeliberately("retired after a handover");
-        wait = Wait.NONE;
-        goOn();
+    void write(ByteBuf reply) {
+        client.write(reply, client.voidPromise());
     }
 
     /** Bytes of the replica link this session's SYNC opened, passed on as they came. */
@@ -886,22 +633,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         client.write(bytes, client.voidPromise());
-    }
-
-    /** The reply to our WAIT: the held write reply goes to the client if enough replicas confirmed, else an error. */
-    private void releaseHeldReply(WriteConfirmation wait, ByteBuf waitReply) {
-        String error = wait.unconfirmed(waitReply);
-        ByteBuf reply = heldReply;
-        heldReply = null;
-        if (reply == null) {
-            return;
-        }
-        if (error == null) {
-            client.write(reply, client.voidPromise());
-        } else {
-            reply.release();
-            client.write(errorReply(error), client.voidPromise());
-        }
     }
 
     private void writeLocalReplies() {
@@ -1032,160 +763,23 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     void dedicatedReady(DedicatedUpstream d) {
-        if (log.isDebugEnabled()) {
-            log.debug("{} dedicated ready {} (current {}) wait={}", client.remoteAddress(), d, dedicated, wait);
-        }
-        if (d == dedicated) {
-            resume();
-        }
+        dedicated.onReady(d);
     }
 
-    /** The dedicated connection is gone: unanswered requests get errors; a pinned session is closed. */
+    /** The dedicated connection is gone (DedicatedLink decides what the client sees). */
     void onDedicatedLost(DedicatedUpstream d, String reason, boolean wasConnected) {
         if (log.isDebugEnabled()) {
             log.debug("{} dedicated lost {} (current {}) wasConnected={} inFlight={} wait={}: {}", client.remoteAddress(),
                     d, dedicated, wasConnected, slots.inFlight(), wait, reason);
         }
-        if (d != dedicated || closed) {
-            return;
-        }
-        dedicated = null;
-        if (retireTimer != null) {
-            retireTimer.cancel(false);
-            retireTimer = null;
-        }
-        if (wait == Wait.RETIRE) {
-            wait = Wait.NONE;
-        }
-        if (window.streamedSoFar() > 0) {
-            cutMidReply();
-            return;
-        }
-        if (killSent && wasConnected && !d.deliberate) {
-            // CLIENT KILL named this session's own connection (ID, ADDR, SKIPME no...): redis answered the kill and
-            // closed it, and would have closed the client's connection: so does the proxy, after the replies
-            closeAsRedisDid();
-            return;
-        }
-        if (wasConnected && state.onlySubscribed() && !unknownOutcome()) {
-            Endpoint target = loop.target(this);
-            if (target != null && !target.equals(d.target) && !loop.isDown(target)) {
-                resubscribe(target);
-                return;
-            }
-        }
-        if (loop.settings().closeOnUnknown() && (unknownOutcome() || (wasConnected && state.pinned()))) {
-            // As a client of a demoted master sees under Sentinel: the connection closes, after the replies owed
-            // before the first request whose outcome is unknown; libraries reconnect (and replay their state).
-            if (state.pinned() && !unknownOutcome()) {
-                loop.counters.increment(route, ProxyCount.SESSIONS_CLOSED);
-                closeAsRedisDid();
-            } else {
-                if (heldReply != null) {
-                    heldReply.release();
-                    heldReply = null;
-                }
-                writeLocalReplies();
-                cutMidReply();
-            }
-            return;
-        }
-        if (wasConnected && !d.deliberate && !unknownOutcome() && !state.pinned() && wait == Wait.NONE
-                && parked == null) {
-            verifyKilled(d.target);
-            return;
-        }
-        if (heldReply != null) {
-            heldReply.release();
-            heldReply = null;
-            client.write(errorReply("ERR " + reason + ": the command may or may not have been executed"),
-                    client.voidPromise());
-        }
-        slots.failAll(s -> {
-            if (!(s instanceof Slot.Confirmation)) { // a request of the client's: its reply will not come
-                s.release();
-                loop.counters.increment(route, ProxyCount.ERRORS_FAILOVER);
-                lostRequests = true;
-                client.write(errorReply("ERR " + reason + ": the command may or may not have been executed"),
-                        client.voidPromise());
-            }
-        });
-        if (wasConnected && state.pinned()) {
-            // MULTI, WATCH, subscriptions, MONITOR, tracking, replies off: state the new master cannot be
-            // given; the client must see the break and start again.
-            loop.counters.increment(route, ProxyCount.SESSIONS_CLOSED);
-            client.writeAndFlush(errorReply("ERR " + reason + ": this connection's state (transaction, "
-                    + "subscription...) cannot move to the new master; reconnect"))
-                    .addListener(ChannelFutureListener.CLOSE);
-            return;
-        }
-        client.flush();
-        // Continue whatever waited (a parked request reconnects with the state replayed, or holds), and
-        // read again: the client may have been paused because the dying connection had stopped being writable.
-        resume();
-        maybeRead();
+        dedicated.onLost(d, reason, wasConnected);
     }
 
-    /**
-     * Redis closed this session's idle dedicated connection, and the proxy did not ask it to: either the redis is
-     * gone (crashed, stopped), and the session waits for a master as usual, or it is up and closed just that
-     * connection ({@code CLIENT KILL} by another client, its {@code timeout}, an output buffer limit), and the
-     * client's connection closes as it would have on redis. A TCP connect to the redis tells which; nothing of
-     * the client's is read meanwhile.
-     */
-    private void verifyKilled(Endpoint target) {
-        wait = Wait.VERIFY;
-        loop.connect(target, new ChannelInboundHandlerAdapter()).addListener((ChannelFutureListener) f -> {
-            boolean up = f.isSuccess();
-            if (up) {
-                f.channel().close();
-            }
-            if (closed || wait != Wait.VERIFY) {
-                return;
-            }
-            wait = Wait.NONE;
-            if (up && target.equals(loop.target(this))) {
-                closeAsRedisDid();
-            } else {
-                goOn();
-            }
-        });
-    }
-
-    /**
-     * The master changed under a session that is only subscribed (a Celery worker's remote control, a cache's
-     * invalidation listener): it subscribes again on the new master, with its state replayed first, and the
-     * confirmations are consumed, so the client sees nothing but the messages published from then on. Messages
-     * published while it moved are not delivered, as pub/sub promises no more than once (a client of a demoted
-     * master under Sentinel is closed instead, and misses them as well).
-     */
-    private void resubscribe(Endpoint target) {
-        DedicatedUpstream next = new DedicatedUpstream(loop, target, route, this);
-        dedicated = next;
-        killSent = false;
-        lastUpstream = target;
-        next.start(state.replay(), state.resubscribe(), state.subscriptions(), state.protocol() == 3);
-        client.flush();
-        maybeRead();
-    }
-
-    /** Closes the client after the replies already in: what was still in flight on the killed connection is dropped. */
-    private void closeAsRedisDid() {
-        if (heldReply != null) {
-            heldReply.release();
-            heldReply = null;
-        }
+    /** Closes the client after the replies already in: what was still in flight is dropped. */
+    void closeAfterReplies() {
         writeLocalReplies();
         closed = true;
         client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-    }
-
-    /** True when a request was sent on the dedicated connection and not answered (or its reply is held). */
-    private boolean unknownOutcome() {
-        if (heldReply != null) {
-            return true;
-        }
-        return slots.anyClientRequest();
     }
 
     /**
@@ -1197,7 +791,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (closed || route != Port.WRITE || !oldMaster.equals(lastUpstream)) {
             return;
         }
-        boolean closing = dedicated != null && dedicated.connected && state.pinned() && !state.onlySubscribed();
+        boolean closing = dedicated.pinnedAndConnected() && !state.onlySubscribed();
         if (!closing) {
             // a pinned session is counted when it is closed (SESSIONS_CLOSED)
             loop.counters.increment(route, lostRequests || slots.inFlight() > 0
@@ -1223,9 +817,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             }
             return;
         }
-        if (dedicated != null && !dedicated.target.equals(target) && !retire()) {
-            dedicated.closeDeliberately(reason);
-        }
+        dedicated.onTopologyChanged(target, reason);
         if (shared != null && !shared.target.equals(loop.target(this))) {
             leaveShared();
         }
@@ -1239,7 +831,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * will never come, and no error can follow it that the client would read as one. So the connection closes
      * after what was passed on, as a direct connection to a redis that died mid-reply would.
      */
-    private void cutMidReply() {
+    void cutMidReply() {
         loop.counters.increment(route, ProxyCount.ERRORS_FAILOVER);
         lostRequests = true;
         closed = true;
@@ -1258,7 +850,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         flushClient();
     }
 
-    private static ByteBuf errorReply(String text) {
+    static ByteBuf errorReply(String text) {
         String clean = text.replace('\r', ' ').replace('\n', ' ');
         return Unpooled.wrappedBuffer(("-" + clean + "\r\n").getBytes(StandardCharsets.UTF_8));
     }
@@ -1279,19 +871,59 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             parked = null;
         }
         slots.clear();
-        if (heldReply != null) {
-            heldReply.release();
-            heldReply = null;
-        }
         hold.cancel();
-        if (retireTimer != null) {
-            retireTimer.cancel(false);
-        }
-        if (dedicated != null) {
-            dedicated.close();
-            dedicated = null;
-        }
+        dedicated.close();
         leaveShared();
         loop.sessionClosed(this);
+    }
+
+    // ---- for DedicatedLink ----
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    Channel client() {
+        return client;
+    }
+
+    Wait waitState() {
+        return wait;
+    }
+
+    void waitFor(Wait why) {
+        wait = why;
+    }
+
+    boolean hasParked() {
+        return parked != null;
+    }
+
+    /**
+     * Parks a blocking command the old master gave back, to be sent again; false when another request already
+     * waits to be sent (the command would have to go before it).
+     */
+    boolean parkResend(ByteBuf request, boolean write) {
+        if (parked != null) {
+            return false;
+        }
+        parked = new Parked(request, Route.DEDICATED, null, write);
+        return true;
+    }
+
+    /** The session's requests went to {@code target}. */
+    void sentTo(Endpoint target) {
+        lastUpstream = target;
+    }
+
+    /** Part of a reply streamed to the client: a cut now leaves it half-sent. */
+    boolean streamedMidReply() {
+        return window.streamedSoFar() > 0;
+    }
+
+    /** A request of the client's was lost with its connection (its error is written by the caller). */
+    void lost() {
+        loop.counters.increment(route, ProxyCount.ERRORS_FAILOVER);
+        lostRequests = true;
     }
 }

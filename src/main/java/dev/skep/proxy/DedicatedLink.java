@@ -1,0 +1,570 @@
+package dev.skep.proxy;
+
+import dev.skep.proxy.ClientSession.Wait;
+import dev.skep.proxy.Upstream.Port;
+import dev.skep.resp.Route;
+import dev.skep.topology.Endpoint;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.concurrent.ScheduledFuture;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A session's connection of its own to redis, once it needs one (a stateful command, large replies): what it sends
+ * there and tracks (state changes, blocking commands kept for a re-send, transactions, CLIENT KILL, SYNC, the WAIT
+ * of {@code --quorum majority}), how each reply is passed on, and what happens when the connection goes: replies
+ * owed before a lost request are written, then the client's connection closes (or each lost request gets an error
+ * with {@code --unknown-outcome error}); a blocking command a demoted master gives back is sent again to the next
+ * one; a connection redis closed on purpose (CLIENT KILL) closes the client's as redis would.
+ *
+ * <p>Its session ({@link ClientSession}) frames the client's requests and keeps their replies in order; this class
+ * owns only the dedicated connection's side. Confined to the client channel's event loop.
+ */
+final class DedicatedLink {
+    private static final Slot FORWARDED = Slot.Forwarded.INSTANCE;
+    /** A command no redis knows: sent inside MULTI in place of one the proxy refuses, so the transaction aborts. */
+    private static final byte[] ABORT_TRANSACTION = "*1\r\n$33\r\nSKEP-REFUSED-INSIDE-A-TRANSACTION\r\n"
+            .getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] UNBLOCKED_BY_DEMOTION = "-UNBLOCKED force unblock".getBytes(StandardCharsets.US_ASCII);
+
+    private final ClientSession session;
+    private final LoopContext loop;
+    private final Port route;
+    private final PendingReplies slots;
+    private final SessionState state;
+    private DedicatedUpstream conn;
+    /** A reply held until the WAIT after it says enough replicas have the write. */
+    private ByteBuf heldReply;
+    /** A MULTI was sent and no EXEC, DISCARD or RESET after it: a WAIT now would be queued in the transaction. */
+    private boolean txOpen;
+    /**
+     * A redis this session's blocking command found demoted (it answered that the command did not run): the
+     * command is sent again only once the write port goes elsewhere. Null otherwise.
+     */
+    private Endpoint demoted;
+    /**
+     * The session sent {@code CLIENT KILL} on its current connection: if redis then closes that connection, the
+     * kill may have named it, and the client's own connection closes as it would on redis.
+     */
+    private boolean killSent;
+    /** Bounds how long a retiring connection may take to give back its blocked command ({@link #retire}). */
+    private ScheduledFuture<?> retireTimer;
+    private boolean wrote;
+
+    DedicatedLink(ClientSession session, LoopContext loop, Port route, PendingReplies slots, SessionState state) {
+        this.session = session;
+        this.loop = loop;
+        this.route = route;
+        this.slots = slots;
+        this.state = state;
+    }
+
+    // ---- sending ----
+
+    /**
+     * Sends one request (its arguments, when it was decoded, tell what it changes), or parks it while the connection
+     * is made, or holds it while there is no master. Returns false when it was parked or held.
+     */
+    boolean send(ByteBuf request, Route kind, String refusal, List<byte[]> args, boolean write) {
+        if (loop.holdWrites && route == Port.WRITE) {
+            return session.hold(request, kind, refusal);
+        }
+        if (demoted != null) {
+            // a blocking command is to be sent again: not to the redis that gave it back, which is a replica now
+            if (conn != null && conn.target.equals(demoted)) {
+                DedicatedUpstream old = conn;
+                conn = null;
+                old.closeDeliberately("its redis became a replica");
+            }
+            Endpoint target = loop.target(session);
+            if (target == null || target.equals(demoted)) {
+                return session.hold(request, kind, refusal);
+            }
+            demoted = null;
+        }
+        if (conn != null && loop.target(session) == null) {
+            return session.hold(request, kind, refusal); // no master at the moment: its connection is kept, not used
+        }
+        DedicatedUpstream d = conn;
+        if (d == null) {
+            Endpoint target = loop.target(session);
+            if (target == null || loop.isDown(target)) {
+                return session.hold(request, kind, refusal);
+            }
+            killSent = false;
+            d = loop.takeSpare(route, target);
+            if (d != null) {
+                conn = d;
+                d.adopt(session, state.replay()); // connected already: the request goes out now, in its order
+            } else {
+                d = new DedicatedUpstream(loop, target, route, session);
+                conn = d;
+                // parked first: a connection refused at once calls onLost, which resumes the session
+                session.park(request, kind, refusal, Wait.CONNECTING);
+                d.start(state.replay());
+                return false;
+            }
+        }
+        if (!d.connected) {
+            session.park(request, kind, refusal, Wait.CONNECTING);
+            return false;
+        }
+        session.holdDone();
+        SessionState.Change change = args == null ? null : state.onRequest(args);
+        if (!state.raw()) {
+            if (change != null) {
+                slots.sent(new Slot.StateChange(change));
+            } else if (args != null && route == Port.WRITE && BlockingRequest.resendable(args)) {
+                slots.sent(new Slot.Blocked(args, System.nanoTime(), write));
+            } else {
+                slots.sent(FORWARDED);
+            }
+        }
+        loop.counters.increment(route, ProxyCount.COMMANDS_DEDICATED);
+        session.sentTo(d.target);
+        d.send(request);
+        String cmd = args == null ? "" : RequestArgs.upper(args, 0);
+        if (cmd.equals("CLIENT") && RequestArgs.upper(args, 1).equals("KILL")) {
+            killSent = true;
+        } else if (cmd.equals("SYNC")) {
+            d.rawBytes = true;
+        }
+        if (cmd.equals("MULTI")) {
+            txOpen = true; // as sent: the replies that would tell the session state have not come back yet
+        } else if (cmd.equals("EXEC") || cmd.equals("DISCARD") || cmd.equals("RESET")) {
+            txOpen = false;
+        }
+        WriteConfirmation needed = route == Port.WRITE ? loop.confirmation() : null;
+        if (needed != null && !txOpen && !state.raw() && (write || cmd.equals("EXEC"))) {
+            // --quorum majority: as on the shared path, the reply waits until enough replicas have the write
+            slots.sent(new Slot.Confirmation(needed));
+            d.send(Unpooled.wrappedBuffer(needed.request()));
+        }
+        wrote = true;
+        return true;
+    }
+
+    /**
+     * Inside MULTI, redis aborts the whole transaction when it refuses a command (EXECABORT): so must a refusal of
+     * the proxy's, or EXEC would run the rest of it. A command redis does not know is refused by redis at queue time
+     * too, and marks the transaction; its reply is replaced by {@code error}. Returns false when no transaction is
+     * open on a connected link.
+     */
+    boolean abortTransaction(ByteBuf error) {
+        if (!txOpen || conn == null || !conn.connected || state.raw()) {
+            return false;
+        }
+        slots.sent(new Slot.Instead(error));
+        conn.send(Unpooled.wrappedBuffer(ABORT_TRANSACTION));
+        wrote = true;
+        return true;
+    }
+
+    /**
+     * QUIT can go to redis: redis answers, and closes its end as it does, before the client hears +OK, so a
+     * tracking redirect to it breaks and its blocked state is gone before the client's next move (answered by the
+     * proxy, the upstream's close could reach redis after another client's next request: unit/tracking).
+     */
+    boolean canQuitThroughRedis() {
+        return conn != null && conn.connected && !(loop.holdWrites && route == Port.WRITE) && demoted == null
+                && loop.target(session) != null;
+    }
+
+    /** A subscribed session's QUIT went to redis: no slot tells when +OK has passed; redis's close of its end does. */
+    void quitThroughRedis() {
+        killSent = true;
+    }
+
+    void flush() {
+        if (wrote) {
+            wrote = false;
+            if (conn != null) {
+                conn.flush();
+            }
+        }
+    }
+
+    /** True when the connection can take more requests (or there is none yet, so nothing waits on it). */
+    boolean writable() {
+        return conn == null || !conn.connected || conn.channel.isWritable();
+    }
+
+    void resumeReads() {
+        if (conn != null) {
+            conn.resumeReads();
+        }
+    }
+
+    /** True when the connection is up and the session's state is one only it holds (a transaction, subscriptions). */
+    boolean pinnedAndConnected() {
+        return conn != null && conn.connected && state.pinned();
+    }
+
+    /** True when a request was sent and not answered (or its reply is held): its outcome would be unknown now. */
+    boolean unknownOutcome() {
+        return heldReply != null || slots.anyClientRequest();
+    }
+
+    // ---- replies ----
+
+    /**
+     * The start of a frame, {@code n} bytes at {@code in.readerIndex()}: taken (and passed on) unless the reply must
+     * reach the session whole: a state change to learn the outcome of, a blocking command's (it may say it did not
+     * run), or a write whose reply waits for the WAIT after it.
+     */
+    boolean onPartial(ByteBuf in, int n) {
+        if (session.isClosed()) {
+            in.skipBytes(n);
+            return true;
+        }
+        Slot head = slots.peek();
+        if (head == null ? !state.raw() : head != FORWARDED || slots.secondIsConfirmation()) {
+            return false;
+        }
+        session.streamed(in.readRetainedSlice(n));
+        return true;
+    }
+
+    /** A frame from the connection: a reply, or (raw session, RESP3 push) a message of its own. */
+    void onFrame(ByteBuf frame, boolean push) {
+        if (session.isClosed()) {
+            frame.release();
+            return;
+        }
+        if (!push && !onReply(frame)) {
+            return;
+        }
+        session.passOn(frame);
+        if (session.waitState() == Wait.RETIRE && slots.inFlight() == 0) {
+            retired();
+        }
+    }
+
+    /** Settles the reply's slot; returns true when the frame goes to the client as it is. */
+    private boolean onReply(ByteBuf frame) {
+        Slot head = slots.peek();
+        if (head instanceof Slot.Instead instead) {
+            slots.answered();
+            frame.release();
+            session.passOn(instead.reply());
+            return false;
+        }
+        if (head instanceof Slot.Blocked b && didNotRun(frame)) {
+            frame.release();
+            sendAgain(b);
+            return false;
+        }
+        if (head == FORWARDED && route == Port.WRITE && frame.getByte(frame.readerIndex()) == '-'
+                && Upstream.startsWith(frame, frame.readerIndex(), Upstream.READONLY) && conn != null) {
+            // the master is a replica now (demoted before this proxy heard): the request did not run, and no more
+            // go there (as on the shared connections, SharedUpstream#onFrame)
+            demoted = conn.target;
+            loop.masterDemoted(demoted);
+            if (loop.settings().closeOnUnknown()) {
+                frame.release();
+                slots.answered();
+                session.cutMidReply();
+                return false;
+            }
+        }
+        if (head instanceof Slot.Confirmation confirmation) {
+            slots.answered();
+            releaseHeldReply(confirmation.needed(), frame);
+            slots.writeLocalReplies();
+            return false;
+        }
+        if (head == FORWARDED || head instanceof Slot.Blocked || head instanceof Slot.StateChange) {
+            slots.answered();
+            session.sized(frame.readableBytes());
+            if (head instanceof Slot.StateChange c) {
+                state.apply(c.change(), frame.getByte(frame.readerIndex()) == '-');
+            }
+            if (slots.peek() instanceof Slot.Confirmation) {
+                heldReply = frame;
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The reply to our WAIT: the held write reply goes to the client if enough replicas confirmed, else an error. */
+    private void releaseHeldReply(WriteConfirmation wait, ByteBuf waitReply) {
+        String error = wait.unconfirmed(waitReply);
+        ByteBuf reply = heldReply;
+        heldReply = null;
+        if (reply == null) {
+            return;
+        }
+        if (error == null) {
+            session.write(reply);
+        } else {
+            reply.release();
+            session.write(ClientSession.errorReply(error));
+        }
+    }
+
+    /**
+     * A reply by which a redis says that a blocking command did not run because it is no longer a master:
+     * {@code -UNBLOCKED force unblock...} (it became a replica while the command waited) or {@code -READONLY}
+     * (the command was held by the handover's write pause and ran once it was a replica).
+     */
+    private static boolean didNotRun(ByteBuf frame) {
+        return Upstream.startsWith(frame, frame.readerIndex(), UNBLOCKED_BY_DEMOTION)
+                || Upstream.startsWith(frame, frame.readerIndex(), Upstream.READONLY);
+    }
+
+    /**
+     * The master gave back blocking command {@code b} unrun: it is sent again, with what is left of its timeout,
+     * to the next master (not to this redis, a replica now), after whatever was sent before it is answered. The
+     * client sees one command that waited. Should a later request of the client already wait to be sent (it
+     * would have to go after this one), the client's connection is closed instead: it did not run, and a client
+     * retries on a new connection.
+     */
+    private void sendAgain(Slot.Blocked b) {
+        slots.answered();
+        long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - b.sentNanos());
+        ByteBuf again = Unpooled.wrappedBuffer(RequestArgs.encode(BlockingRequest.withElapsed(b.args(), elapsedMs)));
+        if (!session.parkResend(again, b.write())) {
+            again.release();
+            session.cutMidReply();
+            return;
+        }
+        loop.counters.increment(route, ProxyCount.RESENT);
+        demoted = conn.target;
+        loop.masterDemoted(demoted);
+        if (session.waitState() == Wait.RETIRE) {
+            if (slots.inFlight() == 0) {
+                retired();
+            }
+        } else {
+            session.waitFor(Wait.DRAIN); // sent once the replies before it are in (flushClient resumes)
+        }
+    }
+
+    // ---- a new master ----
+
+    /**
+     * The write port's master is now {@code target}: the connection to the old one closes, unless its one request
+     * in flight is a blocking command, whose connection is kept until the old master answers it ({@link #retire}).
+     */
+    void onTopologyChanged(Endpoint target, String reason) {
+        if (conn != null && !conn.target.equals(target) && !retire()) {
+            conn.closeDeliberately(reason);
+        }
+    }
+
+    /**
+     * The master changed while this session's one request in flight is a blocking command on the old master,
+     * whose connection is still up: rather than close it (the command's outcome would be unknown), keep it until
+     * the old master answers. Demoted (at once in a planned handover, whose write pause also kept the command
+     * from being served), it gives the command back unrun ({@link #sendAgain}); if it served it meanwhile, the
+     * reply is passed on, as it would have been a moment earlier. Nothing else is sent or read until then, so
+     * replies stay in order; past --hold-ms (an old master no agent can reach) the connection is closed as any
+     * lost one is. This does not depend on the proxy having seen the handover's hold: under load a proxy may
+     * learn of the new master before it learns writes were held (InFlightAtFailoverIT).
+     *
+     * @return true when the session retires its connection this way
+     */
+    private boolean retire() {
+        if (session.waitState() == Wait.RETIRE) {
+            return true;
+        }
+        if (route != Port.WRITE || !conn.connected || session.waitState() != Wait.NONE || session.hasParked()
+                || state.pinned() || !slots.onlyOne(Slot.Blocked.class)) {
+            return false;
+        }
+        session.waitFor(Wait.RETIRE);
+        retireTimer = session.client().eventLoop().schedule(this::retireExpired, loop.settings().holdMs(),
+                TimeUnit.MILLISECONDS);
+        return true;
+    }
+
+    private void retireExpired() {
+        retireTimer = null;
+        if (session.isClosed() || session.waitState() != Wait.RETIRE || conn == null) {
+            return;
+        }
+        session.waitFor(Wait.NONE);
+        conn.closeDeliberately("failover: the old master did not answer the blocked command within --hold-ms");
+    }
+
+    /** The retiring connection owes nothing more: it closes, and the session goes on (on the new master). */
+    private void retired() {
+        cancelRetire();
+        DedicatedUpstream old = conn;
+        conn = null;
+        old.closeDeliberately("retired after a handover");
+        session.waitFor(Wait.NONE);
+        session.goOn();
+    }
+
+    private void cancelRetire() {
+        if (retireTimer != null) {
+            retireTimer.cancel(false);
+            retireTimer = null;
+        }
+    }
+
+    // ---- the connection going ----
+
+    void onReady(DedicatedUpstream d) {
+        if (d == conn) {
+            session.resume();
+        }
+    }
+
+    /**
+     * The connection is gone. What the client sees depends on what it owed: a reply cut midway closes the client;
+     * a kill it asked for closes it as redis did; a subscribed-only session subscribes again on the new master;
+     * with an unknown outcome (or state only that connection held) the client closes after the replies owed before
+     * (--unknown-outcome close) or each lost request gets an error; an idle connection redis closed unasked is
+     * told from a crash by a probe ({@link #verifyKilled}).
+     */
+    void onLost(DedicatedUpstream d, String reason, boolean wasConnected) {
+        if (d != conn || session.isClosed()) {
+            return;
+        }
+        conn = null;
+        cancelRetire();
+        if (session.waitState() == Wait.RETIRE) {
+            session.waitFor(Wait.NONE);
+        }
+        if (session.streamedMidReply()) {
+            session.cutMidReply();
+            return;
+        }
+        if (killSent && wasConnected && !d.deliberate) {
+            // CLIENT KILL named this session's own connection (ID, ADDR, SKIPME no...): redis answered the kill and
+            // closed it, and would have closed the client's connection: so does the proxy, after the replies
+            closeAsRedisDid();
+            return;
+        }
+        if (wasConnected && state.onlySubscribed() && !unknownOutcome()) {
+            Endpoint target = loop.target(session);
+            if (target != null && !target.equals(d.target) && !loop.isDown(target)) {
+                resubscribe(target);
+                return;
+            }
+        }
+        if (loop.settings().closeOnUnknown() && (unknownOutcome() || (wasConnected && state.pinned()))) {
+            // As a client of a demoted master sees under Sentinel: the connection closes, after the replies owed
+            // before the first request whose outcome is unknown; libraries reconnect (and replay their state).
+            if (state.pinned() && !unknownOutcome()) {
+                loop.counters.increment(route, ProxyCount.SESSIONS_CLOSED);
+                closeAsRedisDid();
+            } else {
+                dropHeldReply();
+                slots.writeLocalReplies();
+                session.cutMidReply();
+            }
+            return;
+        }
+        if (wasConnected && !d.deliberate && !unknownOutcome() && !state.pinned() && session.waitState() == Wait.NONE
+                && !session.hasParked()) {
+            verifyKilled(d.target);
+            return;
+        }
+        String lost = "ERR " + reason + ": the command may or may not have been executed";
+        if (heldReply != null) {
+            dropHeldReply();
+            session.write(ClientSession.errorReply(lost));
+        }
+        slots.failAll(s -> {
+            if (!(s instanceof Slot.Confirmation)) { // a request of the client's: its reply will not come
+                s.release();
+                session.lost();
+                session.write(ClientSession.errorReply(lost));
+            }
+        });
+        if (wasConnected && state.pinned()) {
+            // MULTI, WATCH, subscriptions, MONITOR, tracking, replies off: state the new master cannot be
+            // given; the client must see the break and start again.
+            loop.counters.increment(route, ProxyCount.SESSIONS_CLOSED);
+            session.client().writeAndFlush(ClientSession.errorReply("ERR " + reason + ": this connection's state "
+                    + "(transaction, subscription...) cannot move to the new master; reconnect"))
+                    .addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        session.client().flush();
+        // Continue whatever waited (a parked request reconnects with the state replayed, or holds), and
+        // read again: the client may have been paused because the dying connection had stopped being writable.
+        session.resume();
+        session.maybeRead();
+    }
+
+    /**
+     * Redis closed this session's idle connection, and the proxy did not ask it to: either the redis is gone
+     * (crashed, stopped), and the session waits for a master as usual, or it is up and closed just that
+     * connection ({@code CLIENT KILL} by another client, its {@code timeout}, an output buffer limit), and the
+     * client's connection closes as it would have on redis. A TCP connect to the redis tells which; nothing of
+     * the client's is read meanwhile.
+     */
+    private void verifyKilled(Endpoint target) {
+        session.waitFor(Wait.VERIFY);
+        loop.connect(target, new ChannelInboundHandlerAdapter()).addListener((ChannelFutureListener) f -> {
+            boolean up = f.isSuccess();
+            if (up) {
+                f.channel().close();
+            }
+            if (session.isClosed() || session.waitState() != Wait.VERIFY) {
+                return;
+            }
+            session.waitFor(Wait.NONE);
+            if (up && target.equals(loop.target(session))) {
+                closeAsRedisDid();
+            } else {
+                session.goOn();
+            }
+        });
+    }
+
+    /**
+     * The master changed under a session that is only subscribed (a Celery worker's remote control, a cache's
+     * invalidation listener): it subscribes again on the new master, with its state replayed first, and the
+     * confirmations are consumed, so the client sees nothing but the messages published from then on. Messages
+     * published while it moved are not delivered, as pub/sub promises no more than once (a client of a demoted
+     * master under Sentinel is closed instead, and misses them as well).
+     */
+    private void resubscribe(Endpoint target) {
+        DedicatedUpstream next = new DedicatedUpstream(loop, target, route, session);
+        conn = next;
+        killSent = false;
+        session.sentTo(target);
+        next.start(state.replay(), state.resubscribe(), state.subscriptions(), state.protocol() == 3);
+        session.client().flush();
+        session.maybeRead();
+    }
+
+    /** Closes the client after the replies already in: what was still in flight on the killed connection is dropped. */
+    private void closeAsRedisDid() {
+        dropHeldReply();
+        session.closeAfterReplies();
+    }
+
+    private void dropHeldReply() {
+        if (heldReply != null) {
+            heldReply.release();
+            heldReply = null;
+        }
+    }
+
+    /** The session is gone: the connection closes, and what it held is released. */
+    void close() {
+        dropHeldReply();
+        cancelRetire();
+        if (conn != null) {
+            conn.close();
+            conn = null;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return String.valueOf(conn);
+    }
+}
