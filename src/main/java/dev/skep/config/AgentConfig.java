@@ -99,7 +99,8 @@ public record AgentConfig(
 
     /**
      * The default of {@code --spin-us}: no polling, as HAProxy's busy-polling and Netty are off by default. It
-     * saves 8 µs at one client but, on a machine whose cores are busy, costs tail latency (README, Measured).
+     * saves 8 µs at one client but, on a machine whose cores are busy, costs tail latency (docs/benchmarks.md,
+     * Proxy throughput).
      */
     public static final int DEFAULT_SPIN_US = 0;
 

@@ -37,10 +37,10 @@ import static org.awaitility.Awaitility.await;
 /**
  * The client libraries people use, doing their ordinary work through a write port while the hive goes through a
  * planned handover and then a kill -9 of the master's redis, with one client object for the whole run (never
- * recreated by the test): the library must recover by itself. What each sees is what the README's table says:
- * nothing at the handover; at the crash, at most its request in flight fails, as a connection error (never an
- * error reply), and the writes it had acknowledged are on the new master, but for the crashed master's
- * replication window.
+ * recreated by the test): the library must recover by itself. What each sees is what the table in
+ * docs/benchmarks.md (Client libraries at a change of master) says: nothing at the handover; at the crash, at most
+ * its request in flight fails, as a connection error (never an error reply), and the writes it had acknowledged
+ * are on the new master, but for the crashed master's replication window.
  */
 class ClientLibrariesIT {
     /** Where .ci/install-node-clients puts ioredis and node-redis. */

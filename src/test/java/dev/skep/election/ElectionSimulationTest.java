@@ -43,7 +43,7 @@ import static org.assertj.core.api.Assertions.fail;
  * have destroyed them by no fault of the election: writes once the redis of any node that held them when
  * acknowledged crashed, or resynced from a master that had restarted empty since it was told to replicate it;
  * and writes acknowledged by a leader whose redis had restarted empty before its agent could tell (both
- * README, Known limits).
+ * docs/guarantees.md, Known limits).
  *
  * <p>{@code --election lease}: a Kubernetes API server is modelled as a compare-and-swap store of one Lease,
  * reached by each agent's single lease thread through requests that take time, time out (possibly applied
@@ -580,13 +580,13 @@ class ElectionSimulationTest {
             /**
              * The redis of a node that held them resynced since from a master whose redis restarted empty after it
              * was told to replicate that master: redis reconnects by itself to whatever answers at the master's
-             * address, before the agents can tell (README, Known limits).
+             * address, before the agents can tell (docs/guarantees.md, Known limits).
              */
             HOLDER_RESYNCED_FROM_RESTARTED,
             /**
              * Acknowledged by a leader whose redis had restarted empty since its promotion, before its agent's next
              * probe could tell: its writes start a history of their own, cut off from everything acknowledged
-             * before, and the next election must choose between the two (README, Known limits: a redis that
+             * before, and the next election must choose between the two (docs/guarantees.md, Known limits: a redis that
              * restarts faster than it is detected).
              */
             LEADER_RESTARTED
