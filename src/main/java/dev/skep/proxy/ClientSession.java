@@ -50,12 +50,13 @@ import java.util.concurrent.TimeUnit;
 final class ClientSession extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     private static final Slot FORWARDED = Slot.Forwarded.INSTANCE;
-    /** The session said HELLO 3 on the shared path: it uses the shared connections that speak RESP3. */
-    private boolean resp3;
     private static final byte[] OK = "+OK\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] NOAUTH = "-NOAUTH Authentication required.\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] WRONGPASS = ("-WRONGPASS invalid username-password pair or user is disabled.\r\n")
             .getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] SYNC_REFUSAL = ("-ERR SYNC is not allowed through the Skep proxy: under --quorum "
+            + "majority, redis would count a SYNC replica as holding every write (WAIT), and confirm writes no "
+            + "majority has\r\n").getBytes(StandardCharsets.US_ASCII);
 
     /**
      * Why the session is not reading requests right now. RETIRE: the master changed in a planned handover while a
@@ -77,10 +78,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      */
     private final PendingReplies slots = new PendingReplies();
     private boolean dedicatedMode;
-    private SharedUpstream shared;
+    /** The session's place on the shared connections. */
+    private final SharedLink shared;
     /** The session's connection of its own, once it needs one. */
     private final DedicatedLink dedicated;
-    private boolean wroteShared;
     private final SessionState state = new SessionState();
     private boolean needAuth;
     private boolean closeWhenAnswered;
@@ -129,6 +130,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         this.output = new HeldOutput(loop, this);
         this.hold = new MasterHold(loop, this, route);
         this.dedicated = new DedicatedLink(this, loop, route, slots, state);
+        this.shared = new SharedLink(this, loop, route, slots);
         this.needAuth = !loop.settings().upstreamPassword().isEmpty();
         this.scanner = new RequestScanner(dev.skep.resp.RequestLimits.REDIS_DEFAULTS,
                 loop.hiveValues()); // CONFIG SET of what the hive owns passes only with the value it keeps
@@ -273,8 +275,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     /** True when a shared request can go straight into the current batch. */
     private boolean batchable() {
-        return !dedicatedMode && !window.largeReplies() && !needAuth && !hold.active() && shared != null && shared.connected
-                && !shared.closed && !(loop.holdWrites && route == Port.WRITE);
+        return !dedicatedMode && !window.largeReplies() && !needAuth && !hold.active() && shared.ready();
     }
 
     /** Sends the batch of consecutive plain requests, if any, as one slice. */
@@ -284,12 +285,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         int count = batchCount;
         batchCount = 0;
-        ByteBuf requests = in.retainedSlice(batchStart, in.readerIndex() - batchStart);
-        loop.counters.add(route, ProxyCount.COMMANDS_SHARED, count);
-        lastUpstream = shared.target;
-        shared.send(this, requests, count, batchHasWrite);
+        shared.sendBatch(in.retainedSlice(batchStart, in.readerIndex() - batchStart), count, batchHasWrite);
         batchHasWrite = false;
-        wroteShared = true;
     }
 
     /**
@@ -331,76 +328,70 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return sendDedicated(request, kind, refusal, null); // plain command, no state change to track
         }
         List<byte[]> args = dev.skep.resp.RequestArguments.decode(request);
-        String cmd = RequestArgs.upper(args, 0);
-        if (cmd.equals("QUIT") && dedicatedMode && dedicated.canQuitThroughRedis()) {
-            in.skipBytes(in.readableBytes());
-            if (state.raw()) {
-                dedicated.quitThroughRedis();
-                quitting = true;
-            } else {
-                closeWhenAnswered = true;
+        LocalCommand local = LocalCommand.of(args, new LocalCommand.Situation(dedicatedMode,
+                dedicated.canQuitThroughRedis(), !loop.settings().upstreamPassword().isEmpty(),
+                !needAuth && !window.largeReplies(), loop.settings().refuseSync()));
+        switch (local) {
+            case QUIT_THROUGH_REDIS -> {
+                in.skipBytes(in.readableBytes());
+                if (state.raw()) {
+                    dedicated.quitThroughRedis();
+                    quitting = true;
+                } else {
+                    closeWhenAnswered = true;
+                }
+                return sendDedicated(request, kind, refusal, args);
             }
-            return sendDedicated(request, kind, refusal, args);
-        }
-        if (cmd.equals("QUIT")) {
-            request.release();
-            loop.counters.increment(route, ProxyCount.COMMANDS_LOCAL);
-            local(Unpooled.wrappedBuffer(OK));
-            closeWhenAnswered = true; // requests pipelined after it are dropped unread, as redis drops them
-            in.skipBytes(in.readableBytes());
-            return true;
-        }
-        if (cmd.equals("SYNC") && loop.settings().refuseSync()) {
-            request.release();
-            loop.counters.increment(route, ProxyCount.ERRORS_REFUSED);
-            local(errorReply("ERR SYNC is not allowed through the Skep proxy: under --quorum majority, redis would "
-                    + "count a SYNC replica as holding every write (WAIT), and confirm writes no majority has"));
-            return true;
-        }
-        if (cmd.equals("SYNC")) {
-            // the connection becomes a replica link: every reply before it must be in, as its bytes are not framed
-            if (slots.inFlight() > 0) {
-                park(request, kind, refusal, Wait.DRAIN);
-                return false;
+            case QUIT -> {
+                answer(request, OK, ProxyCount.COMMANDS_LOCAL);
+                closeWhenAnswered = true; // requests pipelined after it are dropped unread, as redis drops them
+                in.skipBytes(in.readableBytes());
+                return true;
             }
-            in.skipBytes(in.readableBytes()); // nothing the client sends after it goes to redis
-        }
-        if (!dedicatedMode && cmd.equals("CLIENT") && RequestArgs.upper(args, 1).equals("SETINFO")) {
-            // Client libraries (Jedis 5, redis-py 5) send it on every connect; it only labels the
-            // connection in CLIENT LIST. Answered here, it does not cost the session its shared path.
-            request.release();
-            loop.counters.increment(route, ProxyCount.COMMANDS_LOCAL);
-            local(Unpooled.wrappedBuffer(OK));
-            return true;
-        }
-        if (!dedicatedMode && cmd.equals("AUTH") && args.size() == 2 && !loop.settings().upstreamPassword().isEmpty()) {
-            // The proxy checks the password itself, so the session can stay on the shared connections.
-            request.release();
-            boolean ok = java.security.MessageDigest.isEqual(args.get(1), // constant time: no timing hint about the password
-                    loop.settings().upstreamPassword().getBytes(StandardCharsets.UTF_8));
-            loop.counters.increment(route, ok ? ProxyCount.COMMANDS_LOCAL : ProxyCount.ERRORS_AUTH);
-            if (ok) {
-                needAuth = false;
-                state.apply(new SessionState.Change("AUTH", args), false);
+            case SYNC_REFUSED -> {
+                answer(request, SYNC_REFUSAL, ProxyCount.ERRORS_REFUSED);
+                return true;
             }
-            local(Unpooled.wrappedBuffer(ok ? OK : WRONGPASS));
-            return true;
-        }
-        if (!dedicatedMode && !needAuth && !window.largeReplies() && cmd.equals("HELLO") && args.size() == 2
-                && RequestArgs.upper(args, 1).equals("3")) {
-            // Lettuce and redis-py 5 open with HELLO 3. The session stays on the shared path, over connections
-            // that speak RESP3 themselves (HELLO 3 there again only returns the server's map), once its
-            // RESP2 requests are answered: replies come back in order only from one connection at a time.
-            if (!resp3) {
+            case SYNC -> {
+                // the connection becomes a replica link: every reply before it must be in, as its bytes are not framed
                 if (slots.inFlight() > 0) {
                     park(request, kind, refusal, Wait.DRAIN);
                     return false;
                 }
-                resp3 = true;
-                leaveShared();
-                state.apply(new SessionState.Change("HELLO", args), false); // replayed if it moves to dedicated
+                in.skipBytes(in.readableBytes()); // nothing the client sends after it goes to redis
             }
-            return sendShared(request, kind, refusal);
+            case CLIENT_SETINFO -> {
+                // Client libraries (Jedis 5, redis-py 5) send it on every connect: answered here, it does not cost
+                // the session its shared path
+                answer(request, OK, ProxyCount.COMMANDS_LOCAL);
+                return true;
+            }
+            case AUTH -> {
+                boolean ok = java.security.MessageDigest.isEqual(args.get(1), // constant time: no timing hint
+                        loop.settings().upstreamPassword().getBytes(StandardCharsets.UTF_8));
+                if (ok) {
+                    needAuth = false;
+                    state.apply(new SessionState.Change("AUTH", args), false);
+                }
+                answer(request, ok ? OK : WRONGPASS, ok ? ProxyCount.COMMANDS_LOCAL : ProxyCount.ERRORS_AUTH);
+                return true;
+            }
+            case HELLO_3 -> {
+                // Lettuce and redis-py 5 open with HELLO 3. The session stays on the shared path, over connections
+                // that speak RESP3 themselves, once its RESP2 requests are answered (replies come back in order
+                // only from one connection at a time)
+                if (!shared.resp3()) {
+                    if (slots.inFlight() > 0) {
+                        park(request, kind, refusal, Wait.DRAIN);
+                        return false;
+                    }
+                    shared.switchToResp3();
+                    state.apply(new SessionState.Change("HELLO", args), false); // replayed if it moves to dedicated
+                }
+                return sendShared(request, kind, refusal);
+            }
+            case NONE -> {
+            }
         }
         if (!dedicatedMode) {
             if (slots.inFlight() > 0) {
@@ -412,40 +403,20 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         return sendDedicated(request, kind, refusal, args);
     }
 
+    /** Answers {@code request} here with {@code reply}, counted as {@code count}. */
+    private void answer(ByteBuf request, byte[] reply, ProxyCount count) {
+        request.release();
+        loop.counters.increment(route, count);
+        local(Unpooled.wrappedBuffer(reply));
+    }
+
     private void toDedicated() {
         dedicatedMode = true;
         leaveShared();
     }
 
     private boolean sendShared(ByteBuf request, Route kind, String refusal) {
-        if (loop.holdWrites && route == Port.WRITE) {
-            return hold(request, kind, refusal); // a handover: wait for the successor (or for writes to resume)
-        }
-        SharedUpstream u = shared;
-        if (u == null || u.closed) {
-            Endpoint target = loop.target(this);
-            u = target == null ? null : loop.shared(route, target, resp3);
-            if (u == null) {
-                return hold(request, kind, refusal);
-            }
-            if (u.closed) {
-                return hold(request, kind, refusal); // refused at once: the target is down
-            }
-            shared = u;
-            u.attached.add(this);
-        }
-        if (!u.connected) {
-            u.awaitConnect(this);
-            park(request, kind, refusal, Wait.CONNECTING);
-            return false;
-        }
-        holdDone();
-        loop.counters.increment(route, ProxyCount.COMMANDS_SHARED);
-        lastUpstream = u.target;
-        u.send(this, request, 1, requestIsWrite);
-        slots.sent(FORWARDED);
-        wroteShared = true;
-        return true;
+        return shared.send(request, kind, refusal, requestIsWrite);
     }
 
     private boolean sendDedicated(ByteBuf request, Route kind, String refusal, List<byte[]> args) {
@@ -532,19 +503,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (dedicatedMode) {
             return dedicated.writable();
         }
-        return shared == null || !shared.connected || shared.channel.isWritable();
+        return shared.writable();
     }
 
     private void flushUpstreams() {
         if (slots.takeUnflushed()) {
             flushClient();
         }
-        if (wroteShared) {
-            wroteShared = false;
-            if (shared != null) {
-                shared.flush();
-            }
-        }
+        shared.flush();
         dedicated.flush();
     }
 
@@ -749,17 +715,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     /** {@code u} is gone: the next request picks another connection. Reads resume (u may have paused them). */
     void detachShared(SharedUpstream u) {
-        if (shared == u) {
-            shared = null;
+        if (shared.detach(u)) {
             maybeRead();
         }
     }
 
     private void leaveShared() {
-        if (shared != null) {
-            shared.attached.remove(this);
-            shared = null;
-        }
+        shared.leave();
     }
 
     void dedicatedReady(DedicatedUpstream d) {
@@ -806,21 +768,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         Endpoint target = loop.target(this);
-        if (target == null) {
-            // no master for a moment: keep the connections (a pinned session survives a leader that was only
-            // briefly silent); new requests wait for a master (sendShared and sendDedicated hold them)
-            if (shared != null) {
-                leaveShared();
-            }
-            if (wait == Wait.HOLD) {
-                resume();
-            }
-            return;
+        if (target != null) {
+            // with no master for a moment the dedicated connection stays (a pinned session survives a leader that
+            // was only briefly silent); new requests wait for a master (the links hold them)
+            dedicated.onTopologyChanged(target, reason);
         }
-        dedicated.onTopologyChanged(target, reason);
-        if (shared != null && !shared.target.equals(loop.target(this))) {
-            leaveShared();
-        }
+        shared.onTopologyChanged(loop.target(this));
         if (wait == Wait.HOLD) {
             resume();
         }

@@ -1,0 +1,51 @@
+package dev.skep.proxy;
+
+import java.util.List;
+
+/**
+ * The commands a session treats apart from forwarding them as they are, and which treatment one gets: decided from
+ * its arguments and the session's situation alone (pure: ClientSessionTest checks each through a session). Anything
+ * else that is not on the shared allowlist goes to redis over the session's dedicated connection.
+ */
+enum LocalCommand {
+    /** QUIT on a dedicated connection: redis answers and closes its end before the client hears +OK. */
+    QUIT_THROUGH_REDIS,
+    /** QUIT answered by the proxy: +OK, and nothing pipelined after it runs. */
+    QUIT,
+    /** SYNC under --quorum majority: refused (redis's WAIT would count the SYNC replica as holding every write). */
+    SYNC_REFUSED,
+    /** SYNC: the connection becomes a replica link, once every reply before it is in. */
+    SYNC,
+    /** CLIENT SETINFO on the shared path: it only labels the connection, answered +OK here. */
+    CLIENT_SETINFO,
+    /** AUTH password on the shared path: checked by the proxy, so the session can stay there. */
+    AUTH,
+    /** HELLO 3 on the shared path: the session moves to the shared connections that speak RESP3. */
+    HELLO_3,
+    /** None of these: to the dedicated connection. */
+    NONE;
+
+    /** Where a session stands when one of its requests is decided. */
+    record Situation(boolean dedicatedMode, boolean canQuitThroughRedis, boolean passwordSet, boolean mayUseShared,
+                     boolean refuseSync) {}
+
+    /** The treatment of the request {@code args} (upper-cased command first) in {@code s}. */
+    static LocalCommand of(List<byte[]> args, Situation s) {
+        String cmd = RequestArgs.upper(args, 0);
+        switch (cmd) {
+            case "QUIT":
+                return s.dedicatedMode() && s.canQuitThroughRedis() ? QUIT_THROUGH_REDIS : QUIT;
+            case "SYNC":
+                return s.refuseSync() ? SYNC_REFUSED : SYNC;
+            case "CLIENT":
+                return !s.dedicatedMode() && RequestArgs.upper(args, 1).equals("SETINFO") ? CLIENT_SETINFO : NONE;
+            case "AUTH":
+                return !s.dedicatedMode() && args.size() == 2 && s.passwordSet() ? AUTH : NONE;
+            case "HELLO":
+                return !s.dedicatedMode() && s.mayUseShared() && args.size() == 2
+                        && RequestArgs.upper(args, 1).equals("3") ? HELLO_3 : NONE;
+            default:
+                return NONE;
+        }
+    }
+}
