@@ -50,13 +50,6 @@ import java.util.concurrent.TimeUnit;
 final class ClientSession extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     private static final Slot FORWARDED = Slot.Forwarded.INSTANCE;
-    private static final byte[] OK = "+OK\r\n".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] NOAUTH = "-NOAUTH Authentication required.\r\n".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] WRONGPASS = ("-WRONGPASS invalid username-password pair or user is disabled.\r\n")
-            .getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] SYNC_REFUSAL = ("-ERR SYNC is not allowed through the Skep proxy: under --quorum "
-            + "majority, redis would count a SYNC replica as holding every write (WAIT), and confirm writes no "
-            + "majority has\r\n").getBytes(StandardCharsets.US_ASCII);
 
     /**
      * Why the session is not reading requests right now. RETIRE: the master changed in a planned handover while a
@@ -77,13 +70,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * majority; its reply releases {@link #heldReply}).
      */
     private final PendingReplies slots = new PendingReplies();
-    private boolean dedicatedMode;
     /** The session's place on the shared connections. */
     private final SharedLink shared;
     /** The session's connection of its own, once it needs one. */
     private final DedicatedLink dedicated;
     private final SessionState state = new SessionState();
-    private boolean needAuth;
+    /** Where each request goes. */
+    private final Dispatcher dispatcher;
     private boolean closeWhenAnswered;
     /** Close at the next moment nothing is outstanding ({@link #closeWhenIdle}). */
     private boolean draining;
@@ -131,7 +124,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         this.hold = new MasterHold(loop, this, route);
         this.dedicated = new DedicatedLink(this, loop, route, slots, state);
         this.shared = new SharedLink(this, loop, route, slots);
-        this.needAuth = !loop.settings().upstreamPassword().isEmpty();
+        this.dispatcher = new Dispatcher(this, loop, route, slots, state, shared, dedicated, window);
         this.scanner = new RequestScanner(dev.skep.resp.RequestLimits.REDIS_DEFAULTS,
                 loop.hiveValues()); // CONFIG SET of what the hive owns passes only with the value it keeps
     }
@@ -275,7 +268,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     /** True when a shared request can go straight into the current batch. */
     private boolean batchable() {
-        return !dedicatedMode && !window.largeReplies() && !needAuth && !hold.active() && shared.ready();
+        return dispatcher.sharedPath() && !hold.active() && shared.ready();
     }
 
     /** Sends the batch of consecutive plain requests, if any, as one slice. */
@@ -289,142 +282,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         batchHasWrite = false;
     }
 
-    /**
-     * Sends, answers or parks one request. Returns false when it was parked (the session then waits for a
-     * connection, for the shared replies to drain, or for a master), true when it was dealt with.
-     */
+    /** Sends, answers or parks one request (see {@link Dispatcher}); false when it was parked. */
     private boolean dispatch(ByteBuf request, Route kind, String refusal) {
-        if (kind == Route.REFUSED) {
-            request.release();
-            loop.counters.increment(route,
-                    refusal.startsWith("READONLY") ? ProxyCount.ERRORS_READONLY : ProxyCount.ERRORS_REFUSED);
-            ByteBuf error = errorReply(refusal);
-            if (!dedicated.abortTransaction(error)) {
-                local(error);
-            }
-            return true;
-        }
-        if (kind == Route.SHARED && !dedicatedMode) {
-            if (needAuth) {
-                request.release();
-                loop.counters.increment(route, ProxyCount.ERRORS_AUTH);
-                local(Unpooled.wrappedBuffer(NOAUTH));
-                return true;
-            }
-            if (!window.largeReplies()) {
-                return sendShared(request, kind, refusal);
-            }
-            // Replies this large would stand ahead of every other session's on the shared connection, and be held
-            // by the proxy while this client lags: from now on the session has a connection of its own (once its
-            // shared requests are answered, so replies stay in order), as a stateful one does.
-            if (slots.inFlight() > 0) {
-                park(request, kind, refusal, Wait.DRAIN);
-                return false;
-            }
-            toDedicated();
-            return sendDedicated(request, kind, refusal, null);
-        }
-        if (kind == Route.SHARED) {
-            return sendDedicated(request, kind, refusal, null); // plain command, no state change to track
-        }
-        List<byte[]> args = dev.skep.resp.RequestArguments.decode(request);
-        LocalCommand local = LocalCommand.of(args, new LocalCommand.Situation(dedicatedMode,
-                dedicated.canQuitThroughRedis(), !loop.settings().upstreamPassword().isEmpty(),
-                !needAuth && !window.largeReplies(), loop.settings().refuseSync()));
-        switch (local) {
-            case QUIT_THROUGH_REDIS -> {
-                in.skipBytes(in.readableBytes());
-                if (state.raw()) {
-                    dedicated.quitThroughRedis();
-                    quitting = true;
-                } else {
-                    closeWhenAnswered = true;
-                }
-                return sendDedicated(request, kind, refusal, args);
-            }
-            case QUIT -> {
-                answer(request, OK, ProxyCount.COMMANDS_LOCAL);
-                closeWhenAnswered = true; // requests pipelined after it are dropped unread, as redis drops them
-                in.skipBytes(in.readableBytes());
-                return true;
-            }
-            case SYNC_REFUSED -> {
-                answer(request, SYNC_REFUSAL, ProxyCount.ERRORS_REFUSED);
-                return true;
-            }
-            case SYNC -> {
-                // the connection becomes a replica link: every reply before it must be in, as its bytes are not framed
-                if (slots.inFlight() > 0) {
-                    park(request, kind, refusal, Wait.DRAIN);
-                    return false;
-                }
-                in.skipBytes(in.readableBytes()); // nothing the client sends after it goes to redis
-            }
-            case CLIENT_SETINFO -> {
-                // Client libraries (Jedis 5, redis-py 5) send it on every connect: answered here, it does not cost
-                // the session its shared path
-                answer(request, OK, ProxyCount.COMMANDS_LOCAL);
-                return true;
-            }
-            case AUTH -> {
-                boolean ok = java.security.MessageDigest.isEqual(args.get(1), // constant time: no timing hint
-                        loop.settings().upstreamPassword().getBytes(StandardCharsets.UTF_8));
-                if (ok) {
-                    needAuth = false;
-                    state.apply(new SessionState.Change("AUTH", args), false);
-                }
-                answer(request, ok ? OK : WRONGPASS, ok ? ProxyCount.COMMANDS_LOCAL : ProxyCount.ERRORS_AUTH);
-                return true;
-            }
-            case HELLO_3 -> {
-                // Lettuce and redis-py 5 open with HELLO 3. The session stays on the shared path, over connections
-                // that speak RESP3 themselves, once its RESP2 requests are answered (replies come back in order
-                // only from one connection at a time)
-                if (!shared.resp3()) {
-                    if (slots.inFlight() > 0) {
-                        park(request, kind, refusal, Wait.DRAIN);
-                        return false;
-                    }
-                    shared.switchToResp3();
-                    state.apply(new SessionState.Change("HELLO", args), false); // replayed if it moves to dedicated
-                }
-                return sendShared(request, kind, refusal);
-            }
-            case NONE -> {
-            }
-        }
-        if (!dedicatedMode) {
-            if (slots.inFlight() > 0) {
-                park(request, kind, refusal, Wait.DRAIN);
-                return false;
-            }
-            toDedicated();
-        }
-        return sendDedicated(request, kind, refusal, args);
-    }
-
-    /** Answers {@code request} here with {@code reply}, counted as {@code count}. */
-    private void answer(ByteBuf request, byte[] reply, ProxyCount count) {
-        request.release();
-        loop.counters.increment(route, count);
-        local(Unpooled.wrappedBuffer(reply));
-    }
-
-    private void toDedicated() {
-        dedicatedMode = true;
-        leaveShared();
-    }
-
-    private boolean sendShared(ByteBuf request, Route kind, String refusal) {
-        return shared.send(request, kind, refusal, requestIsWrite);
-    }
-
-    private boolean sendDedicated(ByteBuf request, Route kind, String refusal, List<byte[]> args) {
-        boolean sent = dedicated.send(request, kind, refusal, args, requestIsWrite);
-        if (sent && args != null && RequestArgs.upper(args, 0).equals("SYNC")) {
-            replicaStream = true;
-        }
-        return sent;
+        return dispatcher.dispatch(request, kind, refusal, requestIsWrite);
     }
 
     void park(ByteBuf request, Route kind, String refusal, Wait why) {
@@ -500,7 +360,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private boolean upstreamWritable() {
-        if (dedicatedMode) {
+        if (dispatcher.dedicatedMode()) {
             return dedicated.writable();
         }
         return shared.writable();
@@ -563,7 +423,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private void sized(long bytes, int count, long largest) {
-        window.replied(bytes, count, largest, dedicatedMode);
+        window.replied(bytes, count, largest, dispatcher.dedicatedMode());
     }
 
     /** One reply of {@code size} bytes from the dedicated connection is complete. */
@@ -603,10 +463,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private void writeLocalReplies() {
         slots.writeLocalReplies();
-    }
-
-    private void local(ByteBuf reply) {
-        slots.local(reply);
     }
 
     /** Flushes what was written to the client, then continues what waited for replies. */
@@ -878,5 +734,31 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     void lost() {
         loop.counters.increment(route, ProxyCount.ERRORS_FAILOVER);
         lostRequests = true;
+    }
+
+    // ---- for Dispatcher ----
+
+    /** Nothing the client sent after the current request goes to redis (QUIT, SYNC). */
+    void dropRestOfInput() {
+        in.skipBytes(in.readableBytes());
+    }
+
+    /** The client's connection closes once every reply owed is written (QUIT). */
+    void closeWhenAnswered() {
+        closeWhenAnswered = true;
+    }
+
+    /** A subscribed session's QUIT went to redis: nothing more is read; redis's close of its end closes the client's. */
+    void quitting() {
+        quitting = true;
+    }
+
+    /** The session's connection became a replica link (SYNC): what the client sends from now on is dropped. */
+    void replicaStream() {
+        replicaStream = true;
+    }
+
+    void local(ByteBuf reply) {
+        slots.local(reply);
     }
 }
