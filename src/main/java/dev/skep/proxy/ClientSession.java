@@ -510,7 +510,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      */
     void overload(boolean total) {
         loop.counters.increment(route, total ? ProxyCount.OVERLOAD_TOTAL : ProxyCount.OVERLOAD_CLIENT);
-        loop.logOverload(String.valueOf(client.remoteAddress()), route, output.held(), total);
+        loop.overloadLog.closed(String.valueOf(client.remoteAddress()), route, output.held(), total);
         output.stop();
         closed = true; // from here on, what arrives for it is released at once
         client.close();

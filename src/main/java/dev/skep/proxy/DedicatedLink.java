@@ -38,6 +38,7 @@ final class DedicatedLink {
     private final PendingReplies slots;
     private final SessionState state;
     private DedicatedUpstream conn;
+    private final LinkLoss loss;
     /** A reply held until the WAIT after it says enough replicas have the write. */
     private ByteBuf heldReply;
     /** A MULTI was sent and no EXEC, DISCARD or RESET after it: a WAIT now would be queued in the transaction. */
@@ -62,6 +63,7 @@ final class DedicatedLink {
         this.route = route;
         this.slots = slots;
         this.state = state;
+        this.loss = new LinkLoss(this, session, loop, route, slots, state);
     }
 
     // ---- sending ----
@@ -418,13 +420,7 @@ final class DedicatedLink {
         }
     }
 
-    /**
-     * The connection is gone. What the client sees depends on what it owed: a reply cut midway closes the client;
-     * a kill it asked for closes it as redis did; a subscribed-only session subscribes again on the new master;
-     * with an unknown outcome (or state only that connection held) the client closes after the replies owed before
-     * (--unknown-outcome close) or each lost request gets an error; an idle connection redis closed unasked is
-     * told from a crash by a probe ({@link #verifyKilled}).
-     */
+    /** The connection is gone: {@link LinkLoss} decides what the client sees. */
     void onLost(DedicatedUpstream d, String reason, boolean wasConnected) {
         if (d != conn || session.isClosed()) {
             return;
@@ -434,123 +430,29 @@ final class DedicatedLink {
         if (session.waitState() == Wait.RETIRE) {
             session.waitFor(Wait.NONE);
         }
-        if (session.streamedMidReply()) {
-            session.cutMidReply();
-            return;
-        }
-        if (killSent && wasConnected && !d.deliberate) {
-            // CLIENT KILL named this session's own connection (ID, ADDR, SKIPME no...): redis answered the kill and
-            // closed it, and would have closed the client's connection: so does the proxy, after the replies
-            closeAsRedisDid();
-            return;
-        }
-        if (wasConnected && state.onlySubscribed() && !unknownOutcome()) {
-            Endpoint target = loop.target(session);
-            if (target != null && !target.equals(d.target) && !loop.isDown(target)) {
-                resubscribe(target);
-                return;
-            }
-        }
-        if (loop.settings().closeOnUnknown() && (unknownOutcome() || (wasConnected && state.pinned()))) {
-            // As a client of a demoted master sees under Sentinel: the connection closes, after the replies owed
-            // before the first request whose outcome is unknown; libraries reconnect (and replay their state).
-            if (state.pinned() && !unknownOutcome()) {
-                loop.counters.increment(route, ProxyCount.SESSIONS_CLOSED);
-                closeAsRedisDid();
-            } else {
-                dropHeldReply();
-                slots.writeLocalReplies();
-                session.cutMidReply();
-            }
-            return;
-        }
-        if (wasConnected && !d.deliberate && !unknownOutcome() && !state.pinned() && session.waitState() == Wait.NONE
-                && !session.hasParked()) {
-            verifyKilled(d.target);
-            return;
-        }
-        String lost = "ERR " + reason + ": the command may or may not have been executed";
-        if (heldReply != null) {
-            dropHeldReply();
-            session.write(ClientSession.errorReply(lost));
-        }
-        slots.failAll(s -> {
-            if (!(s instanceof Slot.Confirmation)) { // a request of the client's: its reply will not come
-                s.release();
-                session.lost();
-                session.write(ClientSession.errorReply(lost));
-            }
-        });
-        if (wasConnected && state.pinned()) {
-            // MULTI, WATCH, subscriptions, MONITOR, tracking, replies off: state the new master cannot be
-            // given; the client must see the break and start again.
-            loop.counters.increment(route, ProxyCount.SESSIONS_CLOSED);
-            session.client().writeAndFlush(ClientSession.errorReply("ERR " + reason + ": this connection's state "
-                    + "(transaction, subscription...) cannot move to the new master; reconnect"))
-                    .addListener(ChannelFutureListener.CLOSE);
-            return;
-        }
-        session.client().flush();
-        // Continue whatever waited (a parked request reconnects with the state replayed, or holds), and
-        // read again: the client may have been paused because the dying connection had stopped being writable.
-        session.resume();
-        session.maybeRead();
+        loss.handle(d, reason, wasConnected, killSent);
     }
 
-    /**
-     * Redis closed this session's idle connection, and the proxy did not ask it to: either the redis is gone
-     * (crashed, stopped), and the session waits for a master as usual, or it is up and closed just that
-     * connection ({@code CLIENT KILL} by another client, its {@code timeout}, an output buffer limit), and the
-     * client's connection closes as it would have on redis. A TCP connect to the redis tells which; nothing of
-     * the client's is read meanwhile.
-     */
-    private void verifyKilled(Endpoint target) {
-        session.waitFor(Wait.VERIFY);
-        loop.connect(target, new ChannelInboundHandlerAdapter()).addListener((ChannelFutureListener) f -> {
-            boolean up = f.isSuccess();
-            if (up) {
-                f.channel().close();
-            }
-            if (session.isClosed() || session.waitState() != Wait.VERIFY) {
-                return;
-            }
-            session.waitFor(Wait.NONE);
-            if (up && target.equals(loop.target(session))) {
-                closeAsRedisDid();
-            } else {
-                session.goOn();
-            }
-        });
-    }
-
-    /**
-     * The master changed under a session that is only subscribed (a Celery worker's remote control, a cache's
-     * invalidation listener): it subscribes again on the new master, with its state replayed first, and the
-     * confirmations are consumed, so the client sees nothing but the messages published from then on. Messages
-     * published while it moved are not delivered, as pub/sub promises no more than once (a client of a demoted
-     * master under Sentinel is closed instead, and misses them as well).
-     */
-    private void resubscribe(Endpoint target) {
-        DedicatedUpstream next = new DedicatedUpstream(loop, target, route, session);
+    /** A session that was only subscribed goes on at {@code next}, its subscriptions made again there. */
+    void resubscribed(DedicatedUpstream next) {
         conn = next;
         killSent = false;
-        session.sentTo(target);
-        next.start(state.replay(), state.resubscribe(), state.subscriptions(), state.protocol() == 3);
-        session.client().flush();
-        session.maybeRead();
     }
 
-    /** Closes the client after the replies already in: what was still in flight on the killed connection is dropped. */
-    private void closeAsRedisDid() {
+    /** Closes the client after the replies already in: what was still in flight on the connection is dropped. */
+    void closeAsRedisDid() {
         dropHeldReply();
         session.closeAfterReplies();
     }
 
-    private void dropHeldReply() {
+    /** A reply held for the WAIT after it is dropped; true when there was one. */
+    boolean dropHeldReply() {
         if (heldReply != null) {
             heldReply.release();
             heldReply = null;
+            return true;
         }
+        return false;
     }
 
     /** The session is gone: the connection closes, and what it held is released. */

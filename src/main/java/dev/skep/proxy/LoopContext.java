@@ -93,14 +93,14 @@ final class LoopContext {
 
     /**
      * Bytes of replies written to this loop's clients that they have not taken yet (what their connections'
-     * outbound buffers hold), as each session last observed its own ({@link ClientSession#observeHeld}). Written
+     * outbound buffers hold), as each session last observed its own ({@link HeldOutput}). Written
      * on the loop only, read by scrapes.
      */
     private volatile long heldBytes;
     /** This loop's share of {@link ProxySettings#heldLimit}. */
     final long heldBytesLimit;
-    private long lastOverloadLog;
-    private int overloadsNotLogged;
+    /** Says which clients were closed for what the proxy held for them. */
+    final OverloadLog overloadLog;
 
     LoopContext(EventLoop eventLoop, ProxySettings settings, Class<? extends SocketChannel> channelClass,
             ProxyServer.Observer observer, long heldLimit,
@@ -117,6 +117,7 @@ final class LoopContext {
         this.hiveValues = dev.skep.resp.CommandTable.hiveValues(settings.upstreamPassword());
         this.observer = observer;
         this.heldBytesLimit = heldLimit;
+        this.overloadLog = new OverloadLog(heldLimit, settings.clientHeldLimit());
         this.connector = connector;
     }
 
@@ -395,28 +396,6 @@ final class LoopContext {
             closedCurrent |= most == current;
         }
         return closedCurrent;
-    }
-
-    /** Logs that a client was closed for what the proxy held for it: at most one line a second per loop. */
-    void logOverload(String client, Port port, long bytes, boolean total) {
-        long now = System.nanoTime();
-        if (lastOverloadLog != 0 && now - lastOverloadLog < TimeUnit.SECONDS.toNanos(1)) {
-            overloadsNotLogged++;
-            return;
-        }
-        String others = overloadsNotLogged == 0 ? "" : " (and " + overloadsNotLogged + " more since the last such line)";
-        lastOverloadLog = now;
-        overloadsNotLogged = 0;
-        String why = total
-                ? "its clients together held more than this event loop's share (" + mib(heldBytesLimit) + ") of the "
-                        + "bound, and this one the most"
-                : "more than the " + mib(settings.clientHeldLimit()) + " one client may have held";
-        log.warn("closed client {} of the {} port: the proxy held {} of replies it had not read, {}{}", client,
-                port == Port.WRITE ? "write" : "read", mib(bytes), why, others);
-    }
-
-    private static String mib(long bytes) {
-        return String.format(java.util.Locale.ROOT, "%.2f MiB", bytes / 1048576.0);
     }
 
     // ---- failover ----
