@@ -1,5 +1,7 @@
 package dev.skep.proxy;
 
+import dev.skep.resp.RequestArguments;
+
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -65,7 +67,7 @@ final class BlockingRequest {
     /** Where the timeout of {@code args} is, or null when it is not a blocking command this class knows. */
     private static Timeout timeout(List<byte[]> args) {
         int n = args.size();
-        String cmd = RequestArgs.upper(args, 0);
+        String cmd = RequestArguments.upper(args, 0);
         return switch (cmd) {
             // BLPOP key [key ...] timeout; BRPOPLPUSH source destination timeout; BLMOVE ... timeout
             case "BLPOP", "BRPOP", "BZPOPMIN", "BZPOPMAX" -> n >= 3 ? new Timeout(n - 1, Unit.SECONDS) : null;
@@ -83,7 +85,7 @@ final class BlockingRequest {
     /** The BLOCK option among the options from {@code from} up to STREAMS (after which come keys and ids). */
     private static Timeout block(List<byte[]> args, int from) {
         for (int i = from; i < args.size() - 1; i++) {
-            String option = RequestArgs.upper(args, i);
+            String option = RequestArguments.upper(args, i);
             if (option.equals("STREAMS")) {
                 return null;
             }

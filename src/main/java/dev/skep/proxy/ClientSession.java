@@ -1,5 +1,7 @@
 package dev.skep.proxy;
 
+import dev.skep.resp.RespWriter;
+
 import dev.skep.proxy.Upstream.Port;
 import dev.skep.resp.Route;
 import dev.skep.resp.RequestScanner;
@@ -660,8 +662,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     static ByteBuf errorReply(String text) {
-        String clean = text.replace('\r', ' ').replace('\n', ' ');
-        return Unpooled.wrappedBuffer(("-" + clean + "\r\n").getBytes(StandardCharsets.UTF_8));
+        return RespWriter.errorBuffer(text);
     }
 
     void closeClient() {

@@ -1,5 +1,8 @@
 package dev.skep.proxy;
 
+import dev.skep.resp.RespWriter;
+import dev.skep.resp.RequestArguments;
+
 import dev.skep.proxy.ClientSession.Wait;
 import dev.skep.proxy.Upstream.Port;
 import dev.skep.resp.Route;
@@ -130,8 +133,8 @@ final class DedicatedLink {
         loop.counters.increment(route, ProxyCount.COMMANDS_DEDICATED);
         session.sentTo(d.target);
         d.send(request);
-        String cmd = args == null ? "" : RequestArgs.upper(args, 0);
-        if (cmd.equals("CLIENT") && RequestArgs.upper(args, 1).equals("KILL")) {
+        String cmd = args == null ? "" : RequestArguments.upper(args, 0);
+        if (cmd.equals("CLIENT") && RequestArguments.upper(args, 1).equals("KILL")) {
             killSent = true;
         } else if (cmd.equals("SYNC")) {
             d.rawBytes = true;
@@ -330,7 +333,7 @@ final class DedicatedLink {
     private void sendAgain(Slot.Blocked b) {
         slots.answered();
         long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - b.sentNanos());
-        ByteBuf again = Unpooled.wrappedBuffer(RequestArgs.encode(BlockingRequest.withElapsed(b.args(), elapsedMs)));
+        ByteBuf again = Unpooled.wrappedBuffer(RespWriter.request(BlockingRequest.withElapsed(b.args(), elapsedMs)));
         if (!session.parkResend(again, b.write())) {
             again.release();
             session.cutMidReply();

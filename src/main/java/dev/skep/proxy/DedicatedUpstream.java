@@ -1,5 +1,7 @@
 package dev.skep.proxy;
 
+import dev.skep.resp.RespWriter;
+
 import dev.skep.topology.Endpoint;
 import io.netty.buffer.ByteBuf;
 
@@ -29,7 +31,7 @@ final class DedicatedUpstream extends Upstream {
     /** A spare: connected (and authenticated with {@code password}) before any session needs it. */
     static DedicatedUpstream spare(LoopContext loop, Endpoint target, String password) {
         DedicatedUpstream d = new DedicatedUpstream(loop, target, Port.WRITE, null);
-        d.connect(password.isEmpty() ? List.of() : List.of(RequestArgs.encode("AUTH", password)));
+        d.connect(password.isEmpty() ? List.of() : List.of(RespWriter.request("AUTH", password)));
         return d;
     }
 

@@ -1,5 +1,7 @@
 package dev.skep.proxy;
 
+import dev.skep.resp.RequestArguments;
+
 import dev.skep.proxy.ClientSession.Wait;
 import dev.skep.proxy.Upstream.Port;
 import dev.skep.resp.Route;
@@ -194,7 +196,7 @@ final class Dispatcher {
 
     private boolean sendDedicated(ByteBuf request, Route kind, String refusal, List<byte[]> args) {
         boolean sent = dedicated.send(request, kind, refusal, args, write);
-        if (sent && args != null && RequestArgs.upper(args, 0).equals("SYNC")) {
+        if (sent && args != null && RequestArguments.upper(args, 0).equals("SYNC")) {
             session.replicaStream();
         }
         return sent;

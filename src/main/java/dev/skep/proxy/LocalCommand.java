@@ -1,5 +1,7 @@
 package dev.skep.proxy;
 
+import dev.skep.resp.RequestArguments;
+
 import java.util.List;
 
 /**
@@ -31,19 +33,19 @@ enum LocalCommand {
 
     /** The treatment of the request {@code args} (upper-cased command first) in {@code s}. */
     static LocalCommand of(List<byte[]> args, Situation s) {
-        String cmd = RequestArgs.upper(args, 0);
+        String cmd = RequestArguments.upper(args, 0);
         switch (cmd) {
             case "QUIT":
                 return s.dedicatedMode() && s.canQuitThroughRedis() ? QUIT_THROUGH_REDIS : QUIT;
             case "SYNC":
                 return s.refuseSync() ? SYNC_REFUSED : SYNC;
             case "CLIENT":
-                return !s.dedicatedMode() && RequestArgs.upper(args, 1).equals("SETINFO") ? CLIENT_SETINFO : NONE;
+                return !s.dedicatedMode() && RequestArguments.upper(args, 1).equals("SETINFO") ? CLIENT_SETINFO : NONE;
             case "AUTH":
                 return !s.dedicatedMode() && args.size() == 2 && s.passwordSet() ? AUTH : NONE;
             case "HELLO":
                 return !s.dedicatedMode() && s.mayUseShared() && args.size() == 2
-                        && RequestArgs.upper(args, 1).equals("3") ? HELLO_3 : NONE;
+                        && RequestArguments.upper(args, 1).equals("3") ? HELLO_3 : NONE;
             default:
                 return NONE;
         }

@@ -1,5 +1,8 @@
 package dev.skep.proxy;
 
+import dev.skep.resp.RespWriter;
+import dev.skep.resp.RequestArguments;
+
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,7 +45,7 @@ final class SessionState {
      * @return the change to apply when its reply arrives, or null when it changes nothing
      */
     Change onRequest(List<byte[]> args) {
-        String cmd = RequestArgs.upper(args, 0);
+        String cmd = RequestArguments.upper(args, 0);
         switch (cmd) {
             case "SUBSCRIBE" -> subscribe(channels, args, true);
             case "PSUBSCRIBE" -> subscribe(patterns, args, true);
@@ -65,8 +68,8 @@ final class SessionState {
                 return new Change(cmd, args);
             }
             case "CLIENT" -> {
-                String sub = RequestArgs.upper(args, 1);
-                if (sub.equals("REPLY") && !RequestArgs.upper(args, 2).equals("ON")) {
+                String sub = RequestArguments.upper(args, 1);
+                if (sub.equals("REPLY") && !RequestArguments.upper(args, 2).equals("ON")) {
                     raw = true;
                     rawOtherwise = true;
                 } else if (sub.equals("SETNAME") || sub.equals("TRACKING")) {
@@ -104,10 +107,10 @@ final class SessionState {
             case "WATCH" -> watching = true;
             case "UNWATCH" -> watching = false;
             case "CLIENT" -> {
-                if (RequestArgs.upper(a, 1).equals("SETNAME")) {
+                if (RequestArguments.upper(a, 1).equals("SETNAME")) {
                     clientName = a.size() > 2 ? a.get(2) : null;
                 } else {
-                    tracking = RequestArgs.upper(a, 2).equals("ON");
+                    tracking = RequestArguments.upper(a, 2).equals("ON");
                 }
             }
             case "HELLO" -> applyHello(a);
@@ -130,7 +133,7 @@ final class SessionState {
             protocol = Integer.parseInt(new String(a.get(1), StandardCharsets.US_ASCII));
         }
         for (int i = 2; i < a.size(); i++) {
-            String opt = RequestArgs.upper(a, i);
+            String opt = RequestArguments.upper(a, i);
             if (opt.equals("AUTH") && i + 2 < a.size()) {
                 auth = List.of(a.get(i + 1), a.get(i + 2));
                 i += 2;
@@ -185,7 +188,7 @@ final class SessionState {
             for (String n : names) {
                 cmd.add(n.getBytes(StandardCharsets.ISO_8859_1));
             }
-            out.add(RequestArgs.encode(cmd));
+            out.add(RespWriter.request(cmd));
         }
     }
 
@@ -211,19 +214,19 @@ final class SessionState {
                 hello.add(auth.size() == 2 ? auth.get(0) : bytes("default"));
                 hello.add(auth.get(auth.size() - 1));
             }
-            out.add(RequestArgs.encode(hello));
+            out.add(RespWriter.request(hello));
         } else if (!auth.isEmpty()) {
             List<byte[]> cmd = new ArrayList<>();
             cmd.add(bytes("AUTH"));
             cmd.addAll(auth);
-            out.add(RequestArgs.encode(cmd));
+            out.add(RespWriter.request(cmd));
         }
         if (db != 0) {
-            out.add(RequestArgs.encode("SELECT", Integer.toString(db)));
+            out.add(RespWriter.request("SELECT", Integer.toString(db)));
         }
         if (clientName != null) {
             List<byte[]> cmd = new ArrayList<>(List.of(bytes("CLIENT"), bytes("SETNAME"), clientName));
-            out.add(RequestArgs.encode(cmd));
+            out.add(RespWriter.request(cmd));
         }
         return out;
     }

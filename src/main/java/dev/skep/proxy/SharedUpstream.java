@@ -1,5 +1,7 @@
 package dev.skep.proxy;
 
+import dev.skep.resp.RespWriter;
+
 import dev.skep.topology.Endpoint;
 import io.netty.buffer.ByteBuf;
 
@@ -60,10 +62,10 @@ final class SharedUpstream extends Upstream {
     void start(String password) {
         List<byte[]> setup = new ArrayList<>();
         if (!password.isEmpty()) {
-            setup.add(RequestArgs.encode("AUTH", password));
+            setup.add(RespWriter.request("AUTH", password));
         }
         if (resp3) {
-            setup.add(RequestArgs.encode("HELLO", "3"));
+            setup.add(RespWriter.request("HELLO", "3"));
         }
         connect(setup);
     }

@@ -1,5 +1,7 @@
 package dev.skep.proxy;
 
+import dev.skep.resp.RespWriter;
+
 import io.netty.buffer.ByteBuf;
 
 import java.nio.charset.StandardCharsets;
@@ -26,7 +28,7 @@ record WriteConfirmation(int replicas, long timeoutMs) {
 
     /** The {@code WAIT <replicas> <timeoutMs>} request. */
     byte[] request() {
-        return RequestArgs.encode("WAIT", Integer.toString(replicas), Long.toString(timeoutMs));
+        return RespWriter.request("WAIT", Integer.toString(replicas), Long.toString(timeoutMs));
     }
 
     /** The stricter of two confirmations (a batch whose writes were sent under different counts needs the larger). */

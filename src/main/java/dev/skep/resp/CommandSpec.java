@@ -12,7 +12,7 @@ package dev.skep.resp;
  * @param blocking  the command may block its connection ({@code blocking} flag, and WAIT)
  * @param container the command has subcommands in the table (CLIENT, CONFIG, DEBUG, SCRIPT, ...)
  * @param refusal   for {@link Route#REFUSED}, the error text to send after {@code -ERR } (see
- *                  {@link RespErrors#error(String)}), e.g. {@code REPLICAOF is not allowed through the Skep
+ *                  {@link RespWriter#error(String, String)}), e.g. {@code REPLICAOF is not allowed through the Skep
  *                  proxy: the hive manages replication}; null otherwise
  */
 public record CommandSpec(String name, Route route, boolean write, boolean readOnly, boolean blocking,

@@ -16,6 +16,13 @@ public final class RequestArguments {
     private RequestArguments() {
     }
 
+    /** Argument {@code i} in upper case (command and subcommand names), or "" when absent. */
+    public static String upper(List<byte[]> args, int i) {
+        return i < args.size()
+                ? new String(args.get(i), java.nio.charset.StandardCharsets.UTF_8).toUpperCase(java.util.Locale.ROOT)
+                : "";
+    }
+
     /**
      * The arguments of the request that fills the readable bytes of {@code request}: exactly what
      * {@link RequestScanner#scan} framed (skipped empty lines first included). Indices are not moved.

@@ -19,6 +19,6 @@ public final class RespProtocolException extends RuntimeException {
 
     /** {@code -ERR <message>\r\n}. */
     public byte[] errorReply() {
-        return RespErrors.error(getMessage());
+        return RespWriter.error("ERR", getMessage());
     }
 }

@@ -13,7 +13,7 @@
  *       {@code commands.txt} next to it.
  *   <li>{@link dev.skep.resp.RequestArguments}: the slow path, arguments as byte arrays for the few requests
  *       whose arguments the proxy must read.
- *   <li>{@link dev.skep.resp.RespErrors}: error replies ({@code -ERR ...}, {@code -MASTERDOWN ...}).
+ *   <li>{@link dev.skep.resp.RespWriter}: everything written in RESP (replies, errors, the proxy's own requests).
  * </ul>
  *
  * <p>Both scanners are resumable: after {@code NEED_MORE} they keep their place, so a request or reply that

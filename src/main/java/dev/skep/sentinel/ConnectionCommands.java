@@ -1,5 +1,6 @@
 package dev.skep.sentinel;
 
+import dev.skep.resp.RespWriter;
 import java.util.List;
 import java.util.Locale;
 
@@ -14,7 +15,7 @@ final class ConnectionCommands {
      * {@code HELLO [protover [AUTH user pass] [SETNAME name]]}. Only RESP2 is spoken: {@code HELLO 3} gets
      * {@code -NOPROTO}, like a server without RESP3, and clients (Lettuce, redis-py, Jedis) fall back to RESP2.
      */
-    static void hello(List<String> argv, SentinelSession session, Resp r) {
+    static void hello(List<String> argv, SentinelSession session, RespWriter r) {
         if (argv.size() >= 2) {
             long version;
             try {
@@ -62,7 +63,7 @@ final class ConnectionCommands {
     }
 
     /** {@code CLIENT SETNAME|GETNAME|SETINFO|ID|INFO|NO-EVICT|KILL}; the arity is checked already. */
-    static void client(List<String> argv, SentinelSession session, Resp r) {
+    static void client(List<String> argv, SentinelSession session, RespWriter r) {
         switch (argv.get(1).toLowerCase(Locale.ROOT)) {
             case "setname" -> {
                 if (validName(argv.get(2))) {
@@ -98,7 +99,7 @@ final class ConnectionCommands {
     }
 
     /** {@code CLIENT SETINFO LIB-NAME|LIB-VER value}, which Jedis and Lettuce send on every connection (Redis 7.2). */
-    private static void setInfo(String attribute, String value, SentinelSession session, Resp r) {
+    private static void setInfo(String attribute, String value, SentinelSession session, RespWriter r) {
         String attr = attribute.toLowerCase(Locale.ROOT);
         if (!attr.equals("lib-name") && !attr.equals("lib-ver")) {
             r.error("ERR Unrecognized option '" + attribute + "'");

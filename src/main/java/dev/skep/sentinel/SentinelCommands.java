@@ -1,5 +1,6 @@
 package dev.skep.sentinel;
 
+import dev.skep.resp.RespWriter;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -47,14 +48,14 @@ final class SentinelCommands {
 
     /** The reply to {@code argv} (command and arguments); empty for an empty command, as Redis ignores it. */
     byte[] execute(List<String> argv, SentinelSession session, Context ctx) {
-        Resp r = new Resp();
+        RespWriter r = new RespWriter();
         if (!argv.isEmpty()) {
             dispatch(argv, session, ctx, r);
         }
         return r.toBytes();
     }
 
-    private void dispatch(List<String> argv, SentinelSession session, Context ctx, Resp r) {
+    private void dispatch(List<String> argv, SentinelSession session, Context ctx, RespWriter r) {
         String name = argv.get(0).toLowerCase(Locale.ROOT);
         Integer arity = COMMANDS.get(name);
         if (arity == null) {
@@ -109,7 +110,7 @@ final class SentinelCommands {
         return arity > 0 ? argc == arity : argc >= -arity;
     }
 
-    private static void ping(List<String> argv, SentinelSession session, Resp r) {
+    private static void ping(List<String> argv, SentinelSession session, RespWriter r) {
         if (argv.size() > 2) {
             r.error("ERR wrong number of arguments for 'ping' command");
         } else if (session.subscribed()) {
@@ -125,7 +126,7 @@ final class SentinelCommands {
      * AUTH as on a Sentinel without {@code requirepass}: the default user takes any password, a password alone
      * is an error that says none is configured, and other users do not exist.
      */
-    static void auth(List<String> argv, Resp r) {
+    static void auth(List<String> argv, RespWriter r) {
         if (argv.size() == 2) {
             r.error("ERR AUTH <password> called without any password configured for the default user. "
                     + "Are you sure your configuration is correct?");
@@ -138,7 +139,7 @@ final class SentinelCommands {
         }
     }
 
-    private void role(SentinelView view, Resp r) {
+    private void role(SentinelView view, RespWriter r) {
         r.array(2).bulk("sentinel");
         if (view.knowsMaster()) {
             r.array(1).bulk(settings.masterName());
@@ -147,7 +148,7 @@ final class SentinelCommands {
         }
     }
 
-    private static void publish(List<String> argv, Resp r) {
+    private static void publish(List<String> argv, RespWriter r) {
         if (argv.get(1).equals("__sentinel__:hello")) {
             r.integer(1); // another Sentinel's hello: accepted and ignored (Skep nodes find each other themselves)
         } else {
@@ -155,7 +156,7 @@ final class SentinelCommands {
         }
     }
 
-    private void sentinel(List<String> argv, Context ctx, Resp r) {
+    private void sentinel(List<String> argv, Context ctx, RespWriter r) {
         String sub = argv.get(1).toLowerCase(Locale.ROOT);
         SentinelView view = ctx.view();
         boolean ours = argv.size() > 2 && view.knowsMaster() && argv.get(2).equals(settings.masterName());
@@ -191,7 +192,7 @@ final class SentinelCommands {
         }
     }
 
-    private static void ifOurs(boolean ours, Resp r, Runnable reply) {
+    private static void ifOurs(boolean ours, RespWriter r, Runnable reply) {
         if (ours) {
             reply.run();
         } else {
@@ -203,7 +204,7 @@ final class SentinelCommands {
      * Asked by another Sentinel. Skep votes for no one (leader {@code *}, epoch 0); the master is reported down
      * when it is this endpoint's master and it is down.
      */
-    private static void isMasterDownByAddr(List<String> argv, SentinelView view, Resp r) {
+    private static void isMasterDownByAddr(List<String> argv, SentinelView view, RespWriter r) {
         long port;
         try {
             port = Long.parseLong(argv.get(3));
@@ -217,7 +218,7 @@ final class SentinelCommands {
         r.array(3).integer(down ? 1 : 0).bulk("*").integer(0);
     }
 
-    private static void config(List<String> argv, Resp r) {
+    private static void config(List<String> argv, RespWriter r) {
         String op = argv.get(2).toLowerCase(Locale.ROOT);
         if (op.equals("get") && argv.size() == 4) {
             SentinelReplies.configGet(r, argv.get(3));
@@ -228,12 +229,12 @@ final class SentinelCommands {
         }
     }
 
-    private static void refuse(String what, Resp r) {
+    private static void refuse(String what, RespWriter r) {
         r.error("ERR " + what + " refused: Skep's Sentinel-compatible endpoint takes its configuration from the "
                 + "agent (--master-name, --peers), not from clients");
     }
 
-    private static void help(Resp r) {
+    private static void help(RespWriter r) {
         List<String> lines = List.of(
                 "SENTINEL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                 "CKQUORUM <master-name>",

@@ -1,15 +1,12 @@
 package dev.skep.sentinel;
 
+import dev.skep.resp.RespWriter;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.handler.codec.DecoderException;
-import io.netty.handler.codec.redis.ArrayRedisMessage;
-import io.netty.handler.codec.redis.FullBulkStringRedisMessage;
-import io.netty.handler.codec.redis.InlineCommandRedisMessage;
-import io.netty.handler.codec.redis.RedisMessage;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import dev.skep.resp.RespProtocolException;
 import io.netty.util.concurrent.EventExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,8 +24,15 @@ import java.util.List;
  * that sends bytes that are not RESP gets {@code -ERR Protocol error: ...} and is disconnected; one that does
  * not read its replies stops being read until it does.
  */
-final class SentinelHandler extends SimpleChannelInboundHandler<RedisMessage> {
+final class SentinelHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(SentinelHandler.class);
+
+    /**
+     * Requests to a Sentinel are a few short words: a bulk string over 64 KiB, an array of more than 1024 elements
+     * or an inline line over 64 KiB ends the connection with a protocol error, before it is buffered whole.
+     */
+    static final dev.skep.resp.RequestLimits LIMITS = dev.skep.resp.RequestLimits.REDIS_DEFAULTS
+            .withMaxBulkLength(64 * 1024).withMaxArguments(1024);
 
     private final SentinelServer server;
     private final SentinelSession session;
@@ -53,22 +57,16 @@ final class SentinelHandler extends SimpleChannelInboundHandler<RedisMessage> {
     }
 
     @Override
-    protected void channelRead0(ChannelHandlerContext ctx, RedisMessage msg) {
-        List<String> argv;
-        if (msg instanceof ArrayRedisMessage array) {
-            argv = new ArrayList<>(array.children().size());
-            for (RedisMessage child : array.children()) {
-                if (!(child instanceof FullBulkStringRedisMessage bulk) || bulk.isNull()) {
-                    protocolError(ctx, "expected bulk strings in a request");
-                    return;
-                }
-                argv.add(bulk.content().toString(StandardCharsets.ISO_8859_1));
-            }
-        } else if (msg instanceof InlineCommandRedisMessage inline) {
-            argv = splitInline(inline.content());
-        } else {
-            protocolError(ctx, "expected a request (an array of bulk strings, or an inline command)");
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof RespProtocolException e) {
+            ctx.writeAndFlush(Unpooled.wrappedBuffer(e.errorReply())).addListener(ChannelFutureListener.CLOSE);
             return;
+        }
+        @SuppressWarnings("unchecked")
+        List<byte[]> args = (List<byte[]>) msg; // from resp.RequestDecoder
+        List<String> argv = new ArrayList<>(args.size());
+        for (byte[] a : args) {
+            argv.add(new String(a, StandardCharsets.ISO_8859_1));
         }
         byte[] reply = server.commands().execute(argv, session, server.context());
         if (reply.length > 0) {
@@ -135,27 +133,7 @@ final class SentinelHandler extends SimpleChannelInboundHandler<RedisMessage> {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof DecoderException) {
-            protocolError(ctx, cause.getCause() != null ? cause.getCause().getMessage() : cause.getMessage());
-        } else {
-            log.debug("Sentinel client {}: {}", ctx.channel().remoteAddress(), cause.toString());
-            ctx.close();
-        }
-    }
-
-    private static void protocolError(ChannelHandlerContext ctx, String detail) {
-        ByteBuf error = Unpooled.wrappedBuffer(new Resp().error("ERR Protocol error: " + detail).toBytes());
-        ctx.writeAndFlush(error).addListener(ChannelFutureListener.CLOSE);
-    }
-
-    /** An inline command ({@code PING}, typed into telnet) split on spaces and tabs. */
-    static List<String> splitInline(String line) {
-        List<String> argv = new ArrayList<>();
-        for (String part : line.trim().split("[ \t]+")) {
-            if (!part.isEmpty()) {
-                argv.add(part);
-            }
-        }
-        return argv;
+        log.debug("Sentinel client {}: {}", ctx.channel().remoteAddress(), cause.toString());
+        ctx.close();
     }
 }

@@ -1,5 +1,6 @@
 package dev.skep.sentinel;
 
+import dev.skep.resp.RespWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -20,7 +21,7 @@ final class SentinelPubSub {
     private SentinelPubSub() {}
 
     /** One of the four commands; the arity is checked already. */
-    static void execute(String command, List<String> argv, SentinelSession session, Resp r) {
+    static void execute(String command, List<String> argv, SentinelSession session, RespWriter r) {
         List<String> names = argv.subList(1, argv.size());
         switch (command) {
             case "subscribe" -> subscribe("subscribe", names, session.channels, session, r);
@@ -31,7 +32,7 @@ final class SentinelPubSub {
         }
     }
 
-    private static void subscribe(String kind, List<String> names, Set<String> into, SentinelSession session, Resp r) {
+    private static void subscribe(String kind, List<String> names, Set<String> into, SentinelSession session, RespWriter r) {
         for (String name : names) {
             into.add(name);
             r.array(3).bulk(kind).bulk(name).integer(session.subscriptions());
@@ -40,7 +41,7 @@ final class SentinelPubSub {
 
     /** With no name: from everything subscribed (in order), or one reply with a null name when nothing is. */
     private static void unsubscribe(String kind, List<String> names, Set<String> from, SentinelSession session,
-                                    Resp r) {
+                                    RespWriter r) {
         List<String> which = names.isEmpty() ? new ArrayList<>(from) : names;
         if (which.isEmpty()) {
             r.array(3).bulk(kind).nullBulk().integer(session.subscriptions());
@@ -57,7 +58,7 @@ final class SentinelPubSub {
      * {@code pmessage} per pattern that matches it. Empty when none.
      */
     static byte[] deliver(SentinelSession session, SentinelEvent event) {
-        Resp r = new Resp();
+        RespWriter r = new RespWriter();
         if (session.channels.contains(event.channel())) {
             r.array(3).bulk("message").bulk(event.channel()).bulk(event.message());
         }

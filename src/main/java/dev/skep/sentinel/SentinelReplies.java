@@ -1,5 +1,6 @@
 package dev.skep.sentinel;
 
+import dev.skep.resp.RespWriter;
 import dev.skep.sentinel.SentinelView.Instance;
 
 import java.util.List;
@@ -32,7 +33,7 @@ final class SentinelReplies {
     private SentinelReplies() {}
 
     /** {@code SENTINEL MASTER}: the master as a map (a flat array in RESP2). */
-    static void master(Resp r, SentinelSettings settings, SentinelView view, long now) {
+    static void master(RespWriter r, SentinelSettings settings, SentinelView view, long now) {
         Instance m = view.master();
         r.array(2 * (m.down() ? 21 : 20));
         r.field("name", settings.masterName());
@@ -46,7 +47,7 @@ final class SentinelReplies {
     }
 
     /** {@code SENTINEL REPLICAS}: an array of replica maps. */
-    static void replicas(Resp r, SentinelSettings settings, SentinelView view, long now) {
+    static void replicas(RespWriter r, SentinelSettings settings, SentinelView view, long now) {
         Instance master = view.master();
         r.array(view.replicas().size());
         for (Instance s : view.replicas()) {
@@ -64,7 +65,7 @@ final class SentinelReplies {
     }
 
     /** The fields every instance has, from {@code ip} to {@code role-reported-time}. */
-    private static void common(Resp r, Instance i, String role, SentinelSettings settings, long now) {
+    private static void common(RespWriter r, Instance i, String role, SentinelSettings settings, long now) {
         long sinceOk = Math.max(0, now - i.lastOkAt());
         r.field("ip", i.address().host());
         r.field("port", i.address().port());
@@ -86,12 +87,12 @@ final class SentinelReplies {
     }
 
     /** {@code SENTINEL CKQUORUM}: this node alone is enough, since Skep decides without a quorum. */
-    static void ckquorum(Resp r) {
+    static void ckquorum(RespWriter r) {
         r.simple("OK 1 usable Sentinels. Quorum and failover authorization can be reached");
     }
 
     /** {@code SENTINEL CONFIG GET <pattern>}: the matching settings (case-insensitive glob), as a map. */
-    static void configGet(Resp r, String pattern) {
+    static void configGet(RespWriter r, String pattern) {
         String p = pattern.toLowerCase(Locale.ROOT);
         List<String[]> matching = CONFIG.stream().filter(c -> Glob.matches(p, c[0])).toList();
         r.array(2 * matching.size());
@@ -105,7 +106,7 @@ final class SentinelReplies {
      * sentinel); with no section, or {@code all}, {@code default}, {@code everything}, all three. Unknown
      * sections are left out, so {@code INFO nope} is an empty string, as on Sentinel.
      */
-    static void info(Resp r, List<String> sections, SentinelSettings settings, SentinelView view, long now,
+    static void info(RespWriter r, List<String> sections, SentinelSettings settings, SentinelView view, long now,
                      int connectedClients) {
         boolean all = sections.isEmpty();
         boolean server = false;

@@ -12,9 +12,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.redis.RedisArrayAggregator;
-import io.netty.handler.codec.redis.RedisBulkStringAggregator;
-import io.netty.handler.codec.redis.RedisDecoder;
+import dev.skep.resp.RequestDecoder;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
@@ -129,11 +127,7 @@ public final class SentinelServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(
-                                new RedisDecoder(true),
-                                new RequestLimits(),
-                                new RedisBulkStringAggregator(),
-                                new RedisArrayAggregator(),
+                        ch.pipeline().addLast(new RequestDecoder(SentinelHandler.LIMITS),
                                 new SentinelHandler(SentinelServer.this, nextClientId.incrementAndGet()));
                     }
                 });

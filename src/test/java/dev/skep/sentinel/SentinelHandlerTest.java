@@ -5,9 +5,7 @@ import dev.skep.topology.TopologyHolder;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.handler.codec.redis.RedisArrayAggregator;
-import io.netty.handler.codec.redis.RedisBulkStringAggregator;
-import io.netty.handler.codec.redis.RedisDecoder;
+import dev.skep.resp.RequestDecoder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -20,8 +18,8 @@ class SentinelHandlerTest {
     private final EventLoops loops = EventLoops.create(1, "sentinel-test", true);
     private final SentinelServer server = new SentinelServer(loops, "127.0.0.1", 0, SentinelCommandsTest.SETTINGS, 100,
             new TopologyHolder(), () -> null, () -> SentinelCommandsTest.NOW);
-    private final EmbeddedChannel channel = new EmbeddedChannel(new RedisDecoder(true), new RequestLimits(),
-            new RedisBulkStringAggregator(), new RedisArrayAggregator(), new SentinelHandler(server, 7));
+    private final EmbeddedChannel channel = new EmbeddedChannel(new RequestDecoder(SentinelHandler.LIMITS),
+            new SentinelHandler(server, 7));
 
     @AfterEach
     void close() {
@@ -81,17 +79,30 @@ class SentinelHandlerTest {
     }
 
     @Test
-    void aRequestTooLargeForASentinelClientIsRefused() {
-        send("*2\r\n$4\r\nPING\r\n$" + (RequestLimits.MAX_BULK_BYTES + 1) + "\r\n");
-        assertThat(replies()).isEqualTo("-ERR Protocol error: invalid bulk length " + (RequestLimits.MAX_BULK_BYTES + 1)
-                + " (expected: <= " + RequestLimits.MAX_BULK_BYTES + ")\r\n");
+    void aRequestTooLargeForASentinelClientIsRefusedBeforeItIsBuffered() {
+        long tooLong = SentinelHandler.LIMITS.maxBulkLength() + 1;
+        send("*2\r\n$4\r\nPING\r\n$" + tooLong + "\r\n");
+        assertThat(replies()).isEqualTo("-ERR Protocol error: invalid bulk length\r\n");
+        assertThat(channel.isActive()).isFalse();
+    }
+
+    @Test
+    void aBlankInlineLineIsSkippedAsRedisSkipsIt() {
+        send("\r\n   \r\nPING\r\n");
+        assertThat(replies()).isEqualTo("+PONG\r\n");
+    }
+
+    @Test
+    void theRequestsBeforeBadBytesAreAnsweredFirst() {
+        send("*1\r\n$4\r\nPING\r\n*1\r\n$x\r\n*1\r\n$4\r\nPING\r\n");
+        assertThat(replies()).startsWith("+PONG\r\n-ERR Protocol error: ").doesNotContain("PONG\r\n+PONG");
         assertThat(channel.isActive()).isFalse();
     }
 
     @Test
     void anArrayWithTooManyElementsIsRefused() {
         send("*100000\r\n");
-        assertThat(replies()).startsWith("-ERR Protocol error: invalid multibulk length 100000");
+        assertThat(replies()).isEqualTo("-ERR Protocol error: invalid multibulk length\r\n"); // Redis's own words
         assertThat(channel.isActive()).isFalse();
     }
 }
