@@ -1,5 +1,8 @@
 package dev.skep.app;
 
+import dev.skep.support.Need;
+import dev.skep.support.Needs;
+
 import dev.skep.support.ExternalProcess;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -21,6 +24,7 @@ import static org.awaitility.Awaitility.await;
  * consuming on its own (its {@code BRPOP} in flight is sent again at the handover; at the crash its connection
  * closes and kombu reconnects), the producer's acknowledged tasks all run.
  */
+@Needs(Need.PYTHON_CLIENTS)
 class CeleryIT {
     private static final String PYTHON = "/usr/bin/python3";
     private HiveFixture hive;

@@ -1,5 +1,8 @@
 package dev.skep.app;
 
+import dev.skep.support.Need;
+import dev.skep.support.Needs;
+
 import dev.skep.support.ExternalProcess;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
@@ -263,6 +266,7 @@ class ClientLibrariesIT {
     }
 
     @Test
+    @Needs(Need.PYTHON_CLIENTS)
     void redisPy() throws Exception {
         label = "redis-py";
         ExternalProcess.require("apt-get install -y python3-redis", "/usr/bin/python3", "-c", "import redis");
@@ -282,11 +286,13 @@ class ClientLibrariesIT {
     }
 
     @Test
+    @Needs(Need.NODE_CLIENTS)
     void nodeRedisResp2() {
         nodeRedis(2);
     }
 
     @Test
+    @Needs(Need.NODE_CLIENTS)
     void nodeRedisResp3() {
         nodeRedis(3);
     }
@@ -305,6 +311,7 @@ class ClientLibrariesIT {
     }
 
     @Test
+    @Needs(Need.NODE_CLIENTS)
     void ioredis() {
         label = "ioredis";
         requireNodeClients();

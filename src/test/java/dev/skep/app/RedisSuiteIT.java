@@ -1,5 +1,8 @@
 package dev.skep.app;
 
+import dev.skep.support.Need;
+import dev.skep.support.Needs;
+
 import dev.skep.support.FreePorts;
 import org.junit.jupiter.api.Test;
 
@@ -19,6 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * redis-cli); the whole suite (84 files, about 20 minutes) is the on-demand tier. Needs tcl (and the suite:
  * {@code ../shared/redis-tests}, or {@code .ci/fetch-redis-tests}); fails saying so when either is missing.
  */
+@Needs(Need.REDIS_SUITE)
 class RedisSuiteIT {
     static final String FILES = String.join(",", "unit/quit", "unit/protocol", "unit/multi", "unit/tracking",
             "unit/pubsub", "unit/introspection", "unit/scripting", "unit/type/stream-cgroups", "unit/type/list",

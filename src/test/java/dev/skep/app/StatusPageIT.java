@@ -1,5 +1,8 @@
 package dev.skep.app;
 
+import dev.skep.support.Need;
+import dev.skep.support.Needs;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
@@ -28,6 +31,7 @@ import static org.awaitility.Awaitility.await;
  * it shows the new master and the events, by itself, without a reload. Screenshots at desktop and phone
  * width are saved under {@code target/} for a human to look at.
  */
+@Needs(Need.CHROMIUM)
 class StatusPageIT {
     static final Path CHROMIUM = Path.of("/usr/bin/chromium");
     static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");

@@ -1,5 +1,8 @@
 package dev.skep.deploy;
 
+import dev.skep.support.Need;
+import dev.skep.support.Needs;
+
 import dev.skep.cli.AgentCommand;
 import dev.skep.http.AdminHttpServer;
 import dev.skep.support.Helm;
@@ -41,12 +44,14 @@ class ManifestsTest {
     private static final Path CHART = Paths.get("deploy/helm/skep");
 
     @Test
+    @Needs(Need.HELM)
     void chartLints() throws Exception {
         Result r = run(List.of(helm(), "lint", "--strict", CHART.toString()), Map.of());
         assertThat(r.code).as("helm lint --strict:\n" + r.out).isZero();
     }
 
     @Test
+    @Needs(Need.HELM)
     void committedManifestsAreTheChartRenderedWithDefaults(@TempDir Path tmp) throws Exception {
         Path rendered = tmp.resolve("skep.yaml");
         Result r = run(List.of("bash", "deploy/render-manifests", rendered.toString()), Map.of("HELM", helm()));
@@ -58,6 +63,7 @@ class ManifestsTest {
     }
 
     @Test
+    @Needs(Need.HELM)
     void chartRendersEveryOption() throws Exception {
         Result r = run(List.of(helm(), "template", "skep", CHART.toString(), "--namespace", "cache",
                 "--set", "workload=StatefulSet", "--set", "serviceMonitor.enabled=true", "--set", "podAntiAffinity=hard",
@@ -84,6 +90,7 @@ class ManifestsTest {
      * Role limited to the Lease and a RoleBinding, and sets variables the agent accepts.
      */
     @Test
+    @Needs(Need.HELM)
     void leaseElectionAloneAddsRbacAndTheAgentAcceptsItsSettings() throws Exception {
         KubeManifests defaults = KubeManifests.read(KubeManifests.COMMITTED);
         assertThat(defaults.ofKind("ServiceAccount")).isEmpty();

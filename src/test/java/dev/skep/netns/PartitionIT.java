@@ -1,5 +1,8 @@
 package dev.skep.netns;
 
+import dev.skep.support.Need;
+import dev.skep.support.Needs;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -21,8 +24,9 @@ import static org.awaitility.Awaitility.await;
  * Sentinel-compatible endpoint, and the keys written through the write ports.
  *
  * <p>One hive serves every test (it is healed and converged again before each): starting three agent JVMs
- * costs seconds on a small machine. Root only: elsewhere every test fails, saying why.
+ * costs seconds on a small machine. Root only: skipped elsewhere (the run ends saying so), failing under .ci/run.
  */
+@Needs(Need.ROOT)
 class PartitionIT {
     private static final Duration CONVERGE = Duration.ofSeconds(40);
     private static NetnsHiveFixture hive;

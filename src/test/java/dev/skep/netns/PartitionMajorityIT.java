@@ -1,5 +1,8 @@
 package dev.skep.netns;
 
+import dev.skep.support.Need;
+import dev.skep.support.Needs;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -19,6 +22,7 @@ import static org.awaitility.Awaitility.await;
  * {@code --quorum majority --hold-ms 1000} (a write the isolated side cannot place fails after 1 s instead
  * of 5). Root only: elsewhere every test fails, saying why.
  */
+@Needs(Need.ROOT)
 class PartitionMajorityIT {
     private static final Duration CONVERGE = Duration.ofSeconds(40);
     private static NetnsHiveFixture hive;

@@ -1,5 +1,8 @@
 package dev.skep.netns;
 
+import dev.skep.support.Need;
+import dev.skep.support.Needs;
+
 import dev.skep.deploy.KubeManifests;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -39,6 +42,7 @@ import static org.awaitility.Awaitility.await;
  *
  * <p>Root only: fails (never skips) otherwise.
  */
+@Needs({Need.ROOT, Need.HELM})
 class RollingUpgradeIT {
     private static final Path DOCKERFILE = Paths.get("Dockerfile");
     private static final int PODS = 3;
