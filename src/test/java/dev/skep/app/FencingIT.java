@@ -69,8 +69,10 @@ class FencingIT {
                         .isInstanceOf(JedisDataException.class).hasMessageStartingWith("NOREPLICAS"));
         long fencedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - confirmedAt);
         assertThat(infoField(oldLeader.redis.jedis().info("replication"), "role")).isEqualTo("master");
-        assertThat(newLeader.status().events()).anyMatch(e -> e.kind().equals("fenced-orphan")
-                && e.message().contains(oldLeader.redis.endpoint().toString()));
+        // the fence thread records the event once redis has taken the fence, a moment after the write above saw it
+        await().atMost(Duration.ofSeconds(2)).untilAsserted(() -> assertThat(newLeader.status().events())
+                .anyMatch(e -> e.kind().equals("fenced-orphan")
+                        && e.message().contains(oldLeader.redis.endpoint().toString())));
         System.out.println("orphaned master fenced " + fencedMs + " ms after the new leader was seen confirmed");
 
         oldLeader.startAgent();
