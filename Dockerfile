@@ -7,9 +7,12 @@ WORKDIR /src
 # dependencies first: this layer stays cached while only the sources change
 COPY .mvn/ .mvn/
 COPY mvnw pom.xml ./
-RUN ./mvnw -B -q dependency:go-offline
-COPY src/ src/
-RUN ./mvnw -B -q -DskipTests package && cp target/skep.jar /skep.jar
+COPY agent/pom.xml agent/
+COPY harness/pom.xml harness/
+RUN ./mvnw -B -q -pl agent dependency:go-offline
+COPY agent/src/ agent/src/
+# only the product: the test harness (chaos, network namespaces) is not in the image
+RUN ./mvnw -B -q -pl agent -DskipTests package && cp agent/target/skep.jar /skep.jar
 
 FROM eclipse-temurin:17-jre
 # a fixed numeric user, so `runAsNonRoot` can verify it without reading /etc/passwd

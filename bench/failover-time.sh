@@ -28,7 +28,7 @@ master_port() {
 }
 # the master that every node's agent agrees on (from the HTTP status of node 0)
 agreed_master() {
-    java -jar "$root/target/skep.jar" status --json --http "127.0.0.1:$((base + 5))" 2>/dev/null \
+    java -jar "$root/agent/target/skep.jar" status --json --http "127.0.0.1:$((base + 5))" 2>/dev/null \
         | python3 -c 'import json,sys; s=json.load(sys.stdin); m=s.get("master"); print(m.split(":")[1] if m and s.get("ready") else "")' 2>/dev/null || true
 }
 wait_until() { # wait_until SECONDS CMD...: polls every 10 ms

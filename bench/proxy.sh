@@ -19,7 +19,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 for tool in redis-server redis-benchmark redis-cli haproxy nutcracker java; do
     command -v "$tool" >/dev/null || { echo "$tool not found: apt-get install -y redis-server haproxy nutcracker" >&2; exit 1; }
 done
-[[ -f "$root/target/skep.jar" ]] || (cd "$root" && ./mvnw -B -q -DskipTests package)
+[[ -f "$root/agent/target/skep.jar" ]] || (cd "$root" && ./mvnw -B -q -DskipTests -pl agent package)
 
 redis_port=$base; haproxy_port=$((base + 1)); twem_port=$((base + 2)); skep_port=$((base + 3))
 peer_port=$((base + 4)); http_port=$((base + 5))
@@ -70,13 +70,13 @@ EOF
 nutcracker -c "$run/twemproxy.yml" -o "$run/twemproxy.log" -s $((base + 6)) &
 pids+=($!)
 
-java ${SKEP_JAVA_OPTS:-} -jar "$root/target/skep.jar" agent --redis "127.0.0.1:$redis_port" --bind 127.0.0.1 \
+java ${SKEP_JAVA_OPTS:-} -jar "$root/agent/target/skep.jar" agent --redis "127.0.0.1:$redis_port" --bind 127.0.0.1 \
     --peers "127.0.0.1:$peer_port" --peer-port "$peer_port" --http-port "$http_port" \
     --proxy-port "$skep_port" --read-port 0 --sentinel-port "$sentinel_port" >"$run/skep.log" 2>&1 &
 pids+=($!)
 # a second agent on the same redis, whose event loops poll for replies: a hive of one of its own (it does not know the
 # first agent), so it too finds the redis master and both simply proxy to it
-java ${SKEP_JAVA_OPTS:-} -jar "$root/target/skep.jar" agent --redis "127.0.0.1:$redis_port" --bind 127.0.0.1 \
+java ${SKEP_JAVA_OPTS:-} -jar "$root/agent/target/skep.jar" agent --redis "127.0.0.1:$redis_port" --bind 127.0.0.1 \
     --peers "127.0.0.1:$peer1_port" --peer-port "$peer1_port" --http-port "$http1_port" --spin-us 50 \
     --proxy-port "$skep1_port" --read-port 0 --sentinel-port "$sentinel1_port" >"$run/skep-spin.log" 2>&1 &
 pids+=($!)

@@ -38,7 +38,7 @@ final class NetnsHiveFixture implements AutoCloseable {
     /** A hive of {@code nodes} nodes; {@code extraFlags} are added to node i's agent (e.g. a quorum mode). */
     static NetnsHiveFixture start(int nodes, IntFunction<List<String>> extraFlags, Path runDir) throws IOException {
         NetnsHive.requirePrerequisites();
-        Path jar = Paths.get(System.getProperty("skep.jar", "target/skep.jar")).toAbsolutePath();
+        Path jar = Paths.get(System.getProperty("skep.jar", "agent/target/skep.jar")).toAbsolutePath();
         assertThat(jar).as("the shaded jar (built by `mvn package`, before failsafe runs)").exists();
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> javaCmd = List.of(java, "-Xms8m", "-Xmx128m", "-Xss512k", "-XX:+UseSerialGC", "-cp", jar.toString(),

@@ -11,7 +11,7 @@ import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 /**
  * DESIGN.md's dependency rule, enforced: the data path (proxy, sentinel, http) sees the immutable topology and
  * the RESP framing, never the election, whose state only the control thread owns; only app (and the CLI that
- * starts it) wires everything; nothing of the product depends on the test harness (chaos, netns).
+ * starts it) wires everything; the test harness (chaos, netns) is not part of the product.
  */
 class ArchitectureTest {
     private static JavaClasses product;
@@ -33,17 +33,15 @@ class ArchitectureTest {
 
     @Test
     void onlyTheAppAndTheCommandLineWireTheNodeTogether() {
-        noClasses().that().resideOutsideOfPackages("dev.skep.app..", "dev.skep.cli..", "dev.skep.chaos..",
-                        "dev.skep.netns..", "dev.skep")
+        noClasses().that().resideOutsideOfPackages("dev.skep.app..", "dev.skep.cli..", "dev.skep")
                 .should().dependOnClassesThat().resideInAnyPackage("dev.skep.app..", "dev.skep.cli..")
                 .check(product);
     }
 
     @Test
-    void theProductDoesNotDependOnTheFaultHarness() {
-        noClasses().that().resideOutsideOfPackages("dev.skep.chaos..", "dev.skep.netns..")
-                .should().dependOnClassesThat().resideInAnyPackage("dev.skep.chaos..", "dev.skep.netns..")
-                .check(product);
+    void theProductHoldsNoneOfTheTestHarness() {
+        // the fault harness and the network-namespace hosts are the harness module's: never in the shipped jar
+        noClasses().should().resideInAnyPackage("dev.skep.chaos..", "dev.skep.netns..").check(product);
     }
 
     @Test

@@ -32,7 +32,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * {@code java -jar target/skep.jar up --nodes 3}: the hive elects one leader, two follow, and SIGTERM to
+ * {@code java -jar agent/target/skep.jar up --nodes 3}: the hive elects one leader, two follow, and SIGTERM to
  * {@code skep up} leaves no redis-server or agent behind.
  */
 class UpCommandIT {
@@ -54,7 +54,7 @@ class UpCommandIT {
     @Test
     void upElectsOneLeaderAndSigtermLeavesNothingBehind() throws Exception {
         int base = freeBlockOfPorts(30);
-        Path jar = Paths.get(System.getProperty("skep.jar", "target/skep.jar"));
+        Path jar = Paths.get(System.getProperty("skep.jar", "agent/target/skep.jar"));
         assertThat(jar).as("built jar (run with mvn verify)").exists();
         String java = ProcessHandle.current().info().command().orElse("java");
         // extra arguments reach every agent and every redis-server (what the Redis test suite's run needs)

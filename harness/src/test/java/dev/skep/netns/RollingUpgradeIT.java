@@ -164,7 +164,7 @@ class RollingUpgradeIT {
         assertThat(e.find()).as("Dockerfile has an exec-form ENTRYPOINT").isTrue();
         List<String> cmd = new ArrayList<>();
         Matcher s = Pattern.compile("\"([^\"]*)\"").matcher(e.group(1));
-        String jar = Paths.get(System.getProperty("skep.jar", "target/skep.jar")).toAbsolutePath().toString();
+        String jar = Paths.get(System.getProperty("skep.jar", "agent/target/skep.jar")).toAbsolutePath().toString();
         while (s.find()) {
             String a = s.group(1);
             cmd.add(a.equals("java") ? ProcessHandle.current().info().command().orElse("java")

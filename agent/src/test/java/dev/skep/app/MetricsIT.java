@@ -47,7 +47,7 @@ class MetricsIT {
                 HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("Content-Type")).hasValue("text/plain; version=0.0.4; charset=utf-8");
-        Path saved = Path.of("target", "metrics-node-" + n.index + ".txt");
+        Path saved = Path.of("agent", "target", "metrics-node-" + n.index + ".txt");
         Files.createDirectories(saved.getParent());
         Files.writeString(saved, r.body()); // for a human reading a failure
         return PrometheusText.parse(r.body());

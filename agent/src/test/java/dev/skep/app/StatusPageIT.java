@@ -101,7 +101,7 @@ class StatusPageIT {
                 + " window.outerHeight - window.innerHeight];");
         browser.manage().window().setSize(new Dimension(width, (int) (sizes.get(0) + sizes.get(1))));
         js.executeScript("window.dispatchEvent(new Event('resize'));");
-        Path to = Path.of("target", name);
+        Path to = Path.of("agent", "target", name);
         Files.createDirectories(to.getParent());
         Files.write(to, ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
     }
