@@ -92,6 +92,7 @@ public final class RequestScanner {
     private boolean complete;
     private int skippedBytes;
     private CommandSpec command;
+    private final java.util.Map<String, String> hiveValues;
     private Route route;
     private String refusal;
     private RespProtocolException failure;
@@ -112,16 +113,11 @@ public final class RequestScanner {
         this(limits, CommandTable.hiveValues(""));
     }
 
-    /**
-     * @param hiveValues the values the hive keeps for the CONFIG parameters it owns ({@link CommandTable#hiveValues}):
-     *                   a CONFIG SET to any other value is refused
-     */
+    /** {@code hiveValues}: what the hive keeps for the CONFIG parameters it owns (CONFIG SET to others is refused). */
     public RequestScanner(RequestLimits limits, java.util.Map<String, String> hiveValues) {
         this.limits = limits;
         this.hiveValues = hiveValues;
     }
-
-    private final java.util.Map<String, String> hiveValues;
 
     /**
      * The length of the next complete request at {@code buf.readerIndex()}, or {@link #NEED_MORE}. Does not
