@@ -94,7 +94,10 @@ class UpCommandIT {
             try (Jedis redis = new Jedis("127.0.0.1", base + 10 * i)) {
                 assertThat(redis.configGet("enable-debug-command")).containsEntry("enable-debug-command", "yes");
             }
-            assertThat(Files.readString(dir.resolve("node-" + i).resolve("agent.log"))).contains("maxLagMs=2500");
+            // the agent logs its settings once it has started everything: a moment after its status is served
+            Path log = dir.resolve("node-" + i).resolve("agent.log");
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                    assertThat(Files.readString(log)).contains("maxLagMs=2500"));
         }
 
         // every agent's Sentinel-compatible endpoint is on its B+10i+3 port and points at the master
