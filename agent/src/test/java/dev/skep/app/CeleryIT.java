@@ -88,7 +88,8 @@ class CeleryIT {
 
         ExternalProcess warmUp = produce(first, 0, 50);
         assertThat(warmUp.await(60)).isZero();
-        await().atMost(Duration.ofSeconds(30)).until(() -> done(first).size() == 50);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(done(first))
+                .as("tasks done; the worker's last lines:\n%s", worker.tail(40)).hasSize(50));
 
         // a planned handover while tasks are published and consumed
         ExternalProcess during = produce(first, 1000, 300);
@@ -99,7 +100,9 @@ class CeleryIT {
         assertThat(during.lines("failed ")).as("publish failures across the handover").isEmpty();
         Set<Integer> published = ids(during.lines("ok "));
         assertThat(published).hasSize(300);
-        await().atMost(Duration.ofSeconds(30)).until(() -> done(second).containsAll(published));
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(done(second))
+                .as("tasks done after the handover; the worker's last lines:\n%s", worker.tail(40))
+                .containsAll(published));
         assertThat(worker.isAlive()).as("worker alive after the handover:\n%s", worker.tail(30)).isTrue();
         assertThat(worker.lines()).as("the worker saw no error reply")
                 .noneMatch(l -> l.contains("ResponseError") || l.contains("Unrecoverable error"));
@@ -115,8 +118,9 @@ class CeleryIT {
         assertThat(acked).hasSize(300);
         // every task published after the crash runs; of those acknowledged just before it, at most the few in the
         // replication window (a write redis acknowledged and had not yet sent its replicas) may be lost with it
-        await().atMost(Duration.ofSeconds(30)).until(() -> done(third2).containsAll(
-                acked.stream().filter(i -> i >= 2250).toList()));
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(done(third2))
+                .as("tasks done after the crash; the worker's last lines:\n%s", worker.tail(40))
+                .containsAll(acked.stream().filter(i -> i >= 2250).toList()));
         Set<Integer> missing = new HashSet<>(acked);
         missing.removeAll(done(third2));
         System.out.printf("celery: %d of %d tasks acknowledged around the crash did not run: %s%n", missing.size(),
