@@ -85,8 +85,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** Consecutive plain requests read but not yet handed to the shared connection: where they start, how many. */
     private int batchStart;
     private int batchCount;
-    /** A shared connection got replies for this session and will flush its client after its read batch. */
-    boolean flushPending;
     /** The client broke the protocol: nothing more is read from it. */
     private boolean broken;
     private boolean closed;
@@ -378,43 +376,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     // ---- replies ----
 
-    /** The reply to this session's oldest shared request (what is left of it, when its start streamed). */
-    void onUpstreamReply(ByteBuf frame) {
-        if (closed) {
-            frame.release();
-            return;
-        }
-        slots.answered();
-        int size = frame.readableBytes();
-        sized(size, 1, size);
-        client.write(frame, client.voidPromise());
-        slots.writeLocalReplies();
-    }
-
-    /** The replies to this session's {@code count} oldest shared requests, in one buffer; the largest so many bytes. */
-    void onUpstreamReplies(ByteBuf frames, int count, int largest) {
-        if (closed) {
-            frames.release();
-            return;
-        }
-        slots.answered(count);
-        sized(frames.readableBytes(), count, largest);
-        client.write(frames, client.voidPromise());
-        writeLocalReplies();
-    }
-
-    /**
-     * The start of this session's next reply on its shared connection, passed on as it streams in (the rest
-     * comes whole, to {@link #onUpstreamReply} or {@link #onUpstreamReplies}). Dropped when the client is gone.
-     */
-    void onPartialReply(ByteBuf chunk) {
-        if (closed) {
-            chunk.release();
-            return;
-        }
-        streamed(chunk);
-    }
-
     boolean onDedicatedPartial(ByteBuf in, int n) {
         return dedicated.onPartial(in, n);
     }
@@ -424,18 +385,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         client.write(chunk, client.voidPromise());
     }
 
-    private void sized(long bytes, int count, long largest) {
+    void sized(long bytes, int count, long largest) {
         window.replied(bytes, count, largest, dispatcher.dedicatedMode());
     }
 
     /** One reply of {@code size} bytes from the dedicated connection is complete. */
     void sized(long size) {
         sized(size, 1, size);
-    }
-
-    /** True when no local reply waits among the slots: replies can then be written several at once. */
-    boolean canTakeRepliesTogether() {
-        return !slots.localsQueued() && !closed;
     }
 
     /** A frame from the dedicated connection: a reply, or (raw session, RESP3 push) a message of its own. */
@@ -540,38 +496,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     // ---- upstream failures and failover ----
 
-    /** One of our requests on a shared connection is lost with it: answer it with an error instead. */
-    void onUpstreamLost(SharedUpstream u, String reason) {
-        if (loop.settings().closeOnUnknown()) {
-            if (!closed) {
-                cutMidReply(); // the replies before it are written: it is the oldest unanswered
-            }
-            return;
-        }
-        onUpstreamError("ERR " + reason + ": the command may or may not have been executed");
-    }
-
-    /** One of our shared requests gets this error reply (without the leading '-') in place of redis's reply. */
-    void onUpstreamError(String error) {
-        if (closed) {
-            return;
-        }
-        if (window.streamedSoFar() > 0) {
-            cutMidReply();
-            return;
-        }
-        slots.answered();
-        if (error.startsWith("NOREPLICAS")) {
-            loop.counters.increment(route, ProxyCount.ERRORS_NOREPLICAS);
-        } else {
-            loop.counters.increment(route, ProxyCount.ERRORS_FAILOVER);
-            lostRequests = true;
-        }
-        client.write(errorReply(error), client.voidPromise());
-        writeLocalReplies();
-    }
-
-    /** {@code u} is gone: the next request picks another connection. Reads resume (u may have paused them). */
+    /** The shared connection the session used is gone: the next request picks another one; reads resume. */
     void detachShared(SharedUpstream u) {
         if (shared.detach(u)) {
             maybeRead();
@@ -735,6 +660,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     void lost() {
         loop.counters.increment(route, ProxyCount.ERRORS_FAILOVER);
         lostRequests = true;
+    }
+
+    SharedLink shared() {
+        return shared;
     }
 
     // ---- for Dispatcher ----

@@ -23,6 +23,8 @@ final class SharedLink {
     /** The session said HELLO 3 on the shared path: it uses the shared connections that speak RESP3. */
     private boolean resp3;
     private boolean wrote;
+    /** The connection got replies for this session and will flush its client after its read batch. */
+    boolean flushPending;
 
     SharedLink(ClientSession session, LoopContext loop, Port route, PendingReplies slots) {
         this.session = session;
@@ -40,7 +42,7 @@ final class SharedLink {
     void sendBatch(ByteBuf requests, int count, boolean hasWrite) {
         loop.counters.add(route, ProxyCount.COMMANDS_SHARED, count);
         session.sentTo(conn.target);
-        conn.send(session, requests, count, hasWrite);
+        conn.send(this, requests, count, hasWrite);
         wrote = true;
     }
 
@@ -67,7 +69,7 @@ final class SharedLink {
         session.holdDone();
         loop.counters.increment(route, ProxyCount.COMMANDS_SHARED);
         session.sentTo(u.target);
-        u.send(session, request, 1, write);
+        u.send(this, request, 1, write);
         slots.sent(FORWARDED);
         wrote = true;
         return true;
@@ -117,6 +119,87 @@ final class SharedLink {
             conn.attached.remove(session);
             conn = null;
         }
+    }
+
+    // ---- replies, from SharedUpstream ----
+
+    /** The reply to this session's oldest shared request (what is left of it, when its start streamed). */
+    void onReply(ByteBuf frame) {
+        if (session.isClosed()) {
+            frame.release();
+            return;
+        }
+        slots.answered();
+        int size = frame.readableBytes();
+        session.sized(size, 1, size);
+        session.write(frame);
+        slots.writeLocalReplies();
+    }
+
+    /** The replies to this session's {@code count} oldest shared requests, in one buffer; the largest so many bytes. */
+    void onReplies(ByteBuf frames, int count, int largest) {
+        if (session.isClosed()) {
+            frames.release();
+            return;
+        }
+        slots.answered(count);
+        session.sized(frames.readableBytes(), count, largest);
+        session.write(frames);
+        slots.writeLocalReplies();
+    }
+
+    /**
+     * The start of this session's next reply, passed on as it streams in (the rest comes whole, to {@link #onReply}
+     * or {@link #onReplies}). Dropped when the client is gone.
+     */
+    void onPartial(ByteBuf chunk) {
+        if (session.isClosed()) {
+            chunk.release();
+            return;
+        }
+        session.streamed(chunk);
+    }
+
+    /** True when no local reply waits among the slots: replies can then be written several at once. */
+    boolean canTakeRepliesTogether() {
+        return !slots.localsQueued() && !session.isClosed();
+    }
+
+    /**
+     * The session's oldest request is lost with the connection: the client's connection closes after the replies
+     * before it (--unknown-outcome close), or the request gets an error in its place.
+     */
+    void onLost(String reason) {
+        if (loop.settings().closeOnUnknown()) {
+            if (!session.isClosed()) {
+                session.cutMidReply(); // the replies before it are written: it is the oldest unanswered
+            }
+            return;
+        }
+        onError("ERR " + reason + ": the command may or may not have been executed");
+    }
+
+    /** The session's oldest request gets this error reply (without the leading '-') in place of redis's reply. */
+    void onError(String error) {
+        if (session.isClosed()) {
+            return;
+        }
+        if (session.streamedMidReply()) {
+            session.cutMidReply();
+            return;
+        }
+        slots.answered();
+        if (error.startsWith("NOREPLICAS")) {
+            loop.counters.increment(route, ProxyCount.ERRORS_NOREPLICAS);
+        } else {
+            session.lost();
+        }
+        session.write(ClientSession.errorReply(error));
+        slots.writeLocalReplies();
+    }
+
+    ClientSession session() {
+        return session;
     }
 
     @Override

@@ -26,7 +26,7 @@ final class SharedUpstream extends Upstream {
      * --quorum majority: a request of a batch that holds a write, whose reply reaches the client only once the
      * WAIT after it says enough replicas have it (an error otherwise).
      */
-    private record Confirmed(ClientSession session) {}
+    private record Confirmed(SharedLink link) {}
 
     /** WAITs sent and not yet answered. */
     private int waitsInFlight;
@@ -38,10 +38,10 @@ final class SharedUpstream extends Upstream {
     /** Replies that arrived before the WAIT covering them was answered: session, reply, in order. */
     private final ArrayDeque<Object> gated = new ArrayDeque<>();
     /**
-     * Sessions that got replies during the current read batch, each once ({@link ClientSession#flushPending}):
+     * Sessions that got replies during the current read batch, each once ({@link SharedLink#flushPending}):
      * their clients are flushed after it. A list and a flag rather than a set: no node allocated per reply.
      */
-    private final ArrayList<ClientSession> replied = new ArrayList<>();
+    private final ArrayList<SharedLink> replied = new ArrayList<>();
     /** Sessions that use this connection (to resume their reads when it becomes writable again). */
     final Set<ClientSession> attached = new LinkedHashSet<>();
     /** Sessions waiting for this connection to come up. */
@@ -74,9 +74,9 @@ final class SharedUpstream extends Upstream {
      * Sends {@code count} consecutive requests of {@code session} in one buffer (the connection must be
      * connected); flushed by {@link #flush()}.
      */
-    void send(ClientSession session, ByteBuf requests, int count, boolean hasWrite) {
+    void send(SharedLink link, ByteBuf requests, int count, boolean hasWrite) {
         WriteConfirmation needed = hasWrite && route == Port.WRITE ? loop.confirmation() : null;
-        Object entry = needed != null ? new Confirmed(session) : session;
+        Object entry = needed != null ? new Confirmed(link) : link;
         for (int i = 0; i < count; i++) {
             waiting.add(entry);
         }
@@ -155,7 +155,7 @@ final class SharedUpstream extends Upstream {
             }
             return;
         }
-        ClientSession s = next instanceof Confirmed c ? c.session() : (ClientSession) next;
+        SharedLink s = next instanceof Confirmed c ? c.link() : (SharedLink) next;
         int at = in.readerIndex();
         if (route == Port.WRITE && in.getByte(at) == '-' && startsWith(in, at, READONLY)) {
             // The master this connection reached is a replica now (demoted in a handover this proxy has not heard
@@ -166,9 +166,9 @@ final class SharedUpstream extends Upstream {
             loop.masterDemoted(target);
             if (loop.settings().closeOnUnknown()) {
                 in.skipBytes(length);
-                s.onUpstreamLost(this, "redis " + target + " is a replica now");
+                s.onLost("redis " + target + " is a replica now");
             } else {
-                s.onUpstreamReply(in.readRetainedSlice(length));
+                s.onReply(in.readRetainedSlice(length));
             }
             replied(s);
             fail("redis " + target + " answered -READONLY: it is a replica now", true);
@@ -187,7 +187,7 @@ final class SharedUpstream extends Upstream {
                 runCount = 1;
                 runLargest = length;
             } else {
-                s.onUpstreamReply(in.retainedSlice(at, length));
+                s.onReply(in.retainedSlice(at, length));
                 replied(s);
             }
         }
@@ -197,14 +197,14 @@ final class SharedUpstream extends Upstream {
     @Override
     void endOfFrames(ByteBuf in) {
         if (runSession != null) {
-            ClientSession s = runSession;
+            SharedLink s = runSession;
             runSession = null;
-            s.onUpstreamReplies(in.retainedSlice(runStart, runEnd - runStart), runCount, runLargest);
+            s.onReplies(in.retainedSlice(runStart, runEnd - runStart), runCount, runLargest);
             replied(s);
         }
     }
 
-    private ClientSession runSession;
+    private SharedLink runSession;
     private int runStart;
     private int runEnd;
     private int runCount;
@@ -217,10 +217,10 @@ final class SharedUpstream extends Upstream {
      */
     @Override
     int onPartial(ByteBuf in, int n) {
-        if (waitsInFlight > 0 || !(waiting.peek() instanceof ClientSession s)) {
+        if (waitsInFlight > 0 || !(waiting.peek() instanceof SharedLink s)) {
             return 0;
         }
-        s.onPartialReply(in.readRetainedSlice(n));
+        s.onPartial(in.readRetainedSlice(n));
         replied(s);
         return n;
     }
@@ -235,12 +235,12 @@ final class SharedUpstream extends Upstream {
         while (!gated.isEmpty()) {
             Object entry = gated.poll();
             ByteBuf frame = (ByteBuf) gated.poll();
-            ClientSession s = entry instanceof Confirmed c ? c.session() : (ClientSession) entry;
+            SharedLink s = entry instanceof Confirmed c ? c.link() : (SharedLink) entry;
             if (error == null || !(entry instanceof Confirmed)) {
-                s.onUpstreamReply(frame);
+                s.onReply(frame);
             } else {
                 frame.release();
-                s.onUpstreamError(error);
+                s.onError(error);
             }
             replied(s);
         }
@@ -263,12 +263,12 @@ final class SharedUpstream extends Upstream {
             gated.add(frame);
             return;
         }
-        ClientSession s = next instanceof Confirmed c ? c.session() : (ClientSession) next;
-        s.onUpstreamReply(frame);
+        SharedLink s = next instanceof Confirmed c ? c.link() : (SharedLink) next;
+        s.onReply(frame);
         replied(s);
     }
 
-    private void replied(ClientSession s) {
+    private void replied(SharedLink s) {
         if (!s.flushPending) {
             s.flushPending = true;
             replied.add(s);
@@ -279,9 +279,9 @@ final class SharedUpstream extends Upstream {
     void afterReads() {
         // by index: a flush that fails this connection (onFailed) comes back here and empties the list
         for (int i = 0; i < replied.size(); i++) {
-            ClientSession s = replied.get(i);
+            SharedLink s = replied.get(i);
             s.flushPending = false;
-            s.flushClient();
+            s.session().flushClient();
         }
         replied.clear();
         inFlight(waiting.size());
@@ -304,22 +304,22 @@ final class SharedUpstream extends Upstream {
         loop.upstreamGone(this, reason);
         // Requests sent and unanswered (or answered, not yet confirmed by replicas): their outcome is unknown,
         // each gets an error in its place, in order.
-        ArrayDeque<ClientSession> lost = new ArrayDeque<>();
+        ArrayDeque<SharedLink> lost = new ArrayDeque<>();
         while (!gated.isEmpty()) {
             Object o = gated.poll();
-            lost.add(o instanceof Confirmed c ? c.session() : (ClientSession) o);
+            lost.add(o instanceof Confirmed c ? c.link() : (SharedLink) o);
             ((ByteBuf) gated.poll()).release();
         }
         for (Object o : waiting) {
             if (!(o instanceof WriteConfirmation)) {
-                lost.add(o instanceof Confirmed c ? c.session() : (ClientSession) o);
+                lost.add(o instanceof Confirmed c ? c.link() : (SharedLink) o);
             }
         }
         waiting.clear();
         waitsInFlight = 0;
         sinceWait = null;
-        for (ClientSession s : lost) {
-            s.onUpstreamLost(this, reason);
+        for (SharedLink s : lost) {
+            s.onLost(reason);
         }
         for (ClientSession s : Set.copyOf(attached)) {
             s.detachShared(this);
@@ -331,8 +331,8 @@ final class SharedUpstream extends Upstream {
             s.resume(); // they will find the target down, and hold
         }
         afterReads();
-        for (ClientSession s : lost) {
-            s.flushClient();
+        for (SharedLink s : lost) {
+            s.session().flushClient();
         }
     }
 
