@@ -9,6 +9,9 @@
 #
 #   bench/proxy.sh [ROUNDS] [REQUESTS] [BASE_PORT]     defaults: 3 200000 7900
 #
+# SKEP_COMPARE_JAR=path/to/other/skep.jar: the second Skep target runs that build instead, with the same flags as
+# the first (no --spin-us), as "skep-cmp": two builds compared in one run, in alternation (before/after a change).
+#
 # Needs redis-server, redis-benchmark, haproxy and nutcracker (Debian: apt-get install -y redis-server
 # haproxy nutcracker). Everything listens on 127.0.0.1; the script stops what it started, by PID.
 set -euo pipefail
@@ -74,11 +77,15 @@ java ${SKEP_JAVA_OPTS:-} -jar "$root/agent/target/skep.jar" agent --redis "127.0
     --peers "127.0.0.1:$peer_port" --peer-port "$peer_port" --http-port "$http_port" \
     --proxy-port "$skep_port" --read-port 0 --sentinel-port "$sentinel_port" >"$run/skep.log" 2>&1 &
 pids+=($!)
-# a second agent on the same redis, whose event loops poll for replies: a hive of one of its own (it does not know the
-# first agent), so it too finds the redis master and both simply proxy to it
-java ${SKEP_JAVA_OPTS:-} -jar "$root/agent/target/skep.jar" agent --redis "127.0.0.1:$redis_port" --bind 127.0.0.1 \
-    --peers "127.0.0.1:$peer1_port" --peer-port "$peer1_port" --http-port "$http1_port" --spin-us 50 \
-    --proxy-port "$skep1_port" --read-port 0 --sentinel-port "$sentinel1_port" >"$run/skep-spin.log" 2>&1 &
+# a second agent on the same redis, whose event loops poll for replies (or another build: SKEP_COMPARE_JAR): a hive of
+# one of its own (it does not know the first agent), so it too finds the redis master and both simply proxy to it
+second_jar="$root/agent/target/skep.jar"; second_flags=(--spin-us 50); second_name=skep-spin
+if [[ -n "${SKEP_COMPARE_JAR:-}" ]]; then
+    second_jar=$SKEP_COMPARE_JAR; second_flags=(); second_name=skep-cmp
+fi
+java ${SKEP_JAVA_OPTS:-} -jar "$second_jar" agent --redis "127.0.0.1:$redis_port" --bind 127.0.0.1 \
+    --peers "127.0.0.1:$peer1_port" --peer-port "$peer1_port" --http-port "$http1_port" "${second_flags[@]}" \
+    --proxy-port "$skep1_port" --read-port 0 --sentinel-port "$sentinel1_port" >"$run/$second_name.log" 2>&1 &
 pids+=($!)
 
 ready() { [[ "$(redis-cli -p "$1" SET bench:ready 1 2>/dev/null)" == OK ]]; }
@@ -87,7 +94,7 @@ for p in $redis_port $haproxy_port $twem_port $skep_port $skep1_port; do
     ready "$p" || { echo "target on port $p did not come up (logs in $run)" >&2; exit 1; }
 done
 
-names=(redis haproxy twemproxy skep skep-spin)
+names=(redis haproxy twemproxy skep "$second_name")
 ports=($redis_port $haproxy_port $twem_port $skep_port $skep1_port)
 configs=("-c 50 -P 1" "-c 50 -P 16" "-c 1 -P 1")
 
