@@ -371,9 +371,7 @@ public final class Election {
             dataEpoch = 0;
             record("redis-restarted", "local redis restarted (run_id " + shortId(previous.runId()) + " -> "
                     + shortId(snap.runId()) + ", " + snap.keys() + " keys): must resync from the leader before it may lead");
-            if (state == NodeState.LEADING || state == NodeState.PROMOTING) {
-                stepDown("its redis restarted and may have lost data", now);
-            }
+            stepDown("its redis restarted and may have lost data", now);
         }
         if (state == NodeState.NOT_READY) {
             enter(NodeState.ALONE);
@@ -446,14 +444,7 @@ public final class Election {
         if (probeFailures >= settings.redisFailures() && state != NodeState.NOT_READY) {
             String cause = busy ? "local redis " + reason
                     : "local redis probe failed " + probeFailures + " times in a row: " + reason;
-            if (state == NodeState.LEADING || state == NodeState.PROMOTING) {
-                abandonHandover(cause, now);
-                record("stepped-down", "gave up leadership of epoch " + epoch + ": " + cause);
-                leader = null;
-                leaderRedis = null;
-                promoteAfterClaim = null;
-                releaseLease(cause, now);
-            }
+            stepDown(cause, NodeState.NOT_READY, null, now);
             enter(NodeState.NOT_READY);
             record("not-ready", cause);
         }
@@ -1431,24 +1422,37 @@ public final class Election {
         stepDown(cause, null, now);
     }
 
-    /**
-     * Gives up leadership; with {@code fence}, fences the local redis at once (it is fenced anyway at the next probe,
-     * {@link #enforceFence}). Our proposal waits for a probe taken after that: the last one is older than the writes
-     * our redis took since, some of them acknowledged, and a proposal below them could let a node without them win.
-     */
     private void stepDown(String cause, String fence, long now) {
+        stepDown(cause, NodeState.ALONE, fence, now);
+    }
+
+    /**
+     * The one place this node gives up leadership, held or being taken (LEADING or PROMOTING): edge-triggered, a
+     * no-op in any other state. A handover under way is abandoned, a Lease claim waiting to be sent is dropped and
+     * a Lease held is given back; with {@code fence}, the local redis is fenced at once (it is fenced anyway at the
+     * next probe, {@link #enforceFence}). A node that stays ready ({@code next} ALONE) proposes only after a
+     * fresh probe: the last one is older than the writes our redis took since, some of them acknowledged, and a
+     * proposal below them could let a node without them win.
+     */
+    private void stepDown(String cause, NodeState next, String fence, long now) {
+        if (state != NodeState.LEADING && state != NodeState.PROMOTING) {
+            return;
+        }
         abandonHandover(cause, now);
+        promoteAfterClaim = null;
         releaseLease(cause, now);
         record("stepped-down", "gave up leadership of epoch " + epoch + ": " + cause);
         leader = null;
         leaderRedis = null;
-        enter(NodeState.ALONE);
+        enter(next);
         listenUntil = now;
         if (fence != null) {
             out.add(Effect.FenceWrites.fence(fence));
         }
         probesWhenLeaderLost = probes;
-        out.add(new Effect.Probe("stepped down"));
+        if (next == NodeState.ALONE) {
+            out.add(new Effect.Probe("stepped down"));
+        }
     }
 
     /** The live leader of the highest epoch at least ours, other than this node; null when none. */
