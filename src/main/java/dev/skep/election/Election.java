@@ -13,7 +13,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 
 /**
  * One node's leader election: a pure state machine. {@link #handle} takes an event and returns the
@@ -47,11 +46,11 @@ import java.util.Set;
  */
 public final class Election {
     private final ElectionSettings settings;
-    private final Map<Endpoint, Member> members = new HashMap<>();
-    /** The offsets of one leadership's redis over time (for replica lag in ms), and whose they are. */
-    private final LeaderOffsets leaderOffsets = new LeaderOffsets();
-    private Endpoint offsetsOf;
-    private long offsetsEpoch;
+    private final Outbox out = new Outbox();
+    private final MemberView members;
+    private final ReplicaHealth health;
+    private final Fencing fencing;
+    /** When the local redis was last probed (the age of its offset, for its own lag). */
     private long probedAtMillis;
 
     private NodeState state = NodeState.ALONE;
@@ -124,14 +123,6 @@ public final class Election {
         }
     };
 
-    /** Discovery's last answer (membership for the quorum). */
-    private Set<Endpoint> discovered = Set.of();
-    /** Discovery has answered once: before that, the membership a majority is counted on is unknown. */
-    private boolean discoveryAnswered;
-
-    private List<Effect> out = new ArrayList<>();
-    private boolean changed;
-
     // --election lease (lease null otherwise)
     private final LeaseView lease;
     /** The promotion waiting for our claim of the Lease to be stored; null when none. */
@@ -141,51 +132,28 @@ public final class Election {
     /** The last "waiting for the Lease" reason recorded, so that it is recorded once, not every tick. */
     private String leaseWaitNoted = "";
 
-    /** A member as last heard: its status and when it arrived (local clock). */
-    record Member(NodeStatus status, long heardAt) {}
-
     public Election(ElectionSettings settings, long now) {
         this.settings = Objects.requireNonNull(settings);
         this.listenUntil = now + settings.peerTimeoutMs();
-        this.startedAt = now;
+        this.members = new MemberView(settings, out, now);
+        this.health = new ReplicaHealth(settings, members);
+        this.fencing = new Fencing(settings, members, out);
         this.lease = settings.leaseElection() ? new LeaseView(settings) : null;
-    }
-
-    /** When this agent started: for {@link #unheardPeer}. */
-    private final long startedAt;
-
-    /**
-     * A discovered peer this agent has never heard from, while it is young: a cold JVM on a busy machine
-     * may take seconds before peer messages flow, and a restarted agent that elected itself meanwhile took
-     * the hive from the live leader (its wall-clock epoch is higher), discarding that leader's writes.
-     * Bounded by {@link ElectionSettings#purgeAfterMs()}: a peer that never answers stops counting then.
-     */
-    private Endpoint unheardPeer(long now) {
-        if (now - startedAt >= settings.purgeAfterMs()) {
-            return null;
-        }
-        for (Endpoint p : discovered) {
-            if (!members.containsKey(p)) {
-                return p;
-            }
-        }
-        return null;
     }
 
     /** Handles one event; returns the effects to carry out, in order. */
     public List<Effect> handle(ElectionEvent event) {
-        out = new ArrayList<>();
-        changed = false;
+        out.start();
         long now = event.now();
         lastNow = now;
         if (event instanceof ElectionEvent.Tick) {
-            purge(now);
+            members.purge(now);
             checkHandoverDeadline(now);
             evaluate(now);
-            fenceOrphans(now);
+            fencing.orphans(state, epoch, pendingEpoch, now);
             renewLease(now);
             broadcast(now);
-            changed = false;
+            out.told();
         } else if (event instanceof ElectionEvent.PeerStatusReceived e) {
             onPeerStatus(e.status(), now);
         } else if (event instanceof ElectionEvent.ProbeSucceeded e) {
@@ -209,15 +177,14 @@ public final class Election {
         } else if (event instanceof ElectionEvent.LeaseWritten e) {
             onLeaseWritten(e, now);
         } else if (event instanceof ElectionEvent.PeersDiscovered e) {
-            discovered = Set.copyOf(e.peers());
-            discoveryAnswered = true;
+            members.discovered(e.peers());
             evaluate(now);
         }
         publishTopology(now);
-        if (changed) {
+        if (out.isChanged()) {
             broadcast(now);
         }
-        return out;
+        return out.effects();
     }
 
     private void broadcast(long now) {
@@ -233,15 +200,11 @@ public final class Election {
         if (s.node().equals(settings.self())) {
             return;
         }
-        Member previous = members.get(s.node());
-        if (previous != null && s.sentAtMillis() < previous.status().sentAtMillis()) {
-            if (previous.status().sentAtMillis() - s.sentAtMillis() > settings.peerTimeoutMs()) {
-                record("out-of-order", "dropped a status of " + s.node() + " sent at " + s.sentAtMillis() + " < "
-                        + previous.status().sentAtMillis() + " (now " + now + ", state " + s.state() + ")");
-            }
-            return; // an older status overtaken by a newer one (reconnect, reordering): it says nothing new
+        if (members.overtaken(s, now)) {
+            return;
         }
-        if (settings.quorum() == Quorum.MAJORITY && stale(s, now)) {
+        Member previous = members.get(s.node());
+        if (settings.quorum() == Quorum.MAJORITY && members.stale(s, now)) {
             // Only where it is safe: a node starved of CPU sees every message late and would take the live
             // leader for silent; under a majority it then merely cannot lead, without a majority it would
             // elect itself alone.
@@ -249,12 +212,9 @@ public final class Election {
         }
         if (state == NodeState.FOLLOWING && s.node().equals(leader) && previous != null
                 && !Objects.equals(previous.status().handoverTo(), s.handoverTo())) {
-            changed = true; // tell the leader at once that we (and so our write port) hold its writes
+            out.changed(); // tell the leader at once that we (and so our write port) hold its writes
         }
-        if (previous == null || s.redisRunId().isEmpty()) {
-            firstHeard.put(s.node(), now); // (again) a new agent, as far as this node can tell
-        }
-        members.put(s.node(), new Member(s, now));
+        members.heard(s, now);
         highestEpochSeen = Math.max(highestEpochSeen, s.epoch());
         // Which history each replication id names, from every member that knows (a leader's own, and any node's
         // whose data epoch is known): an agent that restarted learns what its redis holds without having heard the
@@ -286,7 +246,7 @@ public final class Election {
             learnDataEpoch(redis); // once, after every id this status taught us
         }
         if (s.state() == NodeState.LEADING) {
-            sampleLeaderOffset(s.node(), s.epoch(), s.offset(), now);
+            health.sample(s.node(), s.epoch(), s.offset(), now);
         }
         if (state == NodeState.FOLLOWING && s.node().equals(leader)) {
             leaderReplId = s.replId();
@@ -311,44 +271,6 @@ public final class Election {
         evaluate(now);
     }
 
-    /**
-     * Whether {@code s} spent longer than a peer timeout on its way: after a partition heals, TCP delivers
-     * what the sender queued during it, and a status from the start of the cut ("proposing") must not pass
-     * for the sender's present state. The sender's clock may differ from ours, so the delay is measured
-     * against the shortest one seen from that sender ({@code arrival - sentAt}, skew included). A sender
-     * whose messages all look stale for two peer timeouts had its clock stepped back: its new delay is taken.
-     */
-    private boolean stale(NodeStatus s, long now) {
-        long delay = now - s.sentAtMillis();
-        Delay d = delays.get(s.node());
-        if (d == null || delay < d.min()) {
-            delays.put(s.node(), new Delay(delay, -1));
-            return false;
-        }
-        if (delay - d.min() <= settings.peerTimeoutMs()) {
-            if (d.staleSince() >= 0) {
-                delays.put(s.node(), new Delay(d.min(), -1));
-            }
-            return false;
-        }
-        if (d.staleSince() < 0) {
-            delays.put(s.node(), new Delay(d.min(), now));
-            record("stale-status", "ignored a status of " + s.node() + " that spent " + (delay - d.min())
-                    + " ms more than the fastest on its way (queued during a cut?)");
-            return true;
-        }
-        if (now - d.staleSince() > 2 * settings.peerTimeoutMs()) {
-            delays.put(s.node(), new Delay(delay, -1));
-            return false;
-        }
-        return true;
-    }
-
-    /** The shortest {@code arrival - sentAt} seen from a sender, and since when its messages look stale (-1: not). */
-    private record Delay(long min, long staleSince) {}
-
-    private final Map<Endpoint, Delay> delays = new HashMap<>();
-
     private void onProbe(RedisSnapshot snap, long now) {
         RedisSnapshot previous = redis;
         redis = snap;
@@ -357,7 +279,7 @@ public final class Election {
         if (previous == null || (state == NodeState.LEADING && !previous.replId().equals(snap.replId()))) {
             // peers learn what our redis holds now, not at the next tick: a new leader's id before its replicas'
             // first sync shows it to them (one they cannot place ranks them last: see below)
-            changed = true;
+            out.changed();
         }
         probeFailures = 0;
         if (busySince >= 0) {
@@ -383,10 +305,10 @@ public final class Election {
         }
         if ((state == NodeState.PROPOSING || state == NodeState.PROMOTING) && snap.replOffset() < proposalOffset) {
             proposalOffset = snap.replOffset(); // our data was replaced (a full sync): propose what we have
-            changed = true;
+            out.changed();
         }
         if (state == NodeState.LEADING) {
-            sampleLeaderOffset(settings.self(), epoch, snap.replOffset(), now);
+            health.sample(settings.self(), epoch, snap.replOffset(), now);
         }
         if (state == NodeState.FOLLOWING && !tainted && previous != null && !snap.replId().isEmpty()
                 && !leaderReplId.isEmpty() && !snap.replId().equals(leaderReplId)
@@ -396,7 +318,7 @@ public final class Election {
             // noticed, our redis now holds that empty dataset, and must rank last (and not be a handover's successor)
             // until a leader names the id, which the restarted redis's will never be.
             tainted = true;
-            changed = true;
+            out.changed();
             record("resyncing", "local redis took a full sync of a history no leader has named (replication id "
                     + shortId(snap.replId()) + ", offset " + snap.replOffset() + "): ranks last until one does");
         }
@@ -407,13 +329,13 @@ public final class Election {
                 // (a leader that shares replication ids untaints us through learnDataEpoch below, only once our
                 // redis holds its history: being in sync with its redis is not enough, see learnDataEpoch)
                 tainted = false;
-                changed = true;
+                out.changed();
                 record("resynced", "local redis resynced from leader " + leader + " (" + snap.keys() + " keys)");
             }
         }
         learnDataEpoch(snap);
         evaluate(now);
-        enforceFence(snap, now);
+        fencing.enforce(snap, state, epoch, now);
     }
 
     /**
@@ -470,14 +392,14 @@ public final class Election {
             // restarted at its old address before anyone noticed hands its new id to the replicas that resync from it)
             if (dataEpoch != 0) {
                 dataEpoch = 0;
-                changed = true;
+                out.changed();
             }
             if (tainted && state == NodeState.FOLLOWING && !snap.replId().isEmpty()
                     && snap.replId().equals(leaderReplId)) {
                 // in a hive that has no data yet, a copy of our leader's empty dataset: as good as any (empty ranks
                 // last anyway), and fit to be a handover's successor
                 tainted = false;
-                changed = true;
+                out.changed();
                 record("resynced", "local redis holds the (empty) history of leader " + leader);
             }
             return;
@@ -507,7 +429,7 @@ public final class Election {
         dataReplId = snap.replId();
         if (e != dataEpoch) {
             dataEpoch = e;
-            changed = true;
+            out.changed();
             if (state == NodeState.PROPOSING && e > proposalDataEpoch) {
                 // learnt (from a peer) that our data is newer than we proposed it as: propose again, so that every
                 // node ranks the new value from then on, rather than decide on the old one
@@ -517,7 +439,7 @@ public final class Election {
         }
         if (tainted && state != NodeState.PROMOTING) {
             tainted = false;
-            changed = true;
+            out.changed();
             record("resynced", "local redis holds the history of epoch " + e + " (replication id " + shortId(snap.replId())
                     + ", " + snap.keys() + " keys)");
         }
@@ -533,72 +455,6 @@ public final class Election {
 
     /** Since when the local redis has been alive but unanswering (busy); -1 while it answers. */
     private long busySince = -1;
-
-    /**
-     * Every redis of the hive but the leader's is fenced ({@code min-replicas-to-write} above any hive's size):
-     * one that reports {@code role:master} while this node does not lead it (just started, its agent restarted,
-     * this node stepped down or is stopping) is fenced now, before a client that reaches it directly can write
-     * what the hive will discard. A leader finding its own redis fenced (by another node that took its agent for
-     * dead, or a fence from before it led) lifts it at once, every probe: its clients' writes fail meanwhile. A
-     * fence is asked for again at most every {@link #FENCE_RETRY_MS} while the probes do not show it done (a redis
-     * that refuses CONFIG SET must not be asked every heartbeat).
-     */
-    private void enforceFence(RedisSnapshot r, long now) {
-        if (r.role() != RedisRole.MASTER || state == NodeState.PROMOTING) {
-            return; // promoting: the promotion lifts it
-        }
-        boolean wanted = state != NodeState.LEADING;
-        if (wanted == r.fenced()) {
-            fenceAskedAt = Long.MIN_VALUE / 2;
-            return;
-        }
-        if (wanted) {
-            if (now - fenceAskedAt < FENCE_RETRY_MS && r.runId().equals(fenceAskedOf)) {
-                return;
-            }
-            fenceAskedAt = now;
-            fenceAskedOf = r.runId();
-            out.add(Effect.FenceWrites.fence("local redis is a master that this node does not lead (" + state + ")"));
-            record("fenced", "local redis reports role:master while this node is " + state + ": fenced "
-                    + "(min-replicas-to-write " + Effect.FenceWrites.FENCED + ") so that nobody writes to it directly");
-        } else {
-            out.add(Effect.FenceWrites.lift("leading epoch " + epoch + ": lifting a fence found on the local redis"));
-            if (now - unfencedNotedAt >= FENCE_RETRY_MS) {
-                unfencedNotedAt = now;
-                record("unfenced", "leading epoch " + epoch + " and the local redis was fenced (by a node that took "
-                        + "this one for silent?): lifted");
-            }
-        }
-    }
-
-    private static final long FENCE_RETRY_MS = 5_000;
-    private long fenceAskedAt = Long.MIN_VALUE / 2;
-    private String fenceAskedOf = "";
-    private long unfencedNotedAt = Long.MIN_VALUE / 2;
-
-    /**
-     * The leader, or a node about to promote itself: the redis of members whose agents have fallen silent while
-     * their redis was a master (killed, stuck, restarting) are fenced, so that no client writing to them
-     * directly (a Sentinel-aware client sent there earlier) writes what the new master's history will not have.
-     * Their own agents fence them too when they come back ({@link #enforceFence}); until then nobody else would.
-     */
-    private void fenceOrphans(long now) {
-        if (state != NodeState.LEADING && state != NodeState.PROMOTING) {
-            return;
-        }
-        List<Endpoint> orphans = new ArrayList<>();
-        for (Member m : members.values()) {
-            NodeStatus s = m.status();
-            if (!live(m, now) && s.redisRole() == RedisRole.MASTER && !s.redis().equals(settings.redis())) {
-                orphans.add(s.redis());
-            }
-        }
-        if (!orphans.isEmpty()) {
-            orphans.sort(Comparator.naturalOrder());
-            out.add(new Effect.FenceOrphans(orphans, (state == NodeState.LEADING ? "leader of epoch " + epoch
-                    : "promoting for epoch " + pendingEpoch) + ": their agents are silent"));
-        }
-    }
 
     private void onPromotionFinished(ElectionEvent.PromotionFinished e, long now) {
         if (state != NodeState.PROMOTING || e.epoch() != pendingEpoch) {
@@ -621,7 +477,7 @@ public final class Election {
         masterSinceOffset = Math.max(promoteMinOffset, redis == null ? 0 : redis.replOffset());
         enter(NodeState.LEADING);
         record("promoted", "leading epoch " + epoch + ": local redis confirmed role:master");
-        fenceOrphans(now);
+        fencing.orphans(state, epoch, pendingEpoch, now);
         if (settings.quorum() == Quorum.MAJORITY || lease != null) {
             out.add(Effect.FenceWrites.lift("leading epoch " + epoch));
         }
@@ -639,10 +495,9 @@ public final class Election {
             return;
         }
         NodeStatus successor = null;
-        for (Member m : members.values()) {
+        for (Member m : members.all()) {
             NodeStatus s = m.status();
-            boolean inSync = live(m, now) && s.state() == NodeState.FOLLOWING && settings.self().equals(s.leader())
-                    && s.epoch() == epoch && s.linkUp() && !s.tainted() && !s.redisRunId().isEmpty();
+            boolean inSync = health.inSync(m, epoch, now);
             if (e.to() != null) {
                 if (s.node().equals(e.to())) {
                     if (!inSync) {
@@ -650,7 +505,7 @@ public final class Election {
                                 + (s.leader() == null ? "" : " of " + s.leader()) + ", epoch " + s.epoch()
                                 + (s.epoch() == epoch ? "" : " (ours " + epoch + ")") + ", link "
                                 + (s.linkUp() ? "up" : "down") + (s.tainted() ? ", resyncing" : "")
-                                + (live(m, now) ? "" : ", silent") + ")");
+                                + (members.live(m, now) ? "" : ", silent") + ")");
                         return;
                     }
                     successor = s;
@@ -669,7 +524,7 @@ public final class Election {
         handoverStartedAt = now;
         handoverDeadline = now + settings.handoverTimeoutMs();
         handoverOffset = -1;
-        changed = true;
+        out.changed();
         handoverSuccessorRedis = successor.redis();
         handoverPrepared = false;
         record("handover", e.cause() + ": handing over to " + successor.node() + " (offset " + successor.offset()
@@ -687,9 +542,9 @@ public final class Election {
             return;
         }
         if (now - handoverStartedAt < settings.heartbeatMs()) {
-            for (Member m : members.values()) {
+            for (Member m : members.all()) {
                 NodeStatus s = m.status();
-                if (live(m, now) && s.state() == NodeState.FOLLOWING && settings.self().equals(s.leader())
+                if (members.live(m, now) && s.state() == NodeState.FOLLOWING && settings.self().equals(s.leader())
                         && (s.leaderHeardAgoMs() < 0 || m.heardAt() - s.leaderHeardAgoMs() < handoverStartedAt)) {
                     return; // that follower's write port may not hold writes yet
                 }
@@ -730,7 +585,7 @@ public final class Election {
     /** Tells the successor (through our status) that it may take over: it has everything up to {@code offset}. */
     private void batonPassed(long offset) {
         handoverOffset = offset;
-        changed = true;
+        out.changed();
         record("handover", "writes paused at offset " + offset + " and " + handoverTo
                 + " has all of it: it may take over");
     }
@@ -746,7 +601,7 @@ public final class Election {
         if (handoverTo == null) {
             return;
         }
-        boolean silent = handoverOffset >= 0 && !isLive(handoverTo, now);
+        boolean silent = handoverOffset >= 0 && !members.isLive(handoverTo, now);
         if (now <= handoverDeadline && !silent) {
             return;
         }
@@ -777,7 +632,7 @@ public final class Election {
             return false;
         }
         // the successor's own status, or that of a node already following it (which may arrive first)
-        for (Member m : members.values()) {
+        for (Member m : members.all()) {
             NodeStatus s = m.status();
             if (s.epoch() >= highestEpochSeen && (s.node().equals(handoverTo)
                     || (s.state() == NodeState.FOLLOWING && handoverTo.equals(s.leader())))) {
@@ -802,7 +657,7 @@ public final class Election {
         handoverTo = null;
         handoverOffset = -1;
         handoverFinalOffset = -1;
-        changed = true;
+        out.changed();
         if (ok || state == NodeState.FOLLOWING || !batonPassed) {
             out.add(new Effect.ResumeWrites(ok ? "following " + newLeader : "handover abandoned"));
         } else {
@@ -1009,14 +864,6 @@ public final class Election {
 
     // ---- quorum ----
 
-    /** Every node this one knows of: itself, discovered peers, members heard of (not yet purged). */
-    private int membershipSize() {
-        java.util.HashSet<Endpoint> all = new java.util.HashSet<>(discovered);
-        all.addAll(members.keySet());
-        all.add(settings.self());
-        return all.size();
-    }
-
     /**
      * Until when {@code m} is known to follow this leader: it last heard us {@code leaderHeardAgoMs} before
      * it sent its status, so it cannot give up on us before {@code peerTimeout} after that, and cannot elect
@@ -1035,7 +882,7 @@ public final class Election {
     /** Nodes, itself included, that surely still follow this leader at {@code now}. */
     private int supporters(long now) {
         int n = 1;
-        for (Member m : members.values()) {
+        for (Member m : members.all()) {
             if (supportUntil(m) > now) {
                 n++;
             }
@@ -1056,13 +903,13 @@ public final class Election {
             return Long.MAX_VALUE;
         }
         List<Long> until = new ArrayList<>();
-        for (Member m : members.values()) {
+        for (Member m : members.all()) {
             long u = supportUntil(m);
             if (u != Long.MIN_VALUE) {
                 until.add(u);
             }
         }
-        int needed = majorityOf(membershipSize()) - 1; // besides ourselves
+        int needed = majorityOf(members.membershipSize()) - 1; // besides ourselves
         if (needed <= 0) {
             return Long.MAX_VALUE;
         }
@@ -1071,21 +918,6 @@ public final class Election {
         }
         until.sort(Comparator.reverseOrder());
         return Math.max(until.get(needed - 1), promotedAt + settings.leaderLeaseMs());
-    }
-
-    /**
-     * Ready nodes, itself included, heard within a heartbeat and a half: everyone sends every heartbeat, so a
-     * node cut off from the others finds them stale long before it could decide an election (a leader is
-     * declared lost only after a whole peer timeout).
-     */
-    private int freshReady(long now) {
-        int n = 1;
-        for (Member m : members.values()) {
-            if (now - m.heardAt() <= settings.heartbeatMs() * 3 / 2 && m.status().state() != NodeState.NOT_READY) {
-                n++;
-            }
-        }
-        return n;
     }
 
     private static int majorityOf(int n) {
@@ -1097,10 +929,10 @@ public final class Election {
         if (state == NodeState.NOT_READY || redis == null) {
             return;
         }
-        Member lead = liveLeader(now);
+        Member lead = members.liveLeader(now, state, epoch);
         switch (state) {
             case LEADING -> {
-                if (handoverTo != null && handoverOffset < 0 && !isLive(handoverTo, now)) {
+                if (handoverTo != null && handoverOffset < 0 && !members.isLive(handoverTo, now)) {
                     // e.g. its agent is stopping too (every pod of a release deleted at once): no one to wait for
                     abandonHandover("successor " + handoverTo + " went silent", now);
                 }
@@ -1129,7 +961,7 @@ public final class Election {
                             + "must stop too", now);
                 } else if (settings.quorum() == Quorum.MAJORITY) {
                     int heard = supporters(now);
-                    int n = membershipSize();
+                    int n = members.membershipSize();
                     // just promoted: the majority that elected us has not yet said it follows us
                     if (heard < majorityOf(n) && now - promotedAt >= settings.leaderLeaseMs()) {
                         stepDown("only " + heard + " of " + n + " nodes surely follow it, no majority (--quorum majority)",
@@ -1149,7 +981,7 @@ public final class Election {
                     NodeStatus l = lead.status();
                     if (state == NodeState.FOLLOWING && l.node().equals(leader) && l.epoch() == epoch && !tainted
                             && l.handsOverTo(settings.self()) && (settings.quorum() != Quorum.MAJORITY
-                            || freshReady(now) >= majorityOf(membershipSize()))) {
+                            || members.freshReady(now) >= majorityOf(members.membershipSize()))) {
                         takeOver(l, now);
                         return;
                     }
@@ -1188,9 +1020,9 @@ public final class Election {
         List<Candidate> pool = new ArrayList<>();
         pool.add(new Candidate(settings.self(), tainted, proposalDataEpoch, proposalOffset, since));
         boolean everyoneProposed = true;
-        for (Member m : members.values()) {
+        for (Member m : members.all()) {
             NodeStatus s = m.status();
-            if (!live(m, now) || s.state() == NodeState.NOT_READY) {
+            if (!members.live(m, now) || s.state() == NodeState.NOT_READY) {
                 continue;
             }
             if (s.state() == NodeState.PROMOTING) {
@@ -1207,7 +1039,7 @@ public final class Election {
                 return;
             }
             if (s.dataEpoch() == 0 && s.offset() > 0 && !s.replId().isEmpty() && leaderReplIds.containsKey(s.replId())
-                    && now - firstHeard.getOrDefault(s.node(), now) < settings.proposalWindowMs()) {
+                    && now - members.firstHeard(s.node(), now) < settings.proposalWindowMs()) {
                 // Its agent does not know yet which epoch its data is from (it restarted), but we do: it learns from
                 // the statuses of those whose redis carries the same history. Ranked now, its data would count as
                 // older than it is. Bounded: when nobody carries that history any more, it never learns.
@@ -1219,16 +1051,16 @@ public final class Election {
         if (!everyoneProposed && now - since < settings.proposalWindowMs()) {
             return;
         }
-        if (unheardPeer(now) != null) {
+        if (members.unheardPeer(now) != null) {
             return;
         }
-        if (pool.size() == 1 && now - startedAt < settings.purgeAfterMs() && !(discovered.isEmpty() && members.isEmpty())) {
+        if (pool.size() == 1 && members.young(now) && members.knowsOthers()) {
             // A young agent never elects itself alone while it knows of other nodes: a restarted agent whose
             // cold JVM falls behind its messages takes the live leader for silent, and its newer epoch would
             // discard that leader's writes (seen in bench/chaos: 161 148 bytes in a handover round).
             return;
         }
-        if (settings.quorum() == Quorum.MAJORITY && (!discoveryAnswered || freshReady(now) < majorityOf(membershipSize()))) {
+        if (settings.quorum() == Quorum.MAJORITY && (!members.discoveryAnswered() || members.freshReady(now) < majorityOf(members.membershipSize()))) {
             return; // the minority side of a partition: it must not elect a second master
         }
         pool.sort(Candidate.BEST_FIRST);
@@ -1239,7 +1071,7 @@ public final class Election {
             return;
         }
         if (settings.quorum() == Quorum.MAJORITY && (!settings.self().equals(backing)
-                || backers(now) < majorityOf(membershipSize()))) {
+                || backers(now) < majorityOf(members.membershipSize()))) {
             return; // a majority must back us, each backing one candidate at a time: two winners cannot both have one
         }
         // The wall clock keeps epochs increasing even when every agent that knew the last one restarted
@@ -1259,7 +1091,7 @@ public final class Election {
         promoteOrClaim(new Effect.Promote(pendingEpoch, redis.runId(), proposalOffset,
                 "won the election for epoch " + pendingEpoch), now);
         // a silent leader's redis may still take writes: fenced while ours is promoted, not after
-        fenceOrphans(now);
+        fencing.orphans(state, epoch, pendingEpoch, now);
     }
 
     /**
@@ -1301,14 +1133,14 @@ public final class Election {
                 // candidate we stopped hearing may well hear us (a one-way loss). Back nobody until it cannot.
                 if (backing != null) {
                     backing = null;
-                    changed = true;
+                    out.changed();
                 }
                 return;
             }
         }
         backing = best;
         backingSince = now;
-        changed = true;
+        out.changed();
     }
 
     /**
@@ -1328,14 +1160,14 @@ public final class Election {
             return state == NodeState.PROPOSING || state == NodeState.PROMOTING;
         }
         Member m = members.get(backing);
-        return m != null && live(m, now)
+        return m != null && members.live(m, now)
                 && (m.status().state() == NodeState.PROPOSING || m.status().state() == NodeState.PROMOTING);
     }
 
     /** Nodes, itself included, whose latest status (heard within a heartbeat and a half) backs this node. */
     private int backers(long now) {
         int n = 1;
-        for (Member m : members.values()) {
+        for (Member m : members.all()) {
             NodeStatus s = m.status();
             if (now - m.heardAt() <= settings.heartbeatMs() * 3 / 2 && settings.self().equals(s.leader())
                     && (s.state() == NodeState.PROPOSING || s.state() == NodeState.PROMOTING)) {
@@ -1351,7 +1183,7 @@ public final class Election {
      * {@link ElectionSettings#purgeAfterMs()}.
      */
     private boolean someoneKnownHasMoreData() {
-        for (Member m : members.values()) {
+        for (Member m : members.all()) {
             if (!m.status().tainted() && m.status().offset() > proposalOffset) {
                 return true;
             }
@@ -1394,7 +1226,7 @@ public final class Election {
         Member m = members.get(leader);
         String why;
         boolean leaderRedisDown;
-        if (m == null || !live(m, now)) {
+        if (m == null || !members.live(m, now)) {
             why = "silent for more than " + settings.peerTimeoutMs() + " ms";
             leaderRedisDown = false;
         } else {
@@ -1455,59 +1287,19 @@ public final class Election {
         }
     }
 
-    /** The live leader of the highest epoch at least ours, other than this node; null when none. */
-    private Member liveLeader(long now) {
-        Member best = null;
-        for (Member m : members.values()) {
-            NodeStatus s = m.status();
-            if (s.state() != NodeState.LEADING || !live(m, now) || s.epoch() < epoch) {
-                continue;
-            }
-            if (best == null || beats(s, best.status())) {
-                best = m;
-            }
-        }
-        if (best == null) {
-            return null;
-        }
-        if (state == NodeState.LEADING) {
-            NodeStatus b = best.status();
-            boolean wins = b.epoch() > epoch || (b.epoch() == epoch && b.node().compareTo(settings.self()) < 0);
-            return wins ? best : null;
-        }
-        return best;
-    }
-
-    /** Two leaderships compared: the higher epoch wins; at equal epochs, the lower address. */
-    private static boolean beats(NodeStatus a, NodeStatus b) {
-        return a.epoch() > b.epoch() || (a.epoch() == b.epoch() && a.node().compareTo(b.node()) < 0);
-    }
-
-    private boolean live(Member m, long now) {
-        return now - m.heardAt() <= settings.peerTimeoutMs();
-    }
-
-    private void purge(long now) {
-        members.values().removeIf(m -> now - m.heardAt() > settings.purgeAfterMs());
-        firstHeard.keySet().retainAll(members.keySet());
-    }
-
-    /** When each member was first heard since it (re)started, as far as this node can tell (its run id unknown). */
-    private final Map<Endpoint, Long> firstHeard = new HashMap<>();
-
     private void publishTopology(long now) {
         Topology t = switch (state) {
             case LEADING -> new Topology(epoch, settings.self(), settings.redis(),
-                    healthyReplicas(now, settings.self(), epoch), handoverTo != null, syncReplicas());
-            case FOLLOWING -> new Topology(epoch, leader, leaderRedis, healthyReplicas(now, leader, epoch),
-                    handingOver(leader), syncReplicas());
+                    replicasOf(now, settings.self(), epoch), handoverTo != null, syncReplicas());
+            case FOLLOWING -> new Topology(epoch, leader, leaderRedis, replicasOf(now, leader, epoch),
+                    members.handingOver(leader), syncReplicas());
             default -> {
                 // Our own redis may be down (NOT_READY) or we may be between leaders: clients of this node's
                 // proxy still go to the master the rest of the hive follows, if there is a live one.
-                Member lead = liveLeader(now);
+                Member lead = members.liveLeader(now, state, epoch);
                 yield lead == null ? new Topology(epoch, null, null, List.of(), false, syncReplicas())
                         : new Topology(lead.status().epoch(), lead.status().node(), lead.status().redis(),
-                                healthyReplicas(now, lead.status().node(), lead.status().epoch()),
+                                replicasOf(now, lead.status().node(), lead.status().epoch()),
                                 lead.status().handoverTo() != null, syncReplicas());
             }
         };
@@ -1517,67 +1309,22 @@ public final class Election {
         }
     }
 
+    /** The replicas of {@code of}'s leadership fit to serve reads, this node's redis among them when it is one. */
+    private List<Endpoint> replicasOf(long now, Endpoint of, long ofEpoch) {
+        boolean local = state == NodeState.FOLLOWING && redis != null
+                && redis.inSyncWith(leaderRedis.host(), leaderRedis.port());
+        return health.healthy(of, ofEpoch, now, local ? redis : null, probedAtMillis);
+    }
+
     /** {@link Quorum#MAJORITY}: the replicas that must confirm each write for a majority to hold it. */
     private int syncReplicas() {
-        return settings.quorum() == Quorum.MAJORITY ? majorityOf(membershipSize()) - 1 : 0;
-    }
-
-    /** Whether {@code node}, as last heard, is a leader holding writes for a handover. */
-    private boolean handingOver(Endpoint node) {
-        Member m = members.get(node);
-        return m != null && m.status().state() == NodeState.LEADING && m.status().handoverTo() != null;
-    }
-
-    private List<Endpoint> healthyReplicas(long now, Endpoint of, long ofEpoch) {
-        List<Endpoint> replicas = new ArrayList<>();
-        for (Member m : members.values()) {
-            NodeStatus s = m.status();
-            if (live(m, now) && s.state() == NodeState.FOLLOWING && of.equals(s.leader()) && s.epoch() == ofEpoch
-                    && s.linkUp() && withinLag(of, ofEpoch, s.offset(), m.heardAt())) {
-                replicas.add(s.redis());
-            }
-        }
-        if (state == NodeState.FOLLOWING && redis != null && redis.inSyncWith(leaderRedis.host(), leaderRedis.port())
-                && withinLag(of, ofEpoch, redis.replOffset(), probedAtMillis)) {
-            replicas.add(settings.redis());
-        }
-        replicas.sort(Comparator.naturalOrder());
-        return replicas;
-    }
-
-    private void sampleLeaderOffset(Endpoint leaderNode, long leaderEpoch, long offset, long now) {
-        if (!leaderNode.equals(offsetsOf) || leaderEpoch != offsetsEpoch) {
-            leaderOffsets.clear();
-            offsetsOf = leaderNode;
-            offsetsEpoch = leaderEpoch;
-        }
-        leaderOffsets.add(now, offset);
-    }
-
-    /** Whether a replica that had {@code offset} at {@code at} is within --max-lag-ms of that leadership. */
-    private boolean withinLag(Endpoint leaderNode, long leaderEpoch, long offset, long at) {
-        if (settings.maxLagMs() == Long.MAX_VALUE) {
-            return true;
-        }
-        if (!leaderNode.equals(offsetsOf) || leaderEpoch != offsetsEpoch) {
-            return false; // nothing known of that leader's offsets yet: not offered until it is
-        }
-        return leaderOffsets.lagMs(offset, at) <= settings.maxLagMs();
-    }
-
-    /** How far behind its leader, in ms, a member (or this node) is, as far as this node can tell; -1 unknown. */
-    long lagMs(long offset, long at) {
-        if (offsetsOf == null) {
-            return -1;
-        }
-        long lag = leaderOffsets.lagMs(offset, at);
-        return lag == Long.MAX_VALUE ? -1 : lag;
+        return settings.quorum() == Quorum.MAJORITY ? majorityOf(members.membershipSize()) - 1 : 0;
     }
 
     private void enter(NodeState next) {
         if (state != next) {
             state = next;
-            changed = true;
+            out.changed();
             if (next != NodeState.PROPOSING && next != NodeState.PROMOTING) {
                 backing = null; // the election is over for this node (it follows, leads, or is not ready)
             }
@@ -1585,7 +1332,7 @@ public final class Election {
     }
 
     private void record(String kind, String message) {
-        out.add(new Effect.Record(kind, message));
+        out.record(kind, message);
     }
 
     private static String shortId(String runId) {
@@ -1623,8 +1370,7 @@ public final class Election {
     }
 
     private long leaderHeardAgo(long now) {
-        Member l = state == NodeState.FOLLOWING && leader != null ? members.get(leader) : null;
-        return l == null ? -1 : Math.max(0, now - l.heardAt());
+        return state == NodeState.FOLLOWING ? members.heardAgo(leader, now) : -1;
     }
 
     public NodeState state() {
@@ -1657,12 +1403,11 @@ public final class Election {
 
     /** Members as last heard, with their arrival time, for the status view. */
     public Map<Endpoint, Member> members() {
-        return Map.copyOf(members);
+        return members.snapshot();
     }
 
     public boolean isLive(Endpoint node, long now) {
-        Member m = members.get(node);
-        return m != null && live(m, now);
+        return members.isLive(node, now);
     }
 
     /**
