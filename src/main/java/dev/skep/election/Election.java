@@ -50,6 +50,7 @@ public final class Election {
     private final MemberView members;
     private final ReplicaHealth health;
     private final Fencing fencing;
+    private final Handover handover;
     /** When the local redis was last probed (the age of its offset, for its own lag). */
     private long probedAtMillis;
 
@@ -77,17 +78,6 @@ public final class Election {
     private RedisSnapshot redis;
     private Topology published = Topology.NONE;
 
-    // planned handover, leader side (handoverTo null: none under way)
-    private Endpoint handoverTo;
-    private long handoverStartedAt;
-    private long handoverDeadline;
-    /** -1 while the successor catches up; then our final offset, which the successor has reached. */
-    private long handoverOffset = -1;
-    private Endpoint handoverSuccessorRedis;
-    /** The PrepareHandover effect was emitted (after the followers heard that writes are held). */
-    private boolean handoverPrepared;
-    /** Writes stay paused on our redis until it follows a leader (a handover ended after the baton passed). */
-    private boolean resumeAfterFollow;
     /** The minimum offset of the promotion under way (a handover's final offset), for masterSinceOffset. */
     private long promoteMinOffset;
     /** Our redis's offset when it became master of our epoch (told to peers while leading). */
@@ -127,8 +117,6 @@ public final class Election {
     private final LeaseView lease;
     /** The promotion waiting for our claim of the Lease to be stored; null when none. */
     private Effect.Promote promoteAfterClaim;
-    /** Handover: writes paused at this offset and the successor has it; the Lease is being handed to it. */
-    private long handoverFinalOffset = -1;
     /** The last "waiting for the Lease" reason recorded, so that it is recorded once, not every tick. */
     private String leaseWaitNoted = "";
 
@@ -138,6 +126,7 @@ public final class Election {
         this.members = new MemberView(settings, out, now);
         this.health = new ReplicaHealth(settings, members);
         this.fencing = new Fencing(settings, members, out);
+        this.handover = new Handover(settings, members, health, out);
         this.lease = settings.leaseElection() ? new LeaseView(settings) : null;
     }
 
@@ -148,7 +137,10 @@ public final class Election {
         lastNow = now;
         if (event instanceof ElectionEvent.Tick) {
             members.purge(now);
-            checkHandoverDeadline(now);
+            String handedOver = handover.checkDeadline(state, now);
+            if (handedOver != null) {
+                stepDown(handedOver, now);
+            }
             evaluate(now);
             fencing.orphans(state, epoch, pendingEpoch, now);
             renewLease(now);
@@ -163,11 +155,11 @@ public final class Election {
         } else if (event instanceof ElectionEvent.PromotionFinished e) {
             onPromotionFinished(e, now);
         } else if (event instanceof ElectionEvent.HandoverRequested e) {
-            onHandoverRequested(e, now);
+            handover.request(e, state, leader, epoch, redis, now);
         } else if (event instanceof ElectionEvent.HandoverCaughtUp e) {
             onHandoverCaughtUp(e, now);
         } else if (event instanceof ElectionEvent.Stopping e) {
-            if (lease != null && state == NodeState.LEADING && handoverTo == null) {
+            if (lease != null && state == NodeState.LEADING && !handover.underWay()) {
                 out.add(Effect.FenceWrites.fence("agent stopping: clients writing to this redis "
                         + "directly must stop too, as the Lease goes back"));
                 stepDown(e.cause(), now); // releases the Lease
@@ -485,196 +477,25 @@ public final class Election {
 
     // ---- planned handover ----
 
-    private void onHandoverRequested(ElectionEvent.HandoverRequested e, long now) {
-        if (state != NodeState.LEADING) {
-            refuseHandover("this node does not lead (it is " + state + (leader == null ? "" : ", leader " + leader) + ")");
-            return;
-        }
-        if (handoverTo != null) {
-            refuseHandover("a handover to " + handoverTo + " is already under way");
-            return;
-        }
-        NodeStatus successor = null;
-        for (Member m : members.all()) {
-            NodeStatus s = m.status();
-            boolean inSync = health.inSync(m, epoch, now);
-            if (e.to() != null) {
-                if (s.node().equals(e.to())) {
-                    if (!inSync) {
-                        refuseHandover(e.to() + " is not an in-sync replica of this leader (it is " + s.state()
-                                + (s.leader() == null ? "" : " of " + s.leader()) + ", epoch " + s.epoch()
-                                + (s.epoch() == epoch ? "" : " (ours " + epoch + ")") + ", link "
-                                + (s.linkUp() ? "up" : "down") + (s.tainted() ? ", resyncing" : "")
-                                + (members.live(m, now) ? "" : ", silent") + ")");
-                        return;
-                    }
-                    successor = s;
-                }
-            } else if (inSync && (successor == null || s.offset() > successor.offset()
-                    || (s.offset() == successor.offset() && s.node().compareTo(successor.node()) < 0))) {
-                successor = s;
-            }
-        }
-        if (successor == null) {
-            refuseHandover(e.to() != null ? e.to() + " is not a member of this hive"
-                    : "no in-sync replica to hand over to");
-            return;
-        }
-        handoverTo = successor.node();
-        handoverStartedAt = now;
-        handoverDeadline = now + settings.handoverTimeoutMs();
-        handoverOffset = -1;
-        out.changed();
-        handoverSuccessorRedis = successor.redis();
-        handoverPrepared = false;
-        record("handover", e.cause() + ": handing over to " + successor.node() + " (offset " + successor.offset()
-                + "): new writes held, pausing writes once those sent are answered");
-        prepareHandoverWhenHeld(now);
-    }
-
-    /**
-     * Pauses the master once every live follower has heard that writes are held (each says how long ago it
-     * last heard us: after the handover began), so that no write port still sends it writes that could only
-     * fail once it is paused and demoted; at most a heartbeat after the start, whatever was heard.
-     */
-    private void prepareHandoverWhenHeld(long now) {
-        if (handoverTo == null || handoverPrepared) {
-            return;
-        }
-        if (now - handoverStartedAt < settings.heartbeatMs()) {
-            for (Member m : members.all()) {
-                NodeStatus s = m.status();
-                if (members.live(m, now) && s.state() == NodeState.FOLLOWING && settings.self().equals(s.leader())
-                        && (s.leaderHeardAgoMs() < 0 || m.heardAt() - s.leaderHeardAgoMs() < handoverStartedAt)) {
-                    return; // that follower's write port may not hold writes yet
-                }
-            }
-        }
-        handoverPrepared = true;
-        out.add(new Effect.PrepareHandover(handoverSuccessorRedis, redis == null ? "" : redis.runId(),
-                settings.handoverDrainMs(), handoverDeadline,
-                "handover to " + handoverTo));
-    }
-
-    private void refuseHandover(String why) {
-        record("handover-refused", why);
-        out.add(new Effect.HandoverDone(false, why, null, 0, 0));
-    }
-
     private void onHandoverCaughtUp(ElectionEvent.HandoverCaughtUp e, long now) {
-        if (handoverTo == null || handoverOffset >= 0) {
+        if (!handover.awaitingCatchUp()) {
             if (e.ok()) {
                 out.add(new Effect.ResumeWrites("handover no longer under way")); // abandoned meanwhile
             }
             return;
         }
         if (!e.ok()) {
-            endHandover(false, "successor " + handoverTo + " did not catch up: " + e.detail(), null, 0, now);
+            handover.end(false, "successor " + handover.to() + " did not catch up: " + e.detail(), null, 0, state, now);
             return;
         }
         if (lease != null) {
             // the successor may take over only once the Lease is its own: hand it over first
-            handoverFinalOffset = e.offset();
-            writeLease(lease.base().handedTo(handoverTo.toString(), now), Effect.LeaseWrite.HAND_OVER,
-                    "handover to " + handoverTo + " at offset " + e.offset());
+            handover.handLease(e.offset());
+            writeLease(lease.base().handedTo(handover.to().toString(), now), Effect.LeaseWrite.HAND_OVER,
+                    "handover to " + handover.to() + " at offset " + e.offset());
             return;
         }
-        batonPassed(e.offset());
-    }
-
-    /** Tells the successor (through our status) that it may take over: it has everything up to {@code offset}. */
-    private void batonPassed(long offset) {
-        handoverOffset = offset;
-        out.changed();
-        record("handover", "writes paused at offset " + offset + " and " + handoverTo
-                + " has all of it: it may take over");
-    }
-
-    /**
-     * A handover whose deadline passed. Before the successor was told it may take over, abandoning is safe.
-     * After, it may have promoted itself already, unheard: this node must not lead on, so it steps down and
-     * a normal election (or the successor's announcement) decides. A successor silent for a peer timeout after
-     * it was told (its agent stopped too, as when {@code skep up} stops every agent at once) is treated as the
-     * deadline passing: waiting longer cannot make it answer, and the outcome is the same.
-     */
-    private void checkHandoverDeadline(long now) {
-        if (handoverTo == null) {
-            return;
-        }
-        boolean silent = handoverOffset >= 0 && !members.isLive(handoverTo, now);
-        if (now <= handoverDeadline && !silent) {
-            return;
-        }
-        if (handoverOffset < 0) {
-            if (now > handoverDeadline + settings.peerTimeoutMs()) {
-                abandonHandover("no answer from the local redis while waiting for " + handoverTo, now);
-            }
-            return; // PrepareHandover reports its own timeout
-        }
-        Endpoint successor = handoverTo;
-        endHandover(false, silent ? "successor " + successor + " went silent after it was told to take over"
-                : "successor " + successor + " did not take over within " + settings.handoverTimeoutMs() + " ms",
-                null, 0, now);
-        stepDown("handed over to " + successor + ", which " + (silent ? "went silent" : "has not announced itself"),
-                now);
-    }
-
-    /**
-     * After the baton passed, the successor announces its new epoch while it is still claiming the Lease and
-     * promoting: that is the handover going as planned, not a rival leader. This node (writes paused, the Lease
-     * handed on) waits until the successor leads, and is then followed, or until the handover's deadline. Under
-     * {@code --election lease} against a real API server the claim takes a round trip or two (a 409 when the
-     * successor's view was one version behind), long enough for this status to arrive first: the handover was
-     * reported abandoned although it succeeded (LeaseRealApiServerIT).
-     */
-    private boolean successorTakingOver() {
-        if (handoverTo == null || handoverOffset < 0) {
-            return false;
-        }
-        // the successor's own status, or that of a node already following it (which may arrive first)
-        for (Member m : members.all()) {
-            NodeStatus s = m.status();
-            if (s.epoch() >= highestEpochSeen && (s.node().equals(handoverTo)
-                    || (s.state() == NodeState.FOLLOWING && handoverTo.equals(s.leader())))) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** Ends a handover under way, if any, resuming writes on the local redis. */
-    private void abandonHandover(String why, long now) {
-        if (handoverTo != null) {
-            endHandover(false, why, null, 0, now);
-        }
-    }
-
-    private void endHandover(boolean ok, String detail, Endpoint newLeader, long newEpoch, long now) {
-        long paused = now - handoverStartedAt;
-        Endpoint successor = handoverTo;
-        // once the Lease went to the successor, it may lead any moment: as after the baton passed
-        boolean batonPassed = handoverOffset >= 0 || handoverFinalOffset >= 0;
-        handoverTo = null;
-        handoverOffset = -1;
-        handoverFinalOffset = -1;
-        out.changed();
-        if (ok || state == NodeState.FOLLOWING || !batonPassed) {
-            out.add(new Effect.ResumeWrites(ok ? "following " + newLeader : "handover abandoned"));
-        } else {
-            // The successor was told it may take over and may lead already, unheard: writes paused on our redis
-            // must not run on it as a master; they resume once it follows whoever leads (they then fail there
-            // with -READONLY, which a client can retry), or when the pause times out by itself.
-            resumeAfterFollow = true;
-        }
-        if (ok) {
-            record("handed-over", "handed over to " + newLeader + " (epoch " + newEpoch + "): writes were held "
-                    + paused + " ms");
-        } else {
-            record("handover-abandoned", detail + (state == NodeState.LEADING && !batonPassed
-                    ? ": writes resume on this master" : ""));
-        }
-        out.add(new Effect.HandoverDone(ok, ok ? "handed over to " + newLeader + " (epoch " + newEpoch + ")" : detail,
-                ok ? newLeader : successor, newEpoch, paused));
+        handover.passBaton(e.offset());
     }
 
     /** The successor: our leader hands over to us and we have its data: promote under a new epoch. */
@@ -732,7 +553,7 @@ public final class Election {
 
     /**
      * A claim or handover that waits for the write under way, and why: it is built once that write is done, on
-     * the version it left, from what it is for ({@link #promoteAfterClaim}, {@link #handoverTo}).
+     * the version it left, from what it is for ({@link #promoteAfterClaim}, the handover).
      */
     private Effect.LeaseWrite pendingLeaseKind;
     private String pendingLeaseReason;
@@ -741,8 +562,7 @@ public final class Election {
 
     /** The leader renews the Lease every heartbeat, unless it is handing it over. */
     private void renewLease(long now) {
-        if (lease == null || state != NodeState.LEADING || !lease.heldBySelf() || handoverFinalOffset >= 0
-                || handoverOffset >= 0) {
+        if (lease == null || state != NodeState.LEADING || !lease.heldBySelf() || handover.passingOn()) {
             return;
         }
         if (now - lastRenewAt < settings.leaseRenewMs() - settings.heartbeatMs() / 2) {
@@ -757,7 +577,7 @@ public final class Election {
 
     /** A leader that stops leading gives the Lease back, so that the next one need not wait for it to expire. */
     private void releaseLease(String cause, long now) {
-        if (lease == null || !lease.heldBySelf() || handoverFinalOffset >= 0) {
+        if (lease == null || !lease.heldBySelf() || handover.handingLease()) {
             return;
         }
         writeLease(lease.base().releasedAt(now), Effect.LeaseWrite.RELEASE, cause);
@@ -820,27 +640,25 @@ public final class Election {
                 }
             }
             case HAND_OVER -> {
-                if (handoverTo == null || handoverFinalOffset < 0) {
+                if (!handover.underWay() || !handover.handingLease()) {
                     break; // the handover ended meanwhile
                 }
                 if (e.ok()) {
-                    long offset = handoverFinalOffset;
-                    handoverFinalOffset = -1;
-                    batonPassed(offset);
+                    handover.leaseHanded();
                 } else if (e.stored() == null) {
                     // No answer: the request may have been stored all the same, and the successor may then claim
                     // the Lease at once. Leading on the hold of our last renewal could make two masters. As after
-                    // the baton passed (handoverFinalOffset is still set for endHandover), writes stay paused until
+                    // the baton passed (the Lease is still being handed when it ends), writes stay paused until
                     // we follow someone; we step down, and clients writing to our redis directly are fenced.
-                    Endpoint successor = handoverTo;
-                    endHandover(false, "could not hand the Lease over: " + e.detail()
-                            + " (it may be " + successor + "'s now)", null, 0, now);
+                    Endpoint successor = handover.to();
+                    handover.end(false, "could not hand the Lease over: " + e.detail()
+                            + " (it may be " + successor + "'s now)", null, 0, state, now);
                     stepDown("the Lease may have gone to " + successor + " (--election lease)", now);
                     out.add(Effect.FenceWrites.fence("the Lease may be " + successor + "'s: clients "
                             + "writing to this redis directly must stop too"));
                 } else {
-                    handoverFinalOffset = -1;
-                    endHandover(false, "could not hand the Lease over: " + e.detail(), null, 0, now);
+                    handover.leaseKept();
+                    handover.end(false, "could not hand the Lease over: " + e.detail(), null, 0, state, now);
                 }
             }
             case RELEASE -> { }
@@ -850,8 +668,8 @@ public final class Election {
         if (pending == Effect.LeaseWrite.CLAIM && promoteAfterClaim != null) {
             writeLease(lease.base().claimedBy(lease.self(), promoteAfterClaim.epoch(), settings.leaseDurationSeconds(),
                     now), pending, pendingLeaseReason);
-        } else if (pending == Effect.LeaseWrite.HAND_OVER && handoverTo != null && handoverFinalOffset >= 0) {
-            writeLease(lease.base().handedTo(handoverTo.toString(), now), pending, pendingLeaseReason);
+        } else if (pending == Effect.LeaseWrite.HAND_OVER && handover.underWay() && handover.handingLease()) {
+            writeLease(lease.base().handedTo(handover.to().toString(), now), pending, pendingLeaseReason);
         }
         renewLease(now); // no-op unless a renewal is due (or was just refused on an old version)
         String release = releaseAfterWrite;
@@ -932,30 +750,23 @@ public final class Election {
         Member lead = members.liveLeader(now, state, epoch);
         switch (state) {
             case LEADING -> {
-                if (handoverTo != null && handoverOffset < 0 && !members.isLive(handoverTo, now)) {
-                    // e.g. its agent is stopping too (every pod of a release deleted at once): no one to wait for
-                    abandonHandover("successor " + handoverTo + " went silent", now);
-                }
-                prepareHandoverWhenHeld(now);
+                // e.g. its agent is stopping too (every pod of a release deleted at once): no one to wait for
+                handover.abandonIfSuccessorSilent(state, now);
+                handover.prepareWhenHeld(redis, now);
                 if (lead != null) {
                     NodeStatus l = lead.status();
-                    Endpoint successor = handoverTo;
-                    handoverTo = null; // ended below, after the Follow: writes resume only once we replicate l
+                    Endpoint successor = handover.setAside(); // ended after the Follow: writes resume only then
                     stepDown("leader " + l.node() + " has epoch " + l.epoch(), now);
                     follow(l, now);
-                    if (successor != null) {
-                        handoverTo = successor;
-                        endHandover(l.node().equals(successor), "leader " + l.node() + " of epoch " + l.epoch()
-                                + " appeared", l.node(), l.epoch(), now);
-                    }
-                } else if (highestEpochSeen > epoch && !successorTakingOver()) {
+                    handover.endWith(successor, l, state, now);
+                } else if (highestEpochSeen > epoch && !handover.successorTakingOver(highestEpochSeen)) {
                     stepDown("a peer has seen epoch " + highestEpochSeen + " > " + epoch, now);
                     evaluate(now);
-                } else if (lease != null && handoverFinalOffset < 0 && handoverOffset < 0 && !lease.heldBySelf()) {
+                } else if (lease != null && !handover.passingOn() && !lease.heldBySelf()) {
                     stepDown("the Lease is held by " + (lease.holder().isEmpty() ? "nobody" : lease.holder())
                             + " (--election lease)", "lost the Lease: clients writing to this redis directly must stop too",
                             now);
-                } else if (lease != null && handoverFinalOffset < 0 && handoverOffset < 0 && now >= lease.heldUntil()) {
+                } else if (lease != null && !handover.passingOn() && now >= lease.heldUntil()) {
                     stepDown("could not renew the Lease for " + (now - lease.heldUntil() + settings.leaseHoldMs())
                             + " ms (--election lease)", "the Lease may be taken: clients writing to this redis directly "
                             + "must stop too", now);
@@ -1216,10 +1027,7 @@ public final class Election {
         enter(NodeState.FOLLOWING);
         record("following", "following leader " + l.node() + " (epoch " + epoch + ", redis " + l.redis() + ")");
         out.add(new Effect.Follow(l.redis(), "leader " + l.node() + " of epoch " + epoch));
-        if (resumeAfterFollow) {
-            resumeAfterFollow = false;
-            out.add(new Effect.ResumeWrites("following " + l.node() + " after a handover"));
-        }
+        handover.resumeOnFollow(l.node());
     }
 
     private void leaderLost(long now) {
@@ -1270,7 +1078,7 @@ public final class Election {
         if (state != NodeState.LEADING && state != NodeState.PROMOTING) {
             return;
         }
-        abandonHandover(cause, now);
+        handover.abandon(cause, state, now);
         promoteAfterClaim = null;
         releaseLease(cause, now);
         record("stepped-down", "gave up leadership of epoch " + epoch + ": " + cause);
@@ -1290,7 +1098,7 @@ public final class Election {
     private void publishTopology(long now) {
         Topology t = switch (state) {
             case LEADING -> new Topology(epoch, settings.self(), settings.redis(),
-                    replicasOf(now, settings.self(), epoch), handoverTo != null, syncReplicas());
+                    replicasOf(now, settings.self(), epoch), handover.underWay(), syncReplicas());
             case FOLLOWING -> new Topology(epoch, leader, leaderRedis, replicasOf(now, leader, epoch),
                     members.handingOver(leader), syncReplicas());
             default -> {
@@ -1362,8 +1170,8 @@ public final class Election {
         return new NodeStatus(settings.self(), settings.redis(), settings.httpPort(), state, epoch, named,
                 proposing ? since : 0, proposing ? proposalOffset : (r == null ? 0 : r.replOffset()), tainted,
                 r == null ? RedisRole.UNKNOWN : r.role(), r != null && r.linkUp(), r == null ? "" : r.runId(),
-                r == null ? 0 : r.processId(), now, state == NodeState.LEADING ? handoverTo : null,
-                state == NodeState.LEADING && handoverTo != null ? handoverOffset : -1,
+                r == null ? 0 : r.processId(), now, state == NodeState.LEADING ? handover.to() : null,
+                state == NodeState.LEADING ? handover.statusOffset() : -1,
                 state == NodeState.LEADING ? masterSinceOffset : 0, leaderHeardAgo(now),
                 r == null || (state == NodeState.LEADING && r.role() != RedisRole.MASTER) ? "" : r.replId(),
                 proposing ? proposalDataEpoch : dataEpoch, r == null ? "" : r.replId2(), leaderReplIds);
