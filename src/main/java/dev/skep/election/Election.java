@@ -1,6 +1,5 @@
 package dev.skep.election;
 
-import dev.skep.lease.LeaseRecord;
 import dev.skep.redis.RedisRole;
 import dev.skep.redis.RedisSnapshot;
 import dev.skep.topology.Endpoint;
@@ -51,6 +50,8 @@ public final class Election {
     private final ReplicaHealth health;
     private final Fencing fencing;
     private final Handover handover;
+    /** What it takes to lead besides winning the election: the mode's rules (--quorum, --election). */
+    private final LeaderGuard guard;
     /** When the local redis was last probed (the age of its offset, for its own lag). */
     private long probedAtMillis;
 
@@ -84,8 +85,6 @@ public final class Election {
     private long masterSinceOffset;
     /** The epoch this node led last, until it follows another leader (for the discarded-bytes report). */
     private long ledEpoch;
-    /** When this node last became leader (the majority that elected it has a lease to confirm it). */
-    private long promotedAt;
     /**
      * The epoch whose history the local redis's data ends with (0: unknown, e.g. just restarted): the epoch this
      * node led, or that of the leader whose replication id its redis was seen to carry. Candidates are ranked on
@@ -113,12 +112,6 @@ public final class Election {
         }
     };
 
-    // --election lease (lease null otherwise)
-    private final LeaseView lease;
-    /** The promotion waiting for our claim of the Lease to be stored; null when none. */
-    private Effect.Promote promoteAfterClaim;
-    /** The last "waiting for the Lease" reason recorded, so that it is recorded once, not every tick. */
-    private String leaseWaitNoted = "";
 
     public Election(ElectionSettings settings, long now) {
         this.settings = Objects.requireNonNull(settings);
@@ -127,7 +120,7 @@ public final class Election {
         this.health = new ReplicaHealth(settings, members);
         this.fencing = new Fencing(settings, members, out);
         this.handover = new Handover(settings, members, health, out);
-        this.lease = settings.leaseElection() ? new LeaseView(settings) : null;
+        this.guard = LeaderGuard.of(settings, this, members, handover, out);
     }
 
     /** Handles one event; returns the effects to carry out, in order. */
@@ -143,7 +136,7 @@ public final class Election {
             }
             evaluate(now);
             fencing.orphans(state, epoch, pendingEpoch, now);
-            renewLease(now);
+            guard.tick(now);
             broadcast(now);
             out.told();
         } else if (event instanceof ElectionEvent.PeerStatusReceived e) {
@@ -158,16 +151,14 @@ public final class Election {
             handover.request(e, state, leader, epoch, redis, now);
         } else if (event instanceof ElectionEvent.HandoverCaughtUp e) {
             onHandoverCaughtUp(e, now);
-        } else if (event instanceof ElectionEvent.Stopping e) {
-            if (lease != null && state == NodeState.LEADING && !handover.underWay()) {
-                out.add(Effect.FenceWrites.fence("agent stopping: clients writing to this redis "
-                        + "directly must stop too, as the Lease goes back"));
-                stepDown(e.cause(), now); // releases the Lease
-            }
-        } else if (event instanceof ElectionEvent.LeaseObserved e) {
-            onLeaseObserved(e.lease(), now);
-        } else if (event instanceof ElectionEvent.LeaseWritten e) {
-            onLeaseWritten(e, now);
+        } else if (event instanceof ElectionEvent.Stopping e && guard instanceof LeaseGuard lease) {
+            lease.stopping(e.cause(), now);
+        } else if (event instanceof ElectionEvent.LeaseObserved e && guard instanceof LeaseGuard lease) {
+            lease.observed(e.lease(), now);
+            evaluate(now);
+        } else if (event instanceof ElectionEvent.LeaseWritten e && guard instanceof LeaseGuard lease) {
+            lease.written(e, now);
+            evaluate(now);
         } else if (event instanceof ElectionEvent.PeersDiscovered e) {
             members.discovered(e.peers());
             evaluate(now);
@@ -181,10 +172,7 @@ public final class Election {
 
     private void broadcast(long now) {
         NodeStatus s = status(now);
-        if (settings.quorum() == Quorum.MAJORITY && s.leader() != null && !s.leader().equals(settings.self())
-                && (s.state() == NodeState.PROPOSING || s.state() == NodeState.PROMOTING)) {
-            namedAt.put(s.leader(), now);
-        }
+        guard.sending(s, now);
         out.add(new Effect.Broadcast(s));
     }
 
@@ -196,10 +184,7 @@ public final class Election {
             return;
         }
         Member previous = members.get(s.node());
-        if (settings.quorum() == Quorum.MAJORITY && members.stale(s, now)) {
-            // Only where it is safe: a node starved of CPU sees every message late and would take the live
-            // leader for silent; under a majority it then merely cannot lead, without a majority it would
-            // elect itself alone.
+        if (!guard.admits(s, now)) {
             return;
         }
         if (state == NodeState.FOLLOWING && s.node().equals(leader) && previous != null
@@ -464,13 +449,12 @@ public final class Election {
         tainted = false;
         detached = false;
         ledEpoch = epoch;
-        promotedAt = now;
         dataEpoch = epoch;
         masterSinceOffset = Math.max(promoteMinOffset, redis == null ? 0 : redis.replOffset());
         enter(NodeState.LEADING);
         record("promoted", "leading epoch " + epoch + ": local redis confirmed role:master");
         fencing.orphans(state, epoch, pendingEpoch, now);
-        if (settings.quorum() == Quorum.MAJORITY || lease != null) {
+        if (guard.isLeader(now)) {
             out.add(Effect.FenceWrites.lift("leading epoch " + epoch));
         }
     }
@@ -488,19 +472,12 @@ public final class Election {
             handover.end(false, "successor " + handover.to() + " did not catch up: " + e.detail(), null, 0, state, now);
             return;
         }
-        if (lease != null) {
-            // the successor may take over only once the Lease is its own: hand it over first
-            handover.handLease(e.offset());
-            writeLease(lease.base().handedTo(handover.to().toString(), now), Effect.LeaseWrite.HAND_OVER,
-                    "handover to " + handover.to() + " at offset " + e.offset());
-            return;
-        }
-        handover.passBaton(e.offset());
+        guard.passBaton(handover, e.offset(), now);
     }
 
     /** The successor: our leader hands over to us and we have its data: promote under a new epoch. */
     private void takeOver(NodeStatus from, long now) {
-        pendingEpoch = Math.max(Math.max(Math.max(highestEpochSeen, epoch), leaseEpoch()) + 1, now);
+        pendingEpoch = Math.max(Math.max(Math.max(highestEpochSeen, epoch), guard.epochFloor()) + 1, now);
         promoteMinOffset = from.handoverOffset();
         // what our status shows while promoting: the data we take over with, not that of an older proposal
         proposalOffset = Math.max(from.handoverOffset(), redis.replOffset());
@@ -508,238 +485,28 @@ public final class Election {
         enter(NodeState.PROMOTING);
         record("election", "leader " + from.node() + " hands over at offset " + from.handoverOffset()
                 + ": promoting local redis for epoch " + pendingEpoch);
-        promoteOrClaim(new Effect.Promote(pendingEpoch, redis.runId(), from.handoverOffset(),
+        guard.promote(new Effect.Promote(pendingEpoch, redis.runId(), from.handoverOffset(),
                 "handover from " + from.node() + " for epoch " + pendingEpoch), now);
     }
 
-    // ---- --election lease ----
-
-    /** The epoch the Lease records (0 without a Lease). */
-    private long leaseEpoch() {
-        return lease == null ? 0 : lease.epoch();
-    }
-
-    /** Promotes at once, or, under {@code --election lease}, once our claim of the Lease is stored. */
-    private void promoteOrClaim(Effect.Promote promote, long now) {
-        if (lease == null) {
-            out.add(promote);
-            return;
-        }
-        if (lease.writing()) {
-            // a renewal or release still under way would make our claim a conflict: claim when it returns
-            record("election", "a Lease write is under way: claiming when it returns");
-        }
-        promoteAfterClaim = promote;
-        leaseWaitNoted = "";
-        writeLease(lease.base().claimedBy(lease.self(), promote.epoch(), settings.leaseDurationSeconds(), now),
-                Effect.LeaseWrite.CLAIM, promote.reason());
-    }
-
-    private void writeLease(LeaseRecord next, Effect.LeaseWrite kind, String reason) {
-        if (lease.writing()) {
-            if (kind == Effect.LeaseWrite.CLAIM || kind == Effect.LeaseWrite.HAND_OVER) {
-                pendingLeaseKind = kind;
-                pendingLeaseReason = reason;
-            } else if (kind == Effect.LeaseWrite.RELEASE) {
-                // a leader that steps down while a renewal is under way releases once it is stored; dropped, the
-                // next leader would wait for the whole duration (seen in LeaseElectionIT on a loaded machine)
-                releaseAfterWrite = reason;
-            }
-            return;
-        }
-        lease.writing(true);
-        out.add(new Effect.WriteLease(next, kind, reason));
-    }
-
     /**
-     * A claim or handover that waits for the write under way, and why: it is built once that write is done, on
-     * the version it left, from what it is for ({@link #promoteAfterClaim}, the handover).
-     */
-    private Effect.LeaseWrite pendingLeaseKind;
-    private String pendingLeaseReason;
-    /** Why this node stepped down while a write was under way: it releases the Lease once that write is done. */
-    private String releaseAfterWrite;
-
-    /** The leader renews the Lease every heartbeat, unless it is handing it over. */
-    private void renewLease(long now) {
-        if (lease == null || state != NodeState.LEADING || !lease.heldBySelf() || handover.passingOn()) {
-            return;
-        }
-        if (now - lastRenewAt < settings.leaseRenewMs() - settings.heartbeatMs() / 2) {
-            return; // ticks come every heartbeat: renew on the first one past the interval
-        }
-        lastRenewAt = now;
-        writeLease(lease.base().renewed(now), Effect.LeaseWrite.RENEW, "leading epoch " + epoch);
-    }
-
-    /** When the leader last sent a renewal. */
-    private long lastRenewAt = Long.MIN_VALUE / 2;
-
-    /** A leader that stops leading gives the Lease back, so that the next one need not wait for it to expire. */
-    private void releaseLease(String cause, long now) {
-        if (lease == null || !lease.heldBySelf() || handover.handingLease()) {
-            return;
-        }
-        writeLease(lease.base().releasedAt(now), Effect.LeaseWrite.RELEASE, cause);
-    }
-
-    private void noteLeaseWait(String why, long now) {
-        String key = why.replaceAll("[0-9]+ ms", "");
-        if (!key.equals(leaseWaitNoted)) {
-            leaseWaitNoted = key;
-            record("election", "best candidate, not promoting: " + why);
-        }
-    }
-
-    private void onLeaseObserved(LeaseRecord observed, long now) {
-        String before = lease.holder();
-        lease.observed(observed, now);
-        if (!lease.holder().equals(before)) {
-            record("lease", lease.holder().isEmpty() ? "the Lease is free" : "the Lease is held by " + lease.holder()
-                    + " (epoch " + lease.epoch() + ")");
-        }
-        evaluate(now);
-    }
-
-    private void onLeaseWritten(ElectionEvent.LeaseWritten e, long now) {
-        lease.writing(false);
-        if (e.stored() != null) {
-            String before = lease.holder();
-            lease.observed(e.stored(), now);
-            if (!e.ok() && !lease.holder().equals(before)) {
-                record("lease", "the Lease is held by " + lease.holder() + " (epoch " + lease.epoch() + ")");
-            }
-        }
-        switch (e.kind()) {
-            case CLAIM -> {
-                Effect.Promote promote = promoteAfterClaim;
-                promoteAfterClaim = null;
-                if (e.ok() && promote != null && state == NodeState.PROMOTING && promote.epoch() == pendingEpoch) {
-                    lease.held(e.sentAt());
-                    record("lease", "claimed the Lease for epoch " + pendingEpoch + ": promoting local redis");
-                    out.add(promote);
-                } else if (e.ok()) {
-                    releaseLease("the promotion it was claimed for was abandoned", now);
-                } else if (state == NodeState.PROMOTING && promote != null && e.stored() != null
-                        && (lease.heldBySelf() || lease.base().released())) {
-                    // our view was a version behind (the Lease was handed to us, or released, since we read it)
-                    promoteOrClaim(promote, now);
-                } else if (state == NodeState.PROMOTING && promote != null) {
-                    record("election", "could not claim the Lease: " + e.detail());
-                    enter(NodeState.ALONE);
-                    listenUntil = now;
-                }
-            }
-            case RENEW -> {
-                if (e.ok()) {
-                    lease.held(e.sentAt());
-                } else if (e.stored() != null && lease.heldBySelf() && state == NodeState.LEADING) {
-                    // a renewal that timed out was stored after all, so this one was based on an old version:
-                    // still ours, renew again at once from the version just read rather than a heartbeat later
-                    lastRenewAt = Long.MIN_VALUE / 2;
-                }
-            }
-            case HAND_OVER -> {
-                if (!handover.underWay() || !handover.handingLease()) {
-                    break; // the handover ended meanwhile
-                }
-                if (e.ok()) {
-                    handover.leaseHanded();
-                } else if (e.stored() == null) {
-                    // No answer: the request may have been stored all the same, and the successor may then claim
-                    // the Lease at once. Leading on the hold of our last renewal could make two masters. As after
-                    // the baton passed (the Lease is still being handed when it ends), writes stay paused until
-                    // we follow someone; we step down, and clients writing to our redis directly are fenced.
-                    Endpoint successor = handover.to();
-                    handover.end(false, "could not hand the Lease over: " + e.detail()
-                            + " (it may be " + successor + "'s now)", null, 0, state, now);
-                    stepDown("the Lease may have gone to " + successor + " (--election lease)", now);
-                    out.add(Effect.FenceWrites.fence("the Lease may be " + successor + "'s: clients "
-                            + "writing to this redis directly must stop too"));
-                } else {
-                    handover.leaseKept();
-                    handover.end(false, "could not hand the Lease over: " + e.detail(), null, 0, state, now);
-                }
-            }
-            case RELEASE -> { }
-        }
-        Effect.LeaseWrite pending = pendingLeaseKind;
-        pendingLeaseKind = null;
-        if (pending == Effect.LeaseWrite.CLAIM && promoteAfterClaim != null) {
-            writeLease(lease.base().claimedBy(lease.self(), promoteAfterClaim.epoch(), settings.leaseDurationSeconds(),
-                    now), pending, pendingLeaseReason);
-        } else if (pending == Effect.LeaseWrite.HAND_OVER && handover.underWay() && handover.handingLease()) {
-            writeLease(lease.base().handedTo(handover.to().toString(), now), pending, pendingLeaseReason);
-        }
-        renewLease(now); // no-op unless a renewal is due (or was just refused on an old version)
-        String release = releaseAfterWrite;
-        releaseAfterWrite = null;
-        if (release != null && !lease.writing() && state != NodeState.LEADING && state != NodeState.PROMOTING) {
-            releaseLease(release, now); // from the version just stored; not if this node is leading (again) by now
-        }
-        evaluate(now);
-    }
-
-    // ---- quorum ----
-
-    /**
-     * Until when {@code m} is known to follow this leader: it last heard us {@code leaderHeardAgoMs} before
-     * it sent its status, so it cannot give up on us before {@code peerTimeout} after that, and cannot elect
-     * anyone before another half heartbeat. Counted from the arrival, less half a heartbeat for the message's
-     * own delay: valid while one-way delays stay under a heartbeat.
-     */
-    private long supportUntil(Member m) {
-        NodeStatus s = m.status();
-        if (s.state() != NodeState.FOLLOWING || !settings.self().equals(s.leader()) || s.epoch() != epoch
-                || s.leaderHeardAgoMs() < 0) {
-            return Long.MIN_VALUE;
-        }
-        return m.heardAt() - s.leaderHeardAgoMs() + settings.leaderLeaseMs();
-    }
-
-    /** Nodes, itself included, that surely still follow this leader at {@code now}. */
-    private int supporters(long now) {
-        int n = 1;
-        for (Member m : members.all()) {
-            if (supportUntil(m) > now) {
-                n++;
-            }
-        }
-        return n;
-    }
-
-    /**
-     * {@link Quorum#MAJORITY}, leading: when this node's lease runs out unless renewed (the time by which
-     * fewer than a majority would still surely follow it), so that the control thread checks then rather
-     * than at the next tick; {@link Long#MAX_VALUE} when there is nothing to check.
+     * While leading under {@code --quorum majority} or {@code --election lease}: when this node's leadership runs out
+     * unless renewed, so that the control thread checks then rather than at the next tick; {@link Long#MAX_VALUE}
+     * when there is nothing to check.
      */
     public long leaseExpiresAt() {
-        if (lease != null && state == NodeState.LEADING) {
-            return lease.heldUntil() == Long.MIN_VALUE ? Long.MAX_VALUE : lease.heldUntil();
-        }
-        if (settings.quorum() != Quorum.MAJORITY || state != NodeState.LEADING) {
-            return Long.MAX_VALUE;
-        }
-        List<Long> until = new ArrayList<>();
-        for (Member m : members.all()) {
-            long u = supportUntil(m);
-            if (u != Long.MIN_VALUE) {
-                until.add(u);
-            }
-        }
-        int needed = majorityOf(members.membershipSize()) - 1; // besides ourselves
-        if (needed <= 0) {
-            return Long.MAX_VALUE;
-        }
-        if (until.size() < needed) {
-            return Math.max(promotedAt + settings.leaderLeaseMs(), 0);
-        }
-        until.sort(Comparator.reverseOrder());
-        return Math.max(until.get(needed - 1), promotedAt + settings.leaderLeaseMs());
+        return guard.leaseExpiresAt();
     }
 
-    private static int majorityOf(int n) {
-        return n / 2 + 1;
+    /** The epoch a promotion under way is for. */
+    long pendingEpoch() {
+        return pendingEpoch;
+    }
+
+    /** The claim of the Lease a promotion waited for was refused: the election starts over. */
+    void claimRefused(long now) {
+        enter(NodeState.ALONE);
+        listenUntil = now;
     }
 
     /** Re-derives what this node should do from everything it knows now. */
@@ -762,28 +529,17 @@ public final class Election {
                 } else if (highestEpochSeen > epoch && !handover.successorTakingOver(highestEpochSeen)) {
                     stepDown("a peer has seen epoch " + highestEpochSeen + " > " + epoch, now);
                     evaluate(now);
-                } else if (lease != null && !handover.passingOn() && !lease.heldBySelf()) {
-                    stepDown("the Lease is held by " + (lease.holder().isEmpty() ? "nobody" : lease.holder())
-                            + " (--election lease)", "lost the Lease: clients writing to this redis directly must stop too",
-                            now);
-                } else if (lease != null && !handover.passingOn() && now >= lease.heldUntil()) {
-                    stepDown("could not renew the Lease for " + (now - lease.heldUntil() + settings.leaseHoldMs())
-                            + " ms (--election lease)", "the Lease may be taken: clients writing to this redis directly "
-                            + "must stop too", now);
-                } else if (settings.quorum() == Quorum.MAJORITY) {
-                    int heard = supporters(now);
-                    int n = members.membershipSize();
-                    // just promoted: the majority that elected us has not yet said it follows us
-                    if (heard < majorityOf(n) && now - promotedAt >= settings.leaderLeaseMs()) {
-                        stepDown("only " + heard + " of " + n + " nodes surely follow it, no majority (--quorum majority)",
-                                "no majority: clients writing to this redis directly must stop too", now);
+                } else {
+                    LeaderGuard.StepDown why = guard.check(now);
+                    if (why != null) {
+                        stepDown(why.cause(), NodeState.ALONE, why.fence(), now);
                     }
                 }
             }
             case PROMOTING -> {
                 if (lead != null && !(lead.status().handsOverTo(settings.self()) && lead.status().epoch() < pendingEpoch)) {
                     record("election", "abandoned promotion: leader " + lead.status().node() + " appeared");
-                    promoteAfterClaim = null; // a claim still under way is released when it returns
+                    guard.promotionAbandoned();
                     follow(lead.status(), now);
                 }
             }
@@ -791,8 +547,7 @@ public final class Election {
                 if (lead != null) {
                     NodeStatus l = lead.status();
                     if (state == NodeState.FOLLOWING && l.node().equals(leader) && l.epoch() == epoch && !tainted
-                            && l.handsOverTo(settings.self()) && (settings.quorum() != Quorum.MAJORITY
-                            || members.freshReady(now) >= majorityOf(members.membershipSize()))) {
+                            && l.handsOverTo(settings.self()) && guard.mayTakeOver(now)) {
                         takeOver(l, now);
                         return;
                     }
@@ -871,50 +626,31 @@ public final class Election {
             // discard that leader's writes (seen in bench/chaos: 161 148 bytes in a handover round).
             return;
         }
-        if (settings.quorum() == Quorum.MAJORITY && (!members.discoveryAnswered() || members.freshReady(now) < majorityOf(members.membershipSize()))) {
-            return; // the minority side of a partition: it must not elect a second master
+        if (!guard.mayDecide(now)) {
+            return;
         }
         pool.sort(Candidate.BEST_FIRST);
-        if (settings.quorum() == Quorum.MAJORITY) {
-            back(pool.get(0).node(), now);
-        }
+        guard.ranked(pool.get(0).node(), now);
         if (!pool.get(0).node().equals(settings.self()) || (tainted && someoneKnownHasMoreData())) {
             return;
         }
-        if (settings.quorum() == Quorum.MAJORITY && (!settings.self().equals(backing)
-                || backers(now) < majorityOf(members.membershipSize()))) {
-            return; // a majority must back us, each backing one candidate at a time: two winners cannot both have one
+        if (!guard.mayPromote(now)) {
+            return;
         }
         // The wall clock keeps epochs increasing even when every agent that knew the last one restarted
         // (agents keep no disk state); one more than the highest heard keeps them increasing under skew.
-        if (lease != null && !lease.claimable(now)) {
-            noteLeaseWait(lease.holder().isEmpty() ? "the Lease has not been read yet (is the API server reachable?)"
-                    : "the Lease is held by " + lease.holder() + " until " + (lease.expiresAt() - now)
-                    + " ms from now, unless renewed", now);
-            return;
-        }
-        pendingEpoch = Math.max(Math.max(Math.max(highestEpochSeen, epoch), leaseEpoch()) + 1, now);
+        pendingEpoch = Math.max(Math.max(Math.max(highestEpochSeen, epoch), guard.epochFloor()) + 1, now);
         promoteMinOffset = proposalOffset;
         enter(NodeState.PROMOTING);
         record("election", "won the election for epoch " + pendingEpoch + " among " + pool.size()
                 + " ready node(s) (offset " + proposalOffset + "): "
-                + (lease == null ? "promoting local redis" : "claiming the Lease"));
-        promoteOrClaim(new Effect.Promote(pendingEpoch, redis.runId(), proposalOffset,
+                + guard.promotion());
+        guard.promote(new Effect.Promote(pendingEpoch, redis.runId(), proposalOffset,
                 "won the election for epoch " + pendingEpoch), now);
         // a silent leader's redis may still take writes: fenced while ours is promoted, not after
         fencing.orphans(state, epoch, pendingEpoch, now);
     }
 
-    /**
-     * {@link Quorum#MAJORITY}: the candidate this node backs in the election under way (null: none), and since when.
-     * A proposing node names it in its status's {@code leader} field; a candidate promotes only once a majority of
-     * the membership backs it. A node backs one candidate at a time and keeps backing it while it is still a live,
-     * proposing candidate, for at most a peer timeout and a proposal window: so two candidates cannot both count
-     * the same node, as they could when each decided from its own view of a node that was merely proposing (the
-     * simulation's lost acknowledged writes). Without votes of this kind, two majorities overlapped.
-     */
-    private Endpoint backing;
-    private long backingSince;
 
     /**
      * The data epoch we know {@code s}'s redis to hold, which its agent may not know yet (it restarted): that of the
@@ -927,65 +663,6 @@ public final class Election {
             return e;
         }
         return s.replId2().isEmpty() ? null : leaderReplIds.get(s.replId2());
-    }
-
-    private void back(Endpoint best, long now) {
-        if (backing != null && !backing.equals(best) && backingViable(now)
-                && now - backingSince < settings.peerTimeoutMs() + settings.proposalWindowMs()) {
-            return; // promised: not to another candidate while this one may still be promoting with our backing
-        }
-        if (best.equals(backing)) {
-            return;
-        }
-        namedAt.values().removeIf(at -> now - at > backingHeldMs());
-        for (Map.Entry<Endpoint, Long> named : namedAt.entrySet()) {
-            if (!named.getKey().equals(best)) {
-                // A status of ours naming that candidate may still reach it, or sit in its view, and count there: a
-                // candidate we stopped hearing may well hear us (a one-way loss). Back nobody until it cannot.
-                if (backing != null) {
-                    backing = null;
-                    out.changed();
-                }
-                return;
-            }
-        }
-        backing = best;
-        backingSince = now;
-        out.changed();
-    }
-
-    /**
-     * How long a candidate may count a status of ours that names it: it counts what it heard in the last heartbeat and
-     * a half ({@link #backers}), and hears a status at most a peer timeout later than the fastest (older ones are
-     * ignored as stale, {@link #stale}); half a heartbeat more for the fastest delivery itself.
-     */
-    private long backingHeldMs() {
-        return settings.peerTimeoutMs() + 2 * settings.heartbeatMs();
-    }
-
-    /** {@link Quorum#MAJORITY}: when we last sent a status naming each other candidate as the one we back. */
-    private final Map<Endpoint, Long> namedAt = new HashMap<>();
-
-    private boolean backingViable(long now) {
-        if (backing.equals(settings.self())) {
-            return state == NodeState.PROPOSING || state == NodeState.PROMOTING;
-        }
-        Member m = members.get(backing);
-        return m != null && members.live(m, now)
-                && (m.status().state() == NodeState.PROPOSING || m.status().state() == NodeState.PROMOTING);
-    }
-
-    /** Nodes, itself included, whose latest status (heard within a heartbeat and a half) backs this node. */
-    private int backers(long now) {
-        int n = 1;
-        for (Member m : members.all()) {
-            NodeStatus s = m.status();
-            if (now - m.heardAt() <= settings.heartbeatMs() * 3 / 2 && settings.self().equals(s.leader())
-                    && (s.state() == NodeState.PROPOSING || s.state() == NodeState.PROMOTING)) {
-                n++;
-            }
-        }
-        return n;
     }
 
     /**
@@ -1049,9 +726,7 @@ public final class Election {
         if (!detached && (leaderRedisDown || !redis.linkUp())) {
             detached = true;
             out.add(new Effect.Detach("leader " + leader + " lost (" + why + ")"));
-            if (settings.quorum() == Quorum.MAJORITY) {
-                out.add(Effect.FenceWrites.fence("detached from lost leader " + leader));
-            }
+            guard.detached(leader);
         }
         leader = null;
         leaderRedis = null;
@@ -1074,13 +749,12 @@ public final class Election {
      * fresh probe: the last one is older than the writes our redis took since, some of them acknowledged, and a
      * proposal below them could let a node without them win.
      */
-    private void stepDown(String cause, NodeState next, String fence, long now) {
+    void stepDown(String cause, NodeState next, String fence, long now) {
         if (state != NodeState.LEADING && state != NodeState.PROMOTING) {
             return;
         }
         handover.abandon(cause, state, now);
-        promoteAfterClaim = null;
-        releaseLease(cause, now);
+        guard.notLeader(cause, now);
         record("stepped-down", "gave up leadership of epoch " + epoch + ": " + cause);
         leader = null;
         leaderRedis = null;
@@ -1126,7 +800,7 @@ public final class Election {
 
     /** {@link Quorum#MAJORITY}: the replicas that must confirm each write for a majority to hold it. */
     private int syncReplicas() {
-        return settings.quorum() == Quorum.MAJORITY ? majorityOf(members.membershipSize()) - 1 : 0;
+        return guard.syncReplicas();
     }
 
     private void enter(NodeState next) {
@@ -1134,7 +808,7 @@ public final class Election {
             state = next;
             out.changed();
             if (next != NodeState.PROPOSING && next != NodeState.PROMOTING) {
-                backing = null; // the election is over for this node (it follows, leads, or is not ready)
+                guard.electionOver();
             }
         }
     }
@@ -1154,19 +828,19 @@ public final class Election {
      * stopping agent waits for both, so that the Lease is given back rather than left to expire).
      */
     public boolean leaseWritePending() {
-        return lease != null && (lease.writing() || releaseAfterWrite != null);
+        return guard instanceof LeaseGuard lease && lease.writePending();
     }
 
     /** {@code --election lease}: the Lease as this node sees it at {@code now}; null with {@code --election peers}. */
     public HiveStatus.Lease leaseStatus(long now) {
-        return lease == null ? null : lease.status(now);
+        return guard instanceof LeaseGuard lease ? lease.status(now) : null;
     }
 
     /** This node's status as it tells its peers. */
     public NodeStatus status(long now) {
         boolean proposing = state == NodeState.PROPOSING || state == NodeState.PROMOTING;
         RedisSnapshot r = redis;
-        Endpoint named = proposing && settings.quorum() == Quorum.MAJORITY ? backing : leader;
+        Endpoint named = guard.named(leader, proposing);
         return new NodeStatus(settings.self(), settings.redis(), settings.httpPort(), state, epoch, named,
                 proposing ? since : 0, proposing ? proposalOffset : (r == null ? 0 : r.replOffset()), tainted,
                 r == null ? RedisRole.UNKNOWN : r.role(), r != null && r.linkUp(), r == null ? "" : r.runId(),
