@@ -55,7 +55,7 @@ final class Handover {
     }
 
     /** Whether the handover waits for the successor to catch up (the baton has not passed). */
-    boolean awaitingCatchUp() {
+    private boolean awaitingCatchUp() {
         return to != null && offset < 0;
     }
 
@@ -151,6 +151,24 @@ final class Handover {
     private void refuse(String why) {
         out.record("handover-refused", why);
         out.add(new Effect.HandoverDone(false, why, null, 0, 0));
+    }
+
+    /**
+     * The outcome of the PrepareHandover effect: writes paused and the successor caught up with our final offset, or
+     * not (writes were resumed). A caught-up successor gets the baton as its guard says ({@link LeaderGuard#passBaton}).
+     */
+    void caughtUp(ElectionEvent.HandoverCaughtUp e, NodeState state, LeaderGuard guard, long now) {
+        if (!awaitingCatchUp()) {
+            if (e.ok()) {
+                out.add(new Effect.ResumeWrites("handover no longer under way")); // abandoned meanwhile
+            }
+            return;
+        }
+        if (!e.ok()) {
+            end(false, "successor " + to + " did not catch up: " + e.detail(), null, 0, state, now);
+            return;
+        }
+        guard.passBaton(this, e.offset(), now);
     }
 
     /** Tells the successor (through our status) that it may take over: it has everything up to {@code offset}. */
