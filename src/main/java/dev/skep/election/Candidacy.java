@@ -1,21 +1,25 @@
 package dev.skep.election;
 
+import dev.skep.redis.RedisSnapshot;
+
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * This node's part in an election (invariant 3): its proposal, fixed while it stands so that every node ranks it
- * from the same values (when it started proposing, its offset, its data epoch), and the decision. Every node
- * decides alike from alike views: once every live ready member has proposed, or the proposal window has passed, it
- * ranks them all ({@link Candidate#BEST_FIRST}) and only the first may promote itself. A member that has not
- * proposed still counts, with its current offset: a node never promotes over a member that has more data, it waits
- * for that member to propose instead. Pure, and confined to the control thread, as {@link Election} is.
+ * from the same values (when it started proposing, its offset, its data epoch), the decision, and the promotion it
+ * won. Every node decides alike from alike views: once every live ready member has proposed, or the proposal window
+ * has passed, it ranks them all ({@link Candidate#BEST_FIRST}) and only the first may promote itself. A member that
+ * has not proposed still counts, with its current offset: a node never promotes over a member that has more data, it
+ * waits for that member to propose instead. A planned handover's successor is promoted without an election. Pure,
+ * and confined to the control thread, as {@link Election} is.
  */
 final class Candidacy {
     private final ElectionSettings settings;
     private final MemberView members;
     private final LocalData data;
     private final LeaderGuard guard;
+    private final Outbox out;
     /** When this node started proposing (the earlier start wins at equal data). */
     private long since;
     private long offset;
@@ -24,12 +28,31 @@ final class Candidacy {
      * it from the same value (learning a higher one meanwhile, from a peer's status, must not make two winners).
      */
     private long dataEpoch;
+    /** The epoch of the promotion won, and the least offset it needs (a handover's final offset). */
+    private long pendingEpoch;
+    private long minOffset;
+    /** Our redis's offset when it became master of the epoch we lead (told to peers while leading). */
+    private long masterSinceOffset;
 
-    Candidacy(ElectionSettings settings, MemberView members, LocalData data, LeaderGuard guard) {
+    Candidacy(ElectionSettings settings, MemberView members, LocalData data, LeaderGuard guard, Outbox out) {
         this.settings = settings;
         this.members = members;
         this.data = data;
         this.guard = guard;
+        this.out = out;
+    }
+
+    long pendingEpoch() {
+        return pendingEpoch;
+    }
+
+    long masterSinceOffset() {
+        return masterSinceOffset;
+    }
+
+    /** The promotion won was confirmed: our redis ({@code local}, as last probed) is the master of that epoch. */
+    void promoted(RedisSnapshot local) {
+        masterSinceOffset = Math.max(minOffset, local == null ? 0 : local.replOffset());
     }
 
     long since() {
@@ -51,10 +74,29 @@ final class Candidacy {
         this.dataEpoch = data.epoch();
     }
 
-    /** A handover's successor: what its status shows while promoting is the data it takes over with. */
-    void takeOver(long offset) {
-        this.offset = offset;
-        this.dataEpoch = data.epoch();
+    /**
+     * The epoch of the next leadership, past {@code heard} (the highest this node heard of). The wall clock keeps
+     * epochs increasing even when every agent that knew the last one restarted (agents keep no disk state); one more
+     * than the highest heard keeps them increasing under skew.
+     */
+    private long nextEpoch(long heard, long now) {
+        return Math.max(Math.max(heard, guard.epochFloor()) + 1, now);
+    }
+
+    /**
+     * A planned handover's successor: {@code from}, its leader, hands over and our redis ({@code local}) has its data.
+     * Returns the promotion to the next epoch; what our status shows meanwhile is the data we take over with.
+     */
+    Effect.Promote takeOver(NodeStatus from, RedisSnapshot local, long heard, long now) {
+        long epoch = nextEpoch(heard, now);
+        pendingEpoch = epoch;
+        minOffset = from.handoverOffset();
+        offset = Math.max(from.handoverOffset(), local.replOffset());
+        dataEpoch = data.epoch();
+        out.record("election", "leader " + from.node() + " hands over at offset " + from.handoverOffset()
+                + ": promoting local redis for epoch " + epoch);
+        return new Effect.Promote(epoch, local.runId(), from.handoverOffset(), "handover from " + from.node()
+                + " for epoch " + epoch);
     }
 
     /** The local redis's data was replaced (a full sync) and is below the proposal: propose what it has. */
@@ -78,10 +120,27 @@ final class Candidacy {
     }
 
     /**
+     * The promotion of our redis ({@code local}) to the next epoch when this node has won the election at {@code now};
+     * null while it has not (yet).
+     */
+    Effect.Promote decide(long now, RedisSnapshot local, long heard) {
+        int ranked = won(now);
+        if (ranked == 0) {
+            return null;
+        }
+        long epoch = nextEpoch(heard, now);
+        pendingEpoch = epoch;
+        minOffset = offset;
+        out.record("election", "won the election for epoch " + epoch + " among " + ranked + " ready node(s) (offset "
+                + offset + "): " + guard.promotion());
+        return new Effect.Promote(epoch, local.runId(), offset, "won the election for epoch " + epoch);
+    }
+
+    /**
      * Whether this node won the election at {@code now}: ranked first among the live ready members, and allowed to
      * promote itself by its guard. Returns how many nodes were ranked, 0 when it did not win (yet).
      */
-    int won(long now) {
+    private int won(long now) {
         if (now - since < settings.heartbeatMs() / 2) {
             // Let our proposal reach the others, and statuses already in flight (a PROMOTING peer) reach
             // us, before deciding: nodes decide alike only from alike views.

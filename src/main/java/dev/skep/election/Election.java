@@ -11,27 +11,23 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * One node's leader election: a pure state machine. {@link #handle} takes an event and returns the
- * effects to carry out; it does no I/O, reads no clock and starts no thread, so a simulation can run it
- * through thousands of schedules. Not thread-safe: one thread (the control thread) calls it, and the parts it
- * is made of are confined to that thread with it.
- *
- * <p>The rules, with DESIGN.md's invariants:
+ * One node's leader election: a pure state machine. {@link #handle} takes an event and returns the effects to carry
+ * out; it does no I/O, reads no clock and starts no thread, so a simulation can run it through thousands of
+ * schedules. Not thread-safe: one thread (the control thread) calls it, and the parts it is made of are confined to
+ * that thread with it. The rules, with DESIGN.md's invariants:
  * <ul>
- *   <li>A node that starts (or whose redis is healthy again) first listens for a peer-timeout: if a leader
- *       exists it follows it, before anything else.</li>
- *   <li>With no live leader of an epoch at least ours, a ready node proposes; every node ranks the live ready
- *       members alike, and only the first may promote itself ({@link Candidacy}, invariant 3).</li>
- *   <li>The winner promotes its redis and only after {@code role:master} is confirmed takes its epoch,
- *       {@code max(highest heard + 1, now in ms)}, and announces it (invariant 4's precondition).</li>
- *   <li>A leader that hears of a higher epoch, or of an equal epoch led by a lower address, steps down at
- *       once (invariant 1).</li>
- *   <li>A node whose redis restarted is tainted until it has resynced from a leader: it ranks last, and
- *       never wins while an untainted ready member is alive (invariant 2, {@link LocalData}).</li>
- *   <li>A planned handover moves leadership to an in-sync replica without losing a write (invariant 5,
- *       {@link Handover}).</li>
- *   <li>What it takes to lead besides winning depends on the mode ({@link LeaderGuard}): nothing more by
- *       default, a majority under {@code --quorum majority}, the Kubernetes Lease under {@code --election lease}.</li>
+ *   <li>A node that starts (or whose redis is healthy again) first listens for a peer timeout: if a leader exists it
+ *       follows it, before anything else.</li>
+ *   <li>With no live leader of an epoch at least ours, a ready node proposes, and every node ranks the live ready
+ *       members alike; only the first may promote itself ({@link Candidacy}, invariant 3).</li>
+ *   <li>The winner takes its epoch, {@code max(highest heard + 1, now in ms)}, only once its redis confirmed
+ *       {@code role:master}, then announces it (invariant 4's precondition).</li>
+ *   <li>A leader that hears of a higher epoch, or of an equal one led by a lower address, steps down at once
+ *       (invariant 1).</li>
+ *   <li>A redis that restarted ranks last until it resynced from a leader (invariant 2, {@link LocalData}).</li>
+ *   <li>A planned handover loses no write (invariant 5, {@link Handover}).</li>
+ *   <li>What it takes to lead besides winning is the mode's ({@link LeaderGuard}): nothing more by default, a
+ *       majority with {@code --quorum majority}, the Kubernetes Lease with {@code --election lease}.</li>
  * </ul>
  * Leadership is taken in one place ({@link #lead}) and given up in one place ({@link #stepDown}), whatever the cause.
  */
@@ -45,7 +41,7 @@ public final class Election {
     /** What it takes to lead besides winning the election: the mode's rules. */
     private final LeaderGuard guard;
     private final LocalData data;
-    private final ProbeFailures failures;
+    private final LocalProbes probes;
     private final Following following;
     private final Candidacy candidacy;
     private final RoutedTopology routed;
@@ -58,19 +54,8 @@ public final class Election {
     private Endpoint leaderRedis;
     /** A node proposes no sooner: it first listens for a leader. */
     private long listenUntil;
-    /** The epoch of the promotion under way, and the least offset it needs (a handover's final offset). */
-    private long pendingEpoch;
-    private long promoteMinOffset;
-    /** Our redis's offset when it became master of our epoch (told to peers while leading). */
-    private long masterSinceOffset;
-    /** The epoch this node led last, until it follows another leader (for the discarded-bytes report). */
-    private long ledEpoch;
+    /** The local redis as last probed; null before its first answer. */
     private RedisSnapshot redis;
-    /** When {@link #redis} was probed: the age of its offset, for its own lag. */
-    private long probedAt;
-    /** Successful probes so far, and their number when the leader was lost: a proposal waits for a new one. */
-    private long probes;
-    private long probesWhenLeaderLost = -1;
 
     public Election(ElectionSettings settings, long now) {
         this.settings = Objects.requireNonNull(settings);
@@ -81,9 +66,9 @@ public final class Election {
         this.handover = new Handover(settings, members, health, out);
         this.guard = LeaderGuard.of(settings, this, members, handover, out);
         this.data = new LocalData(out);
-        this.failures = new ProbeFailures(settings, out);
-        this.following = new Following(out, data);
-        this.candidacy = new Candidacy(settings, members, data, guard);
+        this.probes = new LocalProbes(settings, out);
+        this.following = new Following(settings, members, data, probes, guard, out);
+        this.candidacy = new Candidacy(settings, members, data, guard, out);
         this.routed = new RoutedTopology(settings, members, health, handover, guard, out);
     }
 
@@ -98,7 +83,7 @@ public final class Election {
                 stepDown(handedOver, NodeState.ALONE, null, now);
             }
             evaluate(now);
-            fencing.orphans(state, epoch, pendingEpoch, now);
+            fencing.orphans(state, epoch, candidacy.pendingEpoch(), now);
             guard.tick(now);
             broadcast(now);
             out.told();
@@ -114,21 +99,13 @@ public final class Election {
             handover.request(e, state, leader, epoch, redis, now);
         } else if (event instanceof ElectionEvent.HandoverCaughtUp e) {
             handover.caughtUp(e, state, guard, now);
-        } else if (event instanceof ElectionEvent.Stopping e && guard instanceof LeaseGuard lease) {
-            lease.stopping(e.cause(), now);
-        } else if (event instanceof ElectionEvent.LeaseObserved e && guard instanceof LeaseGuard lease) {
-            lease.observed(e.lease(), now);
-            evaluate(now);
-        } else if (event instanceof ElectionEvent.LeaseWritten e && guard instanceof LeaseGuard lease) {
-            lease.written(e, now);
+        } else if (guard instanceof LeaseGuard lease && lease.handle(event, now)) {
             evaluate(now);
         } else if (event instanceof ElectionEvent.PeersDiscovered e) {
             members.discovered(e.peers());
             evaluate(now);
         }
-        boolean localReplica = state == NodeState.FOLLOWING && redis != null
-                && redis.inSyncWith(leaderRedis.host(), leaderRedis.port());
-        routed.update(state, epoch, leader, leaderRedis, localReplica ? redis : null, probedAt, now);
+        routed.update(state, epoch, leader, leaderRedis, redis, probes.answeredAt(), now);
         if (out.isChanged()) {
             broadcast(now);
         }
@@ -171,14 +148,10 @@ public final class Election {
     private void onProbe(RedisSnapshot snap, long now) {
         RedisSnapshot previous = redis;
         redis = snap;
-        probes++;
-        probedAt = now;
         if (previous == null || (state == NodeState.LEADING && !previous.replId().equals(snap.replId()))) {
-            // peers learn what our redis holds now, not at the next tick: a new leader's id before its replicas'
-            // first sync shows it to them (one they cannot place ranks them last: see LocalData.fullSynced)
-            out.changed();
+            out.changed(); // told now: a replica that syncs an id no leader has named ranks itself last
         }
-        failures.answered(now);
+        probes.answered(now);
         if (previous != null && !previous.runId().equals(snap.runId())) {
             data.restarted(previous, snap);
             stepDown("its redis restarted and may have lost data", NodeState.ALONE, null, now);
@@ -206,7 +179,7 @@ public final class Election {
     }
 
     private void onProbeFailed(String reason, boolean busy, long now) {
-        String cause = failures.failed(reason, busy, state != NodeState.NOT_READY, now);
+        String cause = probes.failed(reason, busy, state != NodeState.NOT_READY, now);
         if (cause != null) {
             stepDown(cause, NodeState.NOT_READY, null, now);
             enter(NodeState.NOT_READY);
@@ -224,7 +197,7 @@ public final class Election {
     }
 
     private void onPromotionFinished(ElectionEvent.PromotionFinished e, long now) {
-        if (state != NodeState.PROMOTING || e.epoch() != pendingEpoch) {
+        if (state != NodeState.PROMOTING || e.epoch() != candidacy.pendingEpoch()) {
             return; // abandoned: a leader appeared while our redis was being promoted
         }
         if (!e.ok()) {
@@ -243,7 +216,6 @@ public final class Election {
         Member lead = members.liveLeader(now, state, epoch);
         switch (state) {
             case LEADING -> {
-                // e.g. its agent is stopping too (every pod of a release deleted at once): no one to wait for
                 handover.abandonIfSuccessorSilent(state, now);
                 handover.prepareWhenHeld(redis, now);
                 if (lead != null) {
@@ -263,7 +235,7 @@ public final class Election {
                 }
             }
             case PROMOTING -> {
-                if (lead != null && !(lead.status().handsOverTo(settings.self()) && lead.status().epoch() < pendingEpoch)) {
+                if (lead != null && !(lead.status().handsOverTo(settings.self()) && lead.status().epoch() < candidacy.pendingEpoch())) {
                     out.record("election", "abandoned promotion: leader " + lead.status().node() + " appeared");
                     guard.promotionAbandoned();
                     follow(lead.status());
@@ -287,10 +259,8 @@ public final class Election {
                     return;
                 }
                 if (state != NodeState.PROPOSING) {
-                    if (probes == probesWhenLeaderLost) {
-                        // The last probe may be older than a sync that completed since: propose with a
-                        // fresh offset, or an empty-looking node could lose to a really empty one.
-                        return;
+                    if (!probes.fresh()) {
+                        return; // a fresh offset first: the last probe may predate a sync that completed since
                     }
                     enter(NodeState.PROPOSING);
                     candidacy.propose(now, redis.replOffset());
@@ -301,42 +271,22 @@ public final class Election {
         }
     }
 
-    /** Promotes our redis once this node has won the election ({@link Candidacy#won}). */
+    /** Promotes our redis once this node has won the election ({@link Candidacy#decide}). */
     private void decide(long now) {
-        int ranked = candidacy.won(now);
-        if (ranked == 0) {
-            return;
+        Effect.Promote promote = candidacy.decide(now, redis, Math.max(highestEpochSeen, epoch));
+        if (promote != null) {
+            enter(NodeState.PROMOTING);
+            guard.promote(promote, now);
+            // a silent leader's redis may still take writes: fenced while ours is promoted, not after
+            fencing.orphans(state, epoch, candidacy.pendingEpoch(), now);
         }
-        pendingEpoch = nextEpoch(now);
-        promoteMinOffset = candidacy.offset();
-        enter(NodeState.PROMOTING);
-        out.record("election", "won the election for epoch " + pendingEpoch + " among " + ranked
-                + " ready node(s) (offset " + candidacy.offset() + "): " + guard.promotion());
-        guard.promote(new Effect.Promote(pendingEpoch, redis.runId(), candidacy.offset(),
-                "won the election for epoch " + pendingEpoch), now);
-        // a silent leader's redis may still take writes: fenced while ours is promoted, not after
-        fencing.orphans(state, epoch, pendingEpoch, now);
     }
 
     /** The successor: our leader hands over to us and we have its data: promote under a new epoch. */
     private void takeOver(NodeStatus from, long now) {
-        pendingEpoch = nextEpoch(now);
-        promoteMinOffset = from.handoverOffset();
-        // what our status shows while promoting: the data we take over with, not that of an older proposal
-        candidacy.takeOver(Math.max(from.handoverOffset(), redis.replOffset()));
+        Effect.Promote promote = candidacy.takeOver(from, redis, Math.max(highestEpochSeen, epoch), now);
         enter(NodeState.PROMOTING);
-        out.record("election", "leader " + from.node() + " hands over at offset " + from.handoverOffset()
-                + ": promoting local redis for epoch " + pendingEpoch);
-        guard.promote(new Effect.Promote(pendingEpoch, redis.runId(), from.handoverOffset(),
-                "handover from " + from.node() + " for epoch " + pendingEpoch), now);
-    }
-
-    /**
-     * The epoch of the next leadership. The wall clock keeps epochs increasing even when every agent that knew the
-     * last one restarted (agents keep no disk state); one more than the highest heard keeps them increasing under skew.
-     */
-    private long nextEpoch(long now) {
-        return Math.max(Math.max(Math.max(highestEpochSeen, epoch), guard.epochFloor()) + 1, now);
+        guard.promote(promote, now);
     }
 
     private void follow(NodeStatus l) {
@@ -344,56 +294,19 @@ public final class Election {
         epoch = l.epoch();
         leader = l.node();
         leaderRedis = l.redis();
-        if (same) {
-            return;
+        if (!same) {
+            following.started(l, redis);
+            enter(NodeState.FOLLOWING);
+            handover.resumeOnFollow(l.node());
         }
-        following.started(l);
-        if (ledEpoch != 0 && redis != null) {
-            // Our redis resyncs from the new leader: what it wrote after the new leader's history left ours is gone.
-            long lost = l.masterSinceOffset() > 0 ? Math.max(0, redis.replOffset() - l.masterSinceOffset()) : -1;
-            out.record("discarded", lost < 0 ? "led epoch " + ledEpoch + "; leader " + l.node() + " did not say where "
-                    + "its history began: writes this node took after the split, if any, are discarded"
-                    : lost == 0 ? "led epoch " + ledEpoch + "; leader " + l.node() + " has all of its replication stream"
-                    : "led epoch " + ledEpoch + "; discards " + lost + " bytes of its replication stream (offset "
-                    + redis.replOffset() + ", leader " + l.node() + " began epoch " + l.epoch() + " at "
-                    + l.masterSinceOffset() + ")");
-            ledEpoch = 0;
-        }
-        enter(NodeState.FOLLOWING);
-        out.record("following", "following leader " + l.node() + " (epoch " + epoch + ", redis " + l.redis() + ")");
-        out.add(new Effect.Follow(l.redis(), "leader " + l.node() + " of epoch " + epoch));
-        handover.resumeOnFollow(l.node());
     }
 
     /** The leader this node followed is silent, or no longer leads. */
     private void leaderLost(long now) {
-        Member m = members.get(leader);
-        String why;
-        boolean leaderRedisDown;
-        if (m == null || !members.live(m, now)) {
-            why = "silent for more than " + settings.peerTimeoutMs() + " ms";
-            leaderRedisDown = false;
-        } else {
-            why = "now " + m.status().state();
-            leaderRedisDown = m.status().state() == NodeState.NOT_READY || m.status().state() == NodeState.ALONE;
-        }
-        out.record("leader-lost", "leader " + leader + " of epoch " + epoch + " lost: " + why);
-        awaitFreshProbe("leader lost");
-        if (following.lost(leader, why, leaderRedisDown, redis.linkUp())) {
-            guard.detached(leader);
-        }
+        following.lost(leader, epoch, redis.linkUp(), now);
         leader = null;
         leaderRedis = null;
         enter(NodeState.ALONE);
-    }
-
-    /**
-     * Our next proposal waits for a probe taken after now: the last one is older than what our redis took since
-     * (writes, some of them acknowledged, or a sync), and a proposal below that could let a node with less win.
-     */
-    private void awaitFreshProbe(String reason) {
-        probesWhenLeaderLost = probes;
-        out.add(new Effect.Probe(reason));
     }
 
     // ---- leadership: taken in lead(), given up in stepDown(), nowhere else ----
@@ -403,17 +316,16 @@ public final class Election {
      * it leads that epoch from now. Its guard learns it leads (and says whether the fence on its redis comes off).
      */
     private void lead(long now) {
-        epoch = pendingEpoch;
+        epoch = candidacy.pendingEpoch();
         highestEpochSeen = Math.max(highestEpochSeen, epoch);
         leader = settings.self();
         leaderRedis = settings.redis();
         data.promoted(epoch);
-        following.ended();
-        ledEpoch = epoch;
-        masterSinceOffset = Math.max(promoteMinOffset, redis == null ? 0 : redis.replOffset());
+        following.led(epoch);
+        candidacy.promoted(redis);
         enter(NodeState.LEADING);
         out.record("promoted", "leading epoch " + epoch + ": local redis confirmed role:master");
-        fencing.orphans(state, epoch, pendingEpoch, now);
+        fencing.orphans(state, epoch, candidacy.pendingEpoch(), now);
         if (guard.isLeader(now)) {
             out.add(Effect.FenceWrites.lift("leading epoch " + epoch));
         }
@@ -442,13 +354,13 @@ public final class Election {
             out.add(Effect.FenceWrites.fence(fence));
         }
         if (next == NodeState.ALONE) {
-            awaitFreshProbe("stepped down");
+            probes.askFresh("stepped down");
         }
     }
 
     /** The epoch of the promotion under way. */
     long pendingEpoch() {
-        return pendingEpoch;
+        return candidacy.pendingEpoch();
     }
 
     /** The claim of the Lease a promotion waited for was refused: the election starts over. */
@@ -469,11 +381,7 @@ public final class Election {
 
     // ---- read-only views, for ElectionLoop, the status page and the tests ----
 
-    /**
-     * While leading under {@code --quorum majority} or {@code --election lease}: when this node's leadership runs out
-     * unless renewed, so that the control thread checks then rather than at the next tick; {@link Long#MAX_VALUE}
-     * when there is nothing to check.
-     */
+    /** While leading: when the leadership runs out unless renewed ({@link LeaderGuard#leaseExpiresAt}). */
     public long leaseExpiresAt() {
         return guard.leaseExpiresAt();
     }
@@ -501,7 +409,7 @@ public final class Election {
                 r == null ? RedisRole.UNKNOWN : r.role(), r != null && r.linkUp(), r == null ? "" : r.runId(),
                 r == null ? 0 : r.processId(), now, state == NodeState.LEADING ? handover.to() : null,
                 state == NodeState.LEADING ? handover.statusOffset() : -1,
-                state == NodeState.LEADING ? masterSinceOffset : 0,
+                state == NodeState.LEADING ? candidacy.masterSinceOffset() : 0,
                 state == NodeState.FOLLOWING ? members.heardAgo(leader, now) : -1,
                 r == null || (state == NodeState.LEADING && r.role() != RedisRole.MASTER) ? "" : r.replId(),
                 proposing ? candidacy.dataEpoch() : data.epoch(), r == null ? "" : r.replId2(), data.histories());
@@ -549,15 +457,6 @@ public final class Election {
      * leader is known; otherwise why not.
      */
     public String notReadyReason() {
-        if (redis == null) {
-            return "waiting for the first answer of the local redis";
-        }
-        return switch (state) {
-            case NOT_READY -> "local redis unhealthy: " + failures.last();
-            case LEADING -> redis.role() == RedisRole.MASTER ? "" : "leading but local redis reports role " + redis.role();
-            case FOLLOWING -> redis.inSyncWith(leaderRedis.host(), leaderRedis.port()) ? ""
-                    : "local redis is not yet in sync with leader " + leader;
-            default -> "no leader yet (" + state + ")";
-        };
+        return probes.notReadyReason(redis, state, leader, leaderRedis);
     }
 }

@@ -219,8 +219,27 @@ final class LeaseGuard implements LeaderGuard {
         return lease.heldUntil() == Long.MIN_VALUE ? Long.MAX_VALUE : lease.heldUntil();
     }
 
+    /**
+     * The events only this mode receives: the Lease read or written, and the agent stopping. Returns whether the
+     * Lease changed as this node sees it, so that what it may do is looked at again.
+     */
+    boolean handle(ElectionEvent event, long now) {
+        if (event instanceof ElectionEvent.LeaseObserved e) {
+            observed(e.lease(), now);
+            return true;
+        }
+        if (event instanceof ElectionEvent.LeaseWritten e) {
+            written(e, now);
+            return true;
+        }
+        if (event instanceof ElectionEvent.Stopping e) {
+            stopping(e.cause(), now);
+        }
+        return false;
+    }
+
     /** The agent stops while leading with no successor: its redis fenced first, the Lease goes back. */
-    void stopping(String cause, long now) {
+    private void stopping(String cause, long now) {
         if (election.state() == NodeState.LEADING && !handover.underWay()) {
             out.add(Effect.FenceWrites.fence("agent stopping: clients writing to this redis directly must stop too, "
                     + "as the Lease goes back"));
@@ -255,7 +274,7 @@ final class LeaseGuard implements LeaderGuard {
         out.add(new Effect.WriteLease(next, kind, reason));
     }
 
-    void observed(LeaseRecord observed, long now) {
+    private void observed(LeaseRecord observed, long now) {
         String before = lease.holder();
         lease.observed(observed, now);
         if (!lease.holder().equals(before)) {
@@ -264,7 +283,7 @@ final class LeaseGuard implements LeaderGuard {
         }
     }
 
-    void written(ElectionEvent.LeaseWritten e, long now) {
+    private void written(ElectionEvent.LeaseWritten e, long now) {
         lease.writing(false);
         if (e.stored() != null) {
             String before = lease.holder();

@@ -37,11 +37,13 @@ final class RoutedTopology {
 
     /**
      * Publishes the topology of a node in {@code state} of {@code epoch}, leading or following {@code leader}
-     * ({@code leaderRedis}); {@code local} is its redis when that is an in-sync replica of the leader it follows
-     * (probed at {@code localAt}), null otherwise.
+     * ({@code leaderRedis}), its redis as probed at {@code localAt} being {@code redis} (null: not yet): one of the
+     * replicas when it is in sync with the leader it follows.
      */
-    void update(NodeState state, long epoch, Endpoint leader, Endpoint leaderRedis, RedisSnapshot local, long localAt,
+    void update(NodeState state, long epoch, Endpoint leader, Endpoint leaderRedis, RedisSnapshot redis, long localAt,
             long now) {
+        RedisSnapshot local = state == NodeState.FOLLOWING && redis != null
+                && redis.inSyncWith(leaderRedis.host(), leaderRedis.port()) ? redis : null;
         Topology t = switch (state) {
             case LEADING -> new Topology(epoch, settings.self(), settings.redis(),
                     health.healthy(settings.self(), epoch, now, local, localAt), handover.underWay(),
