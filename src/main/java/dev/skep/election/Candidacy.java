@@ -186,7 +186,7 @@ final class Candidacy {
         if (pool.size() == 1 && members.young(now) && members.knowsOthers()) {
             // A young agent never elects itself alone while it knows of other nodes: a restarted agent whose
             // cold JVM falls behind its messages takes the live leader for silent, and its newer epoch would
-            // discard that leader's writes (seen in bench/chaos: 161 148 bytes in a handover round).
+            // discard that leader's writes.
             return 0;
         }
         if (!guard.mayDecide(now)) {

@@ -235,9 +235,8 @@ final class Handover {
      * After the baton passed, the successor announces its new epoch while it is still claiming the Lease and
      * promoting: that is the handover going as planned, not a rival leader. This node (writes paused, the Lease
      * handed on) waits until the successor leads, and is then followed, or until the handover's deadline. Under
-     * {@code --election lease} against a real API server the claim takes a round trip or two (a 409 when the
-     * successor's view was one version behind), long enough for this status to arrive first: the handover was
-     * reported abandoned although it succeeded (LeaseRealApiServerIT).
+     * {@code --election lease} the claim may take a round trip or two (a 409 when the successor's view was one
+     * version behind), long enough for this status to arrive first (LeaseRealApiServerIT).
      */
     boolean successorTakingOver(long highestEpochSeen) {
         if (to == null || offset < 0) {

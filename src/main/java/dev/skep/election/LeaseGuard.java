@@ -264,8 +264,8 @@ final class LeaseGuard implements LeaderGuard {
                 pendingLeaseKind = kind;
                 pendingLeaseReason = reason;
             } else if (kind == Effect.LeaseWrite.RELEASE) {
-                // a leader that steps down while a renewal is under way releases once it is stored; dropped, the
-                // next leader would wait for the whole duration (seen in LeaseElectionIT on a loaded machine)
+                // released once the renewal under way is stored: dropped, the next leader would wait for the whole
+                // duration (LeaseElectionTest.aLeaderThatStepsDownWhileARenewalIsUnderWayReleasesOnceItIsStored)
                 releaseAfterWrite = reason;
             }
             return;

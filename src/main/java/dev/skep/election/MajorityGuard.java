@@ -26,8 +26,8 @@ final class MajorityGuard implements LeaderGuard {
      * it in its status's {@code leader} field; a candidate promotes only once a majority of the membership backs it.
      * A node backs one candidate at a time and keeps backing it while it is still a live, proposing candidate, for
      * at most a peer timeout and a proposal window: so two candidates cannot both count the same node, as they could
-     * when each decided from its own view of a node that was merely proposing (the simulation's lost acknowledged
-     * writes). Without votes of this kind, two majorities overlapped.
+     * if each decided from its own view of a node that was merely proposing: two majorities would overlap, and
+     * acknowledged writes could be lost (ElectionSimulationTest, hostile majority schedules).
      */
     private Endpoint backing;
     private long backingSince;
