@@ -64,13 +64,9 @@ final class Handover {
         return offset >= 0 || leaseOffset >= 0;
     }
 
-    /** {@code --election lease}: the Lease is being handed to the successor, at {@link #leaseOffset()}. */
+    /** {@code --election lease}: the Lease is being handed to the successor. */
     boolean handingLease() {
         return leaseOffset >= 0;
-    }
-
-    long leaseOffset() {
-        return leaseOffset;
     }
 
     /**
@@ -155,7 +151,8 @@ final class Handover {
 
     /**
      * The outcome of the PrepareHandover effect: writes paused and the successor caught up with our final offset, or
-     * not (writes were resumed). A caught-up successor gets the baton as its guard says ({@link LeaderGuard#passBaton}).
+     * not (writes were resumed). A caught-up successor gets the baton when its guard says ({@link
+     * LeaderGuard#batonPassesNow}).
      */
     void caughtUp(ElectionEvent.HandoverCaughtUp e, NodeState state, LeaderGuard guard, long now) {
         if (!awaitingCatchUp()) {
@@ -168,11 +165,13 @@ final class Handover {
             end(false, "successor " + to + " did not catch up: " + e.detail(), null, 0, state, now);
             return;
         }
-        guard.passBaton(this, e.offset(), now);
+        if (guard.batonPassesNow(e.offset(), now)) {
+            passBaton(e.offset());
+        }
     }
 
     /** Tells the successor (through our status) that it may take over: it has everything up to {@code offset}. */
-    void passBaton(long offset) {
+    private void passBaton(long offset) {
         this.offset = offset;
         out.changed();
         out.record("handover", "writes paused at offset " + offset + " and " + to + " has all of it: it may take over");

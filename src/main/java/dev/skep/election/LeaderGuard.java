@@ -79,8 +79,11 @@ sealed interface LeaderGuard permits NoGuard, MajorityGuard, LeaseGuard {
     /** A heartbeat. */
     void tick(long now);
 
-    /** A planned handover's successor has everything up to {@code offset}: it is told it may take over, or will be. */
-    void passBaton(Handover handover, long offset, long now);
+    /**
+     * A planned handover's successor has everything up to {@code offset}: whether it may be told at once that it may
+     * take over (false: the guard passes the baton itself, later).
+     */
+    boolean batonPassesNow(long offset, long now);
 
     /**
      * While leading: when this node's leadership runs out unless renewed, so that the control thread checks then

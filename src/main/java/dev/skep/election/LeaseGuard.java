@@ -204,10 +204,11 @@ final class LeaseGuard implements LeaderGuard {
 
     /** The successor may take over only once the Lease is its own: it is handed over first. */
     @Override
-    public void passBaton(Handover handover, long offset, long now) {
+    public boolean batonPassesNow(long offset, long now) {
         handover.handLease(offset);
         writeLease(lease.base().handedTo(handover.to().toString(), now), Effect.LeaseWrite.HAND_OVER,
                 "handover to " + handover.to() + " at offset " + offset);
+        return false; // passed once the Lease is written (handedOver)
     }
 
     /** Until when this leader surely holds the Lease. */
