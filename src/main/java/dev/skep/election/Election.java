@@ -235,10 +235,11 @@ public final class Election {
                 }
             }
             case PROMOTING -> {
-                if (lead != null && !(lead.status().handsOverTo(settings.self()) && lead.status().epoch() < candidacy.pendingEpoch())) {
-                    out.record("election", "abandoned promotion: leader " + lead.status().node() + " appeared");
+                NodeStatus l = lead == null ? null : lead.status();
+                if (l != null && !(l.handsOverTo(settings.self()) && l.epoch() < candidacy.pendingEpoch())) {
+                    out.record("election", "abandoned promotion: leader " + l.node() + " appeared");
                     guard.promotionAbandoned();
-                    follow(lead.status());
+                    follow(l);
                 }
             }
             default -> {

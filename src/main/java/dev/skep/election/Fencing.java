@@ -61,8 +61,8 @@ final class Fencing {
             out.add(Effect.FenceWrites.lift("leading epoch " + epoch + ": lifting a fence found on the local redis"));
             if (now - unfencedNotedAt >= FENCE_RETRY_MS) {
                 unfencedNotedAt = now;
-                out.record("unfenced", "leading epoch " + epoch + " and the local redis was fenced (by a node that took "
-                        + "this one for silent?): lifted");
+                out.record("unfenced", "leading epoch " + epoch + " and the local redis was fenced (by a node that "
+                        + "took this one for silent?): lifted");
             }
         }
     }

@@ -63,7 +63,8 @@ final class Following {
             long lost = l.masterSinceOffset() > 0 ? Math.max(0, redis.replOffset() - l.masterSinceOffset()) : -1;
             out.record("discarded", lost < 0 ? "led epoch " + ledEpoch + "; leader " + l.node() + " did not say where "
                     + "its history began: writes this node took after the split, if any, are discarded"
-                    : lost == 0 ? "led epoch " + ledEpoch + "; leader " + l.node() + " has all of its replication stream"
+                    : lost == 0 ? "led epoch " + ledEpoch + "; leader " + l.node()
+                    + " has all of its replication stream"
                     : "led epoch " + ledEpoch + "; discards " + lost + " bytes of its replication stream (offset "
                     + redis.replOffset() + ", leader " + l.node() + " began epoch " + l.epoch() + " at "
                     + l.masterSinceOffset() + ")");

@@ -279,8 +279,8 @@ final class LeaseGuard implements LeaderGuard {
         String before = lease.holder();
         lease.observed(observed, now);
         if (!lease.holder().equals(before)) {
-            out.record("lease", lease.holder().isEmpty() ? "the Lease is free" : "the Lease is held by " + lease.holder()
-                    + " (epoch " + lease.epoch() + ")");
+            out.record("lease", lease.holder().isEmpty() ? "the Lease is free"
+                    : "the Lease is held by " + lease.holder() + " (epoch " + lease.epoch() + ")");
         }
     }
 

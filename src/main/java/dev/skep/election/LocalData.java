@@ -97,7 +97,8 @@ final class LocalData {
      * (redis makes a new one when its first replica syncs), and the follower ranks itself last until we name it.
      */
     boolean unnamedFollowerId(NodeStatus s, RedisSnapshot local) {
-        if (local == null || s.replId().isEmpty() || s.replId().equals(local.replId()) || s.replId().equals(probedFor)) {
+        if (local == null || s.replId().isEmpty() || s.replId().equals(local.replId())
+                || s.replId().equals(probedFor)) {
             return false;
         }
         probedFor = s.replId();
@@ -125,7 +126,8 @@ final class LocalData {
         tainted = true;
         dataEpoch = 0;
         out.record("redis-restarted", "local redis restarted (run_id " + shortId(previous.runId()) + " -> "
-                + shortId(snap.runId()) + ", " + snap.keys() + " keys): must resync from the leader before it may lead");
+                + shortId(snap.runId()) + ", " + snap.keys() + " keys): must resync from the leader before it may "
+                + "lead");
     }
 
     /**

@@ -42,7 +42,8 @@ final class LocalProbes {
         }
         return switch (state) {
             case NOT_READY -> "local redis unhealthy: " + last;
-            case LEADING -> redis.role() == RedisRole.MASTER ? "" : "leading but local redis reports role " + redis.role();
+            case LEADING -> redis.role() == RedisRole.MASTER ? ""
+                    : "leading but local redis reports role " + redis.role();
             case FOLLOWING -> redis.inSyncWith(leaderRedis.host(), leaderRedis.port()) ? ""
                     : "local redis is not yet in sync with leader " + leader;
             default -> "no leader yet (" + state + ")";

@@ -185,8 +185,8 @@ final class MajorityGuard implements LeaderGuard {
         int n = members.membershipSize();
         // just promoted: the majority that elected us has not yet said it follows us
         if (heard < majorityOf(n) && now - promotedAt >= settings.leaderLeaseMs()) {
-            return new StepDown("only " + heard + " of " + n + " nodes surely follow it, no majority (--quorum majority)",
-                    "no majority: clients writing to this redis directly must stop too");
+            return new StepDown("only " + heard + " of " + n + " nodes surely follow it, no majority "
+                    + "(--quorum majority)", "no majority: clients writing to this redis directly must stop too");
         }
         return null;
     }

@@ -44,8 +44,8 @@ final class ReplicaHealth {
         List<Endpoint> replicas = new ArrayList<>();
         for (Member m : members.all()) {
             NodeStatus s = m.status();
-            if (members.live(m, now) && s.state() == NodeState.FOLLOWING && of.equals(s.leader()) && s.epoch() == ofEpoch
-                    && s.linkUp() && withinLag(of, ofEpoch, s.offset(), m.heardAt())) {
+            if (members.live(m, now) && s.state() == NodeState.FOLLOWING && of.equals(s.leader())
+                    && s.epoch() == ofEpoch && s.linkUp() && withinLag(of, ofEpoch, s.offset(), m.heardAt())) {
                 replicas.add(s.redis());
             }
         }

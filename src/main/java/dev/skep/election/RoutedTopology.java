@@ -48,8 +48,9 @@ final class RoutedTopology {
             case LEADING -> new Topology(epoch, settings.self(), settings.redis(),
                     health.healthy(settings.self(), epoch, now, local, localAt), handover.underWay(),
                     guard.syncReplicas());
-            case FOLLOWING -> new Topology(epoch, leader, leaderRedis, health.healthy(leader, epoch, now, local, localAt),
-                    members.handingOver(leader), guard.syncReplicas());
+            case FOLLOWING -> new Topology(epoch, leader, leaderRedis,
+                    health.healthy(leader, epoch, now, local, localAt), members.handingOver(leader),
+                    guard.syncReplicas());
             default -> {
                 // Our own redis may be down (NOT_READY) or we may be between leaders: clients of this node's
                 // proxy still go to the master the rest of the hive follows, if there is a live one.
