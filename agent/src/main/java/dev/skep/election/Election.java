@@ -1,191 +1,92 @@
 package dev.skep.election;
 
-import dev.skep.lease.LeaseRecord;
 import dev.skep.redis.RedisRole;
 import dev.skep.redis.RedisSnapshot;
 import dev.skep.topology.Endpoint;
 import dev.skep.topology.HiveStatus;
 import dev.skep.topology.Topology;
 
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 
 /**
- * One node's leader election: a pure state machine. {@link #handle} takes an event and returns the
- * effects to carry out; it does no I/O, reads no clock and starts no thread, so a simulation can run it
- * through thousands of schedules. Not thread-safe: one thread (the control thread) calls it.
- *
- * <p>The rules, with DESIGN.md's invariants:
+ * One node's leader election: a pure state machine. {@link #handle} takes an event and returns the effects to carry
+ * out; it does no I/O, reads no clock and starts no thread, so a simulation can run it through thousands of
+ * schedules. Not thread-safe: one thread (the control thread) calls it, and the parts it is made of are confined to
+ * that thread with it. The rules, with DESIGN.md's invariants:
  * <ul>
- *   <li>A node that starts (or whose redis is healthy again) first listens for a peer-timeout: if a leader
- *       exists it follows it, before anything else.</li>
- *   <li>With no live leader of an epoch at least ours, a ready node proposes ({@code since = now}, its
- *       offset). When every live ready member has proposed, or the proposal window has passed, each node
- *       ranks every live ready member ({@link Candidate#BEST_FIRST}); only the first may promote itself.
- *       A member that has not proposed still counts, with its current offset: a node never promotes over
- *       a member that has more data, it waits for that member to propose instead.</li>
- *   <li>The winner promotes its redis and only after {@code role:master} is confirmed takes its epoch,
- *       {@code max(highest heard + 1, now in ms)}, and announces it (invariant 4's precondition).</li>
- *   <li>A leader that hears of a higher epoch, or of an equal epoch led by a lower address, steps down at
- *       once (invariant 1).</li>
- *   <li>A node whose redis restarted is tainted until it has resynced from a leader: it ranks last, and
- *       never wins while an untainted ready member is alive (invariant 2).</li>
- *   <li>A planned handover (invariant 5): the leader holds new writes (its topology says so, and so do its
- *       followers'), pauses writes on its redis once what was sent has been answered, waits until the
- *       successor's redis has everything, then tells the successor; the successor promotes itself under a
- *       new epoch, and the old leader follows it like any deposed leader, then resumes its redis's clients.
- *       Past {@code --handover-timeout-ms} it is abandoned and writes resume where they were.</li>
- *   <li>{@link Quorum#MAJORITY}: a leader that has not heard a majority of the membership (discovered peers
- *       and members heard of, itself included) for {@link ElectionSettings#leaderLeaseMs()} steps down and
- *       fences its redis; an election needs a majority of ready nodes.</li>
+ *   <li>A node that starts (or whose redis is healthy again) first listens for a peer timeout: if a leader exists it
+ *       follows it, before anything else.</li>
+ *   <li>With no live leader of an epoch at least ours, a ready node proposes, and every node ranks the live ready
+ *       members alike; only the first may promote itself ({@link Candidacy}, invariant 3).</li>
+ *   <li>The winner takes its epoch, {@code max(highest heard + 1, now in ms)}, only once its redis confirmed
+ *       {@code role:master}, then announces it (invariant 4's precondition).</li>
+ *   <li>A leader that hears of a higher epoch, or of an equal one led by a lower address, steps down at once
+ *       (invariant 1).</li>
+ *   <li>A redis that restarted ranks last until it resynced from a leader (invariant 2, {@link LocalData}).</li>
+ *   <li>A planned handover loses no write (invariant 5, {@link Handover}).</li>
+ *   <li>What it takes to lead besides winning is the mode's ({@link LeaderGuard}): nothing more by default, a
+ *       majority with {@code --quorum majority}, the Kubernetes Lease with {@code --election lease}.</li>
  * </ul>
+ * Leadership is taken in one place ({@link #lead}) and given up in one place ({@link #stepDown}), whatever the cause.
  */
 public final class Election {
     private final ElectionSettings settings;
-    private final Map<Endpoint, Member> members = new HashMap<>();
-    /** The offsets of one leadership's redis over time (for replica lag in ms), and whose they are. */
-    private final LeaderOffsets leaderOffsets = new LeaderOffsets();
-    private Endpoint offsetsOf;
-    private long offsetsEpoch;
-    private long probedAtMillis;
+    private final Outbox out = new Outbox();
+    private final MemberView members;
+    private final ReplicaHealth health;
+    private final Fencing fencing;
+    private final Handover handover;
+    /** What it takes to lead besides winning the election: the mode's rules. */
+    private final LeaderGuard guard;
+    private final LocalData data;
+    private final LocalProbes probes;
+    private final Following following;
+    private final Candidacy candidacy;
+    private final RoutedTopology routed;
 
     private NodeState state = NodeState.ALONE;
     private long epoch;
     private long highestEpochSeen;
+    /** The leader this node follows, or itself while it leads; null between leaders. */
     private Endpoint leader;
     private Endpoint leaderRedis;
-    private String leaderRunId = "";
-    /** The follower's replication id that last made this leader probe its redis at once (see onPeerStatus). */
-    private String probedForReplId = "";
-    /** The replication id the leader last reported for its redis; empty from an agent too old to report one. */
-    private String leaderReplId = "";
-    private long since;
-    private long proposalOffset;
-    private long pendingEpoch;
+    /** A node proposes no sooner: it first listens for a leader. */
     private long listenUntil;
-    private boolean tainted;
-    private boolean detached;
-    private int probeFailures;
-    /** Successful probes so far, and their number when the leader was lost: a proposal waits for a new one. */
-    private long probes;
-    private long probesWhenLeaderLost = -1;
-    private String lastProbeFailure = "";
+    /** The local redis as last probed; null before its first answer. */
     private RedisSnapshot redis;
-    private Topology published = Topology.NONE;
-
-    // planned handover, leader side (handoverTo null: none under way)
-    private Endpoint handoverTo;
-    private long handoverStartedAt;
-    private long handoverDeadline;
-    /** -1 while the successor catches up; then our final offset, which the successor has reached. */
-    private long handoverOffset = -1;
-    private Endpoint handoverSuccessorRedis;
-    /** The PrepareHandover effect was emitted (after the followers heard that writes are held). */
-    private boolean handoverPrepared;
-    /** Writes stay paused on our redis until it follows a leader (a handover ended after the baton passed). */
-    private boolean resumeAfterFollow;
-    /** The minimum offset of the promotion under way (a handover's final offset), for masterSinceOffset. */
-    private long promoteMinOffset;
-    /** Our redis's offset when it became master of our epoch (told to peers while leading). */
-    private long masterSinceOffset;
-    /** The epoch this node led last, until it follows another leader (for the discarded-bytes report). */
-    private long ledEpoch;
-    /** When this node last became leader (the majority that elected it has a lease to confirm it). */
-    private long promotedAt;
-    /**
-     * The epoch whose history the local redis's data ends with (0: unknown, e.g. just restarted): the epoch this
-     * node led, or that of the leader whose replication id its redis was seen to carry. Candidates are ranked on
-     * it before their offsets ({@link Candidate}).
-     */
-    private long dataEpoch;
-    /**
-     * The data epoch this node proposed with: fixed for the proposal, as its offset is, so that every node ranks
-     * it from the same value (learning a higher one meanwhile, from a peer's status, must not make two winners).
-     */
-    private long proposalDataEpoch;
-    /** The replication id the local redis had when {@link #dataEpoch} was last decided. */
-    private String dataReplId = "";
-    /** The time of the event being handled (for the few helpers that are not passed it). */
-    private long lastNow;
-    /**
-     * The replication id each leader heard of announced, with the highest epoch it led under that id (a master
-     * keeps its id when it leads again without having been a replica). A redis carrying one of these ids holds
-     * that leader's history. Bounded: the oldest entries go first.
-     */
-    private final java.util.LinkedHashMap<String, Long> leaderReplIds = new java.util.LinkedHashMap<>() {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
-            return size() > 32;
-        }
-    };
-
-    /** Discovery's last answer (membership for the quorum). */
-    private Set<Endpoint> discovered = Set.of();
-    /** Discovery has answered once: before that, the membership a majority is counted on is unknown. */
-    private boolean discoveryAnswered;
-
-    private List<Effect> out = new ArrayList<>();
-    private boolean changed;
-
-    // --election lease (lease null otherwise)
-    private final LeaseView lease;
-    /** The promotion waiting for our claim of the Lease to be stored; null when none. */
-    private Effect.Promote promoteAfterClaim;
-    /** Handover: writes paused at this offset and the successor has it; the Lease is being handed to it. */
-    private long handoverFinalOffset = -1;
-    /** The last "waiting for the Lease" reason recorded, so that it is recorded once, not every tick. */
-    private String leaseWaitNoted = "";
-
-    /** A member as last heard: its status and when it arrived (local clock). */
-    record Member(NodeStatus status, long heardAt) {}
 
     public Election(ElectionSettings settings, long now) {
         this.settings = Objects.requireNonNull(settings);
         this.listenUntil = now + settings.peerTimeoutMs();
-        this.startedAt = now;
-        this.lease = settings.leaseElection() ? new LeaseView(settings) : null;
-    }
-
-    /** When this agent started: for {@link #unheardPeer}. */
-    private final long startedAt;
-
-    /**
-     * A discovered peer this agent has never heard from, while it is young: a cold JVM on a busy machine
-     * may take seconds before peer messages flow, and a restarted agent that elected itself meanwhile took
-     * the hive from the live leader (its wall-clock epoch is higher), discarding that leader's writes.
-     * Bounded by {@link ElectionSettings#purgeAfterMs()}: a peer that never answers stops counting then.
-     */
-    private Endpoint unheardPeer(long now) {
-        if (now - startedAt >= settings.purgeAfterMs()) {
-            return null;
-        }
-        for (Endpoint p : discovered) {
-            if (!members.containsKey(p)) {
-                return p;
-            }
-        }
-        return null;
+        this.members = new MemberView(settings, out, now);
+        this.health = new ReplicaHealth(settings, members);
+        this.fencing = new Fencing(settings, members, out);
+        this.handover = new Handover(settings, members, health, out);
+        this.guard = LeaderGuard.of(settings, this, members, handover, out);
+        this.data = new LocalData(out);
+        this.probes = new LocalProbes(settings, out);
+        this.following = new Following(settings, members, data, probes, guard, out);
+        this.candidacy = new Candidacy(settings, members, data, guard, out);
+        this.routed = new RoutedTopology(settings, members, health, handover, guard, out);
     }
 
     /** Handles one event; returns the effects to carry out, in order. */
     public List<Effect> handle(ElectionEvent event) {
-        out = new ArrayList<>();
-        changed = false;
+        out.start();
         long now = event.now();
-        lastNow = now;
         if (event instanceof ElectionEvent.Tick) {
-            purge(now);
-            checkHandoverDeadline(now);
+            members.purge(now);
+            String handedOver = handover.checkDeadline(state, now);
+            if (handedOver != null) {
+                stepDown(handedOver, NodeState.ALONE, null, now);
+            }
             evaluate(now);
-            fenceOrphans(now);
-            renewLease(now);
+            fencing.orphans(state, epoch, candidacy.pendingEpoch(), now);
+            guard.tick(now);
             broadcast(now);
-            changed = false;
+            out.told();
         } else if (event instanceof ElectionEvent.PeerStatusReceived e) {
             onPeerStatus(e.status(), now);
         } else if (event instanceof ElectionEvent.ProbeSucceeded e) {
@@ -195,910 +96,116 @@ public final class Election {
         } else if (event instanceof ElectionEvent.PromotionFinished e) {
             onPromotionFinished(e, now);
         } else if (event instanceof ElectionEvent.HandoverRequested e) {
-            onHandoverRequested(e, now);
+            handover.request(e, state, leader, epoch, redis, now);
         } else if (event instanceof ElectionEvent.HandoverCaughtUp e) {
-            onHandoverCaughtUp(e, now);
-        } else if (event instanceof ElectionEvent.Stopping e) {
-            if (lease != null && state == NodeState.LEADING && handoverTo == null) {
-                out.add(Effect.FenceWrites.fence("agent stopping: clients writing to this redis "
-                        + "directly must stop too, as the Lease goes back"));
-                stepDown(e.cause(), now); // releases the Lease
-            }
-        } else if (event instanceof ElectionEvent.LeaseObserved e) {
-            onLeaseObserved(e.lease(), now);
-        } else if (event instanceof ElectionEvent.LeaseWritten e) {
-            onLeaseWritten(e, now);
+            handover.caughtUp(e, state, guard, now);
+        } else if (guard instanceof LeaseGuard lease && lease.handle(event, now)) {
+            evaluate(now);
         } else if (event instanceof ElectionEvent.PeersDiscovered e) {
-            discovered = Set.copyOf(e.peers());
-            discoveryAnswered = true;
+            members.discovered(e.peers());
             evaluate(now);
         }
-        publishTopology(now);
-        if (changed) {
+        routed.update(state, epoch, leader, leaderRedis, redis, probes.answeredAt(), now);
+        if (out.isChanged()) {
             broadcast(now);
         }
-        return out;
+        return out.effects();
     }
 
     private void broadcast(long now) {
         NodeStatus s = status(now);
-        if (settings.quorum() == Quorum.MAJORITY && s.leader() != null && !s.leader().equals(settings.self())
-                && (s.state() == NodeState.PROPOSING || s.state() == NodeState.PROMOTING)) {
-            namedAt.put(s.leader(), now);
-        }
+        guard.sending(s, now);
         out.add(new Effect.Broadcast(s));
     }
 
     private void onPeerStatus(NodeStatus s, long now) {
-        if (s.node().equals(settings.self())) {
+        if (s.node().equals(settings.self()) || members.overtaken(s, now)) {
             return;
         }
         Member previous = members.get(s.node());
-        if (previous != null && s.sentAtMillis() < previous.status().sentAtMillis()) {
-            if (previous.status().sentAtMillis() - s.sentAtMillis() > settings.peerTimeoutMs()) {
-                record("out-of-order", "dropped a status of " + s.node() + " sent at " + s.sentAtMillis() + " < "
-                        + previous.status().sentAtMillis() + " (now " + now + ", state " + s.state() + ")");
-            }
-            return; // an older status overtaken by a newer one (reconnect, reordering): it says nothing new
-        }
-        if (settings.quorum() == Quorum.MAJORITY && stale(s, now)) {
-            // Only where it is safe: a node starved of CPU sees every message late and would take the live
-            // leader for silent; under a majority it then merely cannot lead, without a majority it would
-            // elect itself alone.
+        if (!guard.admits(s, now)) {
             return;
         }
-        if (state == NodeState.FOLLOWING && s.node().equals(leader) && previous != null
-                && !Objects.equals(previous.status().handoverTo(), s.handoverTo())) {
-            changed = true; // tell the leader at once that we (and so our write port) hold its writes
-        }
-        if (previous == null || s.redisRunId().isEmpty()) {
-            firstHeard.put(s.node(), now); // (again) a new agent, as far as this node can tell
-        }
-        members.put(s.node(), new Member(s, now));
+        members.heard(s, now);
         highestEpochSeen = Math.max(highestEpochSeen, s.epoch());
-        // Which history each replication id names, from every member that knows (a leader's own, and any node's
-        // whose data epoch is known): an agent that restarted learns what its redis holds without having heard the
-        // leader it replicated, which may be gone by now.
-        long knownEpoch = s.state() == NodeState.LEADING ? Math.max(s.epoch(), s.dataEpoch()) : s.dataEpoch();
-        if (!s.replId2().isEmpty() && knownEpoch > 0 && s.state() != NodeState.LEADING
-                && s.redisRole() == RedisRole.MASTER) {
-            // Its data, of epoch knownEpoch, is the history of its previous id up to where it detached: other holders
-            // of that history learn its epoch from it (only when nobody named it, as a history that went on past
-            // the fork elsewhere may be newer). A leader's previous id is its predecessor's: not its epoch; nor is a
-            // replica's, which took its master's previous id with a partial resync after that master's promotion.
-            leaderReplIds.putIfAbsent(s.replId2(), knownEpoch);
-        }
-        if (!s.replId().isEmpty() && knownEpoch > 0 && s.state() != NodeState.PROMOTING
-                && !(s.state() == NodeState.LEADING && s.redisRole() != RedisRole.MASTER)) {
-            // (a promoting node's redis may have its new id already, the history of the epoch it is about to lead,
-            // not of the data epoch it reports; a leader's status from a probe before its promotion names its
-            // predecessor's id, not its own)
-            leaderReplIds.merge(s.replId(), knownEpoch, Math::max);
-        }
-        // what it learnt the same way from others: a restarted agent learns whose history its redis holds from any
-        // peer that knows, not only from one whose redis carries the same id (which may be cut off, or gone)
-        s.histories().forEach((id, e) -> {
-            if (!id.isEmpty() && e > 0) {
-                leaderReplIds.merge(id, e, Math::max);
-            }
-        });
+        data.learnFrom(s);
         if (redis != null && state != NodeState.LEADING) {
-            learnDataEpoch(redis); // once, after every id this status taught us
+            learnDataEpoch(redis, now); // once, after every id this status taught us
         }
         if (s.state() == NodeState.LEADING) {
-            sampleLeaderOffset(s.node(), s.epoch(), s.offset(), now);
+            health.sample(s.node(), s.epoch(), s.offset(), now);
         }
         if (state == NodeState.FOLLOWING && s.node().equals(leader)) {
-            leaderReplId = s.replId();
+            following.heard(s, previous);
         }
         if (state == NodeState.LEADING && s.state() == NodeState.FOLLOWING && settings.self().equals(s.leader())
-                && redis != null && !s.replId().isEmpty() && !s.replId().equals(redis.replId())
-                && !s.replId().equals(probedForReplId)) {
-            // A follower's redis carries an id ours did not have at our last probe: most likely ours changed (redis
-            // makes a new one when its first replica syncs), and the follower ranks itself last until we name it.
-            probedForReplId = s.replId();
+                && data.unnamedFollowerId(s, redis)) {
             out.add(new Effect.Probe("follower " + s.node() + " reports a replication id we have not named"));
-        }
-        if (state == NodeState.FOLLOWING && s.node().equals(leader) && !s.redisRunId().isEmpty()) {
-            if (leaderRunId.isEmpty()) {
-                leaderRunId = s.redisRunId();
-            } else if (!leaderRunId.equals(s.redisRunId()) && !detached) {
-                // The leader's redis is a new process, most likely empty: our redis must not resync from it.
-                detached = true;
-                out.add(new Effect.Detach("leader " + leader + "'s redis restarted (run_id changed)"));
-            }
         }
         evaluate(now);
     }
-
-    /**
-     * Whether {@code s} spent longer than a peer timeout on its way: after a partition heals, TCP delivers
-     * what the sender queued during it, and a status from the start of the cut ("proposing") must not pass
-     * for the sender's present state. The sender's clock may differ from ours, so the delay is measured
-     * against the shortest one seen from that sender ({@code arrival - sentAt}, skew included). A sender
-     * whose messages all look stale for two peer timeouts had its clock stepped back: its new delay is taken.
-     */
-    private boolean stale(NodeStatus s, long now) {
-        long delay = now - s.sentAtMillis();
-        Delay d = delays.get(s.node());
-        if (d == null || delay < d.min()) {
-            delays.put(s.node(), new Delay(delay, -1));
-            return false;
-        }
-        if (delay - d.min() <= settings.peerTimeoutMs()) {
-            if (d.staleSince() >= 0) {
-                delays.put(s.node(), new Delay(d.min(), -1));
-            }
-            return false;
-        }
-        if (d.staleSince() < 0) {
-            delays.put(s.node(), new Delay(d.min(), now));
-            record("stale-status", "ignored a status of " + s.node() + " that spent " + (delay - d.min())
-                    + " ms more than the fastest on its way (queued during a cut?)");
-            return true;
-        }
-        if (now - d.staleSince() > 2 * settings.peerTimeoutMs()) {
-            delays.put(s.node(), new Delay(delay, -1));
-            return false;
-        }
-        return true;
-    }
-
-    /** The shortest {@code arrival - sentAt} seen from a sender, and since when its messages look stale (-1: not). */
-    private record Delay(long min, long staleSince) {}
-
-    private final Map<Endpoint, Delay> delays = new HashMap<>();
 
     private void onProbe(RedisSnapshot snap, long now) {
         RedisSnapshot previous = redis;
         redis = snap;
-        probes++;
-        probedAtMillis = now;
         if (previous == null || (state == NodeState.LEADING && !previous.replId().equals(snap.replId()))) {
-            // peers learn what our redis holds now, not at the next tick: a new leader's id before its replicas'
-            // first sync shows it to them (one they cannot place ranks them last: see below)
-            changed = true;
+            out.changed(); // told now: a replica that syncs an id no leader has named ranks itself last
         }
-        probeFailures = 0;
-        if (busySince >= 0) {
-            record("redis-busy", "local redis answers again after " + (now - busySince) + " ms busy");
-            busySince = -1;
-        }
+        probes.answered(now);
         if (previous != null && !previous.runId().equals(snap.runId())) {
-            // A new run_id is a new process: without persistence its dataset is whatever it was started
-            // with, typically empty. It must resync from a leader before it may win (invariant 2).
-            tainted = true;
-            dataEpoch = 0;
-            record("redis-restarted", "local redis restarted (run_id " + shortId(previous.runId()) + " -> "
-                    + shortId(snap.runId()) + ", " + snap.keys() + " keys): must resync from the leader before it may lead");
-            if (state == NodeState.LEADING || state == NodeState.PROMOTING) {
-                stepDown("its redis restarted and may have lost data", now);
-            }
+            data.restarted(previous, snap);
+            stepDown("its redis restarted and may have lost data", NodeState.ALONE, null, now);
         }
         if (state == NodeState.NOT_READY) {
             enter(NodeState.ALONE);
             listenUntil = now;
-            record("ready", "local redis answers again");
+            out.record("ready", "local redis answers again");
         }
         if (state == NodeState.LEADING && snap.role() == RedisRole.REPLICA) {
-            stepDown("its redis was made a replica outside Skep", now);
+            stepDown("its redis was made a replica outside Skep", NodeState.ALONE, null, now);
         }
-        if ((state == NodeState.PROPOSING || state == NodeState.PROMOTING) && snap.replOffset() < proposalOffset) {
-            proposalOffset = snap.replOffset(); // our data was replaced (a full sync): propose what we have
-            changed = true;
+        if ((state == NodeState.PROPOSING || state == NodeState.PROMOTING) && candidacy.lower(snap.replOffset())) {
+            out.changed(); // our data was replaced (a full sync): we propose what we have
         }
         if (state == NodeState.LEADING) {
-            sampleLeaderOffset(settings.self(), epoch, snap.replOffset(), now);
-        }
-        if (state == NodeState.FOLLOWING && !tainted && previous != null && !snap.replId().isEmpty()
-                && !leaderReplId.isEmpty() && !snap.replId().equals(leaderReplId)
-                && !snap.replId().equals(previous.replId()) && !leaderReplIds.containsKey(snap.replId())
-                && (snap.replId2().isEmpty() || !leaderReplIds.containsKey(snap.replId2()))) {
-            // A full sync of a history no leader has named: if the leader's redis restarted (empty) before its agent
-            // noticed, our redis now holds that empty dataset, and must rank last (and not be a handover's successor)
-            // until a leader names the id, which the restarted redis's will never be.
-            tainted = true;
-            changed = true;
-            record("resyncing", "local redis took a full sync of a history no leader has named (replication id "
-                    + shortId(snap.replId()) + ", offset " + snap.replOffset() + "): ranks last until one does");
+            health.sample(settings.self(), epoch, snap.replOffset(), now);
         }
         if (state == NodeState.FOLLOWING) {
-            if (!snap.replicates(leaderRedis.host(), leaderRedis.port())) {
-                out.add(new Effect.Follow(leaderRedis, "local redis is not replicating leader " + leader));
-            } else if (tainted && snap.inSyncWith(leaderRedis.host(), leaderRedis.port()) && leaderReplIdUnknown()) {
-                // (a leader that shares replication ids untaints us through learnDataEpoch below, only once our
-                // redis holds its history: being in sync with its redis is not enough, see learnDataEpoch)
-                tainted = false;
-                changed = true;
-                record("resynced", "local redis resynced from leader " + leader + " (" + snap.keys() + " keys)");
-            }
+            following.probed(previous, snap, leader, leaderRedis);
         }
-        learnDataEpoch(snap);
+        learnDataEpoch(snap, now);
         evaluate(now);
-        enforceFence(snap, now);
+        fencing.enforce(snap, state, epoch, now);
     }
 
-    /**
-     * A failed probe. One that says redis is down (refused, reset, stopped) counts towards
-     * {@code --redis-failures}; one that says it is alive but busy (a long script, a fork, a flood of replies)
-     * does not, until it has been busy for {@code --busy-grace-ms}: failing over a busy master discards what it
-     * is doing and gains nothing, while a crashed one closes its sockets and is declared down as before.
-     */
     private void onProbeFailed(String reason, boolean busy, long now) {
-        lastProbeFailure = reason;
-        if (busy) {
-            if (busySince < 0) {
-                busySince = now;
-                if (state != NodeState.NOT_READY) {
-                    record("redis-busy", "local redis is alive but not answering: " + reason + "; counted as down "
-                            + "if it lasts " + settings.busyGraceMs() + " ms (--busy-grace-ms)");
-                }
-            }
-            if (now - busySince < settings.busyGraceMs()) {
-                return;
-            }
-            reason = "busy for " + (now - busySince) + " ms, past --busy-grace-ms " + settings.busyGraceMs() + ": "
-                    + reason;
-            probeFailures = Math.max(probeFailures + 1, settings.redisFailures());
-        } else {
-            probeFailures++;
-        }
-        if (probeFailures >= settings.redisFailures() && state != NodeState.NOT_READY) {
-            String cause = busy ? "local redis " + reason
-                    : "local redis probe failed " + probeFailures + " times in a row: " + reason;
-            if (state == NodeState.LEADING || state == NodeState.PROMOTING) {
-                abandonHandover(cause, now);
-                record("stepped-down", "gave up leadership of epoch " + epoch + ": " + cause);
-                leader = null;
-                leaderRedis = null;
-                promoteAfterClaim = null;
-                releaseLease(cause, now);
-            }
+        String cause = probes.failed(reason, busy, state != NodeState.NOT_READY, now);
+        if (cause != null) {
+            stepDown(cause, NodeState.NOT_READY, null, now);
             enter(NodeState.NOT_READY);
-            record("not-ready", cause);
+            out.record("not-ready", cause);
         }
     }
 
-    /**
-     * What the local redis's replication id says about its data: carrying a leader's id, it holds that leader's
-     * history (a sync with it succeeded, full or partial), whether or not a probe ever caught its link up. So a
-     * restarted redis that resynced is no longer tainted even if its leader was lost before this node saw it in
-     * sync (its acknowledgements, counted by the leader's WAIT, must not rank below a node without them).
-     */
-    private void learnDataEpoch(RedisSnapshot snap) {
-        if (state == NodeState.LEADING) {
-            if (!snap.replId().isEmpty() && snap.role() == RedisRole.MASTER) {
-                leaderReplIds.merge(snap.replId(), epoch, Math::max);
-            }
-            dataEpoch = Math.max(dataEpoch, epoch);
-            return;
-        }
-        if (snap.replOffset() == 0) {
-            // no data (a redis that restarted empty, or one mid-way through its first full sync): nothing to rank, and
-            // nothing that could make a restarted redis fit to lead, whatever id it carries (an empty redis that
-            // restarted at its old address before anyone noticed hands its new id to the replicas that resync from it)
-            if (dataEpoch != 0) {
-                dataEpoch = 0;
-                changed = true;
-            }
-            if (tainted && state == NodeState.FOLLOWING && !snap.replId().isEmpty()
-                    && snap.replId().equals(leaderReplId)) {
-                // in a hive that has no data yet, a copy of our leader's empty dataset: as good as any (empty ranks
-                // last anyway), and fit to be a handover's successor
-                tainted = false;
-                changed = true;
-                record("resynced", "local redis holds the (empty) history of leader " + leader);
-            }
-            return;
-        }
-        Long e = snap.replId().isEmpty() ? null : leaderReplIds.get(snap.replId());
-        if (e == null && !snap.replId2().isEmpty() && leaderReplIds.containsKey(snap.replId2())
-                && state == NodeState.FOLLOWING && !detached && snap.inSyncWith(leaderRedis.host(), leaderRedis.port())) {
-            // in sync with our leader's redis, whose new id we have not heard yet, and continuing (a partial resync) a
-            // history we know: the leader's. A full sync with an id nobody named yet proves nothing: the leader's redis
-            // may have restarted empty before its agent noticed, and a replica that synced from it holds nothing of
-            // the leader's epoch; we wait for the leader's status to name the id.
-            e = epoch;
-        }
-        if (e == null) {
-            Long floor = snap.replId2().isEmpty() ? null : leaderReplIds.get(snap.replId2());
-            if (floor == null || floor <= dataEpoch) {
-                // not known to be any leader's history (yet): the data epoch stays what it was (a master keeps its
-                // data when REPLICAOF NO ONE gives it a new id)
-                dataReplId = snap.replId();
-                return;
-            }
-            // Its previous id is a leader's history: our data holds it up to where it forked, and whatever came after
-            // (a later leader's writes, or nothing of note: a detached redis is fenced). That epoch is a floor, known
-            // when every agent that heard the later leader name its id has restarted since.
-            e = floor;
-        }
-        dataReplId = snap.replId();
-        if (e != dataEpoch) {
-            dataEpoch = e;
-            changed = true;
-            if (state == NodeState.PROPOSING && e > proposalDataEpoch) {
-                // learnt (from a peer) that our data is newer than we proposed it as: propose again, so that every
-                // node ranks the new value from then on, rather than decide on the old one
-                proposalDataEpoch = e;
-                since = lastNow;
-            }
-        }
-        if (tainted && state != NodeState.PROMOTING) {
-            tainted = false;
-            changed = true;
-            record("resynced", "local redis holds the history of epoch " + e + " (replication id " + shortId(snap.replId())
-                    + ", " + snap.keys() + " keys)");
-        }
-    }
-
-    /**
-     * Whether the leader we follow does not share replication ids (an agent of a version before they were appended
-     * to its status): then being in sync with its redis is the only evidence we have that our redis holds its data.
-     */
-    private boolean leaderReplIdUnknown() {
-        return leaderReplId.isEmpty();
-    }
-
-    /** Since when the local redis has been alive but unanswering (busy); -1 while it answers. */
-    private long busySince = -1;
-
-    /**
-     * Every redis of the hive but the leader's is fenced ({@code min-replicas-to-write} above any hive's size):
-     * one that reports {@code role:master} while this node does not lead it (just started, its agent restarted,
-     * this node stepped down or is stopping) is fenced now, before a client that reaches it directly can write
-     * what the hive will discard. A leader finding its own redis fenced (by another node that took its agent for
-     * dead, or a fence from before it led) lifts it at once, every probe: its clients' writes fail meanwhile. A
-     * fence is asked for again at most every {@link #FENCE_RETRY_MS} while the probes do not show it done (a redis
-     * that refuses CONFIG SET must not be asked every heartbeat).
-     */
-    private void enforceFence(RedisSnapshot r, long now) {
-        if (r.role() != RedisRole.MASTER || state == NodeState.PROMOTING) {
-            return; // promoting: the promotion lifts it
-        }
-        boolean wanted = state != NodeState.LEADING;
-        if (wanted == r.fenced()) {
-            fenceAskedAt = Long.MIN_VALUE / 2;
-            return;
-        }
-        if (wanted) {
-            if (now - fenceAskedAt < FENCE_RETRY_MS && r.runId().equals(fenceAskedOf)) {
-                return;
-            }
-            fenceAskedAt = now;
-            fenceAskedOf = r.runId();
-            out.add(Effect.FenceWrites.fence("local redis is a master that this node does not lead (" + state + ")"));
-            record("fenced", "local redis reports role:master while this node is " + state + ": fenced "
-                    + "(min-replicas-to-write " + Effect.FenceWrites.FENCED + ") so that nobody writes to it directly");
-        } else {
-            out.add(Effect.FenceWrites.lift("leading epoch " + epoch + ": lifting a fence found on the local redis"));
-            if (now - unfencedNotedAt >= FENCE_RETRY_MS) {
-                unfencedNotedAt = now;
-                record("unfenced", "leading epoch " + epoch + " and the local redis was fenced (by a node that took "
-                        + "this one for silent?): lifted");
-            }
-        }
-    }
-
-    private static final long FENCE_RETRY_MS = 5_000;
-    private long fenceAskedAt = Long.MIN_VALUE / 2;
-    private String fenceAskedOf = "";
-    private long unfencedNotedAt = Long.MIN_VALUE / 2;
-
-    /**
-     * The leader, or a node about to promote itself: the redis of members whose agents have fallen silent while
-     * their redis was a master (killed, stuck, restarting) are fenced, so that no client writing to them
-     * directly (a Sentinel-aware client sent there earlier) writes what the new master's history will not have.
-     * Their own agents fence them too when they come back ({@link #enforceFence}); until then nobody else would.
-     */
-    private void fenceOrphans(long now) {
-        if (state != NodeState.LEADING && state != NodeState.PROMOTING) {
-            return;
-        }
-        List<Endpoint> orphans = new ArrayList<>();
-        for (Member m : members.values()) {
-            NodeStatus s = m.status();
-            if (!live(m, now) && s.redisRole() == RedisRole.MASTER && !s.redis().equals(settings.redis())) {
-                orphans.add(s.redis());
-            }
-        }
-        if (!orphans.isEmpty()) {
-            orphans.sort(Comparator.naturalOrder());
-            out.add(new Effect.FenceOrphans(orphans, (state == NodeState.LEADING ? "leader of epoch " + epoch
-                    : "promoting for epoch " + pendingEpoch) + ": their agents are silent"));
+    /** What the local redis's replication id says about its data ({@link LocalData#learn}). */
+    private void learnDataEpoch(RedisSnapshot snap, long now) {
+        boolean inSync = state == NodeState.FOLLOWING && !following.detached()
+                && snap.inSyncWith(leaderRedis.host(), leaderRedis.port());
+        if (data.learn(snap, state, epoch, leader, following.replId(), inSync) && state == NodeState.PROPOSING) {
+            candidacy.newerData(now);
         }
     }
 
     private void onPromotionFinished(ElectionEvent.PromotionFinished e, long now) {
-        if (state != NodeState.PROMOTING || e.epoch() != pendingEpoch) {
+        if (state != NodeState.PROMOTING || e.epoch() != candidacy.pendingEpoch()) {
             return; // abandoned: a leader appeared while our redis was being promoted
         }
         if (!e.ok()) {
             enter(NodeState.NOT_READY);
-            record("promotion-failed", "could not promote local redis: " + e.detail());
+            out.record("promotion-failed", "could not promote local redis: " + e.detail());
             return;
         }
-        epoch = e.epoch();
-        highestEpochSeen = Math.max(highestEpochSeen, epoch);
-        leader = settings.self();
-        leaderRedis = settings.redis();
-        tainted = false;
-        detached = false;
-        ledEpoch = epoch;
-        promotedAt = now;
-        dataEpoch = epoch;
-        masterSinceOffset = Math.max(promoteMinOffset, redis == null ? 0 : redis.replOffset());
-        enter(NodeState.LEADING);
-        record("promoted", "leading epoch " + epoch + ": local redis confirmed role:master");
-        fenceOrphans(now);
-        if (settings.quorum() == Quorum.MAJORITY || lease != null) {
-            out.add(Effect.FenceWrites.lift("leading epoch " + epoch));
-        }
-    }
-
-    // ---- planned handover ----
-
-    private void onHandoverRequested(ElectionEvent.HandoverRequested e, long now) {
-        if (state != NodeState.LEADING) {
-            refuseHandover("this node does not lead (it is " + state + (leader == null ? "" : ", leader " + leader) + ")");
-            return;
-        }
-        if (handoverTo != null) {
-            refuseHandover("a handover to " + handoverTo + " is already under way");
-            return;
-        }
-        NodeStatus successor = null;
-        for (Member m : members.values()) {
-            NodeStatus s = m.status();
-            boolean inSync = live(m, now) && s.state() == NodeState.FOLLOWING && settings.self().equals(s.leader())
-                    && s.epoch() == epoch && s.linkUp() && !s.tainted() && !s.redisRunId().isEmpty();
-            if (e.to() != null) {
-                if (s.node().equals(e.to())) {
-                    if (!inSync) {
-                        refuseHandover(e.to() + " is not an in-sync replica of this leader (it is " + s.state()
-                                + (s.leader() == null ? "" : " of " + s.leader()) + ", epoch " + s.epoch()
-                                + (s.epoch() == epoch ? "" : " (ours " + epoch + ")") + ", link "
-                                + (s.linkUp() ? "up" : "down") + (s.tainted() ? ", resyncing" : "")
-                                + (live(m, now) ? "" : ", silent") + ")");
-                        return;
-                    }
-                    successor = s;
-                }
-            } else if (inSync && (successor == null || s.offset() > successor.offset()
-                    || (s.offset() == successor.offset() && s.node().compareTo(successor.node()) < 0))) {
-                successor = s;
-            }
-        }
-        if (successor == null) {
-            refuseHandover(e.to() != null ? e.to() + " is not a member of this hive"
-                    : "no in-sync replica to hand over to");
-            return;
-        }
-        handoverTo = successor.node();
-        handoverStartedAt = now;
-        handoverDeadline = now + settings.handoverTimeoutMs();
-        handoverOffset = -1;
-        changed = true;
-        handoverSuccessorRedis = successor.redis();
-        handoverPrepared = false;
-        record("handover", e.cause() + ": handing over to " + successor.node() + " (offset " + successor.offset()
-                + "): new writes held, pausing writes once those sent are answered");
-        prepareHandoverWhenHeld(now);
-    }
-
-    /**
-     * Pauses the master once every live follower has heard that writes are held (each says how long ago it
-     * last heard us: after the handover began), so that no write port still sends it writes that could only
-     * fail once it is paused and demoted; at most a heartbeat after the start, whatever was heard.
-     */
-    private void prepareHandoverWhenHeld(long now) {
-        if (handoverTo == null || handoverPrepared) {
-            return;
-        }
-        if (now - handoverStartedAt < settings.heartbeatMs()) {
-            for (Member m : members.values()) {
-                NodeStatus s = m.status();
-                if (live(m, now) && s.state() == NodeState.FOLLOWING && settings.self().equals(s.leader())
-                        && (s.leaderHeardAgoMs() < 0 || m.heardAt() - s.leaderHeardAgoMs() < handoverStartedAt)) {
-                    return; // that follower's write port may not hold writes yet
-                }
-            }
-        }
-        handoverPrepared = true;
-        out.add(new Effect.PrepareHandover(handoverSuccessorRedis, redis == null ? "" : redis.runId(),
-                settings.handoverDrainMs(), handoverDeadline,
-                "handover to " + handoverTo));
-    }
-
-    private void refuseHandover(String why) {
-        record("handover-refused", why);
-        out.add(new Effect.HandoverDone(false, why, null, 0, 0));
-    }
-
-    private void onHandoverCaughtUp(ElectionEvent.HandoverCaughtUp e, long now) {
-        if (handoverTo == null || handoverOffset >= 0) {
-            if (e.ok()) {
-                out.add(new Effect.ResumeWrites("handover no longer under way")); // abandoned meanwhile
-            }
-            return;
-        }
-        if (!e.ok()) {
-            endHandover(false, "successor " + handoverTo + " did not catch up: " + e.detail(), null, 0, now);
-            return;
-        }
-        if (lease != null) {
-            // the successor may take over only once the Lease is its own: hand it over first
-            handoverFinalOffset = e.offset();
-            writeLease(lease.base().handedTo(handoverTo.toString(), now), Effect.LeaseWrite.HAND_OVER,
-                    "handover to " + handoverTo + " at offset " + e.offset());
-            return;
-        }
-        batonPassed(e.offset());
-    }
-
-    /** Tells the successor (through our status) that it may take over: it has everything up to {@code offset}. */
-    private void batonPassed(long offset) {
-        handoverOffset = offset;
-        changed = true;
-        record("handover", "writes paused at offset " + offset + " and " + handoverTo
-                + " has all of it: it may take over");
-    }
-
-    /**
-     * A handover whose deadline passed. Before the successor was told it may take over, abandoning is safe.
-     * After, it may have promoted itself already, unheard: this node must not lead on, so it steps down and
-     * a normal election (or the successor's announcement) decides. A successor silent for a peer timeout after
-     * it was told (its agent stopped too, as when {@code skep up} stops every agent at once) is treated as the
-     * deadline passing: waiting longer cannot make it answer, and the outcome is the same.
-     */
-    private void checkHandoverDeadline(long now) {
-        if (handoverTo == null) {
-            return;
-        }
-        boolean silent = handoverOffset >= 0 && !isLive(handoverTo, now);
-        if (now <= handoverDeadline && !silent) {
-            return;
-        }
-        if (handoverOffset < 0) {
-            if (now > handoverDeadline + settings.peerTimeoutMs()) {
-                abandonHandover("no answer from the local redis while waiting for " + handoverTo, now);
-            }
-            return; // PrepareHandover reports its own timeout
-        }
-        Endpoint successor = handoverTo;
-        endHandover(false, silent ? "successor " + successor + " went silent after it was told to take over"
-                : "successor " + successor + " did not take over within " + settings.handoverTimeoutMs() + " ms",
-                null, 0, now);
-        stepDown("handed over to " + successor + ", which " + (silent ? "went silent" : "has not announced itself"),
-                now);
-    }
-
-    /**
-     * After the baton passed, the successor announces its new epoch while it is still claiming the Lease and
-     * promoting: that is the handover going as planned, not a rival leader. This node (writes paused, the Lease
-     * handed on) waits until the successor leads, and is then followed, or until the handover's deadline. Under
-     * {@code --election lease} against a real API server the claim takes a round trip or two (a 409 when the
-     * successor's view was one version behind), long enough for this status to arrive first: the handover was
-     * reported abandoned although it succeeded (LeaseRealApiServerIT).
-     */
-    private boolean successorTakingOver() {
-        if (handoverTo == null || handoverOffset < 0) {
-            return false;
-        }
-        // the successor's own status, or that of a node already following it (which may arrive first)
-        for (Member m : members.values()) {
-            NodeStatus s = m.status();
-            if (s.epoch() >= highestEpochSeen && (s.node().equals(handoverTo)
-                    || (s.state() == NodeState.FOLLOWING && handoverTo.equals(s.leader())))) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** Ends a handover under way, if any, resuming writes on the local redis. */
-    private void abandonHandover(String why, long now) {
-        if (handoverTo != null) {
-            endHandover(false, why, null, 0, now);
-        }
-    }
-
-    private void endHandover(boolean ok, String detail, Endpoint newLeader, long newEpoch, long now) {
-        long paused = now - handoverStartedAt;
-        Endpoint successor = handoverTo;
-        // once the Lease went to the successor, it may lead any moment: as after the baton passed
-        boolean batonPassed = handoverOffset >= 0 || handoverFinalOffset >= 0;
-        handoverTo = null;
-        handoverOffset = -1;
-        handoverFinalOffset = -1;
-        changed = true;
-        if (ok || state == NodeState.FOLLOWING || !batonPassed) {
-            out.add(new Effect.ResumeWrites(ok ? "following " + newLeader : "handover abandoned"));
-        } else {
-            // The successor was told it may take over and may lead already, unheard: writes paused on our redis
-            // must not run on it as a master; they resume once it follows whoever leads (they then fail there
-            // with -READONLY, which a client can retry), or when the pause times out by itself.
-            resumeAfterFollow = true;
-        }
-        if (ok) {
-            record("handed-over", "handed over to " + newLeader + " (epoch " + newEpoch + "): writes were held "
-                    + paused + " ms");
-        } else {
-            record("handover-abandoned", detail + (state == NodeState.LEADING && !batonPassed
-                    ? ": writes resume on this master" : ""));
-        }
-        out.add(new Effect.HandoverDone(ok, ok ? "handed over to " + newLeader + " (epoch " + newEpoch + ")" : detail,
-                ok ? newLeader : successor, newEpoch, paused));
-    }
-
-    /** The successor: our leader hands over to us and we have its data: promote under a new epoch. */
-    private void takeOver(NodeStatus from, long now) {
-        pendingEpoch = Math.max(Math.max(Math.max(highestEpochSeen, epoch), leaseEpoch()) + 1, now);
-        promoteMinOffset = from.handoverOffset();
-        // what our status shows while promoting: the data we take over with, not that of an older proposal
-        proposalOffset = Math.max(from.handoverOffset(), redis.replOffset());
-        proposalDataEpoch = dataEpoch;
-        enter(NodeState.PROMOTING);
-        record("election", "leader " + from.node() + " hands over at offset " + from.handoverOffset()
-                + ": promoting local redis for epoch " + pendingEpoch);
-        promoteOrClaim(new Effect.Promote(pendingEpoch, redis.runId(), from.handoverOffset(),
-                "handover from " + from.node() + " for epoch " + pendingEpoch), now);
-    }
-
-    // ---- --election lease ----
-
-    /** The epoch the Lease records (0 without a Lease). */
-    private long leaseEpoch() {
-        return lease == null ? 0 : lease.epoch();
-    }
-
-    /** Promotes at once, or, under {@code --election lease}, once our claim of the Lease is stored. */
-    private void promoteOrClaim(Effect.Promote promote, long now) {
-        if (lease == null) {
-            out.add(promote);
-            return;
-        }
-        if (lease.writing()) {
-            // a renewal or release still under way would make our claim a conflict: claim when it returns
-            record("election", "a Lease write is under way: claiming when it returns");
-        }
-        promoteAfterClaim = promote;
-        leaseWaitNoted = "";
-        writeLease(lease.base().claimedBy(lease.self(), promote.epoch(), settings.leaseDurationSeconds(), now),
-                Effect.LeaseWrite.CLAIM, promote.reason());
-    }
-
-    private void writeLease(LeaseRecord next, Effect.LeaseWrite kind, String reason) {
-        if (lease.writing()) {
-            if (kind == Effect.LeaseWrite.CLAIM || kind == Effect.LeaseWrite.HAND_OVER) {
-                pendingLeaseKind = kind;
-                pendingLeaseReason = reason;
-            } else if (kind == Effect.LeaseWrite.RELEASE) {
-                // a leader that steps down while a renewal is under way releases once it is stored; dropped, the
-                // next leader would wait for the whole duration (seen in LeaseElectionIT on a loaded machine)
-                releaseAfterWrite = reason;
-            }
-            return;
-        }
-        lease.writing(true);
-        out.add(new Effect.WriteLease(next, kind, reason));
-    }
-
-    /**
-     * A claim or handover that waits for the write under way, and why: it is built once that write is done, on
-     * the version it left, from what it is for ({@link #promoteAfterClaim}, {@link #handoverTo}).
-     */
-    private Effect.LeaseWrite pendingLeaseKind;
-    private String pendingLeaseReason;
-    /** Why this node stepped down while a write was under way: it releases the Lease once that write is done. */
-    private String releaseAfterWrite;
-
-    /** The leader renews the Lease every heartbeat, unless it is handing it over. */
-    private void renewLease(long now) {
-        if (lease == null || state != NodeState.LEADING || !lease.heldBySelf() || handoverFinalOffset >= 0
-                || handoverOffset >= 0) {
-            return;
-        }
-        if (now - lastRenewAt < settings.leaseRenewMs() - settings.heartbeatMs() / 2) {
-            return; // ticks come every heartbeat: renew on the first one past the interval
-        }
-        lastRenewAt = now;
-        writeLease(lease.base().renewed(now), Effect.LeaseWrite.RENEW, "leading epoch " + epoch);
-    }
-
-    /** When the leader last sent a renewal. */
-    private long lastRenewAt = Long.MIN_VALUE / 2;
-
-    /** A leader that stops leading gives the Lease back, so that the next one need not wait for it to expire. */
-    private void releaseLease(String cause, long now) {
-        if (lease == null || !lease.heldBySelf() || handoverFinalOffset >= 0) {
-            return;
-        }
-        writeLease(lease.base().releasedAt(now), Effect.LeaseWrite.RELEASE, cause);
-    }
-
-    private void noteLeaseWait(String why, long now) {
-        String key = why.replaceAll("[0-9]+ ms", "");
-        if (!key.equals(leaseWaitNoted)) {
-            leaseWaitNoted = key;
-            record("election", "best candidate, not promoting: " + why);
-        }
-    }
-
-    private void onLeaseObserved(LeaseRecord observed, long now) {
-        String before = lease.holder();
-        lease.observed(observed, now);
-        if (!lease.holder().equals(before)) {
-            record("lease", lease.holder().isEmpty() ? "the Lease is free" : "the Lease is held by " + lease.holder()
-                    + " (epoch " + lease.epoch() + ")");
-        }
-        evaluate(now);
-    }
-
-    private void onLeaseWritten(ElectionEvent.LeaseWritten e, long now) {
-        lease.writing(false);
-        if (e.stored() != null) {
-            String before = lease.holder();
-            lease.observed(e.stored(), now);
-            if (!e.ok() && !lease.holder().equals(before)) {
-                record("lease", "the Lease is held by " + lease.holder() + " (epoch " + lease.epoch() + ")");
-            }
-        }
-        switch (e.kind()) {
-            case CLAIM -> {
-                Effect.Promote promote = promoteAfterClaim;
-                promoteAfterClaim = null;
-                if (e.ok() && promote != null && state == NodeState.PROMOTING && promote.epoch() == pendingEpoch) {
-                    lease.held(e.sentAt());
-                    record("lease", "claimed the Lease for epoch " + pendingEpoch + ": promoting local redis");
-                    out.add(promote);
-                } else if (e.ok()) {
-                    releaseLease("the promotion it was claimed for was abandoned", now);
-                } else if (state == NodeState.PROMOTING && promote != null && e.stored() != null
-                        && (lease.heldBySelf() || lease.base().released())) {
-                    // our view was a version behind (the Lease was handed to us, or released, since we read it)
-                    promoteOrClaim(promote, now);
-                } else if (state == NodeState.PROMOTING && promote != null) {
-                    record("election", "could not claim the Lease: " + e.detail());
-                    enter(NodeState.ALONE);
-                    listenUntil = now;
-                }
-            }
-            case RENEW -> {
-                if (e.ok()) {
-                    lease.held(e.sentAt());
-                } else if (e.stored() != null && lease.heldBySelf() && state == NodeState.LEADING) {
-                    // a renewal that timed out was stored after all, so this one was based on an old version:
-                    // still ours, renew again at once from the version just read rather than a heartbeat later
-                    lastRenewAt = Long.MIN_VALUE / 2;
-                }
-            }
-            case HAND_OVER -> {
-                if (handoverTo == null || handoverFinalOffset < 0) {
-                    break; // the handover ended meanwhile
-                }
-                if (e.ok()) {
-                    long offset = handoverFinalOffset;
-                    handoverFinalOffset = -1;
-                    batonPassed(offset);
-                } else if (e.stored() == null) {
-                    // No answer: the request may have been stored all the same, and the successor may then claim
-                    // the Lease at once. Leading on the hold of our last renewal could make two masters. As after
-                    // the baton passed (handoverFinalOffset is still set for endHandover), writes stay paused until
-                    // we follow someone; we step down, and clients writing to our redis directly are fenced.
-                    Endpoint successor = handoverTo;
-                    endHandover(false, "could not hand the Lease over: " + e.detail()
-                            + " (it may be " + successor + "'s now)", null, 0, now);
-                    stepDown("the Lease may have gone to " + successor + " (--election lease)", now);
-                    out.add(Effect.FenceWrites.fence("the Lease may be " + successor + "'s: clients "
-                            + "writing to this redis directly must stop too"));
-                } else {
-                    handoverFinalOffset = -1;
-                    endHandover(false, "could not hand the Lease over: " + e.detail(), null, 0, now);
-                }
-            }
-            case RELEASE -> { }
-        }
-        Effect.LeaseWrite pending = pendingLeaseKind;
-        pendingLeaseKind = null;
-        if (pending == Effect.LeaseWrite.CLAIM && promoteAfterClaim != null) {
-            writeLease(lease.base().claimedBy(lease.self(), promoteAfterClaim.epoch(), settings.leaseDurationSeconds(),
-                    now), pending, pendingLeaseReason);
-        } else if (pending == Effect.LeaseWrite.HAND_OVER && handoverTo != null && handoverFinalOffset >= 0) {
-            writeLease(lease.base().handedTo(handoverTo.toString(), now), pending, pendingLeaseReason);
-        }
-        renewLease(now); // no-op unless a renewal is due (or was just refused on an old version)
-        String release = releaseAfterWrite;
-        releaseAfterWrite = null;
-        if (release != null && !lease.writing() && state != NodeState.LEADING && state != NodeState.PROMOTING) {
-            releaseLease(release, now); // from the version just stored; not if this node is leading (again) by now
-        }
-        evaluate(now);
-    }
-
-    // ---- quorum ----
-
-    /** Every node this one knows of: itself, discovered peers, members heard of (not yet purged). */
-    private int membershipSize() {
-        java.util.HashSet<Endpoint> all = new java.util.HashSet<>(discovered);
-        all.addAll(members.keySet());
-        all.add(settings.self());
-        return all.size();
-    }
-
-    /**
-     * Until when {@code m} is known to follow this leader: it last heard us {@code leaderHeardAgoMs} before
-     * it sent its status, so it cannot give up on us before {@code peerTimeout} after that, and cannot elect
-     * anyone before another half heartbeat. Counted from the arrival, less half a heartbeat for the message's
-     * own delay: valid while one-way delays stay under a heartbeat.
-     */
-    private long supportUntil(Member m) {
-        NodeStatus s = m.status();
-        if (s.state() != NodeState.FOLLOWING || !settings.self().equals(s.leader()) || s.epoch() != epoch
-                || s.leaderHeardAgoMs() < 0) {
-            return Long.MIN_VALUE;
-        }
-        return m.heardAt() - s.leaderHeardAgoMs() + settings.leaderLeaseMs();
-    }
-
-    /** Nodes, itself included, that surely still follow this leader at {@code now}. */
-    private int supporters(long now) {
-        int n = 1;
-        for (Member m : members.values()) {
-            if (supportUntil(m) > now) {
-                n++;
-            }
-        }
-        return n;
-    }
-
-    /**
-     * {@link Quorum#MAJORITY}, leading: when this node's lease runs out unless renewed (the time by which
-     * fewer than a majority would still surely follow it), so that the control thread checks then rather
-     * than at the next tick; {@link Long#MAX_VALUE} when there is nothing to check.
-     */
-    public long leaseExpiresAt() {
-        if (lease != null && state == NodeState.LEADING) {
-            return lease.heldUntil() == Long.MIN_VALUE ? Long.MAX_VALUE : lease.heldUntil();
-        }
-        if (settings.quorum() != Quorum.MAJORITY || state != NodeState.LEADING) {
-            return Long.MAX_VALUE;
-        }
-        List<Long> until = new ArrayList<>();
-        for (Member m : members.values()) {
-            long u = supportUntil(m);
-            if (u != Long.MIN_VALUE) {
-                until.add(u);
-            }
-        }
-        int needed = majorityOf(membershipSize()) - 1; // besides ourselves
-        if (needed <= 0) {
-            return Long.MAX_VALUE;
-        }
-        if (until.size() < needed) {
-            return Math.max(promotedAt + settings.leaderLeaseMs(), 0);
-        }
-        until.sort(Comparator.reverseOrder());
-        return Math.max(until.get(needed - 1), promotedAt + settings.leaderLeaseMs());
-    }
-
-    /**
-     * Ready nodes, itself included, heard within a heartbeat and a half: everyone sends every heartbeat, so a
-     * node cut off from the others finds them stale long before it could decide an election (a leader is
-     * declared lost only after a whole peer timeout).
-     */
-    private int freshReady(long now) {
-        int n = 1;
-        for (Member m : members.values()) {
-            if (now - m.heardAt() <= settings.heartbeatMs() * 3 / 2 && m.status().state() != NodeState.NOT_READY) {
-                n++;
-            }
-        }
-        return n;
-    }
-
-    private static int majorityOf(int n) {
-        return n / 2 + 1;
+        lead(now);
     }
 
     /** Re-derives what this node should do from everything it knows now. */
@@ -1106,63 +213,44 @@ public final class Election {
         if (state == NodeState.NOT_READY || redis == null) {
             return;
         }
-        Member lead = liveLeader(now);
+        Member lead = members.liveLeader(now, state, epoch);
         switch (state) {
             case LEADING -> {
-                if (handoverTo != null && handoverOffset < 0 && !isLive(handoverTo, now)) {
-                    // e.g. its agent is stopping too (every pod of a release deleted at once): no one to wait for
-                    abandonHandover("successor " + handoverTo + " went silent", now);
-                }
-                prepareHandoverWhenHeld(now);
+                handover.abandonIfSuccessorSilent(state, now);
+                handover.prepareWhenHeld(redis, now);
                 if (lead != null) {
                     NodeStatus l = lead.status();
-                    Endpoint successor = handoverTo;
-                    handoverTo = null; // ended below, after the Follow: writes resume only once we replicate l
-                    stepDown("leader " + l.node() + " has epoch " + l.epoch(), now);
-                    follow(l, now);
-                    if (successor != null) {
-                        handoverTo = successor;
-                        endHandover(l.node().equals(successor), "leader " + l.node() + " of epoch " + l.epoch()
-                                + " appeared", l.node(), l.epoch(), now);
-                    }
-                } else if (highestEpochSeen > epoch && !successorTakingOver()) {
-                    stepDown("a peer has seen epoch " + highestEpochSeen + " > " + epoch, now);
+                    Endpoint successor = handover.setAside(); // ended after the Follow: writes resume only then
+                    stepDown("leader " + l.node() + " has epoch " + l.epoch(), NodeState.ALONE, null, now);
+                    follow(l);
+                    handover.endWith(successor, l, state, now);
+                } else if (highestEpochSeen > epoch && !handover.successorTakingOver(highestEpochSeen)) {
+                    stepDown("a peer has seen epoch " + highestEpochSeen + " > " + epoch, NodeState.ALONE, null, now);
                     evaluate(now);
-                } else if (lease != null && handoverFinalOffset < 0 && handoverOffset < 0 && !lease.heldBySelf()) {
-                    stepDown("the Lease is held by " + (lease.holder().isEmpty() ? "nobody" : lease.holder())
-                            + " (--election lease)", "lost the Lease: clients writing to this redis directly must stop too",
-                            now);
-                } else if (lease != null && handoverFinalOffset < 0 && handoverOffset < 0 && now >= lease.heldUntil()) {
-                    stepDown("could not renew the Lease for " + (now - lease.heldUntil() + settings.leaseHoldMs())
-                            + " ms (--election lease)", "the Lease may be taken: clients writing to this redis directly "
-                            + "must stop too", now);
-                } else if (settings.quorum() == Quorum.MAJORITY) {
-                    int heard = supporters(now);
-                    int n = membershipSize();
-                    // just promoted: the majority that elected us has not yet said it follows us
-                    if (heard < majorityOf(n) && now - promotedAt >= settings.leaderLeaseMs()) {
-                        stepDown("only " + heard + " of " + n + " nodes surely follow it, no majority (--quorum majority)",
-                                "no majority: clients writing to this redis directly must stop too", now);
+                } else {
+                    LeaderGuard.StepDown why = guard.check(now);
+                    if (why != null) {
+                        stepDown(why.cause(), NodeState.ALONE, why.fence(), now);
                     }
                 }
             }
             case PROMOTING -> {
-                if (lead != null && !(lead.status().handsOverTo(settings.self()) && lead.status().epoch() < pendingEpoch)) {
-                    record("election", "abandoned promotion: leader " + lead.status().node() + " appeared");
-                    promoteAfterClaim = null; // a claim still under way is released when it returns
-                    follow(lead.status(), now);
+                NodeStatus l = lead == null ? null : lead.status();
+                if (l != null && !(l.handsOverTo(settings.self()) && l.epoch() < candidacy.pendingEpoch())) {
+                    out.record("election", "abandoned promotion: leader " + l.node() + " appeared");
+                    guard.promotionAbandoned();
+                    follow(l);
                 }
             }
             default -> {
                 if (lead != null) {
                     NodeStatus l = lead.status();
-                    if (state == NodeState.FOLLOWING && l.node().equals(leader) && l.epoch() == epoch && !tainted
-                            && l.handsOverTo(settings.self()) && (settings.quorum() != Quorum.MAJORITY
-                            || freshReady(now) >= majorityOf(membershipSize()))) {
+                    if (state == NodeState.FOLLOWING && l.node().equals(leader) && l.epoch() == epoch
+                            && !data.tainted() && l.handsOverTo(settings.self()) && guard.mayTakeOver(now)) {
                         takeOver(l, now);
                         return;
                     }
-                    follow(l, now);
+                    follow(l);
                     return;
                 }
                 if (state == NodeState.FOLLOWING) {
@@ -1172,455 +260,160 @@ public final class Election {
                     return;
                 }
                 if (state != NodeState.PROPOSING) {
-                    if (probes == probesWhenLeaderLost) {
-                        // The last probe may be older than a sync that completed since: propose with a
-                        // fresh offset, or an empty-looking node could lose to a really empty one.
-                        return;
+                    if (!probes.fresh()) {
+                        return; // a fresh offset first: the last probe may predate a sync that completed since
                     }
                     enter(NodeState.PROPOSING);
-                    since = now;
-                    proposalOffset = redis.replOffset();
-                    proposalDataEpoch = dataEpoch;
-                    record("election", "no live leader: proposing with offset " + proposalOffset);
+                    candidacy.propose(now, redis.replOffset());
+                    out.record("election", "no live leader: proposing with offset " + candidacy.offset());
                 }
                 decide(now);
             }
         }
     }
 
+    /** Promotes our redis once this node has won the election ({@link Candidacy#decide}). */
     private void decide(long now) {
-        if (now - since < settings.heartbeatMs() / 2) {
-            // Let our proposal reach the others, and statuses already in flight (a PROMOTING peer) reach
-            // us, before deciding: nodes decide alike only from alike views.
-            return;
+        Effect.Promote promote = candidacy.decide(now, redis, Math.max(highestEpochSeen, epoch));
+        if (promote != null) {
+            enter(NodeState.PROMOTING);
+            guard.promote(promote, now);
+            // a silent leader's redis may still take writes: fenced while ours is promoted, not after
+            fencing.orphans(state, epoch, candidacy.pendingEpoch(), now);
         }
-        List<Candidate> pool = new ArrayList<>();
-        pool.add(new Candidate(settings.self(), tainted, proposalDataEpoch, proposalOffset, since));
-        boolean everyoneProposed = true;
-        for (Member m : members.values()) {
-            NodeStatus s = m.status();
-            if (!live(m, now) || s.state() == NodeState.NOT_READY) {
-                continue;
-            }
-            if (s.state() == NodeState.PROMOTING) {
-                return; // someone has decided already: wait for its announcement
-            }
-            if (s.redisRunId().isEmpty()) {
-                // A member that just started and has not yet told us what its redis holds: it may hold
-                // the most data. Bounded: its first probe answers, or its failures make it NOT_READY.
-                return;
-            }
-            if (s.state() == NodeState.FOLLOWING) {
-                // A live peer still hears a leader we do not (yet): a node that just (re)started and whose
-                // first messages are slow, or a one-way loss. Electing now would make a second leader.
-                return;
-            }
-            if (s.dataEpoch() == 0 && s.offset() > 0 && !s.replId().isEmpty() && leaderReplIds.containsKey(s.replId())
-                    && now - firstHeard.getOrDefault(s.node(), now) < settings.proposalWindowMs()) {
-                // Its agent does not know yet which epoch its data is from (it restarted), but we do: it learns from
-                // the statuses of those whose redis carries the same history. Ranked now, its data would count as
-                // older than it is. Bounded: when nobody carries that history any more, it never learns.
-                return;
-            }
-            everyoneProposed &= s.state() == NodeState.PROPOSING;
-            pool.add(Candidate.of(s, knownDataEpoch(s)));
-        }
-        if (!everyoneProposed && now - since < settings.proposalWindowMs()) {
-            return;
-        }
-        if (unheardPeer(now) != null) {
-            return;
-        }
-        if (pool.size() == 1 && now - startedAt < settings.purgeAfterMs() && !(discovered.isEmpty() && members.isEmpty())) {
-            // A young agent never elects itself alone while it knows of other nodes: a restarted agent whose
-            // cold JVM falls behind its messages takes the live leader for silent, and its newer epoch would
-            // discard that leader's writes (seen in bench/chaos: 161 148 bytes in a handover round).
-            return;
-        }
-        if (settings.quorum() == Quorum.MAJORITY && (!discoveryAnswered || freshReady(now) < majorityOf(membershipSize()))) {
-            return; // the minority side of a partition: it must not elect a second master
-        }
-        pool.sort(Candidate.BEST_FIRST);
-        if (settings.quorum() == Quorum.MAJORITY) {
-            back(pool.get(0).node(), now);
-        }
-        if (!pool.get(0).node().equals(settings.self()) || (tainted && someoneKnownHasMoreData())) {
-            return;
-        }
-        if (settings.quorum() == Quorum.MAJORITY && (!settings.self().equals(backing)
-                || backers(now) < majorityOf(membershipSize()))) {
-            return; // a majority must back us, each backing one candidate at a time: two winners cannot both have one
-        }
-        // The wall clock keeps epochs increasing even when every agent that knew the last one restarted
-        // (agents keep no disk state); one more than the highest heard keeps them increasing under skew.
-        if (lease != null && !lease.claimable(now)) {
-            noteLeaseWait(lease.holder().isEmpty() ? "the Lease has not been read yet (is the API server reachable?)"
-                    : "the Lease is held by " + lease.holder() + " until " + (lease.expiresAt() - now)
-                    + " ms from now, unless renewed", now);
-            return;
-        }
-        pendingEpoch = Math.max(Math.max(Math.max(highestEpochSeen, epoch), leaseEpoch()) + 1, now);
-        promoteMinOffset = proposalOffset;
+    }
+
+    /** The successor: our leader hands over to us and we have its data: promote under a new epoch. */
+    private void takeOver(NodeStatus from, long now) {
+        Effect.Promote promote = candidacy.takeOver(from, redis, Math.max(highestEpochSeen, epoch), now);
         enter(NodeState.PROMOTING);
-        record("election", "won the election for epoch " + pendingEpoch + " among " + pool.size()
-                + " ready node(s) (offset " + proposalOffset + "): "
-                + (lease == null ? "promoting local redis" : "claiming the Lease"));
-        promoteOrClaim(new Effect.Promote(pendingEpoch, redis.runId(), proposalOffset,
-                "won the election for epoch " + pendingEpoch), now);
-        // a silent leader's redis may still take writes: fenced while ours is promoted, not after
-        fenceOrphans(now);
+        guard.promote(promote, now);
     }
 
-    /**
-     * {@link Quorum#MAJORITY}: the candidate this node backs in the election under way (null: none), and since when.
-     * A proposing node names it in its status's {@code leader} field; a candidate promotes only once a majority of
-     * the membership backs it. A node backs one candidate at a time and keeps backing it while it is still a live,
-     * proposing candidate, for at most a peer timeout and a proposal window: so two candidates cannot both count
-     * the same node, as they could when each decided from its own view of a node that was merely proposing (the
-     * simulation's lost acknowledged writes). Without votes of this kind, two majorities overlapped.
-     */
-    private Endpoint backing;
-    private long backingSince;
-
-    /**
-     * The data epoch we know {@code s}'s redis to hold, which its agent may not know yet (it restarted): that of the
-     * history its replication id names, or else at least that of the one its previous id names (see
-     * {@link #learnDataEpoch}); null when neither is known.
-     */
-    private Long knownDataEpoch(NodeStatus s) {
-        Long e = s.replId().isEmpty() ? null : leaderReplIds.get(s.replId());
-        if (e != null) {
-            return e;
-        }
-        return s.replId2().isEmpty() ? null : leaderReplIds.get(s.replId2());
-    }
-
-    private void back(Endpoint best, long now) {
-        if (backing != null && !backing.equals(best) && backingViable(now)
-                && now - backingSince < settings.peerTimeoutMs() + settings.proposalWindowMs()) {
-            return; // promised: not to another candidate while this one may still be promoting with our backing
-        }
-        if (best.equals(backing)) {
-            return;
-        }
-        namedAt.values().removeIf(at -> now - at > backingHeldMs());
-        for (Map.Entry<Endpoint, Long> named : namedAt.entrySet()) {
-            if (!named.getKey().equals(best)) {
-                // A status of ours naming that candidate may still reach it, or sit in its view, and count there: a
-                // candidate we stopped hearing may well hear us (a one-way loss). Back nobody until it cannot.
-                if (backing != null) {
-                    backing = null;
-                    changed = true;
-                }
-                return;
-            }
-        }
-        backing = best;
-        backingSince = now;
-        changed = true;
-    }
-
-    /**
-     * How long a candidate may count a status of ours that names it: it counts what it heard in the last heartbeat and
-     * a half ({@link #backers}), and hears a status at most a peer timeout later than the fastest (older ones are
-     * ignored as stale, {@link #stale}); half a heartbeat more for the fastest delivery itself.
-     */
-    private long backingHeldMs() {
-        return settings.peerTimeoutMs() + 2 * settings.heartbeatMs();
-    }
-
-    /** {@link Quorum#MAJORITY}: when we last sent a status naming each other candidate as the one we back. */
-    private final Map<Endpoint, Long> namedAt = new HashMap<>();
-
-    private boolean backingViable(long now) {
-        if (backing.equals(settings.self())) {
-            return state == NodeState.PROPOSING || state == NodeState.PROMOTING;
-        }
-        Member m = members.get(backing);
-        return m != null && live(m, now)
-                && (m.status().state() == NodeState.PROPOSING || m.status().state() == NodeState.PROMOTING);
-    }
-
-    /** Nodes, itself included, whose latest status (heard within a heartbeat and a half) backs this node. */
-    private int backers(long now) {
-        int n = 1;
-        for (Member m : members.values()) {
-            NodeStatus s = m.status();
-            if (now - m.heardAt() <= settings.heartbeatMs() * 3 / 2 && settings.self().equals(s.leader())
-                    && (s.state() == NodeState.PROPOSING || s.state() == NodeState.PROMOTING)) {
-                n++;
-            }
-        }
-        return n;
-    }
-
-    /**
-     * Invariant 2 when we cannot hear everyone: a restarted redis waits for any member still remembered
-     * (not purged) that reported more data, rather than lead with less; it is forgotten after
-     * {@link ElectionSettings#purgeAfterMs()}.
-     */
-    private boolean someoneKnownHasMoreData() {
-        for (Member m : members.values()) {
-            if (!m.status().tainted() && m.status().offset() > proposalOffset) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private void follow(NodeStatus l, long now) {
+    private void follow(NodeStatus l) {
         boolean same = state == NodeState.FOLLOWING && l.node().equals(leader) && l.epoch() == epoch;
         epoch = l.epoch();
         leader = l.node();
         leaderRedis = l.redis();
-        if (same) {
-            return;
-        }
-        leaderRunId = l.redisRunId();
-        leaderReplId = l.replId();
-        detached = false;
-        if (ledEpoch != 0 && redis != null) {
-            // Our redis resyncs from the new leader: what it wrote after the new leader's history left ours is gone.
-            long lost = l.masterSinceOffset() > 0 ? Math.max(0, redis.replOffset() - l.masterSinceOffset()) : -1;
-            record("discarded", lost < 0 ? "led epoch " + ledEpoch + "; leader " + l.node() + " did not say where its "
-                    + "history began: writes this node took after the split, if any, are discarded"
-                    : lost == 0 ? "led epoch " + ledEpoch + "; leader " + l.node() + " has all of its replication stream"
-                    : "led epoch " + ledEpoch + "; discards " + lost + " bytes of its replication stream (offset "
-                    + redis.replOffset() + ", leader " + l.node() + " began epoch " + l.epoch() + " at "
-                    + l.masterSinceOffset() + ")");
-            ledEpoch = 0;
-        }
-        enter(NodeState.FOLLOWING);
-        record("following", "following leader " + l.node() + " (epoch " + epoch + ", redis " + l.redis() + ")");
-        out.add(new Effect.Follow(l.redis(), "leader " + l.node() + " of epoch " + epoch));
-        if (resumeAfterFollow) {
-            resumeAfterFollow = false;
-            out.add(new Effect.ResumeWrites("following " + l.node() + " after a handover"));
+        if (!same) {
+            following.started(l, redis);
+            enter(NodeState.FOLLOWING);
+            handover.resumeOnFollow(l.node());
         }
     }
 
+    /** The leader this node followed is silent, or no longer leads. */
     private void leaderLost(long now) {
-        Member m = members.get(leader);
-        String why;
-        boolean leaderRedisDown;
-        if (m == null || !live(m, now)) {
-            why = "silent for more than " + settings.peerTimeoutMs() + " ms";
-            leaderRedisDown = false;
-        } else {
-            why = "now " + m.status().state();
-            leaderRedisDown = m.status().state() == NodeState.NOT_READY || m.status().state() == NodeState.ALONE;
-        }
-        record("leader-lost", "leader " + leader + " of epoch " + epoch + " lost: " + why);
-        probesWhenLeaderLost = probes;
-        out.add(new Effect.Probe("leader lost"));
-        // Keep replicating a silent leader whose redis still streams to us (its agent died, not its redis):
-        // the next master then resyncs us partially. Detach when that redis is down or was declared so.
-        if (!detached && (leaderRedisDown || !redis.linkUp())) {
-            detached = true;
-            out.add(new Effect.Detach("leader " + leader + " lost (" + why + ")"));
-            if (settings.quorum() == Quorum.MAJORITY) {
-                out.add(Effect.FenceWrites.fence("detached from lost leader " + leader));
-            }
-        }
+        following.lost(leader, epoch, redis.linkUp(), now);
         leader = null;
         leaderRedis = null;
         enter(NodeState.ALONE);
     }
 
-    private void stepDown(String cause, long now) {
-        stepDown(cause, null, now);
+    // ---- leadership: taken in lead(), given up in stepDown(), nowhere else ----
+
+    /**
+     * The one place this node takes leadership: its redis confirmed role:master for the promotion under way, and
+     * it leads that epoch from now. Its guard learns it leads (and says whether the fence on its redis comes off).
+     */
+    private void lead(long now) {
+        epoch = candidacy.pendingEpoch();
+        highestEpochSeen = Math.max(highestEpochSeen, epoch);
+        leader = settings.self();
+        leaderRedis = settings.redis();
+        data.promoted(epoch);
+        following.led(epoch);
+        candidacy.promoted(redis);
+        enter(NodeState.LEADING);
+        out.record("promoted", "leading epoch " + epoch + ": local redis confirmed role:master");
+        fencing.orphans(state, epoch, candidacy.pendingEpoch(), now);
+        if (guard.isLeader(now)) {
+            out.add(Effect.FenceWrites.lift("leading epoch " + epoch));
+        }
     }
 
     /**
-     * Gives up leadership; with {@code fence}, fences the local redis at once (it is fenced anyway at the next probe,
-     * {@link #enforceFence}). Our proposal waits for a probe taken after that: the last one is older than the writes
-     * our redis took since, some of them acknowledged, and a proposal below them could let a node without them win.
+     * The one place this node gives up leadership, held or being taken (LEADING or PROMOTING), for any cause (a
+     * higher epoch, its redis failed or restarted, its guard's rules, a handover passed on, the agent stopping):
+     * edge-triggered, a no-op in any other state. A handover under way is abandoned and its guard learns it no
+     * longer leads (a Lease claim waiting to be sent is dropped, a Lease held is given back); with {@code fence},
+     * the local redis is fenced at once (it is fenced anyway at the next probe, {@link Fencing#enforce}). A node that
+     * stays ready ({@code next} ALONE) proposes only after a fresh probe.
      */
-    private void stepDown(String cause, String fence, long now) {
-        abandonHandover(cause, now);
-        releaseLease(cause, now);
-        record("stepped-down", "gave up leadership of epoch " + epoch + ": " + cause);
+    void stepDown(String cause, NodeState next, String fence, long now) {
+        if (state != NodeState.LEADING && state != NodeState.PROMOTING) {
+            return;
+        }
+        handover.abandon(cause, state, now);
+        guard.notLeader(cause, now);
+        out.record("stepped-down", "gave up leadership of epoch " + epoch + ": " + cause);
         leader = null;
         leaderRedis = null;
-        enter(NodeState.ALONE);
+        enter(next);
         listenUntil = now;
         if (fence != null) {
             out.add(Effect.FenceWrites.fence(fence));
         }
-        probesWhenLeaderLost = probes;
-        out.add(new Effect.Probe("stepped down"));
-    }
-
-    /** The live leader of the highest epoch at least ours, other than this node; null when none. */
-    private Member liveLeader(long now) {
-        Member best = null;
-        for (Member m : members.values()) {
-            NodeStatus s = m.status();
-            if (s.state() != NodeState.LEADING || !live(m, now) || s.epoch() < epoch) {
-                continue;
-            }
-            if (best == null || beats(s, best.status())) {
-                best = m;
-            }
-        }
-        if (best == null) {
-            return null;
-        }
-        if (state == NodeState.LEADING) {
-            NodeStatus b = best.status();
-            boolean wins = b.epoch() > epoch || (b.epoch() == epoch && b.node().compareTo(settings.self()) < 0);
-            return wins ? best : null;
-        }
-        return best;
-    }
-
-    /** Two leaderships compared: the higher epoch wins; at equal epochs, the lower address. */
-    private static boolean beats(NodeStatus a, NodeStatus b) {
-        return a.epoch() > b.epoch() || (a.epoch() == b.epoch() && a.node().compareTo(b.node()) < 0);
-    }
-
-    private boolean live(Member m, long now) {
-        return now - m.heardAt() <= settings.peerTimeoutMs();
-    }
-
-    private void purge(long now) {
-        members.values().removeIf(m -> now - m.heardAt() > settings.purgeAfterMs());
-        firstHeard.keySet().retainAll(members.keySet());
-    }
-
-    /** When each member was first heard since it (re)started, as far as this node can tell (its run id unknown). */
-    private final Map<Endpoint, Long> firstHeard = new HashMap<>();
-
-    private void publishTopology(long now) {
-        Topology t = switch (state) {
-            case LEADING -> new Topology(epoch, settings.self(), settings.redis(),
-                    healthyReplicas(now, settings.self(), epoch), handoverTo != null, syncReplicas());
-            case FOLLOWING -> new Topology(epoch, leader, leaderRedis, healthyReplicas(now, leader, epoch),
-                    handingOver(leader), syncReplicas());
-            default -> {
-                // Our own redis may be down (NOT_READY) or we may be between leaders: clients of this node's
-                // proxy still go to the master the rest of the hive follows, if there is a live one.
-                Member lead = liveLeader(now);
-                yield lead == null ? new Topology(epoch, null, null, List.of(), false, syncReplicas())
-                        : new Topology(lead.status().epoch(), lead.status().node(), lead.status().redis(),
-                                healthyReplicas(now, lead.status().node(), lead.status().epoch()),
-                                lead.status().handoverTo() != null, syncReplicas());
-            }
-        };
-        if (!t.equals(published)) {
-            published = t;
-            out.add(new Effect.PublishTopology(t));
+        if (next == NodeState.ALONE) {
+            probes.askFresh("stepped down");
         }
     }
 
-    /** {@link Quorum#MAJORITY}: the replicas that must confirm each write for a majority to hold it. */
-    private int syncReplicas() {
-        return settings.quorum() == Quorum.MAJORITY ? majorityOf(membershipSize()) - 1 : 0;
+    /** The epoch of the promotion under way. */
+    long pendingEpoch() {
+        return candidacy.pendingEpoch();
     }
 
-    /** Whether {@code node}, as last heard, is a leader holding writes for a handover. */
-    private boolean handingOver(Endpoint node) {
-        Member m = members.get(node);
-        return m != null && m.status().state() == NodeState.LEADING && m.status().handoverTo() != null;
-    }
-
-    private List<Endpoint> healthyReplicas(long now, Endpoint of, long ofEpoch) {
-        List<Endpoint> replicas = new ArrayList<>();
-        for (Member m : members.values()) {
-            NodeStatus s = m.status();
-            if (live(m, now) && s.state() == NodeState.FOLLOWING && of.equals(s.leader()) && s.epoch() == ofEpoch
-                    && s.linkUp() && withinLag(of, ofEpoch, s.offset(), m.heardAt())) {
-                replicas.add(s.redis());
-            }
-        }
-        if (state == NodeState.FOLLOWING && redis != null && redis.inSyncWith(leaderRedis.host(), leaderRedis.port())
-                && withinLag(of, ofEpoch, redis.replOffset(), probedAtMillis)) {
-            replicas.add(settings.redis());
-        }
-        replicas.sort(Comparator.naturalOrder());
-        return replicas;
-    }
-
-    private void sampleLeaderOffset(Endpoint leaderNode, long leaderEpoch, long offset, long now) {
-        if (!leaderNode.equals(offsetsOf) || leaderEpoch != offsetsEpoch) {
-            leaderOffsets.clear();
-            offsetsOf = leaderNode;
-            offsetsEpoch = leaderEpoch;
-        }
-        leaderOffsets.add(now, offset);
-    }
-
-    /** Whether a replica that had {@code offset} at {@code at} is within --max-lag-ms of that leadership. */
-    private boolean withinLag(Endpoint leaderNode, long leaderEpoch, long offset, long at) {
-        if (settings.maxLagMs() == Long.MAX_VALUE) {
-            return true;
-        }
-        if (!leaderNode.equals(offsetsOf) || leaderEpoch != offsetsEpoch) {
-            return false; // nothing known of that leader's offsets yet: not offered until it is
-        }
-        return leaderOffsets.lagMs(offset, at) <= settings.maxLagMs();
-    }
-
-    /** How far behind its leader, in ms, a member (or this node) is, as far as this node can tell; -1 unknown. */
-    long lagMs(long offset, long at) {
-        if (offsetsOf == null) {
-            return -1;
-        }
-        long lag = leaderOffsets.lagMs(offset, at);
-        return lag == Long.MAX_VALUE ? -1 : lag;
+    /** The claim of the Lease a promotion waited for was refused: the election starts over. */
+    void claimRefused(long now) {
+        enter(NodeState.ALONE);
+        listenUntil = now;
     }
 
     private void enter(NodeState next) {
         if (state != next) {
             state = next;
-            changed = true;
+            out.changed();
             if (next != NodeState.PROPOSING && next != NodeState.PROMOTING) {
-                backing = null; // the election is over for this node (it follows, leads, or is not ready)
+                guard.electionOver();
             }
         }
     }
 
-    private void record(String kind, String message) {
-        out.add(new Effect.Record(kind, message));
-    }
+    // ---- read-only views, for ElectionLoop, the status page and the tests ----
 
-    private static String shortId(String runId) {
-        return runId.length() > 8 ? runId.substring(0, 8) : runId;
+    /** While leading: when the leadership runs out unless renewed ({@link LeaderGuard#leaseExpiresAt}). */
+    public long leaseExpiresAt() {
+        return guard.leaseExpiresAt();
     }
-
-    // ---- read-only views, for the status page and the tests ----
 
     /**
      * {@code --election lease}: a write of the Lease is under way, or a release waits for one to return (a
      * stopping agent waits for both, so that the Lease is given back rather than left to expire).
      */
     public boolean leaseWritePending() {
-        return lease != null && (lease.writing() || releaseAfterWrite != null);
+        return guard instanceof LeaseGuard lease && lease.writePending();
     }
 
     /** {@code --election lease}: the Lease as this node sees it at {@code now}; null with {@code --election peers}. */
     public HiveStatus.Lease leaseStatus(long now) {
-        return lease == null ? null : lease.status(now);
+        return guard instanceof LeaseGuard lease ? lease.status(now) : null;
     }
 
     /** This node's status as it tells its peers. */
     public NodeStatus status(long now) {
         boolean proposing = state == NodeState.PROPOSING || state == NodeState.PROMOTING;
         RedisSnapshot r = redis;
-        Endpoint named = proposing && settings.quorum() == Quorum.MAJORITY ? backing : leader;
-        return new NodeStatus(settings.self(), settings.redis(), settings.httpPort(), state, epoch, named,
-                proposing ? since : 0, proposing ? proposalOffset : (r == null ? 0 : r.replOffset()), tainted,
+        return new NodeStatus(settings.self(), settings.redis(), settings.httpPort(), state, epoch,
+                guard.named(leader, proposing), proposing ? candidacy.since() : 0,
+                proposing ? candidacy.offset() : (r == null ? 0 : r.replOffset()), data.tainted(),
                 r == null ? RedisRole.UNKNOWN : r.role(), r != null && r.linkUp(), r == null ? "" : r.runId(),
-                r == null ? 0 : r.processId(), now, state == NodeState.LEADING ? handoverTo : null,
-                state == NodeState.LEADING && handoverTo != null ? handoverOffset : -1,
-                state == NodeState.LEADING ? masterSinceOffset : 0, leaderHeardAgo(now),
+                r == null ? 0 : r.processId(), now, state == NodeState.LEADING ? handover.to() : null,
+                state == NodeState.LEADING ? handover.statusOffset() : -1,
+                state == NodeState.LEADING ? candidacy.masterSinceOffset() : 0,
+                state == NodeState.FOLLOWING ? members.heardAgo(leader, now) : -1,
                 r == null || (state == NodeState.LEADING && r.role() != RedisRole.MASTER) ? "" : r.replId(),
-                proposing ? proposalDataEpoch : dataEpoch, r == null ? "" : r.replId2(), leaderReplIds);
-    }
-
-    private long leaderHeardAgo(long now) {
-        Member l = state == NodeState.FOLLOWING && leader != null ? members.get(leader) : null;
-        return l == null ? -1 : Math.max(0, now - l.heardAt());
+                proposing ? candidacy.dataEpoch() : data.epoch(), r == null ? "" : r.replId2(), data.histories());
     }
 
     public NodeState state() {
@@ -1636,7 +429,7 @@ public final class Election {
     }
 
     public boolean tainted() {
-        return tainted;
+        return data.tainted();
     }
 
     public RedisSnapshot redis() {
@@ -1644,7 +437,7 @@ public final class Election {
     }
 
     public Topology topology() {
-        return published;
+        return routed.published();
     }
 
     public ElectionSettings settings() {
@@ -1653,12 +446,11 @@ public final class Election {
 
     /** Members as last heard, with their arrival time, for the status view. */
     public Map<Endpoint, Member> members() {
-        return Map.copyOf(members);
+        return members.snapshot();
     }
 
     public boolean isLive(Endpoint node, long now) {
-        Member m = members.get(node);
-        return m != null && live(m, now);
+        return members.isLive(node, now);
     }
 
     /**
@@ -1666,15 +458,6 @@ public final class Election {
      * leader is known; otherwise why not.
      */
     public String notReadyReason() {
-        if (redis == null) {
-            return "waiting for the first answer of the local redis";
-        }
-        return switch (state) {
-            case NOT_READY -> "local redis unhealthy: " + lastProbeFailure;
-            case LEADING -> redis.role() == RedisRole.MASTER ? "" : "leading but local redis reports role " + redis.role();
-            case FOLLOWING -> redis.inSyncWith(leaderRedis.host(), leaderRedis.port()) ? ""
-                    : "local redis is not yet in sync with leader " + leader;
-            default -> "no leader yet (" + state + ")";
-        };
+        return probes.notReadyReason(redis, state, leader, leaderRedis);
     }
 }

@@ -6,7 +6,7 @@ import java.util.ArrayDeque;
  * Recent replication offsets of the current leader's redis, each with the local time it was learnt, so
  * that a replica's lag can be told in milliseconds: a replica that reports offset {@code o} at time
  * {@code t} is as far behind as the time since the leader first reached {@code o}. Pure; owned by the
- * {@link Election} (the control thread).
+ * {@link ReplicaHealth} (the control thread).
  *
  * <p>Offsets are learnt once per heartbeat, so a lag is known to about a heartbeat. A replica behind every
  * remembered offset is at least as far behind as the oldest one.

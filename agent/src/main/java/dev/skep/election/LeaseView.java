@@ -9,7 +9,7 @@ import java.util.Objects;
  * What one node knows of the Lease under {@code --election lease}: the record last read or written, since
  * when it has looked the same (expiry is judged on this node's own clock from that moment, as Kubernetes'
  * own leader election does, never by comparing its clock with the writer's), and, while this node holds it,
- * until when it surely still does. Pure: owned by {@link Election}, on the control thread.
+ * until when it surely still does. Pure: owned by {@link LeaseGuard}, on the control thread.
  */
 final class LeaseView {
     private final String self;

@@ -21,13 +21,13 @@ public final class StatusReport {
     public static HiveStatus of(Election election, long now, List<HiveEvent> events, long peerMessagesRejected) {
         ElectionSettings settings = election.settings();
         NodeStatus self = election.status(now);
-        Map<Endpoint, Election.Member> members = election.members();
+        Map<Endpoint, Member> members = election.members();
         long masterOffset = masterOffset(election, self, members);
 
         List<HiveStatus.Member> rows = new ArrayList<>();
         RedisSnapshot redis = election.redis();
         rows.add(row(self, redis == null ? 0 : redis.replOffset(), masterOffset, true, true, 0));
-        for (Election.Member m : members.values()) {
+        for (Member m : members.values()) {
             NodeStatus s = m.status();
             boolean alive = election.isLive(s.node(), now);
             rows.add(row(s, s.offset(), masterOffset, false, alive, Math.max(0, now - m.heardAt())));
@@ -40,7 +40,7 @@ public final class StatusReport {
     }
 
     /** The leader's replication offset as this node knows it, or -1 when there is no leader. */
-    private static long masterOffset(Election election, NodeStatus self, Map<Endpoint, Election.Member> members) {
+    private static long masterOffset(Election election, NodeStatus self, Map<Endpoint, Member> members) {
         Endpoint leader = election.leader();
         if (leader == null) {
             return -1;
@@ -49,7 +49,7 @@ public final class StatusReport {
             RedisSnapshot r = election.redis();
             return r == null ? -1 : r.replOffset();
         }
-        Election.Member m = members.get(leader);
+        Member m = members.get(leader);
         return m == null ? -1 : m.status().offset();
     }
 

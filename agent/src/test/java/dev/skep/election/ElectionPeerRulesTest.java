@@ -1,0 +1,298 @@
+package dev.skep.election;
+
+import dev.skep.redis.RedisRole;
+import dev.skep.redis.RedisSnapshot;
+import dev.skep.topology.Endpoint;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The rules of the default mode ({@code --quorum none}, {@code --election peers}), one short scripted scenario each:
+ * events fed to one node's {@link Election}, its peers' statuses written by hand, and the effects and state asserted.
+ * ElectionSimulationTest checks the same rules as invariants over random schedules; these say them by example.
+ */
+class ElectionPeerRulesTest {
+    private static final Endpoint A = new Endpoint("10.0.0.1", 7380);
+    private static final Endpoint B = new Endpoint("10.0.0.2", 7380);
+    private static final Endpoint C = new Endpoint("10.0.0.3", 7380);
+    private static final long HB = 250;
+    private static final long PEER_TIMEOUT = 3 * HB;
+    private static final int REDIS_FAILURES = 3;
+    private static final long BUSY_GRACE = 10_000;
+
+    @Test
+    void aJoiningNodeFollowsAnExistingLeaderBeforeItProposes() {
+        Node a = new Node(A);
+        a.probe(master("run-a", 0));
+        a.at(HB).tick();
+        assertThat(a.election.state()).as("listening for a leader first").isEqualTo(NodeState.ALONE);
+
+        a.at(2 * HB).hear(leading(B, 7, 500));
+        assertThat(a.election.state()).isEqualTo(NodeState.FOLLOWING);
+        assertThat(a.election.leader()).isEqualTo(B);
+        assertThat(a.election.epoch()).isEqualTo(7);
+        assertThat(a.effects).contains(new Effect.Follow(redisOf(B), "leader " + B + " of epoch 7"));
+        assertThat(a.seen).as("never proposed").noneMatch(e -> e instanceof Effect.Record r && r.kind().equals("election"));
+    }
+
+    @Test
+    void aNodeWithNoLeaderToFollowProposesOnlyOnceItHasListenedForAPeerTimeout() {
+        Node a = new Node(A);
+        a.probe(master("run-a", 100));
+        a.at(PEER_TIMEOUT - 1).tick();
+        assertThat(a.election.state()).isEqualTo(NodeState.ALONE);
+
+        a.at(PEER_TIMEOUT).tick();
+        assertThat(a.election.state()).isEqualTo(NodeState.PROPOSING);
+        assertThat(a.effects).contains(new Effect.Record("election", "no live leader: proposing with offset 100"));
+    }
+
+    @Test
+    void theHighestReplicationOffsetWinsWhateverTheStartOrTheAddress() {
+        // A proposes first and has the lowest address, B has the most data
+        assertThat(promotes(A, 100, proposing(B, 300, PEER_TIMEOUT + 100), proposing(C, 200, PEER_TIMEOUT + 50)))
+                .isFalse();
+        assertThat(promotes(B, 300, proposing(A, 100, PEER_TIMEOUT - 100), proposing(C, 200, PEER_TIMEOUT - 50)))
+                .isTrue();
+    }
+
+    @Test
+    void atEqualOffsetsTheEarliestElectionStartWins() {
+        // each node under test starts proposing at PEER_TIMEOUT
+        assertThat(promotes(B, 300, proposing(A, 300, PEER_TIMEOUT + 10))).as("B started first").isTrue();
+        assertThat(promotes(A, 300, proposing(B, 300, PEER_TIMEOUT - 10))).as("B started first").isFalse();
+    }
+
+    @Test
+    void atEqualOffsetsAndStartsTheLowestAddressWins() {
+        assertThat(promotes(A, 300, proposing(B, 300, PEER_TIMEOUT), proposing(C, 300, PEER_TIMEOUT))).isTrue();
+        assertThat(promotes(B, 300, proposing(A, 300, PEER_TIMEOUT), proposing(C, 300, PEER_TIMEOUT))).isFalse();
+        assertThat(promotes(C, 300, proposing(A, 300, PEER_TIMEOUT), proposing(B, 300, PEER_TIMEOUT))).isFalse();
+    }
+
+    @Test
+    void aLeaderThatHearsOfAHigherEpochStepsDownAtOnceAndFollowsIt() {
+        Node a = leader(A);
+        long ours = a.election.epoch();
+
+        a.later(HB).hear(leading(B, ours + 1, 500));
+        assertThat(a.election.state()).as("on that one status").isEqualTo(NodeState.FOLLOWING);
+        assertThat(a.election.leader()).isEqualTo(B);
+        assertThat(a.effects).contains(new Effect.Record("stepped-down", "gave up leadership of epoch " + ours
+                + ": leader " + B + " has epoch " + (ours + 1)));
+        assertThat(a.effects).contains(new Effect.Follow(redisOf(B), "leader " + B + " of epoch " + (ours + 1)));
+        assertThat(a.election.topology().master()).isEqualTo(redisOf(B));
+    }
+
+    @Test
+    void aLeaderThatHearsItsOwnEpochLedByALowerAddressStepsDown() {
+        Node c = leader(C);
+        c.later(HB).hear(leading(B, c.election.epoch(), 500));
+        assertThat(c.election.state()).isEqualTo(NodeState.FOLLOWING);
+        assertThat(c.election.leader()).isEqualTo(B);
+    }
+
+    @Test
+    void aLeaderThatHearsAPeerHasSeenAHigherEpochStepsDownEvenWithoutHearingThatLeader() {
+        Node a = leader(A);
+        long ours = a.election.epoch();
+        a.later(HB).hear(status(C, NodeState.FOLLOWING, ours + 5, B, 0, 400));
+        assertThat(a.election.state()).isNotEqualTo(NodeState.LEADING);
+        assertThat(a.effects).contains(new Effect.Record("stepped-down", "gave up leadership of epoch " + ours
+                + ": a peer has seen epoch " + (ours + 5) + " > " + ours));
+    }
+
+    @Test
+    void aLeaderWhoseRedisFailsRedisFailuresProbesInARowStepsDownAndAnnouncesIt() {
+        Node a = leader(A);
+        for (int i = 1; i < REDIS_FAILURES; i++) {
+            a.later(HB).feed(new ElectionEvent.ProbeFailed("connection refused", a.now));
+            assertThat(a.election.state()).as("after " + i + " failure(s)").isEqualTo(NodeState.LEADING);
+        }
+        a.later(HB).feed(new ElectionEvent.ProbeFailed("connection refused", a.now));
+        assertThat(a.election.state()).isEqualTo(NodeState.NOT_READY);
+        String cause = "local redis probe failed " + REDIS_FAILURES + " times in a row: connection refused";
+        assertThat(a.effects).contains(new Effect.Record("stepped-down", "gave up leadership of epoch "
+                + a.election.epoch() + ": " + cause), new Effect.Record("not-ready", cause));
+        assertThat(a.effects).as("told to its peers at once").anyMatch(e -> e instanceof Effect.Broadcast b
+                && b.status().state() == NodeState.NOT_READY);
+        assertThat(a.election.topology().master()).as("its proxies stop sending writes to its redis").isNull();
+    }
+
+    @Test
+    void aNodeWhoseRedisRestartedFollowsTheLeaderAndRanksLastUntilItHasResynced() {
+        Node a = follower(A, B, 7, 400);
+        // its redis restarts (a new run_id) with data of its own from disk, a master of nothing, at a higher offset
+        a.later(HB).probe(master("run-a2", 450));
+        assertThat(a.election.tainted()).isTrue();
+        assertThat(a.effects).anyMatch(e -> e instanceof Effect.Record r && r.kind().equals("redis-restarted"));
+        assertThat(a.effects).as("replicates the leader again before anything else")
+                .contains(new Effect.Follow(redisOf(B), "local redis is not replicating leader " + B));
+
+        // the leader falls silent before that resync; C, with less data but untainted, proposes
+        long silentFrom = a.now;
+        while (a.now < silentFrom + PEER_TIMEOUT + 3 * HB) {
+            a.later(HB / 5).hear(proposing(C, 300, silentFrom + PEER_TIMEOUT));
+            a.probe(master("run-a2", 450));
+            a.tick();
+        }
+        assertThat(a.seen).as("C ranks first: untainted").noneMatch(e -> e instanceof Effect.Promote);
+        assertThat(a.election.state()).isEqualTo(NodeState.PROPOSING);
+        assertThat(a.election.status(a.now).tainted()).as("so that every node ranks it last").isTrue();
+    }
+
+    @Test
+    void aNodeWhoseRedisRestartedIsFitToLeadAgainOnceItsRedisIsInSyncWithTheLeader() {
+        Node a = follower(A, B, 7, 500);
+        a.later(HB).probe(master("run-a2", 0));
+        assertThat(a.election.tainted()).isTrue();
+        a.later(HB).probe(replicaOf(B, "run-a2", 500));
+        assertThat(a.election.tainted()).isFalse();
+        assertThat(a.effects).contains(new Effect.Record("resynced", "local redis resynced from leader " + B
+                + " (500 keys)"));
+    }
+
+    @Test
+    void aBusyRedisIsNotADeadOne() {
+        Node a = leader(A);
+        long busyFrom = a.now;
+        while (a.now - busyFrom < BUSY_GRACE - HB) { // a long script: every probe times out, the process runs
+            a.later(HB).feed(new ElectionEvent.ProbeFailed("BUSY Redis is busy running a script", true, a.now));
+            a.tick();
+            assertThat(a.election.state()).isEqualTo(NodeState.LEADING);
+        }
+        assertThat(a.seen).noneMatch(e -> e instanceof Effect.Record r && r.kind().equals("not-ready"));
+        assertThat(a.seen).filteredOn(e -> e instanceof Effect.Record r && r.kind().equals("redis-busy")).hasSize(1);
+
+        a.later(HB).probe(master(runOf(A), 100));
+        assertThat(a.effects).anyMatch(e -> e instanceof Effect.Record r && r.kind().equals("redis-busy")
+                && r.message().startsWith("local redis answers again after"));
+        assertThat(a.election.state()).isEqualTo(NodeState.LEADING);
+    }
+
+    // ---- scenarios ----
+
+    /**
+     * Whether {@code self}, its redis at {@code offset}, promotes itself once its proposal (from {@link #PEER_TIMEOUT},
+     * when it has listened long enough) meets {@code others}' proposals.
+     */
+    private static boolean promotes(Endpoint self, long offset, NodeStatus... others) {
+        Node n = new Node(self);
+        n.probe(master(runOf(self), offset));
+        n.at(PEER_TIMEOUT).tick();
+        assertThat(n.election.state()).isEqualTo(NodeState.PROPOSING);
+        n.later(HB / 5);
+        for (NodeStatus other : others) {
+            n.hear(other);
+        }
+        n.later(HB / 2).tick(); // every live member has proposed: decided half a heartbeat after its own proposal
+        return n.seen.stream().anyMatch(e -> e instanceof Effect.Promote);
+    }
+
+    /** A node that elected itself alone (no peer known) and leads. */
+    private static Node leader(Endpoint self) {
+        Node n = new Node(self);
+        n.probe(master(runOf(self), 100));
+        Effect.Promote promote = null;
+        while (promote == null && n.now < 5_000) {
+            n.later(HB / 2).tick();
+            promote = n.effects.stream().filter(e -> e instanceof Effect.Promote).map(e -> (Effect.Promote) e)
+                    .findFirst().orElse(null);
+        }
+        assertThat(promote).isNotNull();
+        n.feed(new ElectionEvent.PromotionFinished(promote.epoch(), true, "ok", n.now));
+        n.probe(master(runOf(self), 100));
+        assertThat(n.election.state()).isEqualTo(NodeState.LEADING);
+        return n;
+    }
+
+    /** A node whose redis replicates {@code leader}'s, in sync at {@code offset}, leading {@code epoch}. */
+    private static Node follower(Endpoint self, Endpoint leader, long epoch, long offset) {
+        Node n = new Node(self);
+        n.probe(replicaOf(leader, runOf(self), offset));
+        n.later(HB).hear(leading(leader, epoch, offset));
+        n.probe(replicaOf(leader, runOf(self), offset));
+        assertThat(n.election.state()).isEqualTo(NodeState.FOLLOWING);
+        assertThat(n.election.tainted()).isFalse();
+        return n;
+    }
+
+    /** One node's election, fed by hand; {@code effects} are those of the last event, {@code seen} all of them. */
+    private static final class Node {
+        final Election election;
+        final List<Effect> effects = new ArrayList<>();
+        final List<Effect> seen = new ArrayList<>();
+        long now;
+
+        Node(Endpoint self) {
+            election = new Election(new ElectionSettings(self, redisOf(self), 8080, HB, PEER_TIMEOUT, REDIS_FAILURES,
+                    Long.MAX_VALUE, 5000, Quorum.NONE, 0, BUSY_GRACE), 0);
+        }
+
+        Node at(long t) {
+            now = t;
+            return this;
+        }
+
+        Node later(long ms) {
+            return at(now + ms);
+        }
+
+        void feed(ElectionEvent event) {
+            effects.clear();
+            effects.addAll(election.handle(event));
+            seen.addAll(effects);
+        }
+
+        void tick() {
+            feed(new ElectionEvent.Tick(now));
+        }
+
+        void probe(RedisSnapshot snapshot) {
+            feed(new ElectionEvent.ProbeSucceeded(snapshot, now));
+        }
+
+        void hear(NodeStatus status) {
+            feed(new ElectionEvent.PeerStatusReceived(status, now));
+        }
+    }
+
+    // ---- statuses and snapshots ----
+
+    private static String runOf(Endpoint node) {
+        return "run-" + node.host();
+    }
+
+    private static Endpoint redisOf(Endpoint node) {
+        return new Endpoint(node.host(), 6379);
+    }
+
+    private static NodeStatus status(Endpoint node, NodeState state, long epoch, Endpoint leader, long since,
+            long offset) {
+        RedisRole role = state == NodeState.FOLLOWING ? RedisRole.REPLICA : RedisRole.MASTER;
+        return new NodeStatus(node, redisOf(node), 8080, state, epoch, leader, since, offset, false, role,
+                role == RedisRole.REPLICA, runOf(node), 2, since > 0 ? since : 1);
+    }
+
+    private static NodeStatus leading(Endpoint node, long epoch, long offset) {
+        return status(node, NodeState.LEADING, epoch, node, 0, offset);
+    }
+
+    private static NodeStatus proposing(Endpoint node, long offset, long since) {
+        return status(node, NodeState.PROPOSING, 0, null, since, offset);
+    }
+
+    private static RedisSnapshot master(String runId, long offset) {
+        return new RedisSnapshot(runId, 1, "7.0.15", RedisRole.MASTER, null, 0, false, false, offset, offset, 0);
+    }
+
+    private static RedisSnapshot replicaOf(Endpoint leader, String runId, long offset) {
+        Endpoint r = redisOf(leader);
+        return new RedisSnapshot(runId, 1, "7.0.15", RedisRole.REPLICA, r.host(), r.port(), true, false, offset,
+                offset, 0, true, 60);
+    }
+}
