@@ -2,8 +2,8 @@ package dev.skep.app;
 
 import dev.skep.http.StatusJson;
 import dev.skep.topology.Endpoint;
-import dev.skep.topology.HiveStatus;
-import dev.skep.topology.HiveStatus.Traffic;
+import dev.skep.status.HiveStatus;
+import dev.skep.status.HiveStatus.Traffic;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

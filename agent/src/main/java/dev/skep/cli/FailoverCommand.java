@@ -1,9 +1,10 @@
 package dev.skep.cli;
 
+import dev.skep.status.NodeState;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.skep.http.StatusJson;
 import dev.skep.topology.Endpoint;
-import dev.skep.topology.HiveStatus;
+import dev.skep.status.HiveStatus;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -66,7 +67,7 @@ public final class FailoverCommand implements Callable<Integer> {
             return 1;
         }
         HiveStatus.Member leader = status.members().stream()
-                .filter(m -> m.alive() && m.state().equals("LEADING")).findFirst().orElse(null);
+                .filter(m -> m.alive() && m.state() == NodeState.LEADING).findFirst().orElse(null);
         if (leader == null) {
             spec.commandLine().getErr().println("no leader in the hive as " + http + " sees it: nothing to hand over");
             return 1;

@@ -2,7 +2,7 @@ package dev.skep.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.skep.http.StatusJson;
-import dev.skep.topology.HiveStatus;
+import dev.skep.status.HiveStatus;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -1,8 +1,8 @@
 package dev.skep.cli;
 
 import dev.skep.topology.Endpoint;
-import dev.skep.topology.HiveEvent;
-import dev.skep.topology.HiveStatus;
+import dev.skep.status.HiveEvent;
+import dev.skep.status.HiveStatus;
 
 import java.time.Instant;
 import java.time.ZoneId;
@@ -60,7 +60,7 @@ public final class StatusTable {
     public static String render(HiveStatus s, ZoneId zone, boolean colour) {
         StringBuilder out = new StringBuilder();
         out.append("node ").append(str(s.node()))
-                .append("  state ").append(orDash(s.state()))
+                .append("  state ").append(orDash(s.state() == null ? null : s.state().name()))
                 .append("  epoch ").append(s.epoch())
                 .append("  leader ").append(str(s.leader()))
                 .append("  master ").append(str(s.master()))
@@ -89,7 +89,7 @@ public final class StatusTable {
             boolean leader = m.node() != null && m.node().equals(s.leader());
             rows.add(new Cell[] {
                 new Cell(str(m.node()) + (leader ? " *" : ""), leader ? Style.BOLD : Style.NONE),
-                new Cell(orDash(m.state()), stateStyle(m)),
+                new Cell(orDash(m.state() == null ? null : m.state().name()), stateStyle(m)),
                 Cell.of(orDash(m.redisRole() == null ? null : m.redisRole().toLowerCase(java.util.Locale.ROOT))),
                 Cell.of(str(m.redis())),
                 Cell.of(Long.toString(m.replOffset())),
@@ -130,11 +130,14 @@ public final class StatusTable {
         if (!m.alive()) {
             return Style.RED;
         }
-        return switch (orDash(m.state())) {
-            case "LEADING" -> Style.GREEN_BOLD;
-            case "FOLLOWING" -> Style.CYAN;
-            case "NOT_READY" -> Style.RED;
-            case "PROPOSING", "PROMOTING" -> Style.YELLOW;
+        if (m.state() == null) {
+            return Style.NONE;
+        }
+        return switch (m.state()) {
+            case LEADING -> Style.GREEN_BOLD;
+            case FOLLOWING -> Style.CYAN;
+            case NOT_READY -> Style.RED;
+            case PROPOSING, PROMOTING -> Style.YELLOW;
             default -> Style.NONE;
         };
     }

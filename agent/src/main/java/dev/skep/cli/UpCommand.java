@@ -2,7 +2,7 @@ package dev.skep.cli;
 
 import dev.skep.Skep;
 import dev.skep.http.StatusJson;
-import dev.skep.topology.HiveStatus;
+import dev.skep.status.HiveStatus;
 import dev.skep.up.ChildSpec;
 import dev.skep.up.LocalHive;
 import dev.skep.up.LocalHive.NodePorts;
@@ -253,7 +253,7 @@ public final class UpCommand implements Callable<Integer> {
             HiveStatus s = statuses.get(n.index());
             String role = s.members().stream().filter(HiveStatus.Member::self).findFirst()
                     .map(m -> m.state() + (m.redisRole() == null ? "" : " (" + m.redisRole().toLowerCase(java.util.Locale.ROOT) + ")"))
-                    .orElse(s.state());
+                    .orElse(String.valueOf(s.state()));
             rows.add(new String[] {
                 Integer.toString(n.index()), role,
                 Integer.toString(n.redis()),

@@ -1,5 +1,6 @@
 package dev.skep.election;
 
+import dev.skep.status.NodeState;
 import dev.skep.redis.RedisSnapshot;
 
 import java.util.ArrayList;

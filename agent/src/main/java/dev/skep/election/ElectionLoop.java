@@ -1,5 +1,7 @@
 package dev.skep.election;
 
+import dev.skep.status.NodeState;
+import dev.skep.peer.PeerTransport;
 import dev.skep.lease.LeaseRecord;
 import dev.skep.discovery.PeerSource;
 import dev.skep.lease.LeaseConflictException;
@@ -8,10 +10,10 @@ import dev.skep.redis.ProbeFailure;
 import dev.skep.redis.RedisController;
 import dev.skep.redis.RedisSnapshot;
 import dev.skep.topology.Endpoint;
-import dev.skep.topology.EventLog;
-import dev.skep.topology.HandoverResult;
-import dev.skep.topology.HiveEvent;
-import dev.skep.topology.HiveStatus;
+import dev.skep.status.EventLog;
+import dev.skep.status.HandoverResult;
+import dev.skep.status.HiveEvent;
+import dev.skep.status.HiveStatus;
 import dev.skep.topology.TopologyHolder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

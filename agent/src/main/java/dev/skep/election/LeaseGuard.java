@@ -1,8 +1,9 @@
 package dev.skep.election;
 
+import dev.skep.status.NodeState;
 import dev.skep.lease.LeaseRecord;
 import dev.skep.topology.Endpoint;
-import dev.skep.topology.HiveStatus;
+import dev.skep.status.HiveStatus;
 
 /**
  * {@code --election lease}: the peer election picks the candidate as in every mode, but the winner promotes its redis

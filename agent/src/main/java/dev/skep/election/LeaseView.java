@@ -1,7 +1,7 @@
 package dev.skep.election;
 
 import dev.skep.lease.LeaseRecord;
-import dev.skep.topology.HiveStatus;
+import dev.skep.status.HiveStatus;
 
 import java.util.Objects;
 

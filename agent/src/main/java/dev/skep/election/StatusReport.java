@@ -1,10 +1,11 @@
 package dev.skep.election;
 
+import dev.skep.status.NodeState;
 import dev.skep.redis.RedisRole;
 import dev.skep.redis.RedisSnapshot;
 import dev.skep.topology.Endpoint;
-import dev.skep.topology.HiveEvent;
-import dev.skep.topology.HiveStatus;
+import dev.skep.status.HiveEvent;
+import dev.skep.status.HiveStatus;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -34,7 +35,7 @@ public final class StatusReport {
         }
         rows.sort(Comparator.comparing(HiveStatus.Member::node));
         String notReady = election.notReadyReason();
-        return new HiveStatus(settings.self(), election.state().name(), election.epoch(), election.leader(),
+        return new HiveStatus(settings.self(), election.state(), election.epoch(), election.leader(),
                 election.topology().master(), notReady.isEmpty(), notReady, rows, events, peerMessagesRejected,
                 election.leaseStatus(now));
     }
@@ -64,7 +65,7 @@ public final class StatusReport {
             // Offsets are sampled at different moments: a replica heard after the leader can be "ahead".
             lag = Math.max(0, masterOffset - offset);
         }
-        return new HiveStatus.Member(s.node(), s.redis(), s.httpPort(), s.state().name(), s.epoch(), s.leader(),
+        return new HiveStatus.Member(s.node(), s.redis(), s.httpPort(), s.state(), s.epoch(), s.leader(),
                 s.redisRole().name(), offset, lag, s.linkUp(), s.redisProcessId(), s.redisRunId(), self, alive,
                 lastHeardMs);
     }

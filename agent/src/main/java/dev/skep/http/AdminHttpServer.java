@@ -4,8 +4,8 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.skep.topology.Endpoint;
-import dev.skep.topology.HandoverResult;
-import dev.skep.topology.HiveStatus;
+import dev.skep.status.HandoverResult;
+import dev.skep.status.HiveStatus;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -11,7 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import dev.skep.topology.Endpoint;
-import dev.skep.topology.HiveStatus;
+import dev.skep.status.HiveStatus;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

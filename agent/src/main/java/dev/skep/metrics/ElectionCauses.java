@@ -1,6 +1,6 @@
 package dev.skep.metrics;
 
-import dev.skep.topology.HiveEvent;
+import dev.skep.status.HiveEvent;
 
 import java.util.List;
 

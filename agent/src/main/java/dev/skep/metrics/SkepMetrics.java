@@ -2,8 +2,8 @@ package dev.skep.metrics;
 
 import dev.skep.proxy.ProxyCount;
 import dev.skep.proxy.ProxyServer;
-import dev.skep.topology.HiveEvent;
-import dev.skep.topology.HiveStatus;
+import dev.skep.status.HiveEvent;
+import dev.skep.status.HiveStatus;
 import dev.skep.topology.Topology;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -89,7 +89,7 @@ public final class SkepMetrics implements AutoCloseable {
         this.status = Objects.requireNonNull(status, "status");
 
         for (String state : STATES) {
-            Gauge.builder("skep.node.state", () -> is(s -> s.state(), state))
+            Gauge.builder("skep.node.state", () -> is(s -> s.state() == null ? null : s.state().name(), state))
                     .tag("state", state.toLowerCase(Locale.ROOT))
                     .description("1 for the election state this node is in, 0 for the others")
                     .register(registry);

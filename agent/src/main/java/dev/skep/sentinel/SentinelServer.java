@@ -1,7 +1,7 @@
 package dev.skep.sentinel;
 
 import dev.skep.netty.EventLoops;
-import dev.skep.topology.HiveStatus;
+import dev.skep.status.HiveStatus;
 import dev.skep.topology.Topology;
 import dev.skep.topology.TopologyHolder;
 import io.netty.bootstrap.ServerBootstrap;

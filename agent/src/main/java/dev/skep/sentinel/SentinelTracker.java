@@ -1,8 +1,9 @@
 package dev.skep.sentinel;
 
+import dev.skep.status.NodeState;
 import dev.skep.sentinel.SentinelView.Instance;
 import dev.skep.topology.Endpoint;
-import dev.skep.topology.HiveStatus;
+import dev.skep.status.HiveStatus;
 import dev.skep.topology.Topology;
 
 import java.util.ArrayList;
@@ -32,9 +33,6 @@ import java.util.TreeSet;
  * failing and recovering ({@code slave <ip:port> <ip> <port> @ <name> <master-ip> <master-port>}).
  */
 final class SentinelTracker {
-    private static final String LEADING = "LEADING";
-    private static final String FOLLOWING = "FOLLOWING";
-    private static final String NOT_READY = "NOT_READY";
 
     private SentinelTracker() {}
 
@@ -105,7 +103,7 @@ final class SentinelTracker {
             return Optional.empty();
         }
         return status.members().stream()
-                .filter(m -> !m.self() && m.alive() && LEADING.equals(m.state()) && m.epoch() >= ourEpoch)
+                .filter(m -> !m.self() && m.alive() && m.state() == NodeState.LEADING && m.epoch() >= ourEpoch)
                 .max(Comparator.comparingLong(HiveStatus.Member::epoch));
     }
 
@@ -113,7 +111,7 @@ final class SentinelTracker {
     private static Set<Endpoint> followersOf(HiveStatus.Member leader, HiveStatus status) {
         Set<Endpoint> out = new HashSet<>();
         for (HiveStatus.Member m : status.members()) {
-            if (m.alive() && FOLLOWING.equals(m.state()) && leader.node().equals(m.leader())
+            if (m.alive() && m.state() == NodeState.FOLLOWING && leader.node().equals(m.leader())
                     && m.epoch() == leader.epoch() && m.linkUp()) {
                 out.add(m.redis());
             }
@@ -138,7 +136,7 @@ final class SentinelTracker {
 
     /** Its agent is heard and reports its redis answering (a node whose redis fails probes is NOT_READY). */
     private static boolean answering(HiveStatus.Member m) {
-        return m != null && m.alive() && !NOT_READY.equals(m.state()) && !"UNKNOWN".equals(m.redisRole());
+        return m != null && m.alive() && m.state() != NodeState.NOT_READY && !"UNKNOWN".equals(m.redisRole());
     }
 
     /** When the member's agent last reported its redis answering; kept from before while it is not. */

@@ -1,8 +1,9 @@
 package dev.skep.app;
 
+import dev.skep.status.NodeState;
 import dev.skep.cli.SkepCommand;
 import dev.skep.topology.Endpoint;
-import dev.skep.topology.HandoverResult;
+import dev.skep.status.HandoverResult;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -164,7 +165,7 @@ class HandoverIT {
         HandoverResult stranger = leader.agent.handover(new Endpoint("127.0.0.1", 1), "test").get(5, TimeUnit.SECONDS);
         assertThat(stranger.ok()).isFalse();
         assertThat(stranger.detail()).contains("not a member");
-        assertThat(leader.status().state()).isEqualTo("LEADING");
+        assertThat(leader.status().state()).isEqualTo(NodeState.LEADING);
 
         HandoverResult named = leader.agent.handover(other.peer(), "test").get(10, TimeUnit.SECONDS);
         assertThat(named.ok()).as(named.detail()).isTrue();
@@ -185,7 +186,7 @@ class HandoverIT {
             try {
                 HandoverResult r = leader.agent.handover(replica.peer(), "test").get(10, TimeUnit.SECONDS);
                 assertThat(r.ok()).isFalse();
-                assertThat(leader.status().state()).isEqualTo("LEADING");
+                assertThat(leader.status().state()).isEqualTo(NodeState.LEADING);
                 // writes paused on the master's redis were resumed: a write through the proxy succeeds
                 assertThat(j.set("after", "2")).isEqualTo("OK");
                 assertThat(leader.redis.jedis().get("after")).isEqualTo("2");

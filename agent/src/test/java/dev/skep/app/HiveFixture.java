@@ -1,11 +1,12 @@
 package dev.skep.app;
 
+import dev.skep.status.NodeState;
 import dev.skep.config.AgentConfig;
 import dev.skep.lease.LeaseSettings;
 import dev.skep.support.FreePorts;
 import dev.skep.support.RedisServerFixture;
 import dev.skep.topology.Endpoint;
-import dev.skep.topology.HiveStatus;
+import dev.skep.status.HiveStatus;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -178,7 +179,7 @@ final class HiveFixture implements AutoCloseable {
     Optional<Node> agreedLeader(Node ignored) {
         Node leader = null;
         for (Node n : nodes) {
-            if (n != ignored && n.agent != null && n.status().state().equals("LEADING")) {
+            if (n != ignored && n.agent != null && n.status().state() == NodeState.LEADING) {
                 if (leader != null) {
                     return Optional.empty();
                 }

@@ -1,8 +1,9 @@
 package dev.skep.app;
 
+import dev.skep.status.NodeState;
 import dev.skep.topology.Endpoint;
-import dev.skep.topology.HiveEvent;
-import dev.skep.topology.HiveStatus;
+import dev.skep.status.HiveEvent;
+import dev.skep.status.HiveStatus;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.Jedis;
@@ -87,8 +88,8 @@ class HiveIT {
         AtomicBoolean everLed = new AtomicBoolean();
         oldMaster.redis.restartEmpty();
         await().atMost(ELECTION).pollInterval(Duration.ofMillis(20)).untilAsserted(() -> {
-            String state = oldMaster.status().state();
-            if (state.equals("LEADING") || state.equals("PROMOTING")) {
+            NodeState state = oldMaster.status().state();
+            if (state == NodeState.LEADING || state == NodeState.PROMOTING) {
                 everLed.set(true);
             }
             String info = oldMaster.redis.jedis().info("replication");
@@ -118,7 +119,7 @@ class HiveIT {
 
         oldLeader.startAgent();
         await().atMost(ELECTION).untilAsserted(() -> {
-            assertThat(oldLeader.status().state()).isEqualTo("FOLLOWING");
+            assertThat(oldLeader.status().state()).isEqualTo(NodeState.FOLLOWING);
             assertThat(oldLeader.status().leader()).isEqualTo(newLeader.peer());
             String info = oldLeader.redis.jedis().info("replication");
             assertThat(infoField(info, "role")).isEqualTo("slave");
@@ -141,7 +142,7 @@ class HiveIT {
         HiveFixture.Node joiner = hive.addNode(all, ""); // the first three do not list it: they learn of it
 
         await().atMost(ELECTION).untilAsserted(() -> {
-            assertThat(joiner.status().state()).isEqualTo("FOLLOWING");
+            assertThat(joiner.status().state()).isEqualTo(NodeState.FOLLOWING);
             assertThat(joiner.status().leader()).isEqualTo(leader.peer());
             assertThat(joiner.redis.jedis().get("existing")).isEqualTo("data");
             assertThat(leader.status().members()).extracting(HiveStatus.Member::node).contains(joiner.peer());

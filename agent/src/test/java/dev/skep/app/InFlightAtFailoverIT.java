@@ -1,6 +1,6 @@
 package dev.skep.app;
 
-import dev.skep.topology.HandoverResult;
+import dev.skep.status.HandoverResult;
 import dev.skep.support.PrometheusText;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

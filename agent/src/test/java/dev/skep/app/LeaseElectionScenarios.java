@@ -1,10 +1,11 @@
 package dev.skep.app;
 
+import dev.skep.status.NodeState;
 import dev.skep.lease.KubernetesLeaseStore;
 import dev.skep.lease.LeaseRecord;
 import dev.skep.lease.LeaseSettings;
 import dev.skep.support.PrometheusText;
-import dev.skep.topology.HandoverResult;
+import dev.skep.status.HandoverResult;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -210,7 +211,7 @@ abstract class LeaseElectionScenarios {
         long cutAt = System.nanoTime();
         stopApiServer();
         await().atMost(Duration.ofSeconds(DURATION_S + 2)).pollInterval(Duration.ofMillis(20))
-                .until(() -> !old.status().state().equals("LEADING"));
+                .until(() -> old.status().state() != NodeState.LEADING);
         long stepMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - cutAt);
         System.out.printf("lease [%s]: leader stepped down %d ms after the API server went away%n", apiServerName(), stepMs);
         assertThat(stepMs).as("before anyone could take the Lease").isLessThan(DURATION_S * 1000L);

@@ -1,5 +1,6 @@
 package dev.skep.app;
 
+import dev.skep.status.NodeState;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.DefaultJedisClientConfig;
@@ -43,14 +44,14 @@ class QuorumIT {
                 }
             }
             await().atMost(Duration.ofMillis(HiveFixture.PEER_TIMEOUT_MS * 4L))
-                    .until(() -> !leader.status().state().equals("LEADING"));
+                    .until(() -> leader.status().state() != NodeState.LEADING);
             assertThat(leader.status().events()).anySatisfy(e -> assertThat(e.message()).contains("no majority"));
             // clients writing to the redis directly are fenced too
             await().atMost(Duration.ofSeconds(2)).untilAsserted(() ->
                     assertThatThrownBy(() -> leader.redis.jedis().set("direct", "x"))
                             .isInstanceOf(JedisDataException.class).hasMessageContaining("NOREPLICAS"));
             // and no node elects itself with one of three
-            assertThat(leader.status().state()).isNotEqualTo("LEADING");
+            assertThat(leader.status().state()).isNotEqualTo(NodeState.LEADING);
         }
     }
 

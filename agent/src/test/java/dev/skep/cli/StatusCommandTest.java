@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.skep.http.AdminHttpServer;
 import dev.skep.http.CannedHiveStatus;
 import dev.skep.http.StatusJson;
-import dev.skep.topology.HiveStatus;
+import dev.skep.status.HiveStatus;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

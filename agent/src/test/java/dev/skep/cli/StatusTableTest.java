@@ -1,8 +1,9 @@
 package dev.skep.cli;
 
+import dev.skep.status.NodeState;
 import dev.skep.http.CannedHiveStatus;
 import dev.skep.http.StatusJson;
-import dev.skep.topology.HiveStatus;
+import dev.skep.status.HiveStatus;
 import org.junit.jupiter.api.Test;
 
 import java.time.ZoneOffset;
@@ -46,7 +47,7 @@ class StatusTableTest {
         String first = StatusTable.render(s, ZoneOffset.UTC).lines().findFirst().orElseThrow();
         assertThat(first).endsWith("NOT READY (local redis unreachable)");
 
-        HiveStatus empty = new HiveStatus(s.node(), "ALONE", 0, null, null, false, "", List.of(), List.of(), 0);
+        HiveStatus empty = new HiveStatus(s.node(), NodeState.ALONE, 0, null, null, false, "", List.of(), List.of(), 0);
         String text = StatusTable.render(empty, ZoneOffset.UTC);
         assertThat(text).startsWith("node 127.0.0.1:7004  state ALONE  epoch 0  leader -  master -  NOT READY");
         assertThat(text).doesNotContain("last events");

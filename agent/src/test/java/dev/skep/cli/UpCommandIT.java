@@ -1,7 +1,8 @@
 package dev.skep.cli;
 
+import dev.skep.status.NodeState;
 import dev.skep.http.StatusJson;
-import dev.skep.topology.HiveStatus;
+import dev.skep.status.HiveStatus;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -85,8 +86,8 @@ class UpCommandIT {
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).ignoreExceptions().until(() -> {
             HiveStatus s = StatusJson.read(client.fetch(StatusClient.statusUri("127.0.0.1:" + (base + 5))));
             seen.set(s);
-            long leading = s.members().stream().filter(m -> "LEADING".equals(m.state())).count();
-            long following = s.members().stream().filter(m -> "FOLLOWING".equals(m.state())).count();
+            long leading = s.members().stream().filter(m -> m.state() == NodeState.LEADING).count();
+            long following = s.members().stream().filter(m -> m.state() == NodeState.FOLLOWING).count();
             return s.master() != null && s.members().size() == 3 && leading == 1 && following == 2;
         });
 

@@ -1,7 +1,7 @@
 package dev.skep.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.skep.topology.HiveStatus;
+import dev.skep.status.HiveStatus;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

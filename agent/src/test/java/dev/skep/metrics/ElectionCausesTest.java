@@ -1,6 +1,6 @@
 package dev.skep.metrics;
 
-import dev.skep.topology.HiveEvent;
+import dev.skep.status.HiveEvent;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;

@@ -1,8 +1,9 @@
 package dev.skep.sentinel;
 
+import dev.skep.status.NodeState;
 import dev.skep.sentinel.SentinelView.Instance;
 import dev.skep.topology.Endpoint;
-import dev.skep.topology.HiveStatus;
+import dev.skep.status.HiveStatus;
 import dev.skep.topology.Topology;
 import org.junit.jupiter.api.Test;
 
@@ -23,7 +24,7 @@ class SentinelTrackerTest {
     static final Endpoint R1 = Endpoint.parse("127.0.0.1:7010");
     static final Endpoint R2 = Endpoint.parse("127.0.0.1:7020");
 
-    static HiveStatus.Member member(Endpoint node, Endpoint redis, String state, long epoch, Endpoint leader,
+    static HiveStatus.Member member(Endpoint node, Endpoint redis, NodeState state, long epoch, Endpoint leader,
                                     String role, boolean linkUp, boolean self, boolean alive) {
         return new HiveStatus.Member(node, redis, 0, state, epoch, leader, role, 100, 0, linkUp, 1, "run-" + redis.port(),
                 self, alive, self ? 0 : 50);
@@ -32,13 +33,13 @@ class SentinelTrackerTest {
     /** Node 0's status: node 0 leads in epoch 5, nodes 1 and 2 follow it. */
     static HiveStatus leading0() {
         return status(List.of(
-                member(P0, R0, "LEADING", 5, P0, "MASTER", false, true, true),
-                member(P1, R1, "FOLLOWING", 5, P0, "REPLICA", true, false, true),
-                member(P2, R2, "FOLLOWING", 5, P0, "REPLICA", true, false, true)));
+                member(P0, R0, NodeState.LEADING, 5, P0, "MASTER", false, true, true),
+                member(P1, R1, NodeState.FOLLOWING, 5, P0, "REPLICA", true, false, true),
+                member(P2, R2, NodeState.FOLLOWING, 5, P0, "REPLICA", true, false, true)));
     }
 
     static HiveStatus status(List<HiveStatus.Member> members) {
-        return new HiveStatus(P0, "X", 5, null, null, true, "", members, List.of(), 0);
+        return new HiveStatus(P0, NodeState.FOLLOWING, 5, null, null, true, "", members, List.of(), 0);
     }
 
     private SentinelView view = SentinelView.NONE;
@@ -55,7 +56,7 @@ class SentinelTrackerTest {
 
     @Test
     void nothingIsKnownBeforeTheFirstMaster() {
-        assertThat(step(Topology.NONE, status(List.of(member(P0, R0, "ALONE", 0, null, "MASTER", false, true, true))), T))
+        assertThat(step(Topology.NONE, status(List.of(member(P0, R0, NodeState.ALONE, 0, null, "MASTER", false, true, true))), T))
                 .isEmpty();
         assertThat(view).isEqualTo(SentinelView.NONE);
     }
@@ -76,9 +77,9 @@ class SentinelTrackerTest {
 
         // node 0's redis dies: node 0 is not ready and has no master, nobody leads yet
         HiveStatus lost = status(List.of(
-                member(P0, R0, "NOT_READY", 5, null, "UNKNOWN", false, true, true),
-                member(P1, R1, "PROPOSING", 5, null, "REPLICA", false, false, true),
-                member(P2, R2, "PROPOSING", 5, null, "REPLICA", false, false, true)));
+                member(P0, R0, NodeState.NOT_READY, 5, null, "UNKNOWN", false, true, true),
+                member(P1, R1, NodeState.PROPOSING, 5, null, "REPLICA", false, false, true),
+                member(P2, R2, NodeState.PROPOSING, 5, null, "REPLICA", false, false, true)));
         assertThat(step(new Topology(5, null, null, List.of()), lost, T + 200))
                 .containsExactly(event("+sdown", "master mymaster 127.0.0.1 7000"));
         assertThat(view.master().down()).isTrue();
@@ -88,9 +89,9 @@ class SentinelTrackerTest {
 
         // node 1 wins epoch 6; node 0 (still not ready) hears it: clients asking node 0 are sent to node 1
         HiveStatus elected = status(List.of(
-                member(P0, R0, "NOT_READY", 5, null, "MASTER", false, true, true), // its last known role
-                member(P1, R1, "LEADING", 6, P1, "MASTER", false, false, true),
-                member(P2, R2, "FOLLOWING", 6, P1, "REPLICA", true, false, true)));
+                member(P0, R0, NodeState.NOT_READY, 5, null, "MASTER", false, true, true), // its last known role
+                member(P1, R1, NodeState.LEADING, 6, P1, "MASTER", false, false, true),
+                member(P2, R2, NodeState.FOLLOWING, 6, P1, "REPLICA", true, false, true)));
         assertThat(step(new Topology(5, null, null, List.of()), elected, T + 600)).containsExactly(
                 event("+switch-master", "mymaster 127.0.0.1 7000 127.0.0.1 7010"),
                 event("+slave", "slave 127.0.0.1:7000 127.0.0.1 7000 @ mymaster 127.0.0.1 7010"),
@@ -106,9 +107,9 @@ class SentinelTrackerTest {
 
         // node 0's redis restarts empty and resyncs from node 1: it becomes a healthy replica
         HiveStatus rejoined = status(List.of(
-                member(P0, R0, "FOLLOWING", 6, P1, "REPLICA", true, true, true),
-                member(P1, R1, "LEADING", 6, P1, "MASTER", false, false, true),
-                member(P2, R2, "FOLLOWING", 6, P1, "REPLICA", true, false, true)));
+                member(P0, R0, NodeState.FOLLOWING, 6, P1, "REPLICA", true, true, true),
+                member(P1, R1, NodeState.LEADING, 6, P1, "MASTER", false, false, true),
+                member(P2, R2, NodeState.FOLLOWING, 6, P1, "REPLICA", true, false, true)));
         assertThat(step(new Topology(6, P1, R1, List.of(R0, R2)), rejoined, T + 2000))
                 .containsExactly(event("-sdown", "slave 127.0.0.1:7000 127.0.0.1 7000 @ mymaster 127.0.0.1 7010"));
         assertThat(view.replicas()).noneMatch(Instance::down);
@@ -128,9 +129,9 @@ class SentinelTrackerTest {
     void aReplicaThatFailsAndRecovers() {
         step(new Topology(5, P0, R0, List.of(R1, R2)), leading0(), T);
         HiveStatus r2Gone = status(List.of(
-                member(P0, R0, "LEADING", 5, P0, "MASTER", false, true, true),
-                member(P1, R1, "FOLLOWING", 5, P0, "REPLICA", true, false, true),
-                member(P2, R2, "FOLLOWING", 5, P0, "REPLICA", true, false, false)));
+                member(P0, R0, NodeState.LEADING, 5, P0, "MASTER", false, true, true),
+                member(P1, R1, NodeState.FOLLOWING, 5, P0, "REPLICA", true, false, true),
+                member(P2, R2, NodeState.FOLLOWING, 5, P0, "REPLICA", true, false, false)));
         assertThat(step(new Topology(5, P0, R0, List.of(R1)), r2Gone, T + 100))
                 .containsExactly(event("+sdown", "slave 127.0.0.1:7020 127.0.0.1 7020 @ mymaster 127.0.0.1 7000"));
         assertThat(view.replicas().get(1).flags("slave")).isEqualTo("s_down,slave,disconnected");
@@ -148,9 +149,9 @@ class SentinelTrackerTest {
     @Test
     void aResyncingReplicaIsListedDownButNotDisconnected() {
         HiveStatus syncing = status(List.of(
-                member(P0, R0, "LEADING", 5, P0, "MASTER", false, true, true),
-                member(P1, R1, "FOLLOWING", 5, P0, "REPLICA", true, false, true),
-                member(P2, R2, "FOLLOWING", 5, P0, "REPLICA", false, false, true)));
+                member(P0, R0, NodeState.LEADING, 5, P0, "MASTER", false, true, true),
+                member(P1, R1, NodeState.FOLLOWING, 5, P0, "REPLICA", true, false, true),
+                member(P2, R2, NodeState.FOLLOWING, 5, P0, "REPLICA", false, false, true)));
         step(new Topology(5, P0, R0, List.of(R1)), syncing, T);
         assertThat(view.replicas().get(1).flags("slave")).isEqualTo("s_down,slave");
     }
@@ -159,14 +160,14 @@ class SentinelTrackerTest {
     void anOlderLeaderReportedByAPeerIsIgnored() {
         step(new Topology(5, P0, R0, List.of(R1, R2)), leading0(), T);
         HiveStatus stale = status(List.of(
-                member(P0, R0, "NOT_READY", 5, null, "UNKNOWN", false, true, true),
-                member(P1, R1, "LEADING", 4, P1, "MASTER", false, false, true)));
+                member(P0, R0, NodeState.NOT_READY, 5, null, "UNKNOWN", false, true, true),
+                member(P1, R1, NodeState.LEADING, 4, P1, "MASTER", false, false, true)));
         assertThat(step(new Topology(5, null, null, List.of()), stale, T + 100))
                 .containsExactly(event("+sdown", "master mymaster 127.0.0.1 7000"));
         // and a leader whose agent went silent is not trusted either
         HiveStatus silent = status(List.of(
-                member(P0, R0, "NOT_READY", 5, null, "UNKNOWN", false, true, true),
-                member(P1, R1, "LEADING", 6, P1, "MASTER", false, false, false)));
+                member(P0, R0, NodeState.NOT_READY, 5, null, "UNKNOWN", false, true, true),
+                member(P1, R1, NodeState.LEADING, 6, P1, "MASTER", false, false, false)));
         assertThat(step(new Topology(5, null, null, List.of()), silent, T + 200)).isEmpty();
         assertThat(view.master().address()).isEqualTo(R0);
     }

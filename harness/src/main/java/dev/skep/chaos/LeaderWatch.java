@@ -2,8 +2,8 @@ package dev.skep.chaos;
 
 import dev.skep.cli.StatusClient;
 import dev.skep.http.StatusJson;
-import dev.skep.topology.HiveEvent;
-import dev.skep.topology.HiveStatus;
+import dev.skep.status.HiveEvent;
+import dev.skep.status.HiveStatus;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,8 +1,9 @@
 package dev.skep.chaos;
 
+import dev.skep.status.NodeState;
 import dev.skep.topology.Endpoint;
-import dev.skep.topology.HiveEvent;
-import dev.skep.topology.HiveStatus;
+import dev.skep.status.HiveEvent;
+import dev.skep.status.HiveStatus;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -14,9 +15,9 @@ class LeaderWatchTest {
     private static final Endpoint R0 = Endpoint.parse("127.0.0.1:7000");
 
     private static HiveStatus status(long epoch, List<Long> memberEpochs, List<HiveEvent> events) {
-        List<HiveStatus.Member> members = memberEpochs.stream().map(e -> new HiveStatus.Member(P0, R0, 7005, "FOLLOWING", e, P0,
+        List<HiveStatus.Member> members = memberEpochs.stream().map(e -> new HiveStatus.Member(P0, R0, 7005, NodeState.FOLLOWING, e, P0,
                 "slave", 0, 0, true, 1, "run", false, true, 0)).toList();
-        return new HiveStatus(P0, "FOLLOWING", epoch, P0, R0, true, "", members, events, 0);
+        return new HiveStatus(P0, NodeState.FOLLOWING, epoch, P0, R0, true, "", members, events, 0);
     }
 
     @Test

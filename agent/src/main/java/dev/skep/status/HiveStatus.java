@@ -1,5 +1,6 @@
-package dev.skep.topology;
+package dev.skep.status;
 
+import dev.skep.topology.Endpoint;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
@@ -22,7 +23,7 @@ import java.util.function.Function;
  */
 public record HiveStatus(
         Endpoint node,
-        String state,
+        NodeState state,
         long epoch,
         Endpoint leader,
         Endpoint master,
@@ -34,7 +35,7 @@ public record HiveStatus(
         Lease lease) {
 
     /** A status of {@code --election peers} (no Lease). */
-    public HiveStatus(Endpoint node, String state, long epoch, Endpoint leader, Endpoint master, boolean ready,
+    public HiveStatus(Endpoint node, NodeState state, long epoch, Endpoint leader, Endpoint master, boolean ready,
                       String readyReason, List<Member> members, List<HiveEvent> events, long peerMessagesRejected) {
         this(node, state, epoch, leader, master, ready, readyReason, members, events, peerMessagesRejected, null);
     }
@@ -90,7 +91,7 @@ public record HiveStatus(
             Endpoint node,
             Endpoint redis,
             int httpPort,
-            String state,
+            NodeState state,
             long epoch,
             Endpoint leader,
             String redisRole,
@@ -106,7 +107,7 @@ public record HiveStatus(
             Double opsPerSec) {
 
         /** A member whose traffic is not known (the election's view: traffic is added by the HTTP side). */
-        public Member(Endpoint node, Endpoint redis, int httpPort, String state, long epoch, Endpoint leader,
+        public Member(Endpoint node, Endpoint redis, int httpPort, NodeState state, long epoch, Endpoint leader,
                 String redisRole, long replOffset, long lagBytes, boolean linkUp, long redisProcessId,
                 String redisRunId, boolean self, boolean alive, long lastHeardMs) {
             this(node, redis, httpPort, state, epoch, leader, redisRole, replOffset, lagBytes, linkUp, redisProcessId,

@@ -1,5 +1,9 @@
-package dev.skep.election;
+package dev.skep.peer;
 
+import dev.skep.status.NodeState;
+
+import dev.skep.election.NodeStatus;
+import dev.skep.election.PeerMessage;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 

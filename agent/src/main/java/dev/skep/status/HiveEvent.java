@@ -1,4 +1,4 @@
-package dev.skep.topology;
+package dev.skep.status;
 
 /**
  * Something that happened to the hive, with its cause, as an operator reads it.

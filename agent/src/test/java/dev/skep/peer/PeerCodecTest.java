@@ -1,5 +1,8 @@
-package dev.skep.election;
+package dev.skep.peer;
 
+import dev.skep.status.NodeState;
+
+import dev.skep.election.NodeStatus;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;

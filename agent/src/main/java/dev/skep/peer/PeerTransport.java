@@ -1,5 +1,6 @@
-package dev.skep.election;
+package dev.skep.peer;
 
+import dev.skep.election.PeerMessage;
 import dev.skep.netty.EventLoops;
 import dev.skep.netty.OffLoopResolverGroup;
 import dev.skep.topology.Endpoint;

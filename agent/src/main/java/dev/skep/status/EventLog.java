@@ -1,4 +1,4 @@
-package dev.skep.topology;
+package dev.skep.status;
 
 import java.util.ArrayDeque;
 import java.util.List;

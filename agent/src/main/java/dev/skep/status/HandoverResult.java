@@ -1,5 +1,6 @@
-package dev.skep.topology;
+package dev.skep.status;
 
+import dev.skep.topology.Endpoint;
 /**
  * How a planned handover ended, for whoever asked for it ({@code skep failover}, SIGTERM).
  *

@@ -1,5 +1,9 @@
-package dev.skep.election;
+package dev.skep.peer;
 
+import dev.skep.status.NodeState;
+
+import dev.skep.election.PeerMessage;
+import dev.skep.election.NodeStatus;
 import dev.skep.redis.RedisRole;
 import dev.skep.topology.Endpoint;
 import java.io.ByteArrayOutputStream;

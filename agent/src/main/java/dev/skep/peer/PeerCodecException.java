@@ -1,4 +1,4 @@
-package dev.skep.election;
+package dev.skep.peer;
 
 /**
  * A peer frame that {@link PeerCodec#decode} refused: malformed, truncated, of an unknown version or type,

@@ -1,4 +1,4 @@
-package dev.skep.election;
+package dev.skep.status;
 
 /** The election states of one node. */
 public enum NodeState {
