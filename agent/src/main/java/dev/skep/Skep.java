@@ -1,7 +1,6 @@
 package dev.skep;
 
 import dev.skep.cli.SkepCommand;
-import picocli.CommandLine;
 
 /** Entry point: parses the command line with picocli and exits with the command's code. */
 public final class Skep {

@@ -1,9 +1,9 @@
 package dev.skep.app;
 
 import dev.skep.http.StatusJson;
-import dev.skep.topology.Endpoint;
 import dev.skep.status.HiveStatus;
 import dev.skep.status.HiveStatus.Traffic;
+import dev.skep.topology.Endpoint;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

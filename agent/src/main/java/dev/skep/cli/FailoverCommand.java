@@ -1,10 +1,10 @@
 package dev.skep.cli;
 
-import dev.skep.status.NodeState;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.skep.http.StatusJson;
-import dev.skep.topology.Endpoint;
 import dev.skep.status.HiveStatus;
+import dev.skep.status.NodeState;
+import dev.skep.topology.Endpoint;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -2,15 +2,14 @@ package dev.skep.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.skep.http.StatusJson;
-import dev.skep.status.HiveStatus;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.net.URI;
-import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.LocalTime;
 import java.time.ZoneId;

@@ -1,8 +1,8 @@
 package dev.skep.cli;
 
-import dev.skep.topology.Endpoint;
 import dev.skep.status.HiveEvent;
 import dev.skep.status.HiveStatus;
+import dev.skep.topology.Endpoint;
 
 import java.time.Instant;
 import java.time.ZoneId;

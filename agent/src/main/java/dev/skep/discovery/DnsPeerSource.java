@@ -1,6 +1,9 @@
 package dev.skep.discovery;
 
 import dev.skep.topology.Endpoint;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.security.Security;
@@ -8,8 +11,6 @@ import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.Objects;
 import java.util.Set;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Peers from a DNS name: every address (A and AAAA records) of the name, each with the same port. Made for

@@ -1,6 +1,7 @@
 package dev.skep.discovery;
 
 import dev.skep.topology.Endpoint;
+
 import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;

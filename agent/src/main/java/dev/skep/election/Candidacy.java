@@ -1,7 +1,7 @@
 package dev.skep.election;
 
-import dev.skep.status.NodeState;
 import dev.skep.redis.RedisSnapshot;
+import dev.skep.status.NodeState;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,10 +1,10 @@
 package dev.skep.election;
 
-import dev.skep.status.NodeState;
 import dev.skep.redis.RedisRole;
 import dev.skep.redis.RedisSnapshot;
-import dev.skep.topology.Endpoint;
 import dev.skep.status.HiveStatus;
+import dev.skep.status.NodeState;
+import dev.skep.topology.Endpoint;
 import dev.skep.topology.Topology;
 
 import java.util.List;

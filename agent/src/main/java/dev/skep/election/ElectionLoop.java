@@ -1,19 +1,19 @@
 package dev.skep.election;
 
-import dev.skep.status.NodeState;
-import dev.skep.peer.PeerTransport;
-import dev.skep.lease.LeaseRecord;
 import dev.skep.discovery.PeerSource;
 import dev.skep.lease.LeaseConflictException;
+import dev.skep.lease.LeaseRecord;
 import dev.skep.lease.LeaseStore;
+import dev.skep.peer.PeerTransport;
 import dev.skep.redis.ProbeFailure;
 import dev.skep.redis.RedisController;
 import dev.skep.redis.RedisSnapshot;
-import dev.skep.topology.Endpoint;
 import dev.skep.status.EventLog;
 import dev.skep.status.HandoverResult;
 import dev.skep.status.HiveEvent;
 import dev.skep.status.HiveStatus;
+import dev.skep.status.NodeState;
+import dev.skep.topology.Endpoint;
 import dev.skep.topology.TopologyHolder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -1,9 +1,9 @@
 package dev.skep.election;
 
-import dev.skep.status.NodeState;
 import dev.skep.lease.LeaseRecord;
-import dev.skep.topology.Endpoint;
 import dev.skep.status.HiveStatus;
+import dev.skep.status.NodeState;
+import dev.skep.topology.Endpoint;
 
 /**
  * {@code --election lease}: the peer election picks the candidate as in every mode, but the winner promotes its redis

@@ -1,11 +1,11 @@
 package dev.skep.election;
 
-import dev.skep.status.NodeState;
 import dev.skep.redis.RedisRole;
 import dev.skep.redis.RedisSnapshot;
-import dev.skep.topology.Endpoint;
 import dev.skep.status.HiveEvent;
 import dev.skep.status.HiveStatus;
+import dev.skep.status.NodeState;
+import dev.skep.topology.Endpoint;
 
 import java.util.ArrayList;
 import java.util.Comparator;

@@ -10,8 +10,8 @@ import com.fasterxml.jackson.databind.JsonSerializer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.module.SimpleModule;
-import dev.skep.topology.Endpoint;
 import dev.skep.status.HiveStatus;
+import dev.skep.topology.Endpoint;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,6 +1,5 @@
 package dev.skep.lease;
 
-
 import java.io.IOException;
 import java.util.Optional;
 

@@ -1,11 +1,13 @@
 package dev.skep.peer;
 
-import dev.skep.status.NodeState;
-
-import dev.skep.election.PeerMessage;
 import dev.skep.election.NodeStatus;
+import dev.skep.election.PeerMessage;
 import dev.skep.redis.RedisRole;
+import dev.skep.status.NodeState;
 import dev.skep.topology.Endpoint;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -17,8 +19,6 @@ import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Encodes and decodes {@link PeerMessage}s as bytes: pure code, no I/O, no state; safe to call from any

@@ -1,11 +1,10 @@
 package dev.skep.proxy;
 
-import dev.skep.resp.RespWriter;
-
 import dev.skep.proxy.Upstream.Port;
-import dev.skep.resp.Route;
 import dev.skep.resp.RequestScanner;
 import dev.skep.resp.RespProtocolException;
+import dev.skep.resp.RespWriter;
+import dev.skep.resp.Route;
 import dev.skep.topology.Endpoint;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -14,14 +13,8 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.ByteToMessageDecoder;
-import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One client connection on the write or read port. It frames the client's requests without decoding them

@@ -1,16 +1,13 @@
 package dev.skep.proxy;
 
-import dev.skep.resp.RespWriter;
-import dev.skep.resp.RequestArguments;
-
 import dev.skep.proxy.ClientSession.Wait;
 import dev.skep.proxy.Upstream.Port;
+import dev.skep.resp.RequestArguments;
+import dev.skep.resp.RespWriter;
 import dev.skep.resp.Route;
 import dev.skep.topology.Endpoint;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.ScheduledFuture;
 
 import java.nio.charset.StandardCharsets;

@@ -1,9 +1,8 @@
 package dev.skep.proxy;
 
-import dev.skep.resp.RequestArguments;
-
 import dev.skep.proxy.ClientSession.Wait;
 import dev.skep.proxy.Upstream.Port;
+import dev.skep.resp.RequestArguments;
 import dev.skep.resp.Route;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;

@@ -1,7 +1,7 @@
 package dev.skep.proxy;
 
-import dev.skep.resp.RespWriter;
 import dev.skep.resp.RequestArguments;
+import dev.skep.resp.RespWriter;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;

@@ -1,7 +1,6 @@
 package dev.skep.proxy;
 
 import dev.skep.resp.RespWriter;
-
 import dev.skep.topology.Endpoint;
 import io.netty.buffer.ByteBuf;
 

@@ -1,7 +1,6 @@
 package dev.skep.proxy;
 
 import dev.skep.resp.RespWriter;
-
 import io.netty.buffer.ByteBuf;
 
 import java.nio.charset.StandardCharsets;

@@ -212,7 +212,6 @@ public final class CommandTable {
         return AGENT_PARAMETERS.contains(lowercase) ? "agent" : null;
     }
 
-
     private static int spread(int hash) {
         return (hash ^ (hash >>> 16)) & (SLOTS - 1);
     }

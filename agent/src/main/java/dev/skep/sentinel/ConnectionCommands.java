@@ -1,6 +1,7 @@
 package dev.skep.sentinel;
 
 import dev.skep.resp.RespWriter;
+
 import java.util.List;
 import java.util.Locale;
 

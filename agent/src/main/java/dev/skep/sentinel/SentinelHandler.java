@@ -1,12 +1,10 @@
 package dev.skep.sentinel;
 
-import dev.skep.resp.RespWriter;
-import io.netty.buffer.ByteBuf;
+import dev.skep.resp.RespProtocolException;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import dev.skep.resp.RespProtocolException;
 import io.netty.util.concurrent.EventExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

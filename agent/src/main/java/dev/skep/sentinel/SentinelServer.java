@@ -1,8 +1,8 @@
 package dev.skep.sentinel;
 
 import dev.skep.netty.EventLoops;
+import dev.skep.resp.RequestDecoder;
 import dev.skep.status.HiveStatus;
-import dev.skep.topology.Topology;
 import dev.skep.topology.TopologyHolder;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -12,7 +12,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
-import dev.skep.resp.RequestDecoder;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;

@@ -1,6 +1,7 @@
 package dev.skep.status;
 
 import dev.skep.topology.Endpoint;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;

@@ -1,9 +1,8 @@
 package dev.skep.app;
 
+import dev.skep.support.ExternalProcess;
 import dev.skep.support.Need;
 import dev.skep.support.Needs;
-
-import dev.skep.support.ExternalProcess;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

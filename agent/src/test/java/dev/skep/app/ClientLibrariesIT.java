@@ -1,9 +1,8 @@
 package dev.skep.app;
 
+import dev.skep.support.ExternalProcess;
 import dev.skep.support.Need;
 import dev.skep.support.Needs;
-
-import dev.skep.support.ExternalProcess;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;

@@ -1,9 +1,9 @@
 package dev.skep.app;
 
-import dev.skep.status.NodeState;
 import dev.skep.cli.SkepCommand;
-import dev.skep.topology.Endpoint;
 import dev.skep.status.HandoverResult;
+import dev.skep.status.NodeState;
+import dev.skep.topology.Endpoint;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;

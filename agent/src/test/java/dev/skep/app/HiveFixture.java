@@ -1,12 +1,12 @@
 package dev.skep.app;
 
-import dev.skep.status.NodeState;
 import dev.skep.config.AgentConfig;
 import dev.skep.lease.LeaseSettings;
+import dev.skep.status.HiveStatus;
+import dev.skep.status.NodeState;
 import dev.skep.support.FreePorts;
 import dev.skep.support.RedisServerFixture;
 import dev.skep.topology.Endpoint;
-import dev.skep.status.HiveStatus;
 
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,11 +1,11 @@
 package dev.skep.app;
 
-import dev.skep.status.NodeState;
 import dev.skep.lease.KubernetesLeaseStore;
 import dev.skep.lease.LeaseRecord;
 import dev.skep.lease.LeaseSettings;
-import dev.skep.support.PrometheusText;
 import dev.skep.status.HandoverResult;
+import dev.skep.status.NodeState;
+import dev.skep.support.PrometheusText;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -1,9 +1,8 @@
 package dev.skep.app;
 
+import dev.skep.support.FreePorts;
 import dev.skep.support.Need;
 import dev.skep.support.Needs;
-
-import dev.skep.support.FreePorts;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;

@@ -1,12 +1,12 @@
 package dev.skep.app;
 
-import dev.skep.status.NodeState;
 import dev.skep.http.CannedHiveStatus;
 import dev.skep.metrics.SkepMetrics;
 import dev.skep.redis.RedisRole;
+import dev.skep.status.HiveEvent;
+import dev.skep.status.NodeState;
 import dev.skep.support.PrometheusText;
 import dev.skep.topology.Endpoint;
-import dev.skep.status.HiveEvent;
 import dev.skep.topology.Topology;
 import org.junit.jupiter.api.Test;
 

@@ -2,7 +2,6 @@ package dev.skep.app;
 
 import dev.skep.support.Need;
 import dev.skep.support.Needs;
-
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;

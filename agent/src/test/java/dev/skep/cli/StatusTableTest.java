@@ -1,9 +1,9 @@
 package dev.skep.cli;
 
-import dev.skep.status.NodeState;
 import dev.skep.http.CannedHiveStatus;
 import dev.skep.http.StatusJson;
 import dev.skep.status.HiveStatus;
+import dev.skep.status.NodeState;
 import org.junit.jupiter.api.Test;
 
 import java.time.ZoneOffset;

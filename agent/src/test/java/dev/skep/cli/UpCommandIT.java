@@ -1,8 +1,8 @@
 package dev.skep.cli;
 
-import dev.skep.status.NodeState;
 import dev.skep.http.StatusJson;
 import dev.skep.status.HiveStatus;
+import dev.skep.status.NodeState;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,11 +1,10 @@
 package dev.skep.deploy;
 
-import dev.skep.support.Need;
-import dev.skep.support.Needs;
-
 import dev.skep.cli.AgentCommand;
 import dev.skep.http.AdminHttpServer;
 import dev.skep.support.Helm;
+import dev.skep.support.Need;
+import dev.skep.support.Needs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;

@@ -1,13 +1,14 @@
 package dev.skep.discovery;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.skep.topology.Endpoint;
+import org.junit.jupiter.api.Test;
+
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.List;
 import java.util.Set;
-import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 class DnsPeerSourceTest {
     @Test

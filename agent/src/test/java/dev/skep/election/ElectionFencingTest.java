@@ -1,8 +1,8 @@
 package dev.skep.election;
 
-import dev.skep.status.NodeState;
 import dev.skep.redis.RedisRole;
 import dev.skep.redis.RedisSnapshot;
+import dev.skep.status.NodeState;
 import dev.skep.topology.Endpoint;
 import org.junit.jupiter.api.Test;
 

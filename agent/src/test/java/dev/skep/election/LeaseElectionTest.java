@@ -1,9 +1,9 @@
 package dev.skep.election;
 
-import dev.skep.status.NodeState;
 import dev.skep.lease.LeaseRecord;
 import dev.skep.redis.RedisRole;
 import dev.skep.redis.RedisSnapshot;
+import dev.skep.status.NodeState;
 import dev.skep.topology.Endpoint;
 import org.junit.jupiter.api.Test;
 

@@ -1,7 +1,7 @@
 package dev.skep.election;
 
-import dev.skep.status.NodeState;
 import dev.skep.redis.RedisRole;
+import dev.skep.status.NodeState;
 import dev.skep.topology.Endpoint;
 
 /**

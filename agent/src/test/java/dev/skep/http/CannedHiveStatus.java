@@ -1,9 +1,9 @@
 package dev.skep.http;
 
-import dev.skep.status.NodeState;
-import dev.skep.topology.Endpoint;
 import dev.skep.status.HiveEvent;
 import dev.skep.status.HiveStatus;
+import dev.skep.status.NodeState;
+import dev.skep.topology.Endpoint;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,12 +1,13 @@
 package dev.skep.netty;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 import io.netty.channel.SelectStrategy;
 import io.netty.util.IntSupplier;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class SpinThenSleepTest {
     private static final long SPIN = TimeUnit.MICROSECONDS.toNanos(50);

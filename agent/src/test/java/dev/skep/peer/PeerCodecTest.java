@@ -1,17 +1,17 @@
 package dev.skep.peer;
 
-import dev.skep.status.NodeState;
-
 import dev.skep.election.NodeStatus;
+import dev.skep.redis.RedisRole;
+import dev.skep.status.NodeState;
+import dev.skep.topology.Endpoint;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
-
-import dev.skep.redis.RedisRole;
-import dev.skep.topology.Endpoint;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
-import org.junit.jupiter.api.Test;
 
 class PeerCodecTest {
     private static final byte[] SECRET = "s3cret-of-the-hive".getBytes(StandardCharsets.UTF_8);

@@ -1,15 +1,16 @@
 package dev.skep.peer;
 
-import dev.skep.status.NodeState;
-
 import dev.skep.election.NodeStatus;
 import dev.skep.election.PeerMessage;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
-
 import dev.skep.netty.EventLoops;
 import dev.skep.redis.RedisRole;
+import dev.skep.status.NodeState;
 import dev.skep.topology.Endpoint;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -24,10 +25,9 @@ import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /** Real TCP on 127.0.0.1 between transports in one JVM. */
 class PeerTransportIT {

@@ -1,11 +1,11 @@
 package dev.skep.sentinel;
 
 import dev.skep.netty.EventLoops;
+import dev.skep.resp.RequestDecoder;
 import dev.skep.topology.TopologyHolder;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
-import dev.skep.resp.RequestDecoder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

@@ -1,9 +1,9 @@
 package dev.skep.sentinel;
 
-import dev.skep.status.NodeState;
 import dev.skep.sentinel.SentinelView.Instance;
-import dev.skep.topology.Endpoint;
 import dev.skep.status.HiveStatus;
+import dev.skep.status.NodeState;
+import dev.skep.topology.Endpoint;
 import dev.skep.topology.Topology;
 import org.junit.jupiter.api.Test;
 

@@ -1,9 +1,9 @@
 package dev.skep.chaos;
 
-import dev.skep.status.NodeState;
-import dev.skep.topology.Endpoint;
 import dev.skep.status.HiveEvent;
 import dev.skep.status.HiveStatus;
+import dev.skep.status.NodeState;
+import dev.skep.topology.Endpoint;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

@@ -2,7 +2,6 @@ package dev.skep.netns;
 
 import dev.skep.support.Need;
 import dev.skep.support.Needs;
-
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;

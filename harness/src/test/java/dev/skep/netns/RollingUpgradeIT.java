@@ -1,9 +1,8 @@
 package dev.skep.netns;
 
+import dev.skep.deploy.KubeManifests;
 import dev.skep.support.Need;
 import dev.skep.support.Needs;
-
-import dev.skep.deploy.KubeManifests;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
