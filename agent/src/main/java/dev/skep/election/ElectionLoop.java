@@ -267,7 +267,7 @@ public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable
 
     /** Whether this node leads right now (as the control thread last saw it). */
     public boolean leading() {
-        return status.state().equals(NodeState.LEADING.name());
+        return status.state() == NodeState.LEADING;
     }
 
     // ---- peer messages (Netty event loop) ----
