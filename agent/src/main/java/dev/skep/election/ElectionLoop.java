@@ -4,6 +4,7 @@ import dev.skep.discovery.PeerSource;
 import dev.skep.lease.LeaseConflictException;
 import dev.skep.lease.LeaseRecord;
 import dev.skep.lease.LeaseStore;
+import dev.skep.peer.PeerListener;
 import dev.skep.peer.PeerTransport;
 import dev.skep.redis.ProbeFailure;
 import dev.skep.redis.RedisController;
@@ -51,7 +52,7 @@ import java.util.function.LongSupplier;
  * Peer messages arrive on Netty event loops ({@link #onMessage}) and are handed to the control thread.
  * Public methods may be called from any thread.
  */
-public final class ElectionLoop implements PeerTransport.Listener, AutoCloseable {
+public final class ElectionLoop implements PeerListener, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ElectionLoop.class);
     private static final long REJECTED_LOG_INTERVAL_MS = 10_000;
     private static final long WARM_UP_MS = 2_000;

@@ -52,8 +52,8 @@ import java.util.concurrent.atomic.LongAdder;
  * outbound connection to a peer and receives on the connections its peers opened to it.
  *
  * <p><b>Receiving.</b> Every frame is decoded with the local secret. A good message goes to
- * {@link Listener#onMessage}; a rejected one (bad HMAC, unknown version...) is counted in
- * {@link #rejectedCount()} and reported to {@link Listener#onRejected}, and the connection stays open since
+ * {@link PeerListener#onMessage}; a rejected one (bad HMAC, unknown version...) is counted in
+ * {@link #rejectedCount()} and reported to {@link PeerListener#onRejected}, and the connection stays open since
  * its framing is intact. A connection whose framing breaks (a length over the maximum, or bytes that do
  * not start with the Skep magic) is counted, reported and closed: only that connection, the others
  * carry on.
@@ -69,31 +69,12 @@ import java.util.concurrent.atomic.LongAdder;
  * does not delay the others.
  *
  * <p><b>Threads.</b> {@link #send}, {@link #retainPeers}, {@link #rejectedCount} and {@link #close} may be
- * called from any thread (in Skep: the election control thread). The {@link Listener} is called on a Netty
+ * called from any thread (in Skep: the election control thread). The {@link PeerListener} is called on a Netty
  * event loop. The event loops are borrowed from the {@link EventLoops} passed in, which the caller closes
  * after this transport.
  */
 public final class PeerTransport implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PeerTransport.class);
-
-    /** Receiver of what arrives on the peer port. */
-    public interface Listener {
-        /**
-         * A decoded, authenticated message. Called on a Netty event loop: the implementation must hand the
-         * message off to its own thread (e.g. a queue of the control thread) and return at once; blocking
-         * here would stall every connection of that loop.
-         */
-        void onMessage(PeerMessage msg);
-
-        /**
-         * A frame was dropped (and counted). Called on a Netty event loop, like {@link #onMessage}; may be
-         * frequent when a peer is misconfigured, so log it rate-limited.
-         *
-         * @param reason        why, for an operator (e.g. "bad HMAC (...)")
-         * @param remoteAddress the sender's {@code ip:port}
-         */
-        void onRejected(String reason, String remoteAddress);
-    }
 
     /** Length field of the framing. */
     private static final int LENGTH_BYTES = 4;
@@ -102,7 +83,7 @@ public final class PeerTransport implements AutoCloseable {
     private final String bindHost;
     private final int bindPort;
     private final byte[] secret;
-    private final Listener listener;
+    private final PeerListener listener;
     private final int connectTimeoutMillis;
 
     private final Map<Endpoint, Peer> peers = new ConcurrentHashMap<>();
@@ -124,7 +105,7 @@ public final class PeerTransport implements AutoCloseable {
      * @param listener       receiver of messages and rejections, called on the event loop
      */
     public PeerTransport(EventLoops loops, String bindHost, int bindPort, byte[] secret, Duration connectTimeout,
-            Listener listener) {
+            PeerListener listener) {
         this.loops = Objects.requireNonNull(loops, "loops");
         this.bindHost = Objects.requireNonNull(bindHost, "bindHost");
         if (bindPort < 0 || bindPort > 65535) {

@@ -55,7 +55,7 @@ class PeerTransportIT {
     }
 
     /** Records what a transport's listener is given; the collections are safe to read from the test thread. */
-    static final class Inbox implements PeerTransport.Listener {
+    static final class Inbox implements PeerListener {
         final Queue<NodeStatus> messages = new ConcurrentLinkedQueue<>();
         final Queue<String> rejections = new ConcurrentLinkedQueue<>();
 
