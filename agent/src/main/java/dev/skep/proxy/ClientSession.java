@@ -423,8 +423,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         if (closeWhenAnswered && slots.isEmpty()) {
-            closed = true;
-            client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            closeOnceWritten();
             return;
         }
         client.flush();
@@ -478,8 +477,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private void closeIfIdleAndDraining() {
         if (draining && !closed && client != null && slots.isEmpty() && parked == null && !in.isReadable()) {
-            closed = true;
-            client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            closeOnceWritten();
         }
     }
 
@@ -516,6 +514,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** Closes the client after the replies already in: what was still in flight is dropped. */
     void closeAfterReplies() {
         writeLocalReplies();
+        closeOnceWritten();
+    }
+
+    /** Marks the session closed (what still arrives for it is dropped) and closes the client after what is written. */
+    private void closeOnceWritten() {
         closed = true;
         client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }
@@ -563,8 +566,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     void cutMidReply() {
         loop.counters.increment(route, ProxyCount.ERRORS_FAILOVER);
         lostRequests = true;
-        closed = true;
-        client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        closeOnceWritten();
     }
 
     // ---- errors and teardown ----
