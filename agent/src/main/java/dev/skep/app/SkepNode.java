@@ -1,6 +1,8 @@
 package dev.skep.app;
 
 import dev.skep.config.AgentConfig;
+import dev.skep.config.ConfigException;
+import dev.skep.config.TlsConfig;
 import dev.skep.discovery.DnsPeerSource;
 import dev.skep.discovery.PeerSource;
 import dev.skep.discovery.StaticPeerSource;
@@ -15,12 +17,18 @@ import dev.skep.netty.EventLoops;
 import dev.skep.peer.PeerTransport;
 import dev.skep.proxy.ProxyServer;
 import dev.skep.proxy.ProxySettings;
+import dev.skep.proxy.ProxyTls;
 import dev.skep.redis.RedisController;
 import dev.skep.sentinel.SentinelServer;
 import dev.skep.sentinel.SentinelSettings;
 import dev.skep.status.EventLog;
 import dev.skep.status.HandoverResult;
+import dev.skep.status.HiveEvent;
 import dev.skep.status.HiveStatus;
+import dev.skep.tls.CurrentSslContext;
+import dev.skep.tls.TlsException;
+import dev.skep.tls.TlsMaterial;
+import dev.skep.tls.TlsReloader;
 import dev.skep.topology.Endpoint;
 import dev.skep.topology.TopologyHolder;
 import org.slf4j.Logger;
@@ -30,12 +38,16 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -65,6 +77,7 @@ public final class SkepNode implements AutoCloseable {
     private ProxyServer proxy;
     private SkepMetrics metrics;
     private volatile TrafficWatch traffic;
+    private TlsReloader tls;
 
     private SkepNode(AgentConfig config) {
         this.config = config;
@@ -98,10 +111,12 @@ public final class SkepNode implements AutoCloseable {
                 config.handoverTimeoutMs(), config.quorum().equals("majority") ? Quorum.MAJORITY : Quorum.NONE,
                 config.lease() == null ? 0 : config.lease().durationSeconds(), config.busyGraceMs());
 
+        tls = startTls();
         EventLoops loops = EventLoops.create(config.eventLoops(), "skep-io", false,
                 TimeUnit.MICROSECONDS.toNanos(config.spinUs()));
         started.push(loops);
-        RedisController controller = new RedisController(config.redis(), config.announcedRedis(), config.redisPassword(), redisIoTimeout());
+        RedisController controller = new RedisController(config.redis(), config.announcedRedis(), config.redisPassword(),
+                redisIoTimeout(), config.tls().redis() ? () -> tls.current().jdk() : null);
         started.push(controller);
         // each request bounded by a heartbeat or two: a slow API server must not hold the Lease thread for long
         LeaseStore leaseStore = config.lease() == null ? null
@@ -112,6 +127,9 @@ public final class SkepNode implements AutoCloseable {
 
         http = new AdminHttpServer(config.bindHost(), config.httpPort(), this::status, metrics::scrape);
         http.onFailover(this::handover);
+        if (config.tls().http()) {
+            http.withTls(new CurrentSslContext(() -> tls.current().jdk()));
+        }
         try {
             http.start();
         } catch (IOException e) {
@@ -126,6 +144,9 @@ public final class SkepNode implements AutoCloseable {
                 System.currentTimeMillis());
         sentinel = new SentinelServer(loops, config.bindHost(), config.sentinelPort(), sentinelSettings,
                 config.heartbeatMs(), topology, election::status, System::currentTimeMillis);
+        if (config.tls().sentinelPort() > 0) {
+            sentinel.withTls(config.tls().sentinelPort(), () -> tls.current().server());
+        }
         started.push(sentinel);
         try {
             sentinel.start();
@@ -136,6 +157,9 @@ public final class SkepNode implements AutoCloseable {
         byte[] secret = config.peerSecret().isEmpty() ? null : config.peerSecret().getBytes(StandardCharsets.UTF_8);
         PeerTransport transport = new PeerTransport(loops, config.bindHost(), config.peerPort(), secret,
                 Duration.ofMillis(config.peerTimeoutMs()), election);
+        if (config.tls().peers()) {
+            transport.withTls(() -> tls.current().peerServer(), () -> tls.current().client());
+        }
         started.push(transport);
         try {
             transport.start();
@@ -150,7 +174,7 @@ public final class SkepNode implements AutoCloseable {
                 config.readPort(), config.holdMs(), config.maxClients(), config.redisPassword(), SHARED_PER_LOOP)
                 .withCloseOnUnknown(config.unknownOutcome().equals("close"))
                 .withRefuseSync(config.quorum().equals("majority")),
-                topology, metrics::holdEnded);
+                topology, metrics::holdEnded, proxyTls());
         started.push(proxy);
         proxy.start();
         metrics.bindProxy(proxy);
@@ -160,6 +184,60 @@ public final class SkepNode implements AutoCloseable {
         log.info("skep agent {} started: {}", config.self(), config.withSecretsHidden());
     }
 
+    /**
+     * Loads the TLS files before anything listens (a bad, expired or unreadable one stops the agent with a message
+     * naming it) and checks them for a change every --tls-reload-ms; null when TLS is off.
+     */
+    private TlsReloader startTls() {
+        TlsConfig t = config.tls();
+        if (!t.enabled()) {
+            return null;
+        }
+        TlsMaterial first;
+        try {
+            first = TlsMaterial.load(t.files(), Instant.now());
+        } catch (TlsException e) {
+            throw new ConfigException(e.getMessage());
+        }
+        String self = config.self().toString();
+        TlsReloader reloader = new TlsReloader(first, Clock.systemUTC(), outcome -> {
+            if (outcome instanceof TlsReloader.Outcome.Reloaded r) {
+                events.add(new HiveEvent(System.currentTimeMillis(), self, "tls-reloaded", "certificate "
+                        + r.material().certificate().getSubjectX500Principal().getName() + " valid until "
+                        + r.material().notAfter()));
+            } else if (outcome instanceof TlsReloader.Outcome.Refused f) {
+                events.add(new HiveEvent(System.currentTimeMillis(), self, "tls-reload-refused",
+                        f.reason() + " (the previous certificate stays in use)"));
+            }
+        });
+        ScheduledExecutorService checker = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread th = new Thread(r, "skep-tls");
+            th.setDaemon(true);
+            return th;
+        });
+        started.push(checker::shutdownNow);
+        started.push(reloader);
+        reloader.start(checker);
+        log.info("TLS: certificate {} valid until {}, provider {}", first.certificate().getSubjectX500Principal()
+                .getName(), first.notAfter(), first.providerName());
+        return reloader;
+    }
+
+    /** TLS on the proxy's client ports and its connections to redis, as --tls-* ask. */
+    private ProxyTls proxyTls() {
+        TlsConfig t = config.tls();
+        if (!t.enabled()) {
+            return ProxyTls.OFF;
+        }
+        return new ProxyTls(t.proxyPort(), t.readPort(), () -> tls.current().server(),
+                t.redis() ? () -> tls.current().client() : null);
+    }
+
+    /** The TLS material in use; null when TLS is off. */
+    public TlsReloader tls() {
+        return tls;
+    }
+
     /** Metrics: declared in {@link SkepMetrics}, fed by the election's events, topology and probes. */
     private void startMetrics() {
         metrics = new SkepMetrics(election::status);
@@ -167,6 +245,9 @@ public final class SkepNode implements AutoCloseable {
         events.addListener(metrics::onEvent);
         topology.addListener(metrics::onTopology);
         election.observeProbes(metrics::probed);
+        if (tls != null) {
+            metrics.bindTls(() -> tls.current().notAfter(), tls.current().providerName());
+        }
     }
 
     /**
@@ -270,7 +351,7 @@ public final class SkepNode implements AutoCloseable {
         SkepNode node;
         try {
             node = start(config);
-        } catch (UncheckedIOException e) {
+        } catch (UncheckedIOException | ConfigException e) {
             log.error("cannot start: {}", e.getMessage());
             return 1;
         }

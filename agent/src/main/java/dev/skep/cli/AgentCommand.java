@@ -181,6 +181,8 @@ public final class AgentCommand implements Callable<Integer> {
                     + "Env SKEP_LOG_FORMAT. Default: ${DEFAULT-VALUE}.")
     String logFormat;
 
+    @CommandLine.Mixin TlsOptions tls = new TlsOptions();
+
     @Option(names = "--check-config", description = "Validate the settings, print them and exit.")
     boolean checkConfig;
 
@@ -230,7 +232,7 @@ public final class AgentCommand implements Callable<Integer> {
                     bind, announce, heartbeatMs, timeout, redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs,
                     maxClients, sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum,
                     ioThreads, AgentConfig.lease(election, leaseName, leaseNamespace, kubeApi, leaseDurationS), spinUs,
-                    busyGraceMs, unknownOutcome);
+                    busyGraceMs, unknownOutcome).withTls(tls.config());
         } catch (ConfigException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

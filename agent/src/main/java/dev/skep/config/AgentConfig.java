@@ -42,6 +42,7 @@ import java.util.Optional;
  * @param unknownOutcome what a proxy client whose request was in flight when its master went away sees
  *                       ({@code --unknown-outcome}): {@code close} (its connection closes) or {@code error} (an
  *                       error reply)
+ * @param tls            where the agent speaks TLS, and with which files ({@link TlsConfig#OFF}: nowhere)
  */
 public record AgentConfig(
         Endpoint redis,
@@ -69,7 +70,28 @@ public record AgentConfig(
         LeaseSettings lease,
         int spinUs,
         long busyGraceMs,
-        String unknownOutcome) {
+        String unknownOutcome,
+        TlsConfig tls) {
+
+    /** Settings with TLS off. */
+    public AgentConfig(Endpoint redis, String redisPassword, List<Endpoint> staticPeers, String peersDns, int peerPort,
+                       String bindHost, String announceHost, int heartbeatMs, int peerTimeoutMs, int redisFailures,
+                       String peerSecret, int httpPort, int proxyPort, int readPort, int holdMs, int maxClients,
+                       int sentinelPort, String masterName, int maxLagMs, int handoverTimeoutMs, String quorum,
+                       int ioThreads, LeaseSettings lease, int spinUs, long busyGraceMs, String unknownOutcome) {
+        this(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost, heartbeatMs, peerTimeoutMs,
+                redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName,
+                maxLagMs, handoverTimeoutMs, quorum, ioThreads, lease, spinUs, busyGraceMs, unknownOutcome,
+                TlsConfig.OFF);
+    }
+
+    /** These settings with {@code tls}. */
+    public AgentConfig withTls(TlsConfig tls) {
+        return new AgentConfig(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost,
+                heartbeatMs, peerTimeoutMs, redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients,
+                sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum, ioThreads, lease, spinUs, busyGraceMs,
+                unknownOutcome, tls);
+    }
 
     /** The accepted values of {@code --unknown-outcome}. */
     public static final List<String> UNKNOWN_OUTCOMES = List.of("close", "error");
@@ -198,6 +220,7 @@ public record AgentConfig(
         redisPassword = redisPassword == null ? "" : redisPassword;
         peersDns = peersDns == null ? "" : peersDns.trim();
         peerSecret = peerSecret == null ? "" : peerSecret;
+        tls = tls == null ? TlsConfig.OFF : tls;
         requirePort("--peer-port", peerPort);
         requirePort("--http-port", httpPort);
         requirePort("--proxy-port", proxyPort);
@@ -275,7 +298,7 @@ public record AgentConfig(
         return new AgentConfig(redis, redisPassword.isEmpty() ? "" : "***", staticPeers, peersDns, peerPort, bindHost,
                 announceHost, heartbeatMs, peerTimeoutMs, redisFailures, peerSecret.isEmpty() ? "" : "***", httpPort,
                 proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum,
-                ioThreads, lease, spinUs, busyGraceMs, unknownOutcome).toString();
+                ioThreads, lease, spinUs, busyGraceMs, unknownOutcome, tls).toString();
     }
 
     public Optional<String> password() {

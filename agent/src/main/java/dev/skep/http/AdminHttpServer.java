@@ -3,12 +3,15 @@ package dev.skep.http;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import dev.skep.status.HandoverResult;
 import dev.skep.status.HiveStatus;
 import dev.skep.topology.Endpoint;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -60,6 +63,7 @@ public final class AdminHttpServer implements AutoCloseable {
     private final Supplier<String> metrics;
     private final byte[] page;
     private HttpServer server;
+    private SSLContext tls;
     private ExecutorService executor;
     private volatile FailoverHandler failover;
 
@@ -101,12 +105,25 @@ public final class AdminHttpServer implements AutoCloseable {
         this.page = StatusPage.html();
     }
 
+    /** Serves HTTPS with {@code context} instead of HTTP (no client certificate asked: probes have none). Before start. */
+    public synchronized AdminHttpServer withTls(SSLContext context) {
+        this.tls = context;
+        return this;
+    }
+
     /** Binds and starts serving. Throws {@link IOException} when the port cannot be bound. */
     public synchronized void start() throws IOException {
         if (server != null) {
             throw new IllegalStateException("already started");
         }
-        HttpServer s = HttpServer.create(new InetSocketAddress(bindHost, requestedPort), 50);
+        HttpServer s;
+        if (tls != null) {
+            HttpsServer https = HttpsServer.create(new InetSocketAddress(bindHost, requestedPort), 50);
+            https.setHttpsConfigurator(new HttpsConfigurator(tls));
+            s = https;
+        } else {
+            s = HttpServer.create(new InetSocketAddress(bindHost, requestedPort), 50);
+        }
         AtomicInteger n = new AtomicInteger();
         ExecutorService pool = Executors.newFixedThreadPool(THREADS, r -> {
             Thread t = new Thread(r, "skep-http-" + n.incrementAndGet());
@@ -120,7 +137,7 @@ public final class AdminHttpServer implements AutoCloseable {
         s.start();
         server = s;
         executor = pool;
-        log.info("admin HTTP on {}:{}", bindHost, port());
+        log.info("admin {} on {}:{}", tls != null ? "HTTPS" : "HTTP", bindHost, port());
     }
 
     /** The bound port (useful after binding port 0). */

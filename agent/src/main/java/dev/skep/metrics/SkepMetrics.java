@@ -219,6 +219,19 @@ public final class SkepMetrics implements AutoCloseable {
                 .register(registry);
     }
 
+    /**
+     * TLS: seconds until the certificate in use expires (negative once it has), read at each scrape so a reload
+     * shows at once; {@code provider} says which implementation serves it (OPENSSL, JDK).
+     */
+    public void bindTls(java.util.function.Supplier<java.time.Instant> notAfter, String provider) {
+        java.util.function.Supplier<Number> left = () -> java.time.Duration.between(java.time.Instant.now(),
+                notAfter.get()).toSeconds();
+        keep.add(left);
+        Gauge.builder("skep.tls.certificate.expiry", left).baseUnit("seconds").tag("provider", provider)
+                .description("Seconds until the TLS certificate in use expires").strongReference(true)
+                .register(registry);
+    }
+
     // ---- told as it happens ----
 
     /** An event of this node (control thread): counted by kind, and as an election by cause. */

@@ -23,6 +23,8 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import org.slf4j.Logger;
@@ -43,6 +45,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
 
 /**
  * The peer port: receives {@link PeerMessage}s from other nodes and sends them ours, over TCP.
@@ -94,6 +97,8 @@ public final class PeerTransport implements AutoCloseable {
     private final ExecutorService lookups;
     private final Bootstrap clientBootstrap;
     private volatile Channel serverChannel;
+    private volatile Supplier<SslContext> serverTls;
+    private volatile Supplier<SslContext> clientTls;
     private volatile boolean closed;
 
     /**
@@ -127,6 +132,17 @@ public final class PeerTransport implements AutoCloseable {
     }
 
     /**
+     * Speaks TLS on the peer port and to peers, with the contexts given at each connection (they may have been
+     * reloaded): {@code server} asks peers for a certificate the CA signed, {@code client} presents this agent's.
+     * Before {@link #start()}.
+     */
+    public PeerTransport withTls(Supplier<SslContext> server, Supplier<SslContext> client) {
+        this.serverTls = Objects.requireNonNull(server, "server");
+        this.clientTls = Objects.requireNonNull(client, "client");
+        return this;
+    }
+
+    /**
      * Binds the peer port, waiting for the bind.
      *
      * @throws UncheckedIOException when the port cannot be bound (in use, address not local)
@@ -149,6 +165,9 @@ public final class PeerTransport implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         inbound.add(ch);
+                        if (serverTls != null) {
+                            ch.pipeline().addLast(serverTls.get().newHandler(ch.alloc()));
+                        }
                         ch.pipeline().addLast(
                                 new LengthFieldBasedFrameDecoder(
                                         LENGTH_BYTES + PeerCodec.MAX_FRAME_BYTES, 0, LENGTH_BYTES, 0, LENGTH_BYTES,
@@ -327,7 +346,20 @@ public final class PeerTransport implements AutoCloseable {
         }
 
         @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof SslHandshakeCompletionEvent done && !done.isSuccess()) {
+                // a peer without a certificate the CA signed, or one speaking plain TCP to a TLS port
+                reject("TLS handshake failed: " + done.cause().getMessage(), ctx.channel());
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+
+        @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (cause.getCause() instanceof javax.net.ssl.SSLException) {
+                ctx.close(); // reported by userEventTriggered
+                return;
+            }
             if (cause instanceof DecoderException) {
                 // TooLongFrameException, CorruptedFrameException (negative length): the stream is broken
                 reject("broken framing: " + cause.getMessage(), ctx.channel());
@@ -396,7 +428,13 @@ public final class PeerTransport implements AutoCloseable {
         private void connect() {
             connecting = true;
             ChannelFuture f = clientBootstrap.clone(loop)
-                    .handler(new OutboundHandler(this))
+                    .handler(clientTls == null ? new OutboundHandler(this) : new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            ch.pipeline().addLast(clientTls.get().newHandler(ch.alloc(), to.host(), to.port()),
+                                    new OutboundHandler(Peer.this));
+                        }
+                    })
                     .connect(InetSocketAddress.createUnresolved(to.host(), to.port()));
             f.addListener((ChannelFutureListener) done -> {
                 connecting = false;

@@ -1,7 +1,7 @@
 package dev.skep.proxy;
 
+import dev.skep.proxy.RequestReader.Wait;
 import dev.skep.proxy.Upstream.Port;
-import dev.skep.resp.RequestScanner;
 import dev.skep.resp.RespProtocolException;
 import dev.skep.resp.RespWriter;
 import dev.skep.resp.Route;
@@ -12,7 +12,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.ByteToMessageDecoder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,41 +27,33 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Backpressure, in bytes: the client is read, and its requests forwarded, only while its connection can
  * take more output (less than 256 KB of replies waiting for it), its upstream can take more input, and its
- * unanswered requests are within its {@link ReplyWindow}: as deep as the client pipelines, and no more than its
- * replies, at their typical size so far, fill {@link ReplyWindow#SHARED_IN_FLIGHT_BYTES} (on a dedicated
- * connection {@link ReplyWindow#DEDICATED_IN_FLIGHT_BYTES}). A shared connection must keep reading (one slow client must not stall
- * the others), so the replies to what was sent arrive whether or not the client reads them, ahead of other
- * sessions' replies, and are held for a client that stopped reading: the window is what bounds them, which is
- * why it counts bytes rather than requests. A session whose replies turn out large ({@link ReplyWindow#LARGE_REPLY}) moves to a dedicated
- * connection, where the proxy stops reading from redis while its client lags and its replies hold up no one
- * else's. Whatever is held is bounded all the same ({@link HeldOutput}): past
- * {@link ProxySettings#clientHeldLimit} for one client, or its loop's share of {@link ProxySettings#heldLimit}
- * for all (the client holding the most first), the client is closed, as redis closes one over its
- * {@code client-output-buffer-limit}.
+ * unanswered requests are within its {@link ReplyWindow} (whose Javadoc says why the window counts bytes). Whatever
+ * the proxy holds for a client that stopped reading is bounded by {@link HeldOutput}.
  *
  * <p>Confined to the client channel's event loop, like every upstream connection it uses.
  */
 final class ClientSession extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
-    private static final Slot FORWARDED = Slot.Forwarded.INSTANCE;
 
     /**
-     * Why the session is not reading requests right now. RETIRE: the master changed in a planned handover while a
-     * blocking command waited on it; the old connection stays until the old master answers it (DedicatedLink).
-     * VERIFY: redis closed the idle dedicated connection; a probe tells a kill from a crash (DedicatedLink).
+     * What becomes of the client's input. OPEN: requests are read and run. ANSWERING: QUIT was answered by the
+     * proxy, the connection closes once every reply owed is written; nothing more runs. BROKEN: likewise after a
+     * protocol error, and nothing more is read either. QUITTING: a raw session's QUIT went to redis, whose close of
+     * its end closes the client's. REPLICA: the session sent SYNC, its connection is a replica link whose bytes pass
+     * as they come, and what the client sends is read and dropped (a replica's acknowledgements could make a write
+     * look replicated when it is not). CLOSED: what still arrives for the session is released at once.
      */
-    enum Wait { NONE, CONNECTING, DRAIN, HOLD, RETIRE, VERIFY }
+    enum Phase { OPEN, ANSWERING, BROKEN, QUITTING, REPLICA, CLOSED }
 
     private final LoopContext loop;
     final Port route;
     private Channel client;
-    /** Unscanned request bytes. Merged as ByteToMessageDecoder does: never changed under a retained slice. */
-    private ByteBuf in = Unpooled.EMPTY_BUFFER;
-    private final RequestScanner scanner;
+    /** The client's bytes, framed into requests and dispatched in order. */
+    private final RequestReader reader;
     /**
      * One {@link Slot} per unanswered request, in order: forwarded as it is, a state change, a blocking command
      * kept for a re-send, a reply to replace, a local reply, or the WAIT the proxy sent after a write (--quorum
-     * majority; its reply releases {@link #heldReply}).
+     * majority; its reply releases the write's, see {@link ConfirmationGate}).
      */
     private final PendingReplies slots = new PendingReplies();
     /** The session's place on the shared connections. */
@@ -72,38 +63,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private final SessionState state = new SessionState();
     /** Where each request goes. */
     private final Dispatcher dispatcher;
-    private boolean closeWhenAnswered;
+    private Phase phase = Phase.OPEN;
     /** Close at the next moment nothing is outstanding ({@link #closeWhenIdle}). */
     private boolean draining;
-    /** Consecutive plain requests read but not yet handed to the shared connection: where they start, how many. */
-    private int batchStart;
-    private int batchCount;
-    /** The client broke the protocol: nothing more is read from it. */
-    private boolean broken;
-    private boolean closed;
-    private Wait wait = Wait.NONE;
-    /** A request that could not be sent yet (no master, connecting, draining), with its classification. */
-    private Parked parked;
-
-    /** A request read but not sent yet, with what {@link #dispatch} needs to send it later. */
-    private record Parked(ByteBuf request, Route kind, String refusal, boolean write) {}
-    /** The request being dispatched is a write (for --quorum majority's confirmation of writes). */
-    private boolean requestIsWrite;
-    /** The batch being gathered holds a write. */
-    private boolean batchHasWrite;
     private final MasterHold hold;
     /** Read port: the replica this session reads from (null: none chosen, or the master). */
     Endpoint readReplica;
-    /** Where this session's requests went last, and whether it lost any in flight since the master changed. */
-    private Endpoint lastUpstream;
-    private boolean lostRequests;
-    /**
-     * The session sent SYNC: its connection is a replica link, redis's bytes pass as they come, and what the client
-     * sends is dropped (a replica's acknowledgements could make a write look replicated when it is not).
-     */
-    private boolean replicaStream;
-    /** A raw session sent QUIT to redis: nothing more is read; redis's close of its end closes the client's. */
-    private boolean quitting;
+    /** What master changes did to the session, for the failover counters. */
+    private final FailoverTally failover;
 
     /** How many requests may be unanswered, learned from the replies' size. */
     private final ReplyWindow window = new ReplyWindow();
@@ -114,12 +81,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         this.loop = loop;
         this.route = route;
         this.output = new HeldOutput(loop, this);
+        this.failover = new FailoverTally(loop, route);
         this.hold = new MasterHold(loop, this, route);
         this.dedicated = new DedicatedLink(this, loop, route, slots, state);
         this.shared = new SharedLink(this, loop, route, slots);
         this.dispatcher = new Dispatcher(this, loop, route, slots, state, shared, dedicated, window);
-        this.scanner = new RequestScanner(dev.skep.resp.RequestLimits.REDIS_DEFAULTS,
-                loop.hiveValues()); // CONFIG SET of what the hive owns passes only with the value it keeps
+        this.reader = new RequestReader(this, loop, route, slots, shared, dispatcher);
     }
 
     // ---- client channel events ----
@@ -136,28 +103,16 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ByteBuf bytes = (ByteBuf) msg;
-        if (closed || closeWhenAnswered || replicaStream || quitting) {
+        if (phase != Phase.OPEN) {
             bytes.release(); // after QUIT (or a protocol error) nothing the client sends runs, as on redis
             return;
         }
         if (log.isTraceEnabled()) {
-            log.trace("{} read {} bytes wait={} inFlight={}", client.remoteAddress(), bytes.readableBytes(), wait, slots.inFlight());
+            log.trace("{} read {} bytes wait={} inFlight={}", client.remoteAddress(), bytes.readableBytes(), reader.waitState(), slots.inFlight());
         }
-        in = ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), in, bytes);
-        process();
-        discardReadBytes();
-    }
-
-    /**
-     * Frees the consumed front of {@link #in} once no slice of it is still being written upstream (as
-     * ByteToMessageDecoder does): the cumulator appends in place to a buffer nobody else holds, so a client that
-     * streams large requests without pause, always leaving one incomplete, would otherwise grow it by everything
-     * it ever sent (measured: 80 MB of direct memory for a 70 MB redis-cli --pipe, and the agent out of it).
-     */
-    private void discardReadBytes() {
-        if (in.refCnt() == 1) {
-            in.discardSomeReadBytes();
-        }
+        reader.append(ctx.alloc(), bytes);
+        reader.process();
+        reader.discardReadBytes();
     }
 
     @Override
@@ -188,66 +143,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     // ---- requests ----
 
-    /** Frames and dispatches every complete request, until one has to wait or the input runs out. */
-    private void process() {
-        try {
-            processRequests();
-        } finally {
-            sendBatch();
-        }
-    }
-
-    private void processRequests() {
-        while (!closed && !broken && !closeWhenAnswered && !quitting && wait == Wait.NONE) {
-            if (!mayForward()) {
-                return; // resumed as replies come back, or when the client reads again
-            }
-            if (parked != null) {
-                Parked p = parked;
-                parked = null;
-                requestIsWrite = p.write();
-                if (!dispatch(p.request(), p.kind(), p.refusal())) {
-                    return;
-                }
-                continue;
-            }
-            int length;
-            try {
-                length = scanner.scan(in);
-            } catch (RespProtocolException e) {
-                sendBatch(); // the requests before the bad bytes are answered first
-                protocolError(e);
-                return;
-            }
-            if (length == RequestScanner.NEED_MORE) {
-                return;
-            }
-            Route kind = scanner.route();
-            if (kind == Route.SHARED && batchable() && !(route == Port.READ && scanner.isWrite())) {
-                // The common case: a plain request on a connected shared connection. Consecutive ones are
-                // sent as one slice of the input (one write, one buffer), not one buffer per request.
-                if (batchCount == 0) {
-                    batchStart = in.readerIndex();
-                }
-                in.skipBytes(length);
-                batchCount++;
-                batchHasWrite |= scanner.isWrite();
-                slots.sent(FORWARDED);
-                continue;
-            }
-            sendBatch();
-            ByteBuf request = in.readRetainedSlice(length);
-            String refusal = kind == Route.REFUSED ? "ERR " + scanner.refusal() : null;
-            if (route == Port.READ && kind != Route.REFUSED && scanner.isWrite()) {
-                // as a replica answers: the read port never writes, even when it falls back to the master
-                kind = Route.REFUSED;
-                refusal = "READONLY You can't write against a read only replica.";
-            }
-            requestIsWrite = scanner.isWrite();
-            if (!dispatch(request, kind, refusal)) {
-                return;
-            }
-        }
+    /** True while the reader may frame and dispatch the next request. */
+    boolean takesRequests() {
+        return phase == Phase.OPEN && reader.waitState() == Wait.NONE;
     }
 
     /**
@@ -255,42 +153,18 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * mark waits in its outbound buffer), and fewer than its {@link ReplyWindow} are unanswered. Checked before every
      * request, parked ones included: a client that does not read gets no more replies made for it.
      */
-    private boolean mayForward() {
+    boolean mayForward() {
         return !window.full(slots.inFlight()) && client.isWritable();
     }
 
     /** True when a shared request can go straight into the current batch. */
-    private boolean batchable() {
+    boolean batchable() {
         return dispatcher.sharedPath() && !hold.active() && shared.ready();
-    }
-
-    /** Sends the batch of consecutive plain requests, if any, as one slice. */
-    private void sendBatch() {
-        if (batchCount == 0) {
-            return;
-        }
-        int count = batchCount;
-        batchCount = 0;
-        shared.sendBatch(in.retainedSlice(batchStart, in.readerIndex() - batchStart), count, batchHasWrite);
-        batchHasWrite = false;
-    }
-
-    /** Sends, answers or parks one request (see {@link Dispatcher}); false when it was parked. */
-    private boolean dispatch(ByteBuf request, Route kind, String refusal) {
-        return dispatcher.dispatch(request, kind, refusal, requestIsWrite);
-    }
-
-    void park(ByteBuf request, Route kind, String refusal, Wait why) {
-        if (log.isDebugEnabled()) {
-            log.debug("{} park {} dedicated={} shared={}", client.remoteAddress(), why, dedicated, shared);
-        }
-        parked = new Parked(request, kind, refusal, requestIsWrite);
-        wait = why;
     }
 
     /** No master (or it cannot be reached): wait for one, up to --hold-ms, then answer -MASTERDOWN. */
     boolean hold(ByteBuf request, Route kind, String refusal) {
-        park(request, kind, refusal, Wait.HOLD);
+        reader.park(request, kind, refusal, Wait.HOLD);
         hold.begin(client, this::holdExpired);
         return false;
     }
@@ -300,47 +174,45 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private void holdExpired() {
-        if (closed) {
+        if (isClosed()) {
             return;
         }
-        if (parked != null) {
-            parked.request().release();
-            parked = null;
-        }
-        wait = Wait.NONE;
+        reader.dropParked();
+        reader.waitFor(Wait.NONE);
         local(errorReply("MASTERDOWN no master is available in the hive (waited " + loop.settings().holdMs() + " ms)"));
         flushClient();
-        process();
+        reader.process();
         maybeRead();
     }
 
     /** Called when what the session waited for may have happened (connected, new topology, drained). */
     void resume() {
         if (log.isDebugEnabled()) {
-            log.debug("{} resume from {}", client.remoteAddress(), wait);
+            log.debug("{} resume from {}", client.remoteAddress(), reader.waitState());
         }
-        if (closed || wait == Wait.NONE || wait == Wait.RETIRE || wait == Wait.VERIFY) {
+        Wait wait = reader.waitState();
+        if (isClosed() || wait == Wait.NONE || wait == Wait.RETIRE || wait == Wait.VERIFY) {
             return; // a retiring (verifying) session goes on when its old connection gave back what it owed (the probe answered)
         }
-        wait = Wait.NONE;
+        reader.waitFor(Wait.NONE);
         goOn();
     }
 
     /** Sends what is buffered or parked, flushes, and reads the client again when it may. */
     void goOn() {
-        process();
+        reader.process();
         flushUpstreams();
         maybeRead();
     }
 
     void maybeRead() {
-        if (closed || broken || wait != Wait.NONE) {
+        if (phase == Phase.CLOSED || phase == Phase.BROKEN || reader.waitState() != Wait.NONE) {
             return;
         }
-        if ((parked != null || in.isReadable()) && mayForward()) {
-            process(); // requests already buffered come before new bytes
+        if (reader.hasBuffered() && mayForward()) {
+            reader.process(); // requests already buffered come before new bytes
             flushUpstreams();
-            if (wait != Wait.NONE || parked != null) {
+            if (reader.waitState() != Wait.NONE || reader.hasParked()) {
                 return;
             }
         }
@@ -369,10 +241,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     // ---- replies ----
 
-    boolean onDedicatedPartial(ByteBuf in, int n) {
-        return dedicated.onPartial(in, n);
-    }
-
     void streamed(ByteBuf chunk) {
         window.streamed(chunk.readableBytes());
         client.write(chunk, client.voidPromise());
@@ -387,11 +255,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         sized(size, 1, size);
     }
 
-    /** A frame from the dedicated connection: a reply, or (raw session, RESP3 push) a message of its own. */
-    void onDedicatedFrame(ByteBuf frame, boolean push) {
-        dedicated.onFrame(frame, push);
-    }
-
     /** A frame goes to the client as it is, followed by the local replies now first in line. */
     void passOn(ByteBuf frame) {
         window.frameDone(); // a frame of a raw session (pub/sub message, MONITOR line...) may have streamed in
@@ -403,26 +266,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         client.write(reply, client.voidPromise());
     }
 
-    /** Bytes of the replica link this session's SYNC opened, passed on as they came. */
-    void onReplicaStream(ByteBuf bytes) {
-        if (closed) {
-            bytes.release();
-            return;
-        }
-        client.write(bytes, client.voidPromise());
-    }
-
-    private void writeLocalReplies() {
-        slots.writeLocalReplies();
-    }
-
     /** Flushes what was written to the client, then continues what waited for replies. */
     void flushClient() {
         slots.takeUnflushed();
-        if (closed) {
+        if (isClosed()) {
             return;
         }
-        if (closeWhenAnswered && slots.isEmpty()) {
+        if ((phase == Phase.ANSWERING || phase == Phase.BROKEN) && slots.isEmpty()) {
             closeOnceWritten();
             return;
         }
@@ -434,7 +284,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (verdict != HeldOutput.Verdict.WITHIN) {
             return; // closed: it held too much
         }
-        if (wait == Wait.DRAIN && slots.inFlight() == 0) {
+        if (reader.waitState() == Wait.DRAIN && slots.inFlight() == 0) {
             resume();
         } else {
             maybeRead();
@@ -444,12 +294,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     // ---- bytes held for the client ----
 
-    long refreshHeld() {
-        return output.refresh();
-    }
-
-    long held() {
-        return output.held();
+    HeldOutput output() {
+        return output;
     }
 
     /**
@@ -462,7 +308,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         loop.counters.increment(route, total ? ProxyCount.OVERLOAD_TOTAL : ProxyCount.OVERLOAD_CLIENT);
         loop.overloadLog.closed(String.valueOf(client.remoteAddress()), route, output.held(), total);
         output.stop();
-        closed = true; // from here on, what arrives for it is released at once
+        phase = Phase.CLOSED; // from here on, what arrives for it is released at once
         client.close();
     }
 
@@ -476,13 +322,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private void closeIfIdleAndDraining() {
-        if (draining && !closed && client != null && slots.isEmpty() && parked == null && !in.isReadable()) {
+        if (draining && !isClosed() && client != null && slots.isEmpty() && !reader.hasBuffered()) {
             closeOnceWritten();
         }
     }
 
     boolean clientWritable() {
-        return !closed && client.isWritable();
+        return !isClosed() && client.isWritable();
     }
 
     // ---- upstream failures and failover ----
@@ -494,32 +340,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void leaveShared() {
-        shared.leave();
-    }
-
-    void dedicatedReady(DedicatedUpstream d) {
-        dedicated.onReady(d);
-    }
-
-    /** The dedicated connection is gone (DedicatedLink decides what the client sees). */
-    void onDedicatedLost(DedicatedUpstream d, String reason, boolean wasConnected) {
-        if (log.isDebugEnabled()) {
-            log.debug("{} dedicated lost {} (current {}) wasConnected={} inFlight={} wait={}: {}", client.remoteAddress(),
-                    d, dedicated, wasConnected, slots.inFlight(), wait, reason);
-        }
-        dedicated.onLost(d, reason, wasConnected);
-    }
-
     /** Closes the client after the replies already in: what was still in flight is dropped. */
     void closeAfterReplies() {
-        writeLocalReplies();
+        slots.writeLocalReplies();
         closeOnceWritten();
     }
 
     /** Marks the session closed (what still arrives for it is dropped) and closes the client after what is written. */
     private void closeOnceWritten() {
-        closed = true;
+        phase = Phase.CLOSED;
         client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }
 
@@ -529,21 +358,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * on them count as lost.
      */
     void countMasterChange(Endpoint oldMaster) {
-        if (closed || route != Port.WRITE || !oldMaster.equals(lastUpstream)) {
-            return;
+        if (!isClosed()) {
+            failover.masterChanged(oldMaster, dedicated.pinnedAndConnected() && !state.onlySubscribed(), slots.inFlight());
         }
-        boolean closing = dedicated.pinnedAndConnected() && !state.onlySubscribed();
-        if (!closing) {
-            // a pinned session is counted when it is closed (SESSIONS_CLOSED)
-            loop.counters.increment(route, lostRequests || slots.inFlight() > 0
-                    ? ProxyCount.SESSIONS_FAILED : ProxyCount.SESSIONS_REATTACHED);
-        }
-        lostRequests = false;
     }
 
     /** The topology changed: leave an upstream that is no longer where this session's traffic should go. */
     void onTopologyChanged(String reason) {
-        if (closed) {
+        if (isClosed()) {
             return;
         }
         Endpoint target = loop.target(this);
@@ -553,7 +375,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             dedicated.onTopologyChanged(target, reason);
         }
         shared.onTopologyChanged(loop.target(this));
-        if (wait == Wait.HOLD) {
+        if (reader.waitState() == Wait.HOLD) {
             resume();
         }
     }
@@ -564,20 +386,18 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * after what was passed on, as a direct connection to a redis that died mid-reply would.
      */
     void cutMidReply() {
-        loop.counters.increment(route, ProxyCount.ERRORS_FAILOVER);
-        lostRequests = true;
+        failover.lost();
         closeOnceWritten();
     }
 
     // ---- errors and teardown ----
 
     /** Answers the error after the replies owed for earlier requests, then closes, as redis does. */
-    private void protocolError(RespProtocolException e) {
+    void protocolError(RespProtocolException e) {
         log.debug("client {}: {}", client.remoteAddress(), e.getMessage());
         loop.counters.increment(route, ProxyCount.ERRORS_PROTOCOL);
-        broken = true;
+        phase = Phase.BROKEN;
         local(Unpooled.wrappedBuffer(e.errorReply()));
-        closeWhenAnswered = true;
         flushClient();
     }
 
@@ -592,58 +412,32 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private void cleanUp() {
-        closed = true;
+        phase = Phase.CLOSED;
         output.stop();
-        in.release();
-        in = Unpooled.EMPTY_BUFFER;
-        if (parked != null) {
-            parked.request().release();
-            parked = null;
-        }
+        reader.release();
         slots.clear();
         hold.cancel();
         dedicated.close();
-        leaveShared();
+        shared.leave();
         loop.sessionClosed(this);
     }
 
     // ---- for DedicatedLink ----
 
     boolean isClosed() {
-        return closed;
+        return phase == Phase.CLOSED;
     }
 
     Channel client() {
         return client;
     }
 
-    Wait waitState() {
-        return wait;
+    RequestReader reader() {
+        return reader;
     }
 
-    void waitFor(Wait why) {
-        wait = why;
-    }
-
-    boolean hasParked() {
-        return parked != null;
-    }
-
-    /**
-     * Parks a blocking command the old master gave back, to be sent again; false when another request already
-     * waits to be sent (the command would have to go before it).
-     */
-    boolean parkResend(ByteBuf request, boolean write) {
-        if (parked != null) {
-            return false;
-        }
-        parked = new Parked(request, Route.DEDICATED, null, write);
-        return true;
-    }
-
-    /** The session's requests went to {@code target}. */
-    void sentTo(Endpoint target) {
-        lastUpstream = target;
+    FailoverTally failover() {
+        return failover;
     }
 
     /** Part of a reply streamed to the client: a cut now leaves it half-sent. */
@@ -651,36 +445,26 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         return window.streamedSoFar() > 0;
     }
 
-    /** A request of the client's was lost with its connection (its error is written by the caller). */
-    void lost() {
-        loop.counters.increment(route, ProxyCount.ERRORS_FAILOVER);
-        lostRequests = true;
-    }
-
-    SharedLink shared() {
-        return shared;
-    }
-
     // ---- for Dispatcher ----
 
     /** Nothing the client sent after the current request goes to redis (QUIT, SYNC). */
     void dropRestOfInput() {
-        in.skipBytes(in.readableBytes());
+        reader.dropRest();
     }
 
     /** The client's connection closes once every reply owed is written (QUIT). */
     void closeWhenAnswered() {
-        closeWhenAnswered = true;
+        phase = Phase.ANSWERING;
     }
 
     /** A subscribed session's QUIT went to redis: nothing more is read; redis's close of its end closes the client's. */
     void quitting() {
-        quitting = true;
+        phase = Phase.QUITTING;
     }
 
     /** The session's connection became a replica link (SYNC): what the client sends from now on is dropped. */
     void replicaStream() {
-        replicaStream = true;
+        phase = Phase.REPLICA;
     }
 
     void local(ByteBuf reply) {

@@ -1,6 +1,6 @@
 package dev.skep.proxy;
 
-import dev.skep.proxy.ClientSession.Wait;
+import dev.skep.proxy.RequestReader.Wait;
 import dev.skep.proxy.Upstream.Port;
 import dev.skep.resp.RequestArguments;
 import dev.skep.resp.RespWriter;
@@ -9,6 +9,8 @@ import dev.skep.topology.Endpoint;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.util.concurrent.ScheduledFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -26,6 +28,7 @@ import java.util.concurrent.TimeUnit;
  * owns only the dedicated connection's side. Confined to the client channel's event loop.
  */
 final class DedicatedLink {
+    private static final Logger log = LoggerFactory.getLogger(DedicatedLink.class);
     private static final Slot FORWARDED = Slot.Forwarded.INSTANCE;
     /** A command no redis knows: sent inside MULTI in place of one the proxy refuses, so the transaction aborts. */
     private static final byte[] ABORT_TRANSACTION = "*1\r\n$33\r\nSKEP-REFUSED-INSIDE-A-TRANSACTION\r\n"
@@ -39,8 +42,8 @@ final class DedicatedLink {
     private final SessionState state;
     private DedicatedUpstream conn;
     private final LinkLoss loss;
-    /** A reply held until the WAIT after it says enough replicas have the write. */
-    private ByteBuf heldReply;
+    /** The write reply held until the WAIT after it says enough replicas have the write. */
+    private final ConfirmationGate<ClientSession> gate = new ConfirmationGate<>();
     /** A MULTI was sent and no EXEC, DISCARD or RESET after it: a WAIT now would be queued in the transaction. */
     private boolean txOpen;
     /**
@@ -102,18 +105,18 @@ final class DedicatedLink {
             d = loop.takeSpare(route, target);
             if (d != null) {
                 conn = d;
-                d.adopt(session, state.replay()); // connected already: the request goes out now, in its order
+                d.adopt(this, state.replay()); // connected already: the request goes out now, in its order
             } else {
-                d = new DedicatedUpstream(loop, target, route, session);
+                d = new DedicatedUpstream(loop, target, route, this);
                 conn = d;
                 // parked first: a connection refused at once calls onLost, which resumes the session
-                session.park(request, kind, refusal, Wait.CONNECTING);
+                session.reader().park(request, kind, refusal, Wait.CONNECTING);
                 d.start(state.replay());
                 return false;
             }
         }
         if (!d.connected) {
-            session.park(request, kind, refusal, Wait.CONNECTING);
+            session.reader().park(request, kind, refusal, Wait.CONNECTING);
             return false;
         }
         session.holdDone();
@@ -128,7 +131,7 @@ final class DedicatedLink {
             }
         }
         loop.counters.increment(route, ProxyCount.COMMANDS_DEDICATED);
-        session.sentTo(d.target);
+        session.failover().sentTo(d.target);
         d.send(request);
         String cmd = args == null ? "" : RequestArguments.upper(args, 0);
         if (cmd.equals("CLIENT") && RequestArguments.upper(args, 1).equals("KILL")) {
@@ -145,6 +148,7 @@ final class DedicatedLink {
         if (needed != null && !txOpen && !state.raw() && (write || cmd.equals("EXEC"))) {
             // --quorum majority: as on the shared path, the reply waits until enough replicas have the write
             slots.sent(new Slot.Confirmation(needed));
+            gate.waitSent();
             d.send(Unpooled.wrappedBuffer(needed.request()));
         }
         wrote = true;
@@ -209,7 +213,7 @@ final class DedicatedLink {
 
     /** True when a request was sent and not answered (or its reply is held): its outcome would be unknown now. */
     boolean unknownOutcome() {
-        return heldReply != null || slots.anyClientRequest();
+        return gate.holding() || slots.anyClientRequest();
     }
 
     // ---- replies ----
@@ -242,7 +246,7 @@ final class DedicatedLink {
             return;
         }
         session.passOn(frame);
-        if (session.waitState() == Wait.RETIRE && slots.inFlight() == 0) {
+        if (session.reader().waitState() == Wait.RETIRE && slots.inFlight() == 0) {
             retired();
         }
     }
@@ -276,7 +280,7 @@ final class DedicatedLink {
         }
         if (head instanceof Slot.Confirmation confirmation) {
             slots.answered();
-            releaseHeldReply(confirmation.needed(), frame);
+            gate.answered(confirmation.needed(), frame, RELEASE);
             slots.writeLocalReplies();
             return false;
         }
@@ -287,7 +291,7 @@ final class DedicatedLink {
                 state.apply(c.change(), frame.getByte(frame.readerIndex()) == '-');
             }
             if (slots.peek() instanceof Slot.Confirmation) {
-                heldReply = frame;
+                gate.hold(session, frame, true);
                 return false;
             }
         }
@@ -295,20 +299,17 @@ final class DedicatedLink {
     }
 
     /** The reply to our WAIT: the held write reply goes to the client if enough replicas confirmed, else an error. */
-    private void releaseHeldReply(WriteConfirmation wait, ByteBuf waitReply) {
-        String error = wait.unconfirmed(waitReply);
-        ByteBuf reply = heldReply;
-        heldReply = null;
-        if (reply == null) {
-            return;
-        }
-        if (error == null) {
+    private static final ConfirmationGate.Sink<ClientSession> RELEASE = new ConfirmationGate.Sink<>() {
+        @Override
+        public void reply(ClientSession session, ByteBuf reply) {
             session.write(reply);
-        } else {
-            reply.release();
+        }
+
+        @Override
+        public void unconfirmed(ClientSession session, String error) {
             session.write(ClientSession.errorReply(error));
         }
-    }
+    };
 
     /**
      * A reply by which a redis says that a blocking command did not run because it is no longer a master:
@@ -331,7 +332,7 @@ final class DedicatedLink {
         slots.answered();
         long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - b.sentNanos());
         ByteBuf again = Unpooled.wrappedBuffer(RespWriter.request(BlockingRequest.withElapsed(b.args(), elapsedMs)));
-        if (!session.parkResend(again, b.write())) {
+        if (!session.reader().parkResend(again, b.write())) {
             again.release();
             session.cutMidReply();
             return;
@@ -339,12 +340,12 @@ final class DedicatedLink {
         loop.counters.increment(route, ProxyCount.RESENT);
         demoted = conn.target;
         loop.masterDemoted(demoted);
-        if (session.waitState() == Wait.RETIRE) {
+        if (session.reader().waitState() == Wait.RETIRE) {
             if (slots.inFlight() == 0) {
                 retired();
             }
         } else {
-            session.waitFor(Wait.DRAIN); // sent once the replies before it are in (flushClient resumes)
+            session.reader().waitFor(Wait.DRAIN); // sent once the replies before it are in (flushClient resumes)
         }
     }
 
@@ -373,14 +374,14 @@ final class DedicatedLink {
      * @return true when the session retires its connection this way
      */
     private boolean retire() {
-        if (session.waitState() == Wait.RETIRE) {
+        if (session.reader().waitState() == Wait.RETIRE) {
             return true;
         }
-        if (route != Port.WRITE || !conn.connected || session.waitState() != Wait.NONE || session.hasParked()
+        if (route != Port.WRITE || !conn.connected || session.reader().waitState() != Wait.NONE || session.reader().hasParked()
                 || state.pinned() || !slots.onlyOne(Slot.Blocked.class)) {
             return false;
         }
-        session.waitFor(Wait.RETIRE);
+        session.reader().waitFor(Wait.RETIRE);
         retireTimer = session.client().eventLoop().schedule(this::retireExpired, loop.settings().holdMs(),
                 TimeUnit.MILLISECONDS);
         return true;
@@ -388,10 +389,10 @@ final class DedicatedLink {
 
     private void retireExpired() {
         retireTimer = null;
-        if (session.isClosed() || session.waitState() != Wait.RETIRE || conn == null) {
+        if (session.isClosed() || session.reader().waitState() != Wait.RETIRE || conn == null) {
             return;
         }
-        session.waitFor(Wait.NONE);
+        session.reader().waitFor(Wait.NONE);
         conn.closeDeliberately("failover: the old master did not answer the blocked command within --hold-ms");
     }
 
@@ -401,7 +402,7 @@ final class DedicatedLink {
         DedicatedUpstream old = conn;
         conn = null;
         old.closeDeliberately("retired after a handover");
-        session.waitFor(Wait.NONE);
+        session.reader().waitFor(Wait.NONE);
         session.goOn();
     }
 
@@ -414,6 +415,19 @@ final class DedicatedLink {
 
     // ---- the connection going ----
 
+    /** Bytes of the replica link this session's SYNC opened, passed on as they came. */
+    void onReplicaStream(ByteBuf bytes) {
+        if (session.isClosed()) {
+            bytes.release();
+            return;
+        }
+        session.write(bytes);
+    }
+
+    ClientSession session() {
+        return session;
+    }
+
     void onReady(DedicatedUpstream d) {
         if (d == conn) {
             session.resume();
@@ -422,13 +436,17 @@ final class DedicatedLink {
 
     /** The connection is gone: {@link LinkLoss} decides what the client sees. */
     void onLost(DedicatedUpstream d, String reason, boolean wasConnected) {
+        if (log.isDebugEnabled()) {
+            log.debug("{} dedicated lost {} (current {}) wasConnected={} inFlight={} wait={}: {}",
+                    session.client().remoteAddress(), d, conn, wasConnected, slots.inFlight(), session.reader().waitState(), reason);
+        }
         if (d != conn || session.isClosed()) {
             return;
         }
         conn = null;
         cancelRetire();
-        if (session.waitState() == Wait.RETIRE) {
-            session.waitFor(Wait.NONE);
+        if (session.reader().waitState() == Wait.RETIRE) {
+            session.reader().waitFor(Wait.NONE);
         }
         loss.handle(d, reason, wasConnected, killSent);
     }
@@ -447,12 +465,9 @@ final class DedicatedLink {
 
     /** A reply held for the WAIT after it is dropped; true when there was one. */
     boolean dropHeldReply() {
-        if (heldReply != null) {
-            heldReply.release();
-            heldReply = null;
-            return true;
-        }
-        return false;
+        boolean had = gate.holding();
+        gate.fail(owner -> { }); // the caller tells the client
+        return had;
     }
 
     /** The session is gone: the connection closes, and what it held is released. */

@@ -19,12 +19,12 @@ import java.util.List;
  * Event-loop confined.
  */
 final class DedicatedUpstream extends Upstream {
-    /** The session this connection serves; null while it is a spare. */
-    private ClientSession session;
+    /** The session link this connection serves; null while it is a spare. */
+    private DedicatedLink link;
 
-    DedicatedUpstream(LoopContext loop, Endpoint target, Port route, ClientSession session) {
+    DedicatedUpstream(LoopContext loop, Endpoint target, Port route, DedicatedLink link) {
         super(loop, target, route);
-        this.session = session;
+        this.link = link;
     }
 
     /** A spare: connected (and authenticated with {@code password}) before any session needs it. */
@@ -35,8 +35,8 @@ final class DedicatedUpstream extends Upstream {
     }
 
     /** This spare now serves {@code s}: {@code replay} (its state) goes first, its replies consumed here. */
-    void adopt(ClientSession s, List<byte[]> replay) {
-        session = s;
+    void adopt(DedicatedLink l, List<byte[]> replay) {
+        link = l;
         writeOwn(replay);
         internalReplies += replay.size();
     }
@@ -90,65 +90,65 @@ final class DedicatedUpstream extends Upstream {
     @Override
     void onConnected() {
         loop.upstreamUp(this);
-        if (session != null) {
-            session.dedicatedReady(this);
+        if (link != null) {
+            link.onReady(this);
         }
     }
 
     @Override
     void onReply(ByteBuf frame, boolean push) {
-        if (session == null) {
+        if (link == null) {
             frame.release(); // nothing was asked on a spare
             return;
         }
-        session.onDedicatedFrame(frame, push);
+        link.onFrame(frame, push);
     }
 
     @Override
     void onRawBytes(ByteBuf bytes) {
-        if (session == null) {
+        if (link == null) {
             bytes.release();
             return;
         }
-        session.onReplicaStream(bytes);
+        link.onReplicaStream(bytes);
     }
 
     @Override
     int onPartial(ByteBuf in, int n) {
-        if (session == null) {
+        if (link == null) {
             in.skipBytes(n);
             return n;
         }
-        return session.onDedicatedPartial(in, n) ? n : 0;
+        return link.onPartial(in, n) ? n : 0;
     }
 
     @Override
     void afterReads() {
         repliesSettled();
-        if (session != null) {
-            session.flushClient();
+        if (link != null) {
+            link.session().flushClient();
         }
     }
 
     @Override
     boolean readWanted() {
-        return session == null || session.clientWritable();
+        return link == null || link.session().clientWritable();
     }
 
     @Override
     void onWritable() {
-        if (session != null) {
-            session.maybeRead();
+        if (link != null) {
+            link.session().maybeRead();
         }
     }
 
     @Override
     void onFailed(String reason, boolean wasConnected) {
         loop.upstreamGone(this, reason);
-        if (session == null) {
+        if (link == null) {
             loop.spareGone(this);
             return;
         }
-        session.onDedicatedLost(this, reason, wasConnected);
+        link.onLost(this, reason, wasConnected);
     }
 }

@@ -1,6 +1,6 @@
 package dev.skep.proxy;
 
-import dev.skep.proxy.ClientSession.Wait;
+import dev.skep.proxy.RequestReader.Wait;
 import dev.skep.proxy.Upstream.Port;
 import dev.skep.resp.RequestArguments;
 import dev.skep.resp.Route;
@@ -92,7 +92,7 @@ final class Dispatcher {
             // by the proxy while this client lags: from now on the session has a connection of its own (once its
             // shared requests are answered, so replies stay in order), as a stateful one does.
             if (slots.inFlight() > 0) {
-                session.park(request, kind, refusal, Wait.DRAIN);
+                session.reader().park(request, kind, refusal, Wait.DRAIN);
                 return false;
             }
             toDedicated();
@@ -129,7 +129,7 @@ final class Dispatcher {
             case SYNC -> {
                 // the connection becomes a replica link: every reply before it must be in, as its bytes are not framed
                 if (slots.inFlight() > 0) {
-                    session.park(request, kind, refusal, Wait.DRAIN);
+                    session.reader().park(request, kind, refusal, Wait.DRAIN);
                     return false;
                 }
                 session.dropRestOfInput(); // nothing the client sends after it goes to redis
@@ -156,7 +156,7 @@ final class Dispatcher {
                 // only from one connection at a time)
                 if (!shared.resp3()) {
                     if (slots.inFlight() > 0) {
-                        session.park(request, kind, refusal, Wait.DRAIN);
+                        session.reader().park(request, kind, refusal, Wait.DRAIN);
                         return false;
                     }
                     shared.switchToResp3();
@@ -169,7 +169,7 @@ final class Dispatcher {
         }
         if (!dedicatedMode) {
             if (slots.inFlight() > 0) {
-                session.park(request, kind, refusal, Wait.DRAIN);
+                session.reader().park(request, kind, refusal, Wait.DRAIN);
                 return false;
             }
             toDedicated();

@@ -1,6 +1,6 @@
 package dev.skep.proxy;
 
-import dev.skep.proxy.ClientSession.Wait;
+import dev.skep.proxy.RequestReader.Wait;
 import dev.skep.proxy.Upstream.Port;
 import dev.skep.topology.Endpoint;
 import io.netty.channel.ChannelFutureListener;
@@ -67,8 +67,8 @@ final class LinkLoss {
             }
             return;
         }
-        if (wasConnected && !d.deliberate && !link.unknownOutcome() && !state.pinned() && session.waitState() == Wait.NONE
-                && !session.hasParked()) {
+        if (wasConnected && !d.deliberate && !link.unknownOutcome() && !state.pinned() && session.reader().waitState() == Wait.NONE
+                && !session.reader().hasParked()) {
             verifyKilled(d.target);
             return;
         }
@@ -79,7 +79,7 @@ final class LinkLoss {
         slots.failAll(s -> {
             if (!(s instanceof Slot.Confirmation)) { // a request of the client's: its reply will not come
                 s.release();
-                session.lost();
+                session.failover().lost();
                 session.write(ClientSession.errorReply(lost));
             }
         });
@@ -107,16 +107,16 @@ final class LinkLoss {
      * the client's is read meanwhile.
      */
     private void verifyKilled(Endpoint target) {
-        session.waitFor(Wait.VERIFY);
+        session.reader().waitFor(Wait.VERIFY);
         loop.connect(target, new ChannelInboundHandlerAdapter()).addListener((ChannelFutureListener) f -> {
             boolean up = f.isSuccess();
             if (up) {
                 f.channel().close();
             }
-            if (session.isClosed() || session.waitState() != Wait.VERIFY) {
+            if (session.isClosed() || session.reader().waitState() != Wait.VERIFY) {
                 return;
             }
-            session.waitFor(Wait.NONE);
+            session.reader().waitFor(Wait.NONE);
             if (up && target.equals(loop.target(session))) {
                 link.closeAsRedisDid();
             } else {
@@ -133,9 +133,9 @@ final class LinkLoss {
      * master under Sentinel is closed instead, and misses them as well).
      */
     private void resubscribe(Endpoint target) {
-        DedicatedUpstream next = new DedicatedUpstream(loop, target, route, session);
+        DedicatedUpstream next = new DedicatedUpstream(loop, target, route, link);
         link.resubscribed(next);
-        session.sentTo(target);
+        session.failover().sentTo(target);
         next.start(state.replay(), state.resubscribe(), state.subscriptions(), state.protocol() == 3);
         session.client().flush();
         session.maybeRead();

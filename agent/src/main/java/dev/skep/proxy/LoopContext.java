@@ -4,12 +4,15 @@ import dev.skep.proxy.Upstream.Port;
 import dev.skep.topology.Endpoint;
 import dev.skep.topology.Topology;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -103,9 +106,9 @@ final class LoopContext {
     final OverloadLog overloadLog;
 
     LoopContext(EventLoop eventLoop, ProxySettings settings, Class<? extends SocketChannel> channelClass,
-            ProxyServer.Observer observer, long heldLimit,
+            java.util.function.Supplier<SslContext> tls, ProxyServer.Observer observer, long heldLimit,
             java.util.concurrent.atomic.AtomicReference<Demotion> demotion) {
-        this(eventLoop, settings, tcp(eventLoop, channelClass), observer, heldLimit, demotion);
+        this(eventLoop, settings, tcp(eventLoop, channelClass, tls), observer, heldLimit, demotion);
     }
 
     /** With the upstream connections {@code connector} makes (ClientSessionTest: channels of its own). */
@@ -128,7 +131,9 @@ final class LoopContext {
         ChannelFuture connect(Endpoint target, ChannelHandler handler);
     }
 
-    private static Connector tcp(EventLoop eventLoop, Class<? extends SocketChannel> channelClass) {
+    /** Plain TCP, or TLS on it when {@code tls} gives the context (asked at each connection: it may be reloaded). */
+    private static Connector tcp(EventLoop eventLoop, Class<? extends SocketChannel> channelClass,
+            java.util.function.Supplier<SslContext> tls) {
         Bootstrap bootstrap = new Bootstrap()
                 .group(eventLoop)
                 .channel(channelClass)
@@ -137,7 +142,15 @@ final class LoopContext {
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 1000)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024));
-        return (target, handler) -> bootstrap.clone().handler(handler).connect(target.host(), target.port());
+        if (tls == null) {
+            return (target, handler) -> bootstrap.clone().handler(handler).connect(target.host(), target.port());
+        }
+        return (target, handler) -> bootstrap.clone().handler(new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.pipeline().addLast(tls.get().newHandler(ch.alloc(), target.host(), target.port()), handler);
+            }
+        }).connect(target.host(), target.port());
     }
 
     /** Whether replies from redis are due soon; called by the loop's select strategy, on the loop. */
@@ -379,13 +392,13 @@ final class LoopContext {
      */
     boolean overHeldLimit(ClientSession current) {
         for (ClientSession s : sessions) {
-            s.refreshHeld();
+            s.output().refresh();
         }
         boolean closedCurrent = false;
         while (heldBytes > heldBytesLimit) {
             ClientSession most = null;
             for (ClientSession s : sessions) {
-                if (s.held() > 0 && (most == null || s.held() > most.held())) {
+                if (s.output().held() > 0 && (most == null || s.output().held() > most.output().held())) {
                     most = s;
                 }
             }

@@ -14,6 +14,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.EventExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,6 +56,9 @@ public final class ProxyServer implements AutoCloseable {
     private final AtomicInteger[] clientsPerPort = {new AtomicInteger(), new AtomicInteger()};
     private final LongAdder refused = new LongAdder();
     private final List<Channel> servers = new ArrayList<>();
+    private final ProxyTls tls;
+    private volatile int tlsWrite;
+    private volatile int tlsRead;
 
     /**
      * Told of proxy events that need more than a count. Called on the event loops: implementations must be
@@ -75,8 +79,14 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     public ProxyServer(EventLoops loops, ProxySettings settings, TopologyHolder topology, Observer observer) {
+        this(loops, settings, topology, observer, ProxyTls.OFF);
+    }
+
+    public ProxyServer(EventLoops loops, ProxySettings settings, TopologyHolder topology, Observer observer,
+            ProxyTls tls) {
         this.loops = loops;
         this.settings = settings;
+        this.tls = tls;
         this.topology = topology;
         int n = 0;
         for (EventExecutor e : loops.group()) {
@@ -87,7 +97,8 @@ public final class ProxyServer implements AutoCloseable {
         long perLoop = Math.max(1, settings.heldLimit() / Math.max(1, n));
         for (EventExecutor e : loops.group()) {
             EventLoop loop = (EventLoop) e;
-            LoopContext context = new LoopContext(loop, settings, loops.channel(), observer, perLoop, demotion);
+            LoopContext context = new LoopContext(loop, settings, loops.channel(), tls.upstream(), observer, perLoop,
+                    demotion);
             contexts.put(loop, context);
             loops.expecting(loop, context::expectingReplies);
         }
@@ -97,9 +108,15 @@ public final class ProxyServer implements AutoCloseable {
     public synchronized void start() {
         topology.addListener((previous, next) -> apply(next));
         apply(topology.current());
-        bind(settings.writePort(), Port.WRITE, "--proxy-port");
+        bind(settings.writePort(), Port.WRITE, "--proxy-port", null);
         if (settings.readPort() > 0) {
-            bind(settings.readPort(), Port.READ, "--read-port");
+            bind(settings.readPort(), Port.READ, "--read-port", null);
+        }
+        if (tls.writePort() > 0) {
+            tlsWrite = bind(tls.writePort(), Port.WRITE, "--tls-proxy-port", tls.clients());
+        }
+        if (tls.readPort() > 0) {
+            tlsRead = bind(tls.readPort(), Port.READ, "--tls-read-port", tls.clients());
         }
         log.info("replies held for clients that do not read them: at most {} KiB per client, {} KiB in all",
                 settings.clientHeldLimit() / 1024, settings.heldLimit() / 1024);
@@ -111,7 +128,8 @@ public final class ProxyServer implements AutoCloseable {
         }
     }
 
-    private void bind(int port, Port route, String flag) {
+    /** Binds a client port; over TLS when {@code tls} is given. Returns the bound port. */
+    private int bind(int port, Port route, String flag, java.util.function.Supplier<SslContext> tls) {
         ServerBootstrap b = new ServerBootstrap()
                 .group(loops.group())
                 .channel(loops.serverChannel())
@@ -138,6 +156,9 @@ public final class ProxyServer implements AutoCloseable {
                         });
                         LoopContext context = contexts.get(ch.eventLoop());
                         context.counters.increment(route, ProxyCount.CONNECTIONS);
+                        if (tls != null) {
+                            ch.pipeline().addLast(tls.get().newHandler(ch.alloc()));
+                        }
                         ch.pipeline().addLast(new ClientSession(context, route));
                     }
                 });
@@ -147,7 +168,19 @@ public final class ProxyServer implements AutoCloseable {
                     f.cause() instanceof IOException io ? io : new IOException(f.cause()));
         }
         servers.add(f.channel());
-        log.info("{} port listening on {}", route == Port.WRITE ? "write" : "read", f.channel().localAddress());
+        log.info("{}{} port listening on {}", tls != null ? "TLS " : "", route == Port.WRITE ? "write" : "read",
+                f.channel().localAddress());
+        return ((InetSocketAddress) f.channel().localAddress()).getPort();
+    }
+
+    /** The bound TLS write port (tests bind 0); 0 when there is none. */
+    public int tlsWritePort() {
+        return tlsWrite;
+    }
+
+    /** The bound TLS read port; 0 when there is none. */
+    public int tlsReadPort() {
+        return tlsRead;
     }
 
     /** The bound port of the write port (tests bind 0). */

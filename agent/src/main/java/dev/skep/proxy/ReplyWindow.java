@@ -13,6 +13,12 @@ package dev.skep.proxy;
  * gets a couple out before their size is known, not 1024. Deep pipelines of small replies reach the full depth
  * after ten round trips (ClientSessionTest checks the first doublings byte for byte).
  *
+ * <p>Why bytes, not requests: a shared connection must keep reading (one slow client must not stall the others), so
+ * the replies to what a session sent arrive whether or not its client reads them, ahead of other sessions' replies,
+ * and are held for a client that stopped reading: the window is what bounds them. A session whose replies turn out
+ * large ({@link #LARGE_REPLY}) moves to a dedicated connection, where the proxy stops reading from redis while its
+ * client lags and its replies hold up no one else's.
+ *
  * <p>Confined to its session's event loop.
  */
 final class ReplyWindow {

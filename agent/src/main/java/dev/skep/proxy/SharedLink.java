@@ -1,6 +1,6 @@
 package dev.skep.proxy;
 
-import dev.skep.proxy.ClientSession.Wait;
+import dev.skep.proxy.RequestReader.Wait;
 import dev.skep.proxy.Upstream.Port;
 import dev.skep.resp.Route;
 import dev.skep.topology.Endpoint;
@@ -12,7 +12,7 @@ import io.netty.buffer.ByteBuf;
  * connection of its own once it needs one; the replies come back through {@link SharedUpstream}, which calls the
  * session. Confined to the client channel's event loop.
  */
-final class SharedLink {
+final class SharedLink implements SharedUpstream.Awaited {
     private static final Slot FORWARDED = Slot.Forwarded.INSTANCE;
 
     private final ClientSession session;
@@ -41,7 +41,7 @@ final class SharedLink {
     /** Sends {@code count} consecutive plain requests in one slice (the connection is {@link #ready}). */
     void sendBatch(ByteBuf requests, int count, boolean hasWrite) {
         loop.counters.add(route, ProxyCount.COMMANDS_SHARED, count);
-        session.sentTo(conn.target);
+        session.failover().sentTo(conn.target);
         conn.send(this, requests, count, hasWrite);
         wrote = true;
     }
@@ -63,12 +63,12 @@ final class SharedLink {
         }
         if (!u.connected) {
             u.awaitConnect(session);
-            session.park(request, kind, refusal, Wait.CONNECTING);
+            session.reader().park(request, kind, refusal, Wait.CONNECTING);
             return false;
         }
         session.holdDone();
         loop.counters.increment(route, ProxyCount.COMMANDS_SHARED);
-        session.sentTo(u.target);
+        session.failover().sentTo(u.target);
         u.send(this, request, 1, write);
         slots.sent(FORWARDED);
         wrote = true;
@@ -192,7 +192,7 @@ final class SharedLink {
         if (error.startsWith("NOREPLICAS")) {
             loop.counters.increment(route, ProxyCount.ERRORS_NOREPLICAS);
         } else {
-            session.lost();
+            session.failover().lost();
         }
         session.write(ClientSession.errorReply(error));
         slots.writeLocalReplies();

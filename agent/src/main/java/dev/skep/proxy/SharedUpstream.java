@@ -19,23 +19,40 @@ import java.util.Set;
  * connection state, so whose connection runs them does not matter. Event-loop confined.
  */
 final class SharedUpstream extends Upstream {
-    /** The session of each request sent and not yet answered, in order; a {@link WriteConfirmation} for the proxy's own WAITs. */
-    private final ArrayDeque<Object> waiting = new ArrayDeque<>();
+    /** What a reply on this connection answers: a session's request, or the proxy's own WAIT. */
+    sealed interface Awaited permits SharedLink, Confirmed, OwnWait {}
+
     /**
      * --quorum majority: a request of a batch that holds a write, whose reply reaches the client only once the
      * WAIT after it says enough replicas have it (an error otherwise).
      */
-    private record Confirmed(SharedLink link) {}
+    record Confirmed(SharedLink link) implements Awaited {}
 
-    /** WAITs sent and not yet answered. */
-    private int waitsInFlight;
+    /** The WAIT the proxy sent after writes, and how many replicas it needs. */
+    record OwnWait(WriteConfirmation needed) implements Awaited {}
+
+    /** What each request sent and not yet answered is, in order. */
+    private final ArrayDeque<Awaited> waiting = new ArrayDeque<>();
+    /** Replies that arrived while a WAIT covering them was out. */
+    private final ConfirmationGate<SharedLink> gate = new ConfirmationGate<>();
+    private final ConfirmationGate.Sink<SharedLink> release = new ConfirmationGate.Sink<>() {
+        @Override
+        public void reply(SharedLink link, ByteBuf reply) {
+            link.onReply(reply);
+            replied(link);
+        }
+
+        @Override
+        public void unconfirmed(SharedLink link, String error) {
+            link.onError(error);
+            replied(link);
+        }
+    };
     /**
      * What the writes sent since the last WAIT need confirmed (the strictest count any of them was sent under);
      * null when none was sent under a quorum. Fixed at send time: see {@link WriteConfirmation}.
      */
     private WriteConfirmation sinceWait;
-    /** Replies that arrived before the WAIT covering them was answered: session, reply, in order. */
-    private final ArrayDeque<Object> gated = new ArrayDeque<>();
     /**
      * Sessions that got replies during the current read batch, each once ({@link SharedLink#flushPending}):
      * their clients are flushed after it. A list and a flag rather than a set: no node allocated per reply.
@@ -75,7 +92,7 @@ final class SharedUpstream extends Upstream {
      */
     void send(SharedLink link, ByteBuf requests, int count, boolean hasWrite) {
         WriteConfirmation needed = hasWrite && route == Port.WRITE ? loop.confirmation() : null;
-        Object entry = needed != null ? new Confirmed(link) : link;
+        Awaited entry = needed != null ? new Confirmed(link) : link;
         for (int i = 0; i < count; i++) {
             waiting.add(entry);
         }
@@ -108,9 +125,9 @@ final class SharedUpstream extends Upstream {
                 // replicas as they were sent needing, even if the topology has changed since
                 WriteConfirmation wait = sinceWait;
                 sinceWait = null;
-                waiting.add(wait);
+                waiting.add(new OwnWait(wait));
                 inFlight(waiting.size());
-                waitsInFlight++;
+                gate.waitSent();
                 channel.write(channel.alloc().buffer().writeBytes(wait.request()), channel.voidPromise());
             }
             channel.flush();
@@ -137,24 +154,17 @@ final class SharedUpstream extends Upstream {
      */
     @Override
     void onFrame(ByteBuf in, int length, boolean push) {
-        Object next = push ? null : waiting.poll();
+        Awaited next = push ? null : waiting.poll();
         if (next == null || push) {
             in.skipBytes(length); // shared connections never subscribe: nothing unsolicited is expected
             return;
         }
-        if (waitsInFlight > 0) {
+        if (gate.closed()) {
             endOfFrames(in);
-            ByteBuf frame = in.readRetainedSlice(length);
-            if (next instanceof WriteConfirmation wait) {
-                waitsInFlight--;
-                releaseGated(wait, frame);
-            } else {
-                gated.add(next);
-                gated.add(frame);
-            }
+            gated(next, in.readRetainedSlice(length));
             return;
         }
-        SharedLink s = next instanceof Confirmed c ? c.link() : (SharedLink) next;
+        SharedLink s = link(next);
         int at = in.readerIndex();
         if (route == Port.WRITE && in.getByte(at) == '-' && startsWith(in, at, READONLY)) {
             // The master this connection reached is a replica now (demoted in a handover this proxy has not heard
@@ -216,7 +226,7 @@ final class SharedUpstream extends Upstream {
      */
     @Override
     int onPartial(ByteBuf in, int n) {
-        if (waitsInFlight > 0 || !(waiting.peek() instanceof SharedLink s)) {
+        if (gate.closed() || !(waiting.peek() instanceof SharedLink s)) {
             return 0;
         }
         s.onPartial(in.readRetainedSlice(n));
@@ -224,47 +234,37 @@ final class SharedUpstream extends Upstream {
         return n;
     }
 
-    /**
-     * The reply to our WAIT: when enough replicas have the writes before it, their replies go to the
-     * clients; otherwise each becomes an error, since a partition could lose them (their outcome is unknown
-     * to the client: they ran on the master and may or may not survive).
-     */
-    private void releaseGated(WriteConfirmation wait, ByteBuf waitReply) {
-        String error = wait.unconfirmed(waitReply);
-        while (!gated.isEmpty()) {
-            Object entry = gated.poll();
-            ByteBuf frame = (ByteBuf) gated.poll();
-            SharedLink s = entry instanceof Confirmed c ? c.link() : (SharedLink) entry;
-            if (error == null || !(entry instanceof Confirmed)) {
-                s.onReply(frame);
-            } else {
-                frame.release();
-                s.onError(error);
-            }
-            replied(s);
-        }
-    }
-
     @Override
     void onReply(ByteBuf frame, boolean push) {
-        Object next = waiting.poll();
+        Awaited next = waiting.poll();
         if (next == null || push) {
             frame.release(); // shared connections never subscribe: nothing unsolicited is expected
             return;
         }
-        if (next instanceof WriteConfirmation wait) {
-            waitsInFlight--;
-            releaseGated(wait, frame);
+        if (gate.closed()) {
+            gated(next, frame);
             return;
         }
-        if (waitsInFlight > 0) {
-            gated.add(next);
-            gated.add(frame);
-            return;
-        }
-        SharedLink s = next instanceof Confirmed c ? c.link() : (SharedLink) next;
+        SharedLink s = link(next);
         s.onReply(frame);
         replied(s);
+    }
+
+    /**
+     * A reply while a WAIT is out: held, or, when it is the WAIT's own answer, the release of what was held (to the
+     * clients when enough replicas have the writes; otherwise each write's reply becomes an error).
+     */
+    private void gated(Awaited next, ByteBuf frame) {
+        if (next instanceof OwnWait w) {
+            gate.answered(w.needed(), frame, release);
+        } else {
+            gate.hold(link(next), frame, next instanceof Confirmed);
+        }
+    }
+
+    /** The session a request belongs to (never called for the proxy's own WAIT). */
+    private static SharedLink link(Awaited a) {
+        return a instanceof Confirmed c ? c.link() : (SharedLink) a;
     }
 
     private void replied(SharedLink s) {
@@ -304,18 +304,13 @@ final class SharedUpstream extends Upstream {
         // Requests sent and unanswered (or answered, not yet confirmed by replicas): their outcome is unknown,
         // each gets an error in its place, in order.
         ArrayDeque<SharedLink> lost = new ArrayDeque<>();
-        while (!gated.isEmpty()) {
-            Object o = gated.poll();
-            lost.add(o instanceof Confirmed c ? c.link() : (SharedLink) o);
-            ((ByteBuf) gated.poll()).release();
-        }
-        for (Object o : waiting) {
-            if (!(o instanceof WriteConfirmation)) {
-                lost.add(o instanceof Confirmed c ? c.link() : (SharedLink) o);
+        gate.fail(lost::add);
+        for (Awaited a : waiting) {
+            if (!(a instanceof OwnWait)) {
+                lost.add(link(a));
             }
         }
         waiting.clear();
-        waitsInFlight = 0;
         sinceWait = null;
         for (SharedLink s : lost) {
             s.onLost(reason);

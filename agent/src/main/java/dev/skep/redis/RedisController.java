@@ -49,6 +49,7 @@ public final class RedisController implements Closeable {
     /** How many times {@link #promote} reads INFO to see {@code role:master} before giving up. */
     private static final int PROMOTE_CHECKS = 5;
 
+    private final java.util.function.Supplier<javax.net.ssl.SSLContext> tls;
     private final Endpoint redis;
     /** The local redis as its replicas name it (their {@code master_host}): the announced address. */
     private final Endpoint announced;
@@ -75,11 +76,18 @@ public final class RedisController implements Closeable {
      *                  address (a sidecar's {@code 127.0.0.1}): replicas of this redis name {@code announced}
      */
     public RedisController(Endpoint redis, Endpoint announced, String password, Duration ioTimeout) {
+        this(redis, announced, password, ioTimeout, null);
+    }
+
+    /** @param tls the TLS context of every connection to a redis (the local one, a successor, an orphan); null: plain */
+    public RedisController(Endpoint redis, Endpoint announced, String password, Duration ioTimeout,
+            java.util.function.Supplier<javax.net.ssl.SSLContext> tls) {
+        this.tls = tls;
         this.redis = Objects.requireNonNull(redis, "redis");
         this.announced = Objects.requireNonNull(announced, "announced");
         this.password = password == null ? "" : password;
         this.ioTimeout = Objects.requireNonNull(ioTimeout, "ioTimeout");
-        this.client = new RespClient(redis, this.password, ioTimeout, ioTimeout);
+        this.client = new RespClient(redis, this.password, ioTimeout, ioTimeout, tls);
     }
 
     /** The redis this controller drives. */
@@ -111,6 +119,9 @@ public final class RedisController implements Closeable {
      *   <li>{@code replica-read-only yes}: a client that reaches a replica directly cannot fork its data.</li>
      *   <li>{@code masterauth <password>} (when a password is set): every node shares one password, and a replica
      *       must authenticate to its master or it never syncs.</li>
+     *   <li>{@code tls-replication yes} (when the agent reaches redis over TLS): a replica connects to its master's
+     *       TLS port over TLS, so the data never crosses the network in clear; redis listening only on its TLS
+     *       port, the address the hive knows is that port.</li>
      * </ul>
      */
     List<String[]> settings() {
@@ -120,6 +131,9 @@ public final class RedisController implements Closeable {
         s.add(new String[] {"replica-read-only", "yes"});
         if (!password.isEmpty()) {
             s.add(new String[] {"masterauth", password});
+        }
+        if (tls != null) {
+            s.add(new String[] {"tls-replication", "yes"});
         }
         return s;
     }
@@ -281,7 +295,7 @@ public final class RedisController implements Closeable {
             log.info("redis {}: CLIENT PAUSE WRITE refused ({}), pausing all clients instead", redis, e.error());
             client.call("CLIENT", "PAUSE", ms);
         }
-        try (RespClient other = new RespClient(successor, password, ioTimeout, ioTimeout)) {
+        try (RespClient other = new RespClient(successor, password, ioTimeout, ioTimeout, tls)) {
             requireRunId(runId);
             while (true) {
                 long target = InfoParser.parse(infoText(client.call("INFO", "replication"))).replOffset();
@@ -358,7 +372,7 @@ public final class RedisController implements Closeable {
      * redis I/O thread.
      */
     public OrphanCheck fenceIfMaster(Endpoint other, Duration timeout, String reason) {
-        try (RespClient c = new RespClient(other, password, timeout, timeout)) {
+        try (RespClient c = new RespClient(other, password, timeout, timeout, tls)) {
             RedisSnapshot s = InfoParser.parse(infoText(c.call("INFO", "replication")));
             if (s.role() != RedisRole.MASTER || s.fenced()) {
                 return OrphanCheck.HARMLESS;

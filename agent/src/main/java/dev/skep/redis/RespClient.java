@@ -2,6 +2,8 @@ package dev.skep.redis;
 
 import dev.skep.topology.Endpoint;
 
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
 import java.io.Closeable;
 import java.io.EOFException;
 import java.io.IOException;
@@ -17,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * A tiny blocking RESP2 client for administering one redis (PING, INFO, CONFIG SET, REPLICAOF): a plain
@@ -46,6 +49,7 @@ public final class RespClient implements Closeable {
     private final String password;
     private final Duration connectTimeout;
     private final Duration readTimeout;
+    private final Supplier<SSLContext> tls;
 
     private Socket socket;
     private InputStream in;
@@ -64,6 +68,16 @@ public final class RespClient implements Closeable {
      * @param readTimeout    bound on one whole call (writing the command and reading the full reply)
      */
     public RespClient(Endpoint endpoint, String password, Duration connectTimeout, Duration readTimeout) {
+        this(endpoint, password, connectTimeout, readTimeout, null);
+    }
+
+    /**
+     * @param tls the TLS context for each new connection (asked at each: it may have been reloaded); null: plain.
+     *            The server's certificate is checked against its CA, not its host name (redis is reached by IP).
+     */
+    public RespClient(Endpoint endpoint, String password, Duration connectTimeout, Duration readTimeout,
+            Supplier<SSLContext> tls) {
+        this.tls = tls;
         this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
         this.password = password == null ? "" : password;
         this.connectTimeout = positive(connectTimeout, "connectTimeout");
@@ -141,6 +155,20 @@ public final class RespClient implements Closeable {
      *
      * @return true when a new connection was opened
      */
+    /** TLS over the connected socket {@code plain}, the handshake bounded by {@code timeoutMs}. */
+    private Socket handshake(Socket plain, int timeoutMs) throws IOException {
+        try {
+            SSLSocket s = (SSLSocket) tls.get().getSocketFactory().createSocket(plain, endpoint.host(), endpoint.port(),
+                    true);
+            s.setSoTimeout(timeoutMs);
+            s.startHandshake();
+            return s;
+        } catch (IOException e) {
+            plain.close();
+            throw new IOException(endpoint + ": TLS handshake failed: " + e.getMessage(), e);
+        }
+    }
+
     private boolean ensureConnected() throws IOException {
         if (socket != null) {
             return false;
@@ -158,6 +186,9 @@ public final class RespClient implements Closeable {
                 throw new SocketTimeoutException(endpoint + ": connect timed out after " + timeout + " ms");
             }
             throw new IOException(endpoint + ": connect failed: " + e.getMessage(), e);
+        }
+        if (tls != null) {
+            s = handshake(s, timeout);
         }
         socket = s;
         in = s.getInputStream();

@@ -12,6 +12,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
@@ -62,6 +63,9 @@ public final class SentinelServer implements AutoCloseable {
 
     private volatile SentinelView view = SentinelView.NONE;
     private volatile Channel serverChannel;
+    private volatile Channel tlsChannel;
+    private int tlsPort = -1;
+    private Supplier<SslContext> tls;
     private volatile boolean closed;
     /** The event loop that owns the view; set once by {@link #start}. */
     private volatile EventLoop owner;
@@ -116,6 +120,35 @@ public final class SentinelServer implements AutoCloseable {
         } catch (Exception e) {
             throw new IllegalStateException("building the first Sentinel view failed", e);
         }
+        serverChannel = bind(bindPort, null, "sentinel port");
+        if (tlsPort >= 0 && tls != null) {
+            tlsChannel = bind(tlsPort, tls, "--tls-sentinel-port");
+        }
+        topology.addListener((previous, next) -> onOwner(this::refresh));
+        refresher = owner.scheduleAtFixedRate(this::refresh, refreshMs, refreshMs, TimeUnit.MILLISECONDS);
+        log.info("Sentinel-compatible endpoint listening on {}{} for master name {} (id {})", localAddress(),
+                tlsChannel == null ? "" : " and over TLS on " + tlsChannel.localAddress(), settings.masterName(),
+                settings.myId());
+        return this;
+    }
+
+    /**
+     * Serves the endpoint over TLS as well, on {@code port} (0: a free one), with the context {@code tls} gives at
+     * each connection. Before {@link #start()}.
+     */
+    public SentinelServer withTls(int port, Supplier<SslContext> context) {
+        this.tlsPort = port;
+        this.tls = context;
+        return this;
+    }
+
+    /** The bound TLS address, or null when there is none. */
+    public InetSocketAddress tlsAddress() {
+        Channel ch = tlsChannel;
+        return ch == null ? null : (InetSocketAddress) ch.localAddress();
+    }
+
+    private Channel bind(int port, Supplier<SslContext> context, String what) {
         ServerBootstrap server = new ServerBootstrap()
                 .group(loops.group())
                 .channel(loops.serverChannel())
@@ -126,22 +159,20 @@ public final class SentinelServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        if (context != null) {
+                            ch.pipeline().addLast(context.get().newHandler(ch.alloc()));
+                        }
                         ch.pipeline().addLast(new RequestDecoder(SentinelHandler.LIMITS),
                                 new SentinelHandler(SentinelServer.this, nextClientId.incrementAndGet()));
                     }
                 });
-        ChannelFuture bind = server.bind(bindHost, bindPort).awaitUninterruptibly();
+        ChannelFuture bind = server.bind(bindHost, port).awaitUninterruptibly();
         if (!bind.isSuccess()) {
             Throwable cause = bind.cause();
-            throw new UncheckedIOException("sentinel port " + bindHost + ":" + bindPort + ": " + cause.getMessage(),
+            throw new UncheckedIOException(what + " " + bindHost + ":" + port + ": " + cause.getMessage(),
                     cause instanceof IOException io ? io : new IOException(cause));
         }
-        serverChannel = bind.channel();
-        topology.addListener((previous, next) -> onOwner(this::refresh));
-        refresher = owner.scheduleAtFixedRate(this::refresh, refreshMs, refreshMs, TimeUnit.MILLISECONDS);
-        log.info("Sentinel-compatible endpoint listening on {} for master name {} (id {})", localAddress(),
-                settings.masterName(), settings.myId());
-        return this;
+        return bind.channel();
     }
 
     /** The bound address, or null before {@link #start()}. */
@@ -230,9 +261,10 @@ public final class SentinelServer implements AutoCloseable {
         if (refresher != null) {
             refresher.cancel(false);
         }
-        Channel server = serverChannel;
-        if (server != null) {
-            server.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+        for (Channel server : new Channel[] {serverChannel, tlsChannel}) {
+            if (server != null) {
+                server.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+            }
         }
         for (SentinelHandler client : clients) {
             EventExecutor executor = client.executor();

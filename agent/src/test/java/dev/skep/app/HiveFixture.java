@@ -1,11 +1,14 @@
 package dev.skep.app;
 
 import dev.skep.config.AgentConfig;
+import dev.skep.config.TlsConfig;
 import dev.skep.lease.LeaseSettings;
 import dev.skep.status.HiveStatus;
 import dev.skep.status.NodeState;
 import dev.skep.support.FreePorts;
 import dev.skep.support.RedisServerFixture;
+import dev.skep.support.TestCertificates;
+import dev.skep.tls.TlsSettings;
 import dev.skep.topology.Endpoint;
 
 import java.time.Duration;
@@ -31,12 +34,15 @@ final class HiveFixture implements AutoCloseable {
         final int index;
         final RedisServerFixture redis;
         final AgentConfig config;
+        /** The node's TLS certificate (its redis's and its agent's); null without TLS. */
+        final TestCertificates.Pair certificate;
         SkepNode agent;
 
-        Node(int index, RedisServerFixture redis, AgentConfig config) {
+        Node(int index, RedisServerFixture redis, AgentConfig config, TestCertificates.Pair certificate) {
             this.index = index;
             this.redis = redis;
             this.config = config;
+            this.certificate = certificate;
         }
 
         HiveStatus status() {
@@ -91,6 +97,10 @@ final class HiveFixture implements AutoCloseable {
     private final LeaseSettings lease;
     /** {@code --unknown-outcome} of the agents started from now on. */
     String unknownOutcome = "close";
+    /** TLS everywhere (redis on a TLS port only, every agent port and link), with these certificates; null: none. */
+    TestCertificates certs;
+    /** How often the agents check their TLS files. */
+    static final long TLS_RELOAD_MS = 100;
 
     /** Ports per node: peer, admin HTTP, Sentinel endpoint. */
     private static final int PORTS_PER_NODE = 3;
@@ -118,6 +128,29 @@ final class HiveFixture implements AutoCloseable {
     /** Starts {@code n} nodes with {@code --election lease} and the Lease {@code lease}. */
     static HiveFixture startWithLease(int n, LeaseSettings lease) {
         return start(n, "", "none", lease);
+    }
+
+    /**
+     * Starts {@code n} nodes with TLS on everything: each redis listens only on a TLS port and replicates over TLS,
+     * each agent has TLS write, read and Sentinel ports, HTTPS, and TLS to its peers, all with certificates
+     * {@code certs}' CA signs.
+     */
+    static HiveFixture startWithTls(int n, TestCertificates certs) {
+        HiveFixture hive = new HiveFixture(n + 2, "none", null);
+        hive.certs = certs;
+        try {
+            List<Endpoint> peers = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                peers.add(hive.peerOf(i));
+            }
+            for (int i = 0; i < n; i++) {
+                hive.addNode(peers, "");
+            }
+            return hive;
+        } catch (RuntimeException e) {
+            hive.close();
+            throw e;
+        }
     }
 
     /** Starts {@code n} nodes with {@code --unknown-outcome unknownOutcome}. */
@@ -154,13 +187,19 @@ final class HiveFixture implements AutoCloseable {
     /** Adds and starts node {@code nodes.size()} with its own redis, knowing {@code peers}. */
     Node addNode(List<Endpoint> peers, String secret) {
         int index = nodes.size();
-        RedisServerFixture redis = RedisServerFixture.start();
+        TestCertificates.Pair pair = certs == null ? null : certs.issue("node" + index);
+        RedisServerFixture redis = certs == null ? RedisServerFixture.start() : RedisServerFixture.startTls(certs, pair);
         AgentConfig config = new AgentConfig(redis.endpoint(), "", peers, "", peerOf(index).port(), "127.0.0.1",
                 "127.0.0.1", HEARTBEAT_MS, PEER_TIMEOUT_MS, 3, secret, peerOf(index).port() + 1,
                 FreePorts.freePort(), FreePorts.freePort(), 5000, 10000, peerOf(index).port() + 2, "mymaster", 2000,
                 HANDOVER_TIMEOUT_MS, quorum, 0, lease, AgentConfig.DEFAULT_SPIN_US,
                 dev.skep.election.ElectionSettings.DEFAULT_BUSY_GRACE_MS, unknownOutcome);
-        Node node = new Node(index, redis, config);
+        if (pair != null) {
+            config = config.withTls(new TlsConfig(new TlsSettings(pair.cert(), pair.key(), certs.caFile(),
+                    TlsSettings.ClientAuth.YES, List.of(), TlsSettings.Provider.AUTO, TLS_RELOAD_MS),
+                    FreePorts.freePort(), FreePorts.freePort(), FreePorts.freePort(), true, true, true));
+        }
+        Node node = new Node(index, redis, config, pair);
         nodes.add(node);
         node.startAgent();
         return node;

@@ -6,6 +6,7 @@ import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 
+import javax.net.ssl.SSLContext;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -76,8 +77,15 @@ public final class RedisServerFixture implements AutoCloseable {
     private Path runDir;
     private Jedis jedis;
     private boolean frozen;
+    /** TLS only (no plain port): the context this fixture's own connections use; null for plain redis. */
+    private final SSLContext tls;
 
     private RedisServerFixture(Path executable, List<String> extraArgs, Path baseDir) {
+        this(executable, extraArgs, baseDir, null);
+    }
+
+    private RedisServerFixture(Path executable, List<String> extraArgs, Path baseDir, SSLContext tls) {
+        this.tls = tls;
         this.executable = executable;
         this.extraArgs = List.copyOf(extraArgs);
         this.password = passwordOf(extraArgs);
@@ -93,6 +101,23 @@ public final class RedisServerFixture implements AutoCloseable {
      *                               message then carries the end of its log)
      */
     public static RedisServerFixture start(String... extraArgs) {
+        return start(null, extraArgs);
+    }
+
+    /**
+     * Starts a redis-server that listens only on a TLS port ({@code --port 0 --tls-port P}), presenting {@code pair},
+     * asking clients for a certificate the CA signed, and replicating over TLS; this fixture's own connections
+     * present {@code pair} too.
+     */
+    public static RedisServerFixture startTls(TestCertificates certs, TestCertificates.Pair pair, String... extraArgs) {
+        List<String> args = new ArrayList<>(List.of("--tls-cert-file", pair.cert().toString(),
+                "--tls-key-file", pair.key().toString(), "--tls-ca-cert-file", certs.caFile().toString(),
+                "--tls-auth-clients", "yes", "--tls-replication", "yes"));
+        args.addAll(List.of(extraArgs));
+        return start(certs.clientContext(pair), args.toArray(String[]::new));
+    }
+
+    private static RedisServerFixture start(SSLContext tls, String... extraArgs) {
         Path executable = findOnPath("redis-server", System.getenv("PATH"));
         Path baseDir;
         try {
@@ -100,7 +125,7 @@ public final class RedisServerFixture implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create a temporary directory for redis-server", e);
         }
-        RedisServerFixture f = new RedisServerFixture(executable, List.of(extraArgs), baseDir);
+        RedisServerFixture f = new RedisServerFixture(executable, List.of(extraArgs), baseDir, tls);
         try {
             f.startOnFreePort();
             return f;
@@ -153,12 +178,15 @@ public final class RedisServerFixture implements AutoCloseable {
         incarnation++;
         runDir = baseDir.resolve("run-" + incarnation);
         List<String> cmd = new ArrayList<>(List.of(executable.toString(),
-                "--port", Integer.toString(port),
+                "--port", tls == null ? Integer.toString(port) : "0",
                 "--bind", HOST,
                 "--save", "",
                 "--appendonly", "no",
                 "--daemonize", "no",
                 "--dir", runDir.toString()));
+        if (tls != null) {
+            cmd.addAll(List.of("--tls-port", Integer.toString(port)));
+        }
         cmd.addAll(extraArgs);
         try {
             Files.createDirectories(runDir);
@@ -199,9 +227,10 @@ public final class RedisServerFixture implements AutoCloseable {
         if (!process.isAlive()) {
             throw new ExitedException();
         }
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress(HOST, port), 500);
-            s.setSoTimeout(1000);
+        try (Socket plain = new Socket()) {
+            plain.connect(new InetSocketAddress(HOST, port), 500);
+            plain.setSoTimeout(1000);
+            Socket s = tls == null ? plain : tls.getSocketFactory().createSocket(plain, HOST, port, true);
             OutputStream out = s.getOutputStream();
             out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
             out.flush();
@@ -262,6 +291,9 @@ public final class RedisServerFixture implements AutoCloseable {
                 .socketTimeoutMillis(5000);
         if (!password.isEmpty()) {
             config.password(password);
+        }
+        if (tls != null) {
+            config.ssl(true).sslSocketFactory(tls.getSocketFactory());
         }
         return new Jedis(new HostAndPort(HOST, port), config.build());
     }

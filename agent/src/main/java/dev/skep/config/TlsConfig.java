@@ -1,0 +1,37 @@
+package dev.skep.config;
+
+import dev.skep.tls.TlsSettings;
+
+/**
+ * Where the agent speaks TLS, with one set of certificate files for all of it. Immutable.
+ *
+ * @param files        the certificate, key and CA files and how they are used; null when TLS is off everywhere
+ * @param proxyPort    TLS write port ({@code --tls-proxy-port}); 0: none
+ * @param readPort     TLS read port ({@code --tls-read-port}); 0: none
+ * @param sentinelPort TLS port of the Sentinel-compatible endpoint ({@code --tls-sentinel-port}); 0: none
+ * @param redis        the agent reaches redis over TLS ({@code --tls-redis}: probes, control, the proxy's
+ *                     connections) and has every redis replicate over TLS ({@code tls-replication yes})
+ * @param peers        the peer port and the connections to peers are TLS ({@code --tls-peers})
+ * @param http         the admin port serves HTTPS ({@code --tls-http})
+ */
+public record TlsConfig(TlsSettings files, int proxyPort, int readPort, int sentinelPort, boolean redis,
+        boolean peers, boolean http) {
+    public static final TlsConfig OFF = new TlsConfig(null, 0, 0, 0, false, false, false);
+
+    public TlsConfig {
+        boolean used = proxyPort > 0 || readPort > 0 || sentinelPort > 0 || redis || peers || http;
+        if (used && files == null) {
+            throw new ConfigException("TLS ports and links need --tls-cert-file and --tls-key-file");
+        }
+        for (int p : new int[] {proxyPort, readPort, sentinelPort}) {
+            if (p < 0 || p > 65535) {
+                throw new ConfigException("a TLS port must be 0..65535, not " + p);
+            }
+        }
+    }
+
+    /** True when anything is TLS. */
+    public boolean enabled() {
+        return files != null;
+    }
+}
