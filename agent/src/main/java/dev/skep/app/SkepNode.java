@@ -2,6 +2,7 @@ package dev.skep.app;
 
 import dev.skep.config.AgentConfig;
 import dev.skep.config.ConfigException;
+import dev.skep.config.PasswordFile;
 import dev.skep.config.TlsConfig;
 import dev.skep.discovery.DnsPeerSource;
 import dev.skep.discovery.PeerSource;
@@ -115,8 +116,8 @@ public final class SkepNode implements AutoCloseable {
         EventLoops loops = EventLoops.create(config.eventLoops(), "skep-io", false,
                 TimeUnit.MICROSECONDS.toNanos(config.spinUs()));
         started.push(loops);
-        RedisController controller = new RedisController(config.redis(), config.announcedRedis(), config.redisPassword(),
-                redisIoTimeout(), config.tls().redis() ? () -> tls.current().jdk() : null);
+        RedisController controller = new RedisController(config.redis(), config.announcedRedis(), config.redisUser(),
+                config.redisPassword(), redisIoTimeout(), config.tls().redis() ? () -> tls.current().jdk() : null);
         started.push(controller);
         // each request bounded by a heartbeat or two: a slow API server must not hold the Lease thread for long
         LeaseStore leaseStore = config.lease() == null ? null
@@ -171,13 +172,16 @@ public final class SkepNode implements AutoCloseable {
         metrics.bindPeerMessages(transport::sentCount, transport::receivedCount, transport::rejectedCount);
 
         proxy = new ProxyServer(loops, new ProxySettings(config.bindHost(), config.proxyPort(),
-                config.readPort(), config.holdMs(), config.maxClients(), config.redisPassword(), SHARED_PER_LOOP)
+                // with ACL users, clients authenticate to redis themselves (the proxy checks each AUTH against it)
+                config.readPort(), config.holdMs(), config.maxClients(),
+                config.redisUser().isEmpty() ? config.redisPassword() : "", SHARED_PER_LOOP)
                 .withCloseOnUnknown(config.unknownOutcome().equals("close"))
                 .withRefuseSync(config.quorum().equals("majority")),
                 topology, metrics::holdEnded, proxyTls());
         started.push(proxy);
         proxy.start();
         metrics.bindProxy(proxy);
+        startPasswordRotation(controller);
         traffic = new TrafficWatch(proxy::clients, proxy::commands, election::status);
         started.push(traffic);
         traffic.start();
@@ -221,6 +225,27 @@ public final class SkepNode implements AutoCloseable {
         log.info("TLS: certificate {} valid until {}, provider {}", first.certificate().getSubjectX500Principal()
                 .getName(), first.notAfter(), first.providerName());
         return reloader;
+    }
+
+    /** Watches --redis-password-file and rotates a new password into the hive ({@link PasswordRotator}). */
+    private void startPasswordRotation(RedisController controller) {
+        PasswordFile pf = config.passwordFile();
+        if (pf == null) {
+            return;
+        }
+        PasswordRotator rotator = new PasswordRotator(pf.file(), config.redisPassword(), config.redisUser(),
+                config.redis(), config.tls().redis() ? () -> tls.current().jdk() : null, controller,
+                // with --redis-user the proxy holds no password: clients authenticate to redis themselves
+                config.redisUser().isEmpty() ? proxy.password() : null, election::status, events, config.self().toString(), pf.windowMs(), redisIoTimeout(),
+                System::currentTimeMillis);
+        ScheduledExecutorService checker = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread th = new Thread(r, "skep-password");
+            th.setDaemon(true);
+            return th;
+        });
+        started.push(checker::shutdownNow);
+        started.push(rotator);
+        rotator.start(checker, pf.checkMs());
     }
 
     /** TLS on the proxy's client ports and its connections to redis, as --tls-* ask. */

@@ -3,6 +3,7 @@ package dev.skep.cli;
 import dev.skep.app.SkepNode;
 import dev.skep.config.AgentConfig;
 import dev.skep.config.ConfigException;
+import dev.skep.config.PasswordFile;
 import dev.skep.logging.LogFormat;
 import dev.skep.topology.Endpoint;
 import picocli.CommandLine;
@@ -29,6 +30,22 @@ public final class AgentCommand implements Callable<Integer> {
     @Option(names = "--redis-password", paramLabel = "PASSWORD", defaultValue = "${env:SKEP_REDIS_PASSWORD}",
             description = "AUTH password of the local redis, also set as masterauth. Env SKEP_REDIS_PASSWORD.")
     String redisPassword;
+
+    @Option(names = "--redis-password-file", paramLabel = "FILE", defaultValue = "${env:SKEP_REDIS_PASSWORD_FILE}",
+            description = "Read the password from this file instead (a mounted Secret), and rotate a new one written "
+                    + "there into the hive without a restart. Env SKEP_REDIS_PASSWORD_FILE.")
+    java.nio.file.Path redisPasswordFile;
+
+    @Option(names = "--password-rotation-window-ms", paramLabel = "MS",
+            defaultValue = "${env:SKEP_PASSWORD_ROTATION_WINDOW_MS:-60000}",
+            description = "How long the old and the new password both work once every redis has the new one. "
+                    + "Env SKEP_PASSWORD_ROTATION_WINDOW_MS. Default: ${DEFAULT-VALUE}.")
+    long rotationWindowMs;
+
+    @Option(names = "--redis-user", paramLabel = "USER", defaultValue = "${env:SKEP_REDIS_USER}",
+            description = "ACL user the agent authenticates as (with --redis-password), also set as masteruser; "
+                    + "clients then authenticate to redis themselves through the proxy. Env SKEP_REDIS_USER.")
+    String redisUser;
 
     @Option(names = "--peers", paramLabel = "HOST:PORT,...", split = ",", defaultValue = "${env:SKEP_PEERS}",
             converter = EndpointConverter.class,
@@ -228,11 +245,24 @@ public final class AgentCommand implements Callable<Integer> {
         try {
             String announce = announceHost == null || announceHost.isBlank() ? redis.host() : announceHost;
             int timeout = peerTimeoutMs == null ? 3 * heartbeatMs : peerTimeoutMs;
+            PasswordFile passwordFile = null;
+            if (redisPasswordFile != null) {
+                if (redisPassword != null && !redisPassword.isEmpty()) {
+                    throw new ConfigException("give --redis-password or --redis-password-file, not both");
+                }
+                try {
+                    redisPassword = dev.skep.config.PasswordFiles.read(redisPasswordFile);
+                } catch (java.io.IOException e) {
+                    throw new ConfigException("cannot read --redis-password-file " + redisPasswordFile + ": " + e);
+                }
+                passwordFile = new PasswordFile(redisPasswordFile, rotationWindowMs, Math.max(100, heartbeatMs * 4L));
+            }
             return new AgentConfig(redis, redisPassword, peers == null ? List.of() : peers, peersDns, peerPort,
                     bind, announce, heartbeatMs, timeout, redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs,
                     maxClients, sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum,
                     ioThreads, AgentConfig.lease(election, leaseName, leaseNamespace, kubeApi, leaseDurationS), spinUs,
-                    busyGraceMs, unknownOutcome).withTls(tls.config());
+                    busyGraceMs, unknownOutcome).withTls(tls.config()).withRedisUser(redisUser)
+                    .withPasswordFile(passwordFile);
         } catch (ConfigException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -43,6 +43,9 @@ import java.util.Optional;
  *                       ({@code --unknown-outcome}): {@code close} (its connection closes) or {@code error} (an
  *                       error reply)
  * @param tls            where the agent speaks TLS, and with which files ({@link TlsConfig#OFF}: nowhere)
+ * @param redisUser      the ACL user the agent authenticates as, with {@code redisPassword}, and replicas as
+ *                       ({@code masteruser}); empty: redis's default user, {@code redisPassword} being requirepass
+ * @param passwordFile   where {@code redisPassword} was read from and is rotated from; null: it is fixed
  */
 public record AgentConfig(
         Endpoint redis,
@@ -71,7 +74,9 @@ public record AgentConfig(
         int spinUs,
         long busyGraceMs,
         String unknownOutcome,
-        TlsConfig tls) {
+        TlsConfig tls,
+        String redisUser,
+        PasswordFile passwordFile) {
 
     /** Settings with TLS off. */
     public AgentConfig(Endpoint redis, String redisPassword, List<Endpoint> staticPeers, String peersDns, int peerPort,
@@ -82,7 +87,7 @@ public record AgentConfig(
         this(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost, heartbeatMs, peerTimeoutMs,
                 redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName,
                 maxLagMs, handoverTimeoutMs, quorum, ioThreads, lease, spinUs, busyGraceMs, unknownOutcome,
-                TlsConfig.OFF);
+                TlsConfig.OFF, "", null);
     }
 
     /** These settings with {@code tls}. */
@@ -90,7 +95,26 @@ public record AgentConfig(
         return new AgentConfig(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost,
                 heartbeatMs, peerTimeoutMs, redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients,
                 sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum, ioThreads, lease, spinUs, busyGraceMs,
-                unknownOutcome, tls);
+                unknownOutcome, tls, redisUser, passwordFile);
+    }
+
+    /** These settings with the hive password read from, and rotated from, {@code file} (null: none). */
+    public AgentConfig withPasswordFile(PasswordFile file) {
+        return new AgentConfig(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost,
+                heartbeatMs, peerTimeoutMs, redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients,
+                sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum, ioThreads, lease, spinUs, busyGraceMs,
+                unknownOutcome, tls, redisUser, file);
+    }
+
+    /**
+     * These settings with the agent authenticating as the ACL user {@code user} ({@code --redis-user}; empty: as
+     * redis's default user, with {@code --redis-password} as requirepass).
+     */
+    public AgentConfig withRedisUser(String user) {
+        return new AgentConfig(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost,
+                heartbeatMs, peerTimeoutMs, redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients,
+                sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum, ioThreads, lease, spinUs, busyGraceMs,
+                unknownOutcome, tls, user, passwordFile);
     }
 
     /** The accepted values of {@code --unknown-outcome}. */
@@ -221,6 +245,10 @@ public record AgentConfig(
         peersDns = peersDns == null ? "" : peersDns.trim();
         peerSecret = peerSecret == null ? "" : peerSecret;
         tls = tls == null ? TlsConfig.OFF : tls;
+        redisUser = redisUser == null ? "" : redisUser.trim();
+        if (!redisUser.isEmpty() && redisPassword.isEmpty()) {
+            throw new ConfigException("--redis-user " + redisUser + " needs --redis-password (its password)");
+        }
         requirePort("--peer-port", peerPort);
         requirePort("--http-port", httpPort);
         requirePort("--proxy-port", proxyPort);
@@ -298,7 +326,7 @@ public record AgentConfig(
         return new AgentConfig(redis, redisPassword.isEmpty() ? "" : "***", staticPeers, peersDns, peerPort, bindHost,
                 announceHost, heartbeatMs, peerTimeoutMs, redisFailures, peerSecret.isEmpty() ? "" : "***", httpPort,
                 proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum,
-                ioThreads, lease, spinUs, busyGraceMs, unknownOutcome, tls).toString();
+                ioThreads, lease, spinUs, busyGraceMs, unknownOutcome, tls, redisUser, passwordFile).toString();
     }
 
     public Optional<String> password() {

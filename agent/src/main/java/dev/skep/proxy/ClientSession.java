@@ -191,7 +191,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             log.debug("{} resume from {}", client.remoteAddress(), reader.waitState());
         }
         Wait wait = reader.waitState();
-        if (isClosed() || wait == Wait.NONE || wait == Wait.RETIRE || wait == Wait.VERIFY) {
+        if (isClosed() || wait == Wait.NONE || wait == Wait.RETIRE || wait == Wait.VERIFY || wait == Wait.AUTH) {
             return; // a retiring (verifying) session goes on when its old connection gave back what it owed (the probe answered)
         }
         reader.waitFor(Wait.NONE);

@@ -4,6 +4,7 @@ import dev.skep.proxy.RequestReader.Wait;
 import dev.skep.proxy.Upstream.Port;
 import dev.skep.resp.RequestArguments;
 import dev.skep.resp.Route;
+import dev.skep.topology.Endpoint;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 
@@ -50,7 +51,7 @@ final class Dispatcher {
         this.shared = shared;
         this.dedicated = dedicated;
         this.window = window;
-        this.needAuth = !loop.settings().upstreamPassword().isEmpty();
+        this.needAuth = loop.password().required();
     }
 
     boolean dedicatedMode() {
@@ -103,7 +104,7 @@ final class Dispatcher {
         }
         List<byte[]> args = dev.skep.resp.RequestArguments.decode(request);
         LocalCommand local = LocalCommand.of(args, new LocalCommand.Situation(dedicatedMode,
-                dedicated.canQuitThroughRedis(), !loop.settings().upstreamPassword().isEmpty(),
+                dedicated.canQuitThroughRedis(), loop.password().required(),
                 !needAuth && !window.largeReplies(), loop.settings().refuseSync()));
         switch (local) {
             case QUIT_THROUGH_REDIS -> {
@@ -141,14 +142,24 @@ final class Dispatcher {
                 return true;
             }
             case AUTH -> {
-                boolean ok = java.security.MessageDigest.isEqual(args.get(1), // constant time: no timing hint
-                        loop.settings().upstreamPassword().getBytes(StandardCharsets.UTF_8));
+                boolean ok = loop.password().accepts(args.get(1)); // constant time: no timing hint
                 if (ok) {
                     needAuth = false;
                     state.apply(new SessionState.Change("AUTH", args), false);
                 }
                 answer(request, ok ? OK : WRONGPASS, ok ? ProxyCount.COMMANDS_LOCAL : ProxyCount.ERRORS_AUTH);
                 return true;
+            }
+            case AUTH_CHECK, HELLO_3_AUTH -> {
+                if (local == LocalCommand.HELLO_3_AUTH && window.largeReplies()) {
+                    break; // its replies go over its own connection anyway
+                }
+                if (slots.inFlight() > 0) {
+                    // the replies before it come from the connections of the identity they were sent as
+                    session.reader().park(request, kind, refusal, Wait.DRAIN);
+                    return false;
+                }
+                return checkCredentials(request, kind, refusal, args, local == LocalCommand.HELLO_3_AUTH);
             }
             case HELLO_3 -> {
                 // Lettuce and redis-py 5 open with HELLO 3. The session stays on the shared path, over connections
@@ -176,6 +187,70 @@ final class Dispatcher {
         }
         return sendDedicated(request, kind, refusal, args);
     }
+
+    /**
+     * Checks the client's credentials against redis ({@link CredentialCheck}), the session waiting meanwhile. Good
+     * ones move its plain requests to shared connections authenticated as that user (a HELLO 3 AUTH then goes on as
+     * HELLO 3 does); a refusal is redis's own error. With no master to check against, the request waits for one.
+     */
+    private boolean checkCredentials(ByteBuf request, Route kind, String refusal, List<byte[]> args, boolean hello) {
+        Endpoint target = loop.target(session);
+        if (target == null || loop.isDown(target)) {
+            return session.hold(request, kind, refusal);
+        }
+        byte[] user = hello ? args.get(3) : args.size() == 3 ? args.get(1) : DEFAULT_USER;
+        byte[] password = hello ? args.get(4) : args.get(args.size() - 1);
+        Identity identity = new Identity(new String(user, StandardCharsets.UTF_8),
+                new String(password, StandardCharsets.UTF_8));
+        byte[] auth = dev.skep.resp.RespWriter.request("AUTH", identity.user(), identity.password());
+        session.reader().waitFor(Wait.AUTH);
+        boolean write = this.write;
+        new CredentialCheck(loop, target, route, auth, new CredentialCheck.Outcome() {
+            @Override
+            public void answered(ByteBuf reply) {
+                if (session.isClosed()) {
+                    reply.release();
+                    request.release();
+                    return;
+                }
+                session.reader().waitFor(Wait.NONE);
+                session.holdDone();
+                if (reply.getByte(reply.readerIndex()) != '+') {
+                    request.release();
+                    loop.counters.increment(route, ProxyCount.ERRORS_AUTH);
+                    session.local(reply); // redis's own words: -WRONGPASS..., -NOPERM...
+                } else {
+                    needAuth = false;
+                    shared.switchIdentity(identity, hello);
+                    state.apply(new SessionState.Change(hello ? "HELLO" : "AUTH", args), false); // for a dedicated one
+                    if (hello) {
+                        reply.release();
+                        Dispatcher.this.write = write;
+                        sendShared(request, kind, refusal); // HELLO's own reply, from a RESP3 connection of the user
+                    } else {
+                        request.release();
+                        loop.counters.increment(route, ProxyCount.COMMANDS_LOCAL);
+                        session.local(reply);
+                    }
+                }
+                session.flushClient();
+                session.goOn();
+            }
+
+            @Override
+            public void failed(String reason) {
+                if (session.isClosed()) {
+                    request.release();
+                    return;
+                }
+                session.reader().waitFor(Wait.NONE);
+                session.hold(request, kind, refusal); // checked again once the master can be reached
+            }
+        }).start();
+        return false;
+    }
+
+    private static final byte[] DEFAULT_USER = "default".getBytes(StandardCharsets.US_ASCII);
 
     /** Answers {@code request} here with {@code reply}, counted as {@code count}. */
     private void answer(ByteBuf request, byte[] reply, ProxyCount count) {

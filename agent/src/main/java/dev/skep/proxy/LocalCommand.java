@@ -22,6 +22,13 @@ enum LocalCommand {
     CLIENT_SETINFO,
     /** AUTH password on the shared path: checked by the proxy, so the session can stay there. */
     AUTH,
+    /**
+     * AUTH user password (or AUTH password where the proxy knows no password: redis's default user) on the shared
+     * path: checked against redis; the session stays on the shared path, on connections authenticated as that user.
+     */
+    AUTH_CHECK,
+    /** HELLO 3 AUTH user password on the shared path: checked as AUTH_CHECK, then as HELLO_3. */
+    HELLO_3_AUTH,
     /** HELLO 3 on the shared path: the session moves to the shared connections that speak RESP3. */
     HELLO_3,
     /** None of these: to the dedicated connection. */
@@ -42,10 +49,18 @@ enum LocalCommand {
             case "CLIENT":
                 return !s.dedicatedMode() && RequestArguments.upper(args, 1).equals("SETINFO") ? CLIENT_SETINFO : NONE;
             case "AUTH":
-                return !s.dedicatedMode() && args.size() == 2 && s.passwordSet() ? AUTH : NONE;
+                if (s.dedicatedMode() || args.size() < 2 || args.size() > 3) {
+                    return NONE;
+                }
+                return args.size() == 2 && s.passwordSet() ? AUTH : AUTH_CHECK;
             case "HELLO":
-                return !s.dedicatedMode() && s.mayUseShared() && args.size() == 2
-                        && RequestArguments.upper(args, 1).equals("3") ? HELLO_3 : NONE;
+                if (s.dedicatedMode() || !RequestArguments.upper(args, 1).equals("3")) {
+                    return NONE;
+                }
+                if (args.size() == 5 && RequestArguments.upper(args, 2).equals("AUTH")) {
+                    return HELLO_3_AUTH; // what Lettuce and redis-py send first when given a user
+                }
+                return s.mayUseShared() && args.size() == 2 ? HELLO_3 : NONE;
             default:
                 return NONE;
         }

@@ -20,7 +20,6 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -61,15 +60,14 @@ final class LoopContext {
     WriteConfirmation confirmation() {
         return syncReplicas > 0 ? new WriteConfirmation(syncReplicas, syncTimeoutMs) : null;
     }
-    private final Map<Endpoint, SharedUpstream[]> writePools = new HashMap<>();
-    private final Map<Endpoint, SharedUpstream[]> readPools = new HashMap<>();
+    private final SharedPools pools;
+    private final HivePassword password;
     /** The master last found demoted ({@link #masterDemoted}), shared by the proxy's loops; null when none. */
     private final java.util.concurrent.atomic.AtomicReference<Demotion> demotion;
     /** Connected dedicated connections to the master no session uses yet ({@link #takeSpare}). */
     private final java.util.ArrayDeque<DedicatedUpstream> spares = new java.util.ArrayDeque<>();
     /** How many spares each loop keeps to the master: enough for a few sessions leaving the shared path at once. */
     static final int SPARES = 2;
-    private int nextShared;
     private final Map<Endpoint, Long> downUntil = new HashMap<>();
     private final Set<ClientSession> sessions = new LinkedHashSet<>();
     private final Set<ClientSession> held = new LinkedHashSet<>();
@@ -107,13 +105,13 @@ final class LoopContext {
 
     LoopContext(EventLoop eventLoop, ProxySettings settings, Class<? extends SocketChannel> channelClass,
             java.util.function.Supplier<SslContext> tls, ProxyServer.Observer observer, long heldLimit,
-            java.util.concurrent.atomic.AtomicReference<Demotion> demotion) {
-        this(eventLoop, settings, tcp(eventLoop, channelClass, tls), observer, heldLimit, demotion);
+            java.util.concurrent.atomic.AtomicReference<Demotion> demotion, HivePassword password) {
+        this(eventLoop, settings, tcp(eventLoop, channelClass, tls), observer, heldLimit, demotion, password);
     }
 
     /** With the upstream connections {@code connector} makes (ClientSessionTest: channels of its own). */
     LoopContext(EventLoop eventLoop, ProxySettings settings, Connector connector, ProxyServer.Observer observer,
-            long heldLimit, java.util.concurrent.atomic.AtomicReference<Demotion> demotion) {
+            long heldLimit, java.util.concurrent.atomic.AtomicReference<Demotion> demotion, HivePassword password) {
         this.eventLoop = eventLoop;
         this.demotion = demotion;
         this.settings = settings;
@@ -121,6 +119,8 @@ final class LoopContext {
         this.observer = observer;
         this.heldBytesLimit = heldLimit;
         this.overloadLog = new OverloadLog(heldLimit, settings.clientHeldLimit());
+        this.pools = new SharedPools(settings.sharedPerLoop());
+        this.password = password;
         this.connector = connector;
     }
 
@@ -160,6 +160,11 @@ final class LoopContext {
 
     ProxySettings settings() {
         return settings;
+    }
+
+    /** The hive password: what the proxy's connections authenticate with, what clients' AUTH is checked against. */
+    HivePassword password() {
+        return password;
     }
 
     /** The CONFIG values the hive keeps on the master, masterauth being the hive's password (one map per loop). */
@@ -220,18 +225,12 @@ final class LoopContext {
      * ones, so that everything that walks a pool (failover, failures) handles both.
      */
     SharedUpstream shared(Port route, Endpoint target, boolean resp3) {
-        if (isDown(target)) {
-            return null;
-        }
-        Map<Endpoint, SharedUpstream[]> pools = route == Port.WRITE ? writePools : readPools;
-        int n = settings.sharedPerLoop();
-        SharedUpstream[] pool = pools.computeIfAbsent(target, t -> new SharedUpstream[2 * n]);
-        int i = Math.floorMod(nextShared++, n) + (resp3 ? n : 0);
-        if (pool[i] == null || pool[i].closed) {
-            pool[i] = new SharedUpstream(this, target, route, resp3);
-            pool[i].start(settings.upstreamPassword());
-        }
-        return pool[i];
+        return shared(route, target, null, resp3);
+    }
+
+    /** As {@link #shared(Port, Endpoint, boolean)}, authenticated as {@code identity} (null: the proxy's own). */
+    SharedUpstream shared(Port route, Endpoint target, Identity identity, boolean resp3) {
+        return isDown(target) ? null : pools.get(this, route, target, identity, resp3);
     }
 
     /**
@@ -265,7 +264,7 @@ final class LoopContext {
         }
         long have = spares.stream().filter(d -> d.target.equals(master)).count();
         for (long i = have; i < SPARES; i++) {
-            spares.add(DedicatedUpstream.spare(this, master, settings.upstreamPassword()));
+            spares.add(DedicatedUpstream.spare(this, master, password.current()));
         }
     }
 
@@ -308,15 +307,7 @@ final class LoopContext {
 
     /** An upstream connection failed or closed: its redis is presumed down for a moment. */
     void upstreamGone(Upstream u, String reason) {
-        Map<Endpoint, SharedUpstream[]> pools = u.route == Port.WRITE ? writePools : readPools;
-        SharedUpstream[] pool = pools.get(u.target);
-        if (pool != null) {
-            for (int i = 0; i < pool.length; i++) {
-                if (pool[i] == u) {
-                    pool[i] = null;
-                }
-            }
-        }
+        pools.forget(u);
         if (!u.deliberate) {
             log.debug("upstream {} gone: {}", u.target, reason);
             downUntil.put(u.target, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RETRY_MS));
@@ -442,14 +433,14 @@ final class LoopContext {
                 for (ClientSession s : sessions) {
                     s.countMasterChange(was);
                 }
-                closePool(writePools, was, reason);
+                pools.close(Port.WRITE, was, reason);
                 closeSpares(was);
                 downUntil.remove(was);
             }
         }
-        for (Endpoint r : new ArrayList<>(readPools.keySet())) {
+        for (Endpoint r : pools.targets(Port.READ)) {
             if (!next.replicas().contains(r) && !r.equals(next.master())) {
-                closePool(readPools, r, "replica " + r + " is no longer healthy");
+                pools.close(Port.READ, r, "replica " + r + " is no longer healthy");
             }
         }
         if (next.master() != null) {
@@ -465,18 +456,6 @@ final class LoopContext {
         }
     }
 
-    private void closePool(Map<Endpoint, SharedUpstream[]> pools, Endpoint target, String reason) {
-        SharedUpstream[] pool = pools.remove(target);
-        if (pool == null) {
-            return;
-        }
-        for (SharedUpstream u : pool) {
-            if (u != null) {
-                u.closeDeliberately(reason);
-            }
-        }
-    }
-
     /** Asks every session to close once it has nothing outstanding. */
     void drainSessions() {
         for (ClientSession s : new ArrayList<>(sessions)) {
@@ -489,11 +468,7 @@ final class LoopContext {
         for (ClientSession s : new ArrayList<>(sessions)) {
             s.closeClient();
         }
-        for (Map<Endpoint, SharedUpstream[]> pools : List.of(writePools, readPools)) {
-            for (Endpoint e : new ArrayList<>(pools.keySet())) {
-                closePool(pools, e, "proxy stopping");
-            }
-        }
+        pools.closeAll("proxy stopping");
         closeSpares(null);
         if (retry != null) {
             retry.cancel(false);

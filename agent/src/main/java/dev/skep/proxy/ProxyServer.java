@@ -57,6 +57,7 @@ public final class ProxyServer implements AutoCloseable {
     private final LongAdder refused = new LongAdder();
     private final List<Channel> servers = new ArrayList<>();
     private final ProxyTls tls;
+    private final HivePassword password;
     private volatile int tlsWrite;
     private volatile int tlsRead;
 
@@ -87,6 +88,7 @@ public final class ProxyServer implements AutoCloseable {
         this.loops = loops;
         this.settings = settings;
         this.tls = tls;
+        this.password = new HivePassword(settings.upstreamPassword());
         this.topology = topology;
         int n = 0;
         for (EventExecutor e : loops.group()) {
@@ -98,7 +100,7 @@ public final class ProxyServer implements AutoCloseable {
         for (EventExecutor e : loops.group()) {
             EventLoop loop = (EventLoop) e;
             LoopContext context = new LoopContext(loop, settings, loops.channel(), tls.upstream(), observer, perLoop,
-                    demotion);
+                    demotion, password);
             contexts.put(loop, context);
             loops.expecting(loop, context::expectingReplies);
         }
@@ -171,6 +173,11 @@ public final class ProxyServer implements AutoCloseable {
         log.info("{}{} port listening on {}", tls != null ? "TLS " : "", route == Port.WRITE ? "write" : "read",
                 f.channel().localAddress());
         return ((InetSocketAddress) f.channel().localAddress()).getPort();
+    }
+
+    /** The hive password the proxy uses and accepts (a rotation changes it). */
+    public HivePassword password() {
+        return password;
     }
 
     /** The bound TLS write port (tests bind 0); 0 when there is none. */

@@ -26,8 +26,9 @@ final class RequestReader {
      * Why the session is not reading requests right now (NONE: it is). RETIRE: the master changed in a planned handover while a
      * blocking command waited on it; the old connection stays until the old master answers it (DedicatedLink).
      * VERIFY: redis closed the idle dedicated connection; a probe tells a kill from a crash (DedicatedLink).
+     * AUTH: the client's credentials are being checked against redis (Dispatcher, CredentialCheck).
      */
-    enum Wait { NONE, CONNECTING, DRAIN, HOLD, RETIRE, VERIFY }
+    enum Wait { NONE, CONNECTING, DRAIN, HOLD, RETIRE, VERIFY, AUTH }
 
     private Wait wait = Wait.NONE;
 

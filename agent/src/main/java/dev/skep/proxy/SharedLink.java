@@ -22,6 +22,8 @@ final class SharedLink implements SharedUpstream.Awaited {
     private SharedUpstream conn;
     /** The session said HELLO 3 on the shared path: it uses the shared connections that speak RESP3. */
     private boolean resp3;
+    /** The user the session proved to be; null: none (the proxy's own connections). */
+    private Identity identity;
     private boolean wrote;
     /** The connection got replies for this session and will flush its client after its read batch. */
     boolean flushPending;
@@ -54,7 +56,7 @@ final class SharedLink implements SharedUpstream.Awaited {
         SharedUpstream u = conn;
         if (u == null || u.closed) {
             Endpoint target = loop.target(session);
-            u = target == null ? null : loop.shared(route, target, resp3);
+            u = target == null ? null : loop.shared(route, target, identity, resp3);
             if (u == null || u.closed) {
                 return session.hold(request, kind, refusal); // none, or refused at once: the target is down
             }
@@ -77,6 +79,13 @@ final class SharedLink implements SharedUpstream.Awaited {
 
     boolean resp3() {
         return resp3;
+    }
+
+    /** From now on the session's plain requests go over connections authenticated as {@code id} (and RESP3 ones). */
+    void switchIdentity(Identity id, boolean toResp3) {
+        identity = id;
+        resp3 |= toResp3;
+        leave();
     }
 
     /** From now on the session's plain requests go over the shared connections that speak RESP3. */

@@ -75,9 +75,12 @@ final class SharedUpstream extends Upstream {
         this.resp3 = resp3;
     }
 
-    void start(String password) {
+    /** Connects and authenticates as {@code identity}, or (null) with the proxy's {@code password} if it has one. */
+    void start(Identity identity, String password) {
         List<byte[]> setup = new ArrayList<>();
-        if (!password.isEmpty()) {
+        if (identity != null) {
+            setup.add(RespWriter.request("AUTH", identity.user(), identity.password()));
+        } else if (!password.isEmpty()) {
             setup.add(RespWriter.request("AUTH", password));
         }
         if (resp3) {

@@ -50,10 +50,13 @@ public final class RedisController implements Closeable {
     private static final int PROMOTE_CHECKS = 5;
 
     private final java.util.function.Supplier<javax.net.ssl.SSLContext> tls;
+    /** The agent's ACL user ({@code --redis-user}), also every replica's {@code masteruser}; empty: default. */
+    private final String user;
     private final Endpoint redis;
     /** The local redis as its replicas name it (their {@code master_host}): the announced address. */
     private final Endpoint announced;
-    private final String password;
+    /** The hive password in use; changed by a rotation ({@link #usePassword}), read at each new connection. */
+    private volatile String password;
     private final Duration ioTimeout;
     private final RespClient client;
 
@@ -76,18 +79,27 @@ public final class RedisController implements Closeable {
      *                  address (a sidecar's {@code 127.0.0.1}): replicas of this redis name {@code announced}
      */
     public RedisController(Endpoint redis, Endpoint announced, String password, Duration ioTimeout) {
-        this(redis, announced, password, ioTimeout, null);
+        this(redis, announced, "", password, ioTimeout, null);
     }
 
     /** @param tls the TLS context of every connection to a redis (the local one, a successor, an orphan); null: plain */
-    public RedisController(Endpoint redis, Endpoint announced, String password, Duration ioTimeout,
+    public RedisController(Endpoint redis, Endpoint announced, String user, String password, Duration ioTimeout,
             java.util.function.Supplier<javax.net.ssl.SSLContext> tls) {
         this.tls = tls;
+        this.user = user == null ? "" : user;
         this.redis = Objects.requireNonNull(redis, "redis");
         this.announced = Objects.requireNonNull(announced, "announced");
         this.password = password == null ? "" : password;
         this.ioTimeout = Objects.requireNonNull(ioTimeout, "ioTimeout");
-        this.client = new RespClient(redis, this.password, ioTimeout, ioTimeout, tls);
+        this.client = new RespClient(redis, this.user, () -> this.password, ioTimeout, ioTimeout, tls);
+    }
+
+    /**
+     * From now on the agent's new connections authenticate with {@code newPassword}, and the settings applied after
+     * a reconnect carry it as {@code masterauth} (a rotation sets it on the running redis itself). Any thread.
+     */
+    public void usePassword(String newPassword) {
+        this.password = newPassword;
     }
 
     /** The redis this controller drives. */
@@ -119,6 +131,8 @@ public final class RedisController implements Closeable {
      *   <li>{@code replica-read-only yes}: a client that reaches a replica directly cannot fork its data.</li>
      *   <li>{@code masterauth <password>} (when a password is set): every node shares one password, and a replica
      *       must authenticate to its master or it never syncs.</li>
+     *   <li>{@code masteruser <user>} (with {@code --redis-user}): replicas authenticate to their master as the
+     *       agent's ACL user, with {@code masterauth} its password.</li>
      *   <li>{@code tls-replication yes} (when the agent reaches redis over TLS): a replica connects to its master's
      *       TLS port over TLS, so the data never crosses the network in clear; redis listening only on its TLS
      *       port, the address the hive knows is that port.</li>
@@ -131,6 +145,9 @@ public final class RedisController implements Closeable {
         s.add(new String[] {"replica-read-only", "yes"});
         if (!password.isEmpty()) {
             s.add(new String[] {"masterauth", password});
+        }
+        if (!user.isEmpty()) {
+            s.add(new String[] {"masteruser", user});
         }
         if (tls != null) {
             s.add(new String[] {"tls-replication", "yes"});
@@ -295,7 +312,7 @@ public final class RedisController implements Closeable {
             log.info("redis {}: CLIENT PAUSE WRITE refused ({}), pausing all clients instead", redis, e.error());
             client.call("CLIENT", "PAUSE", ms);
         }
-        try (RespClient other = new RespClient(successor, password, ioTimeout, ioTimeout, tls)) {
+        try (RespClient other = new RespClient(successor, user, password, ioTimeout, ioTimeout, tls)) {
             requireRunId(runId);
             while (true) {
                 long target = InfoParser.parse(infoText(client.call("INFO", "replication"))).replOffset();
@@ -372,7 +389,7 @@ public final class RedisController implements Closeable {
      * redis I/O thread.
      */
     public OrphanCheck fenceIfMaster(Endpoint other, Duration timeout, String reason) {
-        try (RespClient c = new RespClient(other, password, timeout, timeout, tls)) {
+        try (RespClient c = new RespClient(other, user, password, timeout, timeout, tls)) {
             RedisSnapshot s = InfoParser.parse(infoText(c.call("INFO", "replication")));
             if (s.role() != RedisRole.MASTER || s.fenced()) {
                 return OrphanCheck.HARMLESS;

@@ -46,10 +46,13 @@ public final class RespClient implements Closeable {
     private static final byte[] CRLF = {'\r', '\n'};
 
     private final Endpoint endpoint;
-    private final String password;
+    /** Read at each connect: a rotated password serves the next connection. */
+    private final Supplier<String> password;
     private final Duration connectTimeout;
     private final Duration readTimeout;
     private final Supplier<SSLContext> tls;
+    /** The ACL user of {@code AUTH user password}; empty: {@code AUTH password} (redis's default user). */
+    private final String user;
 
     private Socket socket;
     private InputStream in;
@@ -68,18 +71,25 @@ public final class RespClient implements Closeable {
      * @param readTimeout    bound on one whole call (writing the command and reading the full reply)
      */
     public RespClient(Endpoint endpoint, String password, Duration connectTimeout, Duration readTimeout) {
-        this(endpoint, password, connectTimeout, readTimeout, null);
+        this(endpoint, "", password, connectTimeout, readTimeout, null);
     }
 
     /**
      * @param tls the TLS context for each new connection (asked at each: it may have been reloaded); null: plain.
      *            The server's certificate is checked against its CA, not its host name (redis is reached by IP).
      */
-    public RespClient(Endpoint endpoint, String password, Duration connectTimeout, Duration readTimeout,
+    public RespClient(Endpoint endpoint, String user, String password, Duration connectTimeout, Duration readTimeout,
             Supplier<SSLContext> tls) {
+        this(endpoint, user, () -> password == null ? "" : password, connectTimeout, readTimeout, tls);
+    }
+
+    /** @param password read at each new connection (the hive password may be rotated meanwhile) */
+    public RespClient(Endpoint endpoint, String user, Supplier<String> password, Duration connectTimeout,
+            Duration readTimeout, Supplier<SSLContext> tls) {
         this.tls = tls;
+        this.user = user == null ? "" : user;
         this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
-        this.password = password == null ? "" : password;
+        this.password = password;
         this.connectTimeout = positive(connectTimeout, "connectTimeout");
         this.readTimeout = positive(readTimeout, "readTimeout");
     }
@@ -196,9 +206,14 @@ public final class RespClient implements Closeable {
         pos = 0;
         limit = 0;
         connects++;
+        String password = this.password.get();
         if (!password.isEmpty()) {
             try {
-                send("AUTH", password);
+                if (user.isEmpty()) {
+                    send("AUTH", password);
+                } else {
+                    send("AUTH", user, password);
+                }
                 readReply(true);
             } catch (IOException | RuntimeException e) {
                 // never keep an unauthenticated connection: every later command would fail with NOAUTH

@@ -99,6 +99,14 @@ final class HiveFixture implements AutoCloseable {
     String unknownOutcome = "close";
     /** TLS everywhere (redis on a TLS port only, every agent port and link), with these certificates; null: none. */
     TestCertificates certs;
+    /** Arguments of every redis-server started from now on (ACL users...). */
+    String[] redisArgs = {};
+    /** {@code --redis-password} and {@code --redis-user} of the agents started from now on. */
+    String password = "";
+    String redisUser = "";
+    /** {@code --redis-password-file}: each node's own file (as each pod mounts the Secret), in this directory. */
+    java.nio.file.Path passwordDir;
+    long rotationWindowMs;
     /** How often the agents check their TLS files. */
     static final long TLS_RELOAD_MS = 100;
 
@@ -153,6 +161,60 @@ final class HiveFixture implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts {@code n} nodes whose redis servers get {@code redisArgs} (ACL users, requirepass), the agents
+     * authenticating with {@code password}, as {@code redisUser} (empty: redis's default user).
+     */
+    static HiveFixture startWithRedis(int n, String password, String redisUser, String... redisArgs) {
+        HiveFixture hive = new HiveFixture(n + 2, "none", null);
+        hive.redisArgs = redisArgs;
+        hive.password = password;
+        hive.redisUser = redisUser;
+        try {
+            List<Endpoint> peers = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                peers.add(hive.peerOf(i));
+            }
+            for (int i = 0; i < n; i++) {
+                hive.addNode(peers, "");
+            }
+            return hive;
+        } catch (RuntimeException e) {
+            hive.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Starts {@code n} nodes whose agents read the hive password from a file of their own ({@link #passwordFile}),
+     * at first {@code password}, and rotate a new one written there, the old one retired {@code windowMs} after.
+     */
+    static HiveFixture startWithPasswordFiles(int n, String password, java.nio.file.Path dir, long windowMs) {
+        HiveFixture hive = new HiveFixture(n + 2, "none", null);
+        hive.redisArgs = new String[] {"--requirepass", password};
+        hive.password = password;
+        hive.passwordDir = dir;
+        hive.rotationWindowMs = windowMs;
+        try {
+            List<Endpoint> peers = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                peers.add(hive.peerOf(i));
+            }
+            for (int i = 0; i < n; i++) {
+                hive.addNode(peers, "");
+            }
+            return hive;
+        } catch (RuntimeException e) {
+            hive.close();
+            throw e;
+        }
+    }
+
+    /** Node {@code i}'s password file (with {@link #startWithPasswordFiles}). */
+    java.nio.file.Path passwordFile(int i) {
+        return passwordDir.resolve("password-" + i);
+    }
+
     /** Starts {@code n} nodes with {@code --unknown-outcome unknownOutcome}. */
     static HiveFixture startWithUnknownOutcome(int n, String unknownOutcome) {
         return start(n, "", "none", null, unknownOutcome);
@@ -188,12 +250,21 @@ final class HiveFixture implements AutoCloseable {
     Node addNode(List<Endpoint> peers, String secret) {
         int index = nodes.size();
         TestCertificates.Pair pair = certs == null ? null : certs.issue("node" + index);
-        RedisServerFixture redis = certs == null ? RedisServerFixture.start() : RedisServerFixture.startTls(certs, pair);
-        AgentConfig config = new AgentConfig(redis.endpoint(), "", peers, "", peerOf(index).port(), "127.0.0.1",
+        RedisServerFixture redis = certs == null ? RedisServerFixture.start(redisArgs)
+                : RedisServerFixture.startTls(certs, pair, redisArgs);
+        AgentConfig config = new AgentConfig(redis.endpoint(), password, peers, "", peerOf(index).port(), "127.0.0.1",
                 "127.0.0.1", HEARTBEAT_MS, PEER_TIMEOUT_MS, 3, secret, peerOf(index).port() + 1,
                 FreePorts.freePort(), FreePorts.freePort(), 5000, 10000, peerOf(index).port() + 2, "mymaster", 2000,
                 HANDOVER_TIMEOUT_MS, quorum, 0, lease, AgentConfig.DEFAULT_SPIN_US,
-                dev.skep.election.ElectionSettings.DEFAULT_BUSY_GRACE_MS, unknownOutcome);
+                dev.skep.election.ElectionSettings.DEFAULT_BUSY_GRACE_MS, unknownOutcome).withRedisUser(redisUser);
+        if (passwordDir != null) {
+            try {
+                java.nio.file.Files.writeString(passwordFile(index), password + "\n");
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            config = config.withPasswordFile(new dev.skep.config.PasswordFile(passwordFile(index), rotationWindowMs, 100));
+        }
         if (pair != null) {
             config = config.withTls(new TlsConfig(new TlsSettings(pair.cert(), pair.key(), certs.caFile(),
                     TlsSettings.ClientAuth.YES, List.of(), TlsSettings.Provider.AUTO, TLS_RELOAD_MS),

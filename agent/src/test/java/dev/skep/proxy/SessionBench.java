@@ -80,7 +80,7 @@ final class SessionBench implements AutoCloseable {
     SessionBench(ProxySettings settings, Port port) {
         LoopContext.Connector connector = this::connect;
         loop = new LoopContext(loopChannel.eventLoop(), settings, connector, ProxyServer.Observer.NONE,
-                settings.heldLimit(), new AtomicReference<>());
+                settings.heldLimit(), new AtomicReference<>(), new HivePassword(settings.upstreamPassword()));
         client = new EmbeddedChannel(new ClientSession(loop, port));
         pump();
     }

@@ -69,7 +69,7 @@ public final class RedisServerFixture implements AutoCloseable {
 
     private final Path executable;
     private final List<String> extraArgs;
-    private final String password;
+    private volatile String password;
     private final Path baseDir;
     private int port;
     private Process process;
@@ -282,6 +282,12 @@ public final class RedisServerFixture implements AutoCloseable {
             jedis = newJedis();
         }
         return jedis;
+    }
+
+    /** The fixture's connections authenticate with {@code newPassword} from now on (after a rotation). */
+    public void usePassword(String newPassword) {
+        password = newPassword;
+        closeJedis();
     }
 
     /** A new Jedis connection to this redis, authenticated when it has a password; the caller closes it. */

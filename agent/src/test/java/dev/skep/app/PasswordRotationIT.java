@@ -1,0 +1,166 @@
+package dev.skep.app;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.exceptions.JedisDataException;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A new hive password written to each node's password file (as the kubelet rewrites a mounted Secret, on each pod
+ * a little apart) is rotated in under write load: every request of clients authenticated before, during and after
+ * succeeds, no replication link breaks, both passwords work until every redis has the new one and the window has
+ * passed, then only the new one.
+ */
+class PasswordRotationIT {
+    private static final Duration ELECTION = Duration.ofSeconds(15);
+    private static final long WINDOW_MS = 3000;
+    @TempDir
+    Path dir;
+    private HiveFixture hive;
+
+    @AfterEach
+    void stop() {
+        if (hive != null) {
+            hive.close();
+        }
+    }
+
+    private static Jedis connect(int port, String password) {
+        Jedis j = new Jedis(new HostAndPort("127.0.0.1", port), DefaultJedisClientConfig.builder()
+                .connectionTimeoutMillis(2000).socketTimeoutMillis(10_000).build());
+        j.auth(password);
+        return j;
+    }
+
+    @Test
+    void aRotatedPasswordReachesTheWholeHiveUnderLoadWithNoFailedRequestAndNoBrokenReplicationLink() throws Exception {
+        hive = HiveFixture.startWithPasswordFiles(3, "old-pw", dir, WINDOW_MS);
+        HiveFixture.Node leader = hive.awaitLeader(ELECTION);
+        hive.awaitReplicasInSync(leader);
+        long fullSyncs = stat(leader, "old-pw", "sync_full");
+
+        AtomicBoolean stop = new AtomicBoolean();
+        ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+        AtomicLong acknowledged = new AtomicLong();
+        AtomicLong linkDownSeen = new AtomicLong();
+        List<Thread> threads = new ArrayList<>();
+        for (HiveFixture.Node n : hive.nodes) {
+            Jedis writer = connect(n.config.proxyPort(), "old-pw"); // authenticated before the rotation
+            threads.add(new Thread(() -> {
+                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                try (writer) {
+                    while (!stop.get() && System.nanoTime() < deadline) {
+                        try {
+                            writer.incr("counter");
+                            acknowledged.incrementAndGet();
+                        } catch (RuntimeException e) {
+                            failures.add(n + ": " + e);
+                            return;
+                        }
+                    }
+                }
+            }, "writer-" + n.index));
+        }
+        List<Jedis> replicas = new ArrayList<>(); // the watch's own connections, authenticated before the rotation
+        for (HiveFixture.Node n : hive.nodes) {
+            if (n != leader) {
+                replicas.add(n.redis.newJedis());
+            }
+        }
+        threads.add(new Thread(() -> {
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (!stop.get() && System.nanoTime() < deadline) {
+                for (Jedis r : replicas) {
+                    if (!HiveFixture.infoField(r.info("replication"), "master_link_status").equals("up")) {
+                        linkDownSeen.incrementAndGet();
+                    }
+                }
+            }
+            replicas.forEach(Jedis::close);
+        }, "link-watch"));
+        threads.forEach(Thread::start);
+
+        // the Secret reaches the pods one after the other
+        for (HiveFixture.Node n : hive.nodes) {
+            Files.writeString(hive.passwordFile(n.index), "new-pw\n");
+            await().atMost(Duration.ofSeconds(5)).until(() -> hasEvent(n, "password-accepted"));
+            // as soon as a node's redis has it, its proxy takes it from clients, next to the old one
+            try (Jedis early = connect(n.config.proxyPort(), "new-pw")) {
+                assertThat(early.get("counter")).isNotNull();
+            }
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> hive.nodes.stream().allMatch(n -> hasEvent(n,
+                "password-switched")));
+        // within the window the old password still opens new connections, through the proxy and to redis
+        try (Jedis late = connect(hive.node(1).config.proxyPort(), "old-pw")) {
+            assertThat(late.get("counter")).isNotNull();
+        }
+        await().atMost(Duration.ofSeconds(15)).until(() -> hive.nodes.stream().allMatch(n -> hasEvent(n,
+                "password-retired")));
+        for (HiveFixture.Node n : hive.nodes) {
+            try (Jedis direct = connect(n.redis.port(), "new-pw")) {
+                assertThat(direct.configGet("masterauth").get("masterauth")).isEqualTo("new-pw");
+            }
+            try (Jedis j = new Jedis("127.0.0.1", n.config.proxyPort())) {
+                assertThat(catchThrowableOfType(() -> j.auth("old-pw"), JedisDataException.class).getMessage())
+                        .startsWith("WRONGPASS");
+                assertThat(j.auth("new-pw")).isEqualTo("OK");
+            }
+            try (Jedis j = new Jedis("127.0.0.1", n.redis.port())) {
+                assertThat(catchThrowableOfType(() -> j.auth("old-pw"), JedisDataException.class).getMessage())
+                        .startsWith("WRONGPASS");
+            }
+        }
+        hive.nodes.forEach(n -> n.redis.usePassword("new-pw"));
+        stop.set(true);
+        for (Thread t : threads) {
+            t.join(10_000);
+        }
+        assertThat(failures).as("requests that failed during the rotation").isEmpty();
+        assertThat(acknowledged.get()).isPositive();
+        assertThat(linkDownSeen.get()).as("samples of a replica whose link to the master was down").isZero();
+        assertThat(stat(leader, "new-pw", "sync_full")).as("full syncs on the master").isEqualTo(fullSyncs);
+        try (Jedis j = connect(leader.config.proxyPort(), "new-pw")) {
+            assertThat(Long.parseLong(j.get("counter"))).isEqualTo(acknowledged.get());
+        }
+        // a failover after the rotation: the new master's replicas authenticate with the new password
+        leader.redis.kill9();
+        HiveFixture.Node next = hive.awaitLeaderOtherThan(leader, ELECTION);
+        await().atMost(ELECTION).untilAsserted(() -> {
+            for (HiveFixture.Node n : hive.nodes) {
+                if (n != next && n != leader) {
+                    try (Jedis direct = connect(n.redis.port(), "new-pw")) {
+                        assertThat(HiveFixture.infoField(direct.info("replication"), "master_link_status"))
+                                .isEqualTo("up");
+                    }
+                }
+            }
+        });
+    }
+
+    private static boolean hasEvent(HiveFixture.Node n, String kind) {
+        return n.status().events().stream().anyMatch(e -> e.kind().equals(kind));
+    }
+
+    private static long stat(HiveFixture.Node n, String password, String name) {
+        try (Jedis direct = connect(n.redis.port(), password)) {
+            return Long.parseLong(HiveFixture.infoField(direct.info("stats"), name));
+        }
+    }
+}
