@@ -117,7 +117,7 @@ final class SimApiServer {
     }
 
     /**
-     * As ElectionLoop's lease thread: one request at a time; a queued write goes before the next read, which
+     * As LeaseShell's thread: one request at a time; a queued write goes before the next read, which
      * comes a heartbeat after the last one ended (scheduleWithFixedDelay).
      */
     private void pumpLease(SimNode x) {
@@ -147,7 +147,7 @@ final class SimApiServer {
         });
     }
 
-    /** As ElectionLoop.writeLease: on a 409 the Lease is read back, and that read may fail too. */
+    /** As LeaseShell's writes: on a 409 the Lease is read back, and that read may fail too. */
     private void startWrite(SimNode x, Effect.WriteLease w) {
         x.leaseBusy = true;
         long sentAt = sim.now;

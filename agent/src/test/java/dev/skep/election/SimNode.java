@@ -52,7 +52,7 @@ final class SimNode {
     boolean fenced;
     /** Writes paused on this redis (a handover); clients' writes do not advance its offset. */
     boolean paused;
-    /** When a pause ends by itself: ElectionLoop's CLIENT PAUSE lasts a second past the handover's deadline. */
+    /** When a pause ends by itself: RedisShell's CLIENT PAUSE lasts a second past the handover's deadline. */
     long pausedUntil;
     /** A handover's successor this node waits for (-1: none), and until when. */
     int handoverSuccessor = -1;

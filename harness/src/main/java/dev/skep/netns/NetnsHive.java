@@ -15,12 +15,10 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntFunction;
 
@@ -40,6 +38,9 @@ import java.util.function.IntFunction;
  * namespaces with their links, {@code /etc/netns/<name>}) is removed by {@link #close()}, which also runs
  * from a JVM shutdown hook, and by {@link #start} itself when it fails half way. Only processes this class
  * started are signalled, by PID.
+ *
+ * <p>The network is a {@link NetnsNetwork} (namespaces, bridge, links) and the name service a {@link NetnsDns}
+ * (dnsmasq); this class starts the processes in it and inspects them.
  *
  * <p>Threads: {@link #start} and {@link #close} from the owner's thread; the inspection methods
  * ({@link #redis}, {@link #sentinelMaster}, {@link #isolate}...) from any thread (each runs a short external
@@ -62,7 +63,8 @@ public final class NetnsHive implements AutoCloseable {
 
     private static final Duration RESTART_DELAY = Duration.ofSeconds(1);
     private static final Duration STOP_GRACE = Duration.ofSeconds(5);
-    private static final Duration CLI_BOUND = Duration.ofSeconds(5);
+    /** The bound on each short command (ip, redis-cli, a DNS query). */
+    static final Duration CLI_BOUND = Duration.ofSeconds(5);
 
     /**
      * How to build the hive.
@@ -90,18 +92,12 @@ public final class NetnsHive implements AutoCloseable {
     }
 
     private final Options options;
-    private final String id;
-    private final String switchNs;
-    private final List<String> nodeNs = new ArrayList<>();
-    /** Namespaces created so far, in order: what {@link #close()} deletes. */
-    private final List<String> created = Collections.synchronizedList(new ArrayList<>());
+    private final NetnsNetwork network;
+    private final NetnsDns dns;
     private final List<Supervisor.Child> redis = new ArrayList<>();
     private final List<Supervisor.Child> agents = new ArrayList<>();
     private final Supervisor supervisor;
     private final Thread hook;
-    private String clientLeg;
-    private Process dnsmasq;
-    private Path hostsFile;
     /** Processes started with {@link #exec}, stopped by {@link #close()}. */
     private final List<Process> execs = Collections.synchronizedList(new ArrayList<>());
     private boolean withProcesses = true;
@@ -109,11 +105,8 @@ public final class NetnsHive implements AutoCloseable {
 
     private NetnsHive(Options options) {
         this.options = options;
-        this.id = ProcessHandle.current().pid() + "-" + HexFormat.of().toHexDigits((short) ThreadLocalRandom.current().nextInt());
-        this.switchNs = "skep-" + id + "-sw";
-        for (int i = 0; i < options.nodes(); i++) {
-            nodeNs.add("skep-" + id + "-n" + i);
-        }
+        this.network = new NetnsNetwork(options.nodes(), options.out());
+        this.dns = new NetnsDns(options.runDir(), network);
         this.supervisor = new Supervisor(options.out(), RESTART_DELAY, STOP_GRACE);
         this.hook = new Thread(this::close, "netns-hive-cleanup");
     }
@@ -170,77 +163,18 @@ public final class NetnsHive implements AutoCloseable {
 
     private void build() throws IOException {
         Files.createDirectories(options.runDir());
-        addNamespace(switchNs);
-        ip("-n", switchNs, "link", "set", "lo", "up");
-        // A fixed address: by default a bridge takes the lowest address of its ports, so a port added later
-        // (a client namespace) can change it, and the nodes' ARP entries for the switch (dnsmasq) then point
-        // at an address no frame reaches until they expire: DNS went silent for over 10 s in CI that way.
-        ip("-n", switchNs, "link", "add", "br0", "address", "02:00:5e:d5:00:01", "type", "bridge");
-        ip("-n", switchNs, "addr", "add", SWITCH_ADDRESS + "/24", "dev", "br0");
-        ip("-n", switchNs, "link", "set", "br0", "up");
+        network.build(options.clientLeg());
+        List<Integer> all = new ArrayList<>();
         for (int i = 0; i < options.nodes(); i++) {
-            String ns = nodeNs.get(i);
-            addNamespace(ns);
-            // Created directly inside the two namespaces: the caller's namespace never holds either end.
-            ip("link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", port(i), "netns", switchNs);
-            ip("-n", switchNs, "link", "set", port(i), "master", "br0");
-            ip("-n", switchNs, "link", "set", port(i), "up");
-            ip("-n", ns, "addr", "add", address(i) + "/24", "dev", "eth0");
-            ip("-n", ns, "link", "set", "eth0", "up");
-            ip("-n", ns, "link", "set", "lo", "up");
-            // `ip netns exec` bind-mounts this over /etc/resolv.conf for the processes it starts: the node
-            // resolves names with the switch's dnsmasq, like a pod with the cluster DNS.
-            Path etc = etcNetns(ns);
-            Files.createDirectories(etc);
-            Files.writeString(etc.resolve("resolv.conf"), "nameserver " + SWITCH_ADDRESS + "\n"
-                    + "search default.svc.cluster.local svc.cluster.local cluster.local\n"
-                    + "options ndots:5 timeout:1 attempts:1\n");
+            all.add(i);
         }
-        if (options.clientLeg()) {
-            clientLeg = "skc" + id.substring(id.length() - 4) + Integer.toString(ThreadLocalRandom.current().nextInt(1000));
-            ip("link", "add", clientLeg, "type", "veth", "peer", "name", "pc", "netns", switchNs);
-            ip("-n", switchNs, "link", "set", "pc", "master", "br0");
-            ip("-n", switchNs, "link", "set", "pc", "up");
-            ip("addr", "add", CLIENT_ADDRESS + "/24", "dev", clientLeg);
-            ip("link", "set", clientLeg, "up");
-        }
-        startDnsmasq();
+        dns.start(all);
         if (withProcesses) {
             startProcesses();
         }
-        options.out().println("netns hive " + id + ": switch " + switchNs + " (" + SWITCH_ADDRESS + ", dnsmasq for "
-                + SERVICE + "), nodes " + String.join(", ", nodeNs) + " at " + address(0) + ".." + address(options.nodes() - 1));
-    }
-
-    private void startDnsmasq() throws IOException {
-        Path dns = options.runDir().resolve("dns");
-        Files.createDirectories(dns);
-        StringBuilder hosts = new StringBuilder();
-        for (int i = 0; i < options.nodes(); i++) {
-            hosts.append(address(i)).append(" skep-").append(i).append('.').append(SERVICE).append(' ').append(SERVICE).append('\n');
-        }
-        hostsFile = dns.resolve("hosts").toAbsolutePath(); // dnsmasq reads it after moving to /
-        Files.writeString(hostsFile, hosts.toString());
-        List<String> cmd = List.of("ip", "netns", "exec", switchNs, dnsmasqPath(), "--keep-in-foreground",
-                "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--no-poll", "--addn-hosts=" + hostsFile,
-                "--listen-address=" + SWITCH_ADDRESS, "--bind-interfaces", "--port=53", "--local=/cluster.local/",
-                "--domain-needed", "--bogus-priv", "--local-ttl=0", "--user=root", "--pid-file", "--log-facility=-");
-        dnsmasq = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(dns.resolve("dnsmasq.log").toFile()))
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-        // dnsmasq binds at once; answer a query through it before any agent needs it
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < deadline) {
-            if (!dnsmasq.isAlive()) {
-                throw new IOException("dnsmasq exited with " + dnsmasq.exitValue() + ": see " + dns.resolve("dnsmasq.log"));
-            }
-            Commands.Result r = Commands.run(List.of("ip", "netns", "exec", nodeNs.get(0), "getent", "ahostsv4", SERVICE), CLI_BOUND);
-            if (r.ok() && r.stdout().contains(address(0))) {
-                return;
-            }
-            pause(50);
-        }
-        throw new IOException("dnsmasq does not answer " + SERVICE + " after 10 s: see " + dns.resolve("dnsmasq.log"));
+        options.out().println("netns hive " + network.id() + ": switch " + network.switchNamespace() + " ("
+                + SWITCH_ADDRESS + ", dnsmasq for " + SERVICE + "), nodes " + String.join(", ", network.nodes())
+                + " at " + address(0) + ".." + address(options.nodes() - 1));
     }
 
     private void startProcesses() throws IOException {
@@ -250,7 +184,7 @@ public final class NetnsHive implements AutoCloseable {
             Path nodeDir = options.runDir().resolve("node-" + i);
             Path data = nodeDir.resolve("data");
             List<String> cmd = new ArrayList<>(session);
-            cmd.addAll(List.of("ip", "netns", "exec", nodeNs.get(i), redisServer, "--port", Integer.toString(REDIS_PORT),
+            cmd.addAll(List.of("ip", "netns", "exec", network.node(i), redisServer, "--port", Integer.toString(REDIS_PORT),
                     "--bind", address(i), "--protected-mode", "no", "--save", "", "--appendonly", "no", "--daemonize", "no",
                     "--dir", data.toAbsolutePath().toString()));
             cmd.addAll(LocalHive.FENCED_AT_BIRTH);
@@ -260,7 +194,7 @@ public final class NetnsHive implements AutoCloseable {
         }
         for (int i = 0; i < options.nodes(); i++) {
             List<String> cmd = new ArrayList<>(session);
-            cmd.addAll(List.of("ip", "netns", "exec", nodeNs.get(i)));
+            cmd.addAll(List.of("ip", "netns", "exec", network.node(i)));
             cmd.addAll(options.java());
             cmd.addAll(List.of("agent", "--redis", address(i) + ":" + REDIS_PORT, "--bind", address(i),
                     "--announce-host", address(i), "--peers-dns", SERVICE, "--peer-port", Integer.toString(PEER_PORT),
@@ -278,54 +212,14 @@ public final class NetnsHive implements AutoCloseable {
      * Returns once a query from the first listed node's namespace sees the change.
      */
     public synchronized void publish(List<Integer> nodes) throws IOException {
-        StringBuilder hosts = new StringBuilder();
-        for (int i : nodes) {
-            hosts.append(address(i)).append(" skep-").append(i).append('.').append(SERVICE).append(' ').append(SERVICE).append('\n');
-        }
-        Path tmp = hostsFile.resolveSibling("hosts.tmp");
-        Files.writeString(tmp, hosts.toString());
-        Files.move(tmp, hostsFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        Commands.check("kill", "-HUP", Long.toString(dnsmasq.pid())); // `ip netns exec` exec'd into dnsmasq: same PID
-        if (nodes.isEmpty()) {
-            return;
-        }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        long nextHup = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-        Commands.Result r = null;
-        while (System.nanoTime() < deadline) {
-            if (System.nanoTime() > nextHup && dnsmasq.isAlive()) {
-                // seen once in a full suite run: the name stayed unanswered after the reload; ask again
-                Commands.check("kill", "-HUP", Long.toString(dnsmasq.pid()));
-                nextHup = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-            }
-            r = Commands.run(List.of("ip", "netns", "exec", nodeNs.get(nodes.get(0)), "getent", "ahostsv4", SERVICE), CLI_BOUND);
-            long seen = r.stdout().lines().map(l -> l.split("\\s+")[0]).distinct().count();
-            if (r.ok() && seen == nodes.size()) {
-                return;
-            }
-            pause(50);
-        }
-        throw new IOException("dnsmasq (" + (dnsmasq.isAlive() ? "running" : "exited") + ") does not answer " + SERVICE
-                + " with nodes " + nodes + " from " + nodeNs.get(nodes.get(0)) + " after 10 s; last answer: "
-                + (r == null ? "none" : "exit " + r.exitCode() + " '" + r.stdout().strip() + "' '" + r.stderr().strip() + "'")
-                + "; dnsmasq.log ends: " + tail(hostsFile.resolveSibling("dnsmasq.log"), 5)
-                + "; neighbours: " + Commands.run(List.of("ip", "-n", nodeNs.get(nodes.get(0)), "neigh"), CLI_BOUND).stdout().strip());
-    }
-
-    private static String tail(Path file, int lines) {
-        try {
-            List<String> all = Files.readAllLines(file);
-            return String.join(" | ", all.subList(Math.max(0, all.size() - lines), all.size()));
-        } catch (IOException e) {
-            return "(unreadable: " + e.getMessage() + ")";
-        }
+        dns.publish(nodes);
     }
 
     /**
      * Starts {@code command} inside node {@code i}'s namespace (see {@link #execIn}).
      */
     public Process exec(int i, List<String> command, Map<String, String> env, Path directory, Path log) throws IOException {
-        return execIn(nodeNs.get(i), command, env, directory, log);
+        return execIn(network.node(i), command, env, directory, log);
     }
 
     /**
@@ -334,8 +228,8 @@ public final class NetnsHive implements AutoCloseable {
      * ({@code ip netns exec} execs it), so signals reach it; {@link #close()} stops it if still alive.
      */
     public Process execIn(String ns, List<String> command, Map<String, String> env, Path directory, Path log) throws IOException {
-        if (!created.contains(ns)) {
-            throw new IllegalArgumentException("namespace: " + ns + " (expected: one of " + created + ")");
+        if (!network.owns(ns)) {
+            throw new IllegalArgumentException("namespace: " + ns + " (expected: one of " + network.createdList() + ")");
         }
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns));
         cmd.addAll(command);
@@ -355,18 +249,7 @@ public final class NetnsHive implements AutoCloseable {
      * and returns its name; programs run there with {@link #execIn}. At most one per hive.
      */
     public synchronized String addClientNamespace() throws IOException {
-        String ns = "skep-" + id + "-cl";
-        addNamespace(ns);
-        ip("link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", "pcl", "netns", switchNs);
-        ip("-n", switchNs, "link", "set", "pcl", "master", "br0");
-        ip("-n", switchNs, "link", "set", "pcl", "up");
-        ip("-n", ns, "addr", "add", CLIENT_ADDRESS + "/24", "dev", "eth0");
-        ip("-n", ns, "link", "set", "eth0", "up");
-        ip("-n", ns, "link", "set", "lo", "up");
-        Path etc = etcNetns(ns);
-        Files.createDirectories(etc);
-        Files.writeString(etc.resolve("resolv.conf"), "nameserver " + SWITCH_ADDRESS + "\n");
-        return ns;
+        return network.addClientNamespace();
     }
 
     /** Number of nodes. */
@@ -386,7 +269,7 @@ public final class NetnsHive implements AutoCloseable {
 
     /** The network namespace of node {@code i}. */
     public String namespace(int i) {
-        return nodeNs.get(i);
+        return network.node(i);
     }
 
     /** The index of the node whose address is {@code host}, or -1. */
@@ -416,17 +299,17 @@ public final class NetnsHive implements AutoCloseable {
 
     /** Cuts node {@code i} off: its port on the bridge goes down (no peer, client or DNS traffic either way). */
     public void isolate(int i) throws IOException {
-        ip("-n", switchNs, "link", "set", port(i), "down");
+        network.isolate(i);
     }
 
     /** Joins node {@code i} to the bridge again. */
     public void heal(int i) throws IOException {
-        ip("-n", switchNs, "link", "set", port(i), "up");
+        network.heal(i);
     }
 
     /** Runs {@code redis-cli} inside node {@code i}'s namespace against {@code port} of its own address. */
     public Commands.Result cli(int i, int port, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", nodeNs.get(i), "redis-cli", "-h", address(i),
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", network.node(i), "redis-cli", "-h", address(i),
                 "-p", Integer.toString(port)));
         cmd.addAll(List.of(args));
         return Commands.run(cmd, CLI_BOUND);
@@ -460,31 +343,6 @@ public final class NetnsHive implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }
-    }
-
-    /** Runs {@code ip args...}; a failure throws with ip's own message. */
-    private static void ip(String... args) throws IOException {
-        String[] cmd = new String[args.length + 1];
-        cmd[0] = "ip";
-        System.arraycopy(args, 0, cmd, 1, args.length);
-        Commands.check(cmd);
-    }
-
-    private void addNamespace(String ns) throws IOException {
-        ip("netns", "add", ns);
-        created.add(ns);
-    }
-
-    private static String port(int i) {
-        return "p" + i;
-    }
-
-    private static Path etcNetns(String ns) {
-        return Paths.get("/etc/netns", ns);
-    }
-
-    private static String dnsmasqPath() {
-        return LocalHive.onPath("dnsmasq").map(Path::toString).orElse("/usr/sbin/dnsmasq");
     }
 
     /**
@@ -524,58 +382,12 @@ public final class NetnsHive implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
-        if (dnsmasq != null) {
-            dnsmasq.destroy();
-            try {
-                if (!dnsmasq.waitFor(5, TimeUnit.SECONDS)) {
-                    dnsmasq.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-        List<String> namespaces;
-        synchronized (created) {
-            namespaces = new ArrayList<>(created);
-        }
-        Collections.reverse(namespaces);
-        for (String ns : namespaces) {
-            try {
-                ip("netns", "del", ns); // its veth ends die with it, and with them their peers (and the client leg)
-            } catch (IOException e) {
-                options.out().println("cleanup: " + e.getMessage());
-            }
-            try {
-                Path etc = etcNetns(ns);
-                if (Files.exists(etc)) {
-                    LocalHive.emptyDirectory(etc);
-                    Files.delete(etc);
-                }
-            } catch (IOException | RuntimeException e) {
-                options.out().println("cleanup: cannot remove " + etcNetns(ns) + ": " + e.getMessage());
-            }
-        }
-        if (clientLeg != null) {
-            try {
-                // normally gone with its peer in the switch namespace: this only catches a half-built leg
-                Commands.run(List.of("ip", "link", "del", clientLeg), CLI_BOUND);
-            } catch (IOException e) {
-                options.out().println("cleanup: " + e.getMessage());
-            }
-        }
-    }
-
-    private static void pause(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        }
+        dns.close();
+        network.close();
     }
 
     @Override
     public String toString() {
-        return "NetnsHive[" + id + ", " + options.nodes() + " nodes, " + options.runDir() + "]";
+        return "NetnsHive[" + network.id() + ", " + options.nodes() + " nodes, " + options.runDir() + "]";
     }
 }
