@@ -35,6 +35,8 @@ import java.util.Objects;
 public final class Election {
     private final ElectionSettings settings;
     private final Outbox out = new Outbox();
+    /** The agent is stopping ({@link ElectionEvent.Stopping}): it never stands for election again. */
+    private boolean stopping;
     private final MemberView members;
     private final ReplicaHealth health;
     private final Fencing fencing;
@@ -100,6 +102,11 @@ public final class Election {
             handover.request(e, state, leader, epoch, redis, now);
         } else if (event instanceof ElectionEvent.HandoverCaughtUp e) {
             handover.caughtUp(e, state, guard, now);
+        } else if (event instanceof ElectionEvent.Stopping && !stopping) {
+            stopping = true; // before the guard steps down: a stopping agent must not stand again (and take the Lease)
+            if (guard instanceof LeaseGuard lease) {
+                lease.handle(event, now);
+            }
         } else if (guard instanceof LeaseGuard lease && lease.handle(event, now)) {
             evaluate(now);
         } else if (event instanceof ElectionEvent.PeersDiscovered e) {
@@ -259,6 +266,9 @@ public final class Election {
                 }
                 if (now < listenUntil) {
                     return;
+                }
+                if (stopping) {
+                    return; // it gave its leadership up to stop: standing again would take back what it released
                 }
                 if (state != NodeState.PROPOSING) {
                     if (!probes.fresh()) {

@@ -186,6 +186,24 @@ class LeaseElectionTest {
     }
 
     /** Makes {@code a} lead under Lease version "1"; returns when its claim was sent. */
+    @Test
+    void aLeaderStoppingAloneReleasesTheLeaseAndNeverStandsAgain() {
+        lead();
+        handle(new ElectionEvent.Stopping("agent stopping with no successor", now));
+        Effect.WriteLease release = only(Effect.WriteLease.class);
+        assertThat(release.kind()).isEqualTo(Effect.LeaseWrite.RELEASE);
+        handle(new ElectionEvent.LeaseWritten(Effect.LeaseWrite.RELEASE, true, stored(release.next(), "3"), now,
+                "stored", now));
+        // a lone node would otherwise win its own election again a heartbeat later and take the Lease back
+        long until = now + 10_000;
+        while (now < until) {
+            tick();
+            assertThat(effects).as("at %d ms", now).noneMatch(e -> e instanceof Effect.WriteLease
+                    || e instanceof Effect.Promote);
+        }
+        assertThat(a.state()).isNotIn(NodeState.PROPOSING, NodeState.PROMOTING, NodeState.LEADING);
+    }
+
     private long lead() {
         handle(new ElectionEvent.LeaseObserved(null, now));
         handle(new ElectionEvent.ProbeSucceeded(master(100), now));
