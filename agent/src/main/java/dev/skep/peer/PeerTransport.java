@@ -10,12 +10,9 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoop;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
@@ -25,7 +22,6 @@ import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
-import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -89,7 +85,7 @@ public final class PeerTransport implements AutoCloseable {
     private final PeerListener listener;
     private final int connectTimeoutMillis;
 
-    private final Map<Endpoint, Peer> peers = new ConcurrentHashMap<>();
+    private final Map<Endpoint, PeerLink> peers = new ConcurrentHashMap<>();
     private final LongAdder rejected = new LongAdder();
     private final LongAdder received = new LongAdder();
     private final LongAdder sent = new LongAdder();
@@ -206,7 +202,8 @@ public final class PeerTransport implements AutoCloseable {
         if (closed) {
             return;
         }
-        Peer peer = peers.computeIfAbsent(to, e -> new Peer(e, loops.group().next()));
+        PeerLink peer = peers.computeIfAbsent(to, e -> new PeerLink(e, loops.group().next(), this::connect,
+                () -> closed));
         sent.increment();
         peer.loop.execute(() -> peer.offer(frame));
     }
@@ -216,7 +213,7 @@ public final class PeerTransport implements AutoCloseable {
      * for them. Call it after each discovery round, so that departed nodes hold no sockets.
      */
     public void retainPeers(Set<Endpoint> keep) {
-        for (Peer peer : peers.values()) {
+        for (PeerLink peer : peers.values()) {
             if (!keep.contains(peer.to) && peers.remove(peer.to, peer)) {
                 peer.loop.execute(peer::shutdown);
             }
@@ -231,7 +228,7 @@ public final class PeerTransport implements AutoCloseable {
      * out at once.
      */
     public void reconnectIfOlder(Endpoint to, long olderThanMillis) {
-        Peer peer = peers.get(to);
+        PeerLink peer = peers.get(to);
         if (peer != null) {
             peer.loop.execute(() -> peer.reconnectIfOlder(olderThanMillis));
         }
@@ -273,7 +270,7 @@ public final class PeerTransport implements AutoCloseable {
         if (server != null) {
             server.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         }
-        for (Peer peer : peers.values()) {
+        for (PeerLink peer : peers.values()) {
             peer.loop.execute(peer::shutdown);
         }
         peers.clear();
@@ -375,151 +372,17 @@ public final class PeerTransport implements AutoCloseable {
         return frame.length >= 2 && frame[0] == PeerCodec.MAGIC_0 && frame[1] == PeerCodec.MAGIC_1;
     }
 
-    /**
-     * One peer's outbound side. Every field is confined to {@link #loop} (the event loop that also runs
-     * the connection), so no locking is needed.
-     */
-    private final class Peer {
-        final Endpoint to;
-        final EventLoop loop;
-        Channel channel;
-        boolean connecting;
-        boolean shut;
-        /** The latest message not yet written, or null. */
-        byte[] pending;
-        /** Consecutive failed connection attempts, to log the first at INFO and the rest at DEBUG. */
-        int failures;
-        /** When {@link #channel} was connected (nanoTime). */
-        long connectedAt;
-
-        void reconnectIfOlder(long olderThanMillis) {
-            Channel ch = channel;
-            if (ch != null && System.nanoTime() - connectedAt > olderThanMillis * 1_000_000L) {
-                log.debug("peer {} silent: replacing our connection to it", to);
-                channel = null;
-                ch.close();
-            }
-        }
-
-        Peer(Endpoint to, EventLoop loop) {
-            this.to = to;
-            this.loop = loop;
-        }
-
-        void offer(byte[] frame) {
-            if (shut || closed) {
-                return; // removed by retainPeers, or a send that raced with close()
-            }
-            Channel ch = channel;
-            if (ch != null && ch.isActive()) {
-                if (ch.isWritable()) {
-                    write(ch, frame);
-                } else {
-                    pending = frame; // written by channelWritabilityChanged
-                }
-                return;
-            }
-            pending = frame;
-            if (!connecting) {
-                connect();
-            }
-        }
-
-        private void connect() {
-            connecting = true;
-            ChannelFuture f = clientBootstrap.clone(loop)
-                    .handler(clientTls == null ? new OutboundHandler(this) : new ChannelInitializer<Channel>() {
-                        @Override
-                        protected void initChannel(Channel ch) {
-                            ch.pipeline().addLast(clientTls.get().newHandler(ch.alloc(), to.host(), to.port()),
-                                    new OutboundHandler(Peer.this));
-                        }
-                    })
-                    .connect(InetSocketAddress.createUnresolved(to.host(), to.port()));
-            f.addListener((ChannelFutureListener) done -> {
-                connecting = false;
-                if (!done.isSuccess()) {
-                    if (failures++ == 0) {
-                        log.info("cannot connect to peer {}: {} (retrying on each send)", to, done.cause().toString());
-                    } else {
-                        log.debug("cannot connect to peer {}: {}", to, done.cause().toString());
+    /** Opens the outbound connection of {@code link}: TCP, with TLS on it when --tls-peers. */
+    private ChannelFuture connect(PeerLink link) {
+        Supplier<SslContext> tls = clientTls;
+        Endpoint to = link.to;
+        return clientBootstrap.clone(link.loop)
+                .handler(tls == null ? link.handler() : new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(tls.get().newHandler(ch.alloc(), to.host(), to.port()), link.handler());
                     }
-                    return; // pending stays: the next send tries again and delivers the latest
-                }
-                Channel ch = done.channel();
-                if (shut) {
-                    ch.close();
-                    return;
-                }
-                if (failures > 0) {
-                    log.info("connected to peer {} after {} failed attempts", to, failures);
-                }
-                failures = 0;
-                channel = ch;
-                connectedAt = System.nanoTime();
-                ch.closeFuture().addListener(c -> {
-                    if (channel == ch) {
-                        channel = null; // the next send reconnects
-                    }
-                });
-                flushPending(ch);
-            });
-        }
-
-        void flushPending(Channel ch) {
-            byte[] frame = pending;
-            if (frame != null && ch.isActive() && ch.isWritable()) {
-                pending = null;
-                write(ch, frame);
-            }
-        }
-
-        private void write(Channel ch, byte[] frame) {
-            ByteBuf buf = ch.alloc().buffer(LENGTH_BYTES + frame.length);
-            buf.writeInt(frame.length).writeBytes(frame);
-            ch.writeAndFlush(buf).addListener((ChannelFutureListener) w -> {
-                if (!w.isSuccess()) {
-                    log.debug("write to peer {} failed: {}", to, w.cause().toString());
-                    w.channel().close();
-                }
-            });
-        }
-
-        void shutdown() {
-            shut = true;
-            pending = null;
-            if (channel != null) {
-                channel.close();
-                channel = null;
-            }
-        }
-    }
-
-    /** Outbound connections carry nothing back; this only watches writability and failures. */
-    private static final class OutboundHandler extends ChannelInboundHandlerAdapter {
-        private final Peer peer;
-
-        OutboundHandler(Peer peer) {
-            this.peer = peer;
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ReferenceCountUtil.release(msg); // a peer never answers on our connection: ignore anything
-        }
-
-        @Override
-        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            if (ctx.channel().isWritable() && peer.channel == ctx.channel()) {
-                peer.flushPending(ctx.channel());
-            }
-            ctx.fireChannelWritabilityChanged();
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            log.debug("connection to peer {} failed: {}", peer.to, cause.toString());
-            ctx.close();
-        }
+                })
+                .connect(InetSocketAddress.createUnresolved(to.host(), to.port()));
     }
 }
