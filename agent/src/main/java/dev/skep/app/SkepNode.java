@@ -146,7 +146,7 @@ public final class SkepNode implements AutoCloseable {
         sentinel = new SentinelServer(loops, config.bindHost(), config.sentinelPort(), sentinelSettings,
                 config.heartbeatMs(), topology, election::status, System::currentTimeMillis);
         if (config.tls().sentinelPort() > 0) {
-            sentinel.withTls(config.tls().sentinelPort(), () -> tls.current().server());
+            sentinel.withTls(config.tls().sentinelPort(), () -> tls.current().server(), config.tls().redisTlsPort());
         }
         started.push(sentinel);
         try {

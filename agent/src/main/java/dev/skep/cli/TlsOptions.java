@@ -61,6 +61,11 @@ public final class TlsOptions {
             description = "TLS port of the Sentinel-compatible endpoint (0: none). Env SKEP_TLS_SENTINEL_PORT.")
     int sentinelPort;
 
+    @Option(names = "--tls-redis-port", paramLabel = "PORT", defaultValue = "${env:SKEP_TLS_REDIS_PORT:-0}",
+            description = "Every redis's TLS port, when --redis names its plain port: the TLS Sentinel port gives it "
+                    + "out to its clients (0: the ports the hive knows). Env SKEP_TLS_REDIS_PORT.")
+    int redisTlsPort;
+
     @Option(names = "--tls-redis", defaultValue = "${env:SKEP_TLS_REDIS:-false}", fallbackValue = "true", arity = "0..1",
             description = "Reach redis over TLS (--redis names its tls-port) and have every redis replicate over TLS "
                     + "(tls-replication yes). Env SKEP_TLS_REDIS.")
@@ -78,7 +83,7 @@ public final class TlsOptions {
     /** The validated TLS settings. @throws ConfigException naming the flag */
     TlsConfig config() {
         if (certFile == null && keyFile == null && caFile == null) {
-            return new TlsConfig(null, proxyPort, readPort, sentinelPort, redis, peers, http);
+            return new TlsConfig(null, proxyPort, readPort, sentinelPort, redis, peers, http, redisTlsPort);
         }
         try {
             List<String> versions = Arrays.stream(protocols.trim().split("[\\s,]+")).filter(p -> !p.isEmpty()).toList();
@@ -91,7 +96,7 @@ public final class TlsOptions {
             };
             TlsSettings files = new TlsSettings(certFile, keyFile, caFile, TlsSettings.ClientAuth.parse(authClients),
                     versions, p, reloadMs);
-            return new TlsConfig(files, proxyPort, readPort, sentinelPort, redis, peers, http);
+            return new TlsConfig(files, proxyPort, readPort, sentinelPort, redis, peers, http, redisTlsPort);
         } catch (ConfigException e) {
             throw e;
         } catch (IllegalArgumentException e) {

@@ -13,17 +13,29 @@ import dev.skep.tls.TlsSettings;
  *                     connections) and has every redis replicate over TLS ({@code tls-replication yes})
  * @param peers        the peer port and the connections to peers are TLS ({@code --tls-peers})
  * @param http         the admin port serves HTTPS ({@code --tls-http})
+ * @param redisTlsPort every redis's TLS port, when {@code --redis} names its plain one ({@code --tls-redis-port}):
+ *                     what the TLS Sentinel port gives out; 0: the addresses as the hive knows them
  */
 public record TlsConfig(TlsSettings files, int proxyPort, int readPort, int sentinelPort, boolean redis,
-        boolean peers, boolean http) {
-    public static final TlsConfig OFF = new TlsConfig(null, 0, 0, 0, false, false, false);
+        boolean peers, boolean http, int redisTlsPort) {
+    public static final TlsConfig OFF = new TlsConfig(null, 0, 0, 0, false, false, false, 0);
+
+    /** Without {@code --tls-redis-port}. */
+    public TlsConfig(TlsSettings files, int proxyPort, int readPort, int sentinelPort, boolean redis, boolean peers,
+            boolean http) {
+        this(files, proxyPort, readPort, sentinelPort, redis, peers, http, 0);
+    }
 
     public TlsConfig {
         boolean used = proxyPort > 0 || readPort > 0 || sentinelPort > 0 || redis || peers || http;
         if (used && files == null) {
             throw new ConfigException("TLS ports and links need --tls-cert-file and --tls-key-file");
         }
-        for (int p : new int[] {proxyPort, readPort, sentinelPort}) {
+        if (redisTlsPort > 0 && redis) {
+            throw new ConfigException("--tls-redis-port is for a redis whose plain port --redis names; with --tls-redis, "
+                    + "--redis names its TLS port already");
+        }
+        for (int p : new int[] {proxyPort, readPort, sentinelPort, redisTlsPort}) {
             if (p < 0 || p > 65535) {
                 throw new ConfigException("a TLS port must be 0..65535, not " + p);
             }

@@ -36,8 +36,12 @@ final class SentinelHandler extends ChannelInboundHandlerAdapter {
     private final SentinelSession session;
     private ChannelHandlerContext ctx;
 
-    SentinelHandler(SentinelServer server, long clientId) {
+    /** The client came in over TLS: it is given the redis servers' TLS ports. */
+    final boolean tls;
+
+    SentinelHandler(SentinelServer server, long clientId, boolean tls) {
         this.server = server;
+        this.tls = tls;
         this.session = new SentinelSession(clientId);
     }
 
@@ -66,7 +70,7 @@ final class SentinelHandler extends ChannelInboundHandlerAdapter {
         for (byte[] a : args) {
             argv.add(new String(a, StandardCharsets.ISO_8859_1));
         }
-        byte[] reply = server.commands().execute(argv, session, server.context());
+        byte[] reply = server.commands().execute(argv, session, server.context(tls));
         if (reply.length > 0) {
             ctx.write(Unpooled.wrappedBuffer(reply));
         }

@@ -3,6 +3,7 @@ package dev.skep.sentinel;
 import dev.skep.netty.EventLoops;
 import dev.skep.resp.RequestDecoder;
 import dev.skep.status.HiveStatus;
+import dev.skep.topology.Endpoint;
 import dev.skep.topology.TopologyHolder;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -66,6 +67,9 @@ public final class SentinelServer implements AutoCloseable {
     private volatile Channel tlsChannel;
     private int tlsPort = -1;
     private Supplier<SslContext> tls;
+    private int redisTlsPort;
+    /** What TLS clients are told: {@link #view} with the redis TLS ports. */
+    private volatile SentinelView tlsView = SentinelView.NONE;
     private volatile boolean closed;
     /** The event loop that owns the view; set once by {@link #start}. */
     private volatile EventLoop owner;
@@ -137,8 +141,18 @@ public final class SentinelServer implements AutoCloseable {
      * each connection. Before {@link #start()}.
      */
     public SentinelServer withTls(int port, Supplier<SslContext> context) {
+        return withTls(port, context, 0);
+    }
+
+    /**
+     * As {@link #withTls(int, Supplier)}; clients of the TLS port are given {@code redisTlsPort} as every redis's
+     * port (the hive knows their plain ports; every redis listens for TLS on that one too). 0: the addresses as the
+     * hive knows them (with --tls-redis those are the TLS ports already).
+     */
+    public SentinelServer withTls(int port, Supplier<SslContext> context, int redisTlsPort) {
         this.tlsPort = port;
         this.tls = context;
+        this.redisTlsPort = redisTlsPort;
         return this;
     }
 
@@ -163,7 +177,8 @@ public final class SentinelServer implements AutoCloseable {
                             ch.pipeline().addLast(context.get().newHandler(ch.alloc()));
                         }
                         ch.pipeline().addLast(new RequestDecoder(SentinelHandler.LIMITS),
-                                new SentinelHandler(SentinelServer.this, nextClientId.incrementAndGet()));
+                                new SentinelHandler(SentinelServer.this, nextClientId.incrementAndGet(),
+                                        context != null));
                     }
                 });
         ChannelFuture bind = server.bind(bindHost, port).awaitUninterruptibly();
@@ -198,16 +213,25 @@ public final class SentinelServer implements AutoCloseable {
             view = result.view();
             if (!result.events().isEmpty()) {
                 log.info("Sentinel events: {}", result.events());
-                publish(result.events());
             }
+            SentinelView tlsNext = redisTlsPort == 0 ? view
+                    : view.withAddresses(a -> new Endpoint(a.host(), redisTlsPort));
+            List<SentinelEvent> tlsEvents = redisTlsPort == 0 ? result.events()
+                    : SentinelTracker.events(settings.masterName(), tlsView, tlsNext);
+            tlsView = tlsNext;
+            publish(result.events(), tlsEvents);
         } catch (RuntimeException e) {
             // a periodic task that throws is never run again: log and keep the previous view
             log.error("rebuilding the Sentinel view failed (keeping the previous one)", e);
         }
     }
 
-    private void publish(List<SentinelEvent> events) {
+    private void publish(List<SentinelEvent> plainEvents, List<SentinelEvent> tlsEvents) {
         for (SentinelHandler client : clients) {
+            List<SentinelEvent> events = client.tls ? tlsEvents : plainEvents;
+            if (events.isEmpty()) {
+                continue;
+            }
             EventExecutor executor = client.executor();
             if (executor != null) {
                 try {
@@ -237,8 +261,8 @@ public final class SentinelServer implements AutoCloseable {
         return commands;
     }
 
-    SentinelCommands.Context context() {
-        return new SentinelCommands.Context(view, clock.getAsLong(), clients.size());
+    SentinelCommands.Context context(boolean tls) {
+        return new SentinelCommands.Context(tls ? tlsView : view, clock.getAsLong(), clients.size());
     }
 
     void connected(SentinelHandler client) {

@@ -147,7 +147,7 @@ final class SentinelTracker {
         return prev == null ? now : prev.lastOkAt();
     }
 
-    private static List<SentinelEvent> events(String name, SentinelView prev, SentinelView next) {
+    static List<SentinelEvent> events(String name, SentinelView prev, SentinelView next) {
         List<SentinelEvent> out = new ArrayList<>();
         Instance was = prev.master();
         Instance is = next.master();

@@ -22,6 +22,12 @@ public record SentinelView(Instance master, long epoch, List<Instance> replicas)
         replicas = List.copyOf(replicas);
     }
 
+    /** The same view with every address as {@code address} maps it (a redis's TLS port for TLS clients). */
+    public SentinelView withAddresses(java.util.function.UnaryOperator<Endpoint> address) {
+        return new SentinelView(master == null ? null : master.at(address.apply(master.address())), epoch,
+                replicas.stream().map(r -> r.at(address.apply(r.address()))).toList());
+    }
+
     public boolean knowsMaster() {
         return master != null;
     }
@@ -46,6 +52,11 @@ public record SentinelView(Instance master, long epoch, List<Instance> replicas)
      */
     public record Instance(Endpoint address, String runId, String roleReported, boolean down, boolean disconnected,
                            long downSince, long lastOkAt, long roleSince, long offset) {
+        /** This instance at {@code other}. */
+        Instance at(Endpoint other) {
+            return new Instance(other, runId, roleReported, down, disconnected, downSince, lastOkAt, roleSince, offset);
+        }
+
         /** Sentinel's {@code flags} field: {@code s_down}, the role, {@code disconnected}, in Sentinel's order. */
         String flags(String role) {
             StringBuilder f = new StringBuilder();

@@ -19,7 +19,7 @@ class SentinelHandlerTest {
     private final SentinelServer server = new SentinelServer(loops, "127.0.0.1", 0, SentinelCommandsTest.SETTINGS, 100,
             new TopologyHolder(), () -> null, () -> SentinelCommandsTest.NOW);
     private final EmbeddedChannel channel = new EmbeddedChannel(new RequestDecoder(SentinelHandler.LIMITS),
-            new SentinelHandler(server, 7));
+            new SentinelHandler(server, 7, false));
 
     @AfterEach
     void close() {
