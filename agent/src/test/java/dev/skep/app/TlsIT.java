@@ -81,8 +81,10 @@ class TlsIT {
         hive.awaitReplicasInSync(leader);
         TestCertificates.Pair client = certs.issue("app");
 
-        // replication runs although no redis has a plain port: the replicas' links to the master are TLS
+        // replication runs although no redis has a plain port: the replicas' links to the master are TLS, as the
+        // agents set (the redis servers were started without tls-replication)
         for (HiveFixture.Node n : hive.nodes) {
+            assertThat(n.redis.jedis().configGet("tls-replication").get("tls-replication")).isEqualTo("yes");
             if (n != leader) {
                 String info = n.redis.jedis().info("replication");
                 assertThat(HiveFixture.infoField(info, "master_port")).isEqualTo(Integer.toString(leader.redis.port()));

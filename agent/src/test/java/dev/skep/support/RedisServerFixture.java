@@ -105,14 +105,14 @@ public final class RedisServerFixture implements AutoCloseable {
     }
 
     /**
-     * Starts a redis-server that listens only on a TLS port ({@code --port 0 --tls-port P}), presenting {@code pair},
-     * asking clients for a certificate the CA signed, and replicating over TLS; this fixture's own connections
-     * present {@code pair} too.
+     * Starts a redis-server that listens only on a TLS port ({@code --port 0 --tls-port P}), presenting {@code pair}
+     * and asking clients for a certificate the CA signed; this fixture's own connections present {@code pair} too.
+     * It is not told to replicate over TLS ({@code tls-replication}): that is the agent's to set.
      */
     public static RedisServerFixture startTls(TestCertificates certs, TestCertificates.Pair pair, String... extraArgs) {
         List<String> args = new ArrayList<>(List.of("--tls-cert-file", pair.cert().toString(),
                 "--tls-key-file", pair.key().toString(), "--tls-ca-cert-file", certs.caFile().toString(),
-                "--tls-auth-clients", "yes", "--tls-replication", "yes"));
+                "--tls-auth-clients", "yes"));
         args.addAll(List.of(extraArgs));
         return start(certs.clientContext(pair), args.toArray(String[]::new));
     }
