@@ -295,7 +295,14 @@ public final class SkepNode implements AutoCloseable {
     /** This node's current view of the hive, with each member's proxy traffic as far as it is known. */
     public HiveStatus status() {
         TrafficWatch t = traffic;
-        return t == null ? election.status() : t.decorate(election.status());
+        HiveStatus s = t == null ? election.status() : t.decorate(election.status());
+        TlsReloader r = tls;
+        if (r == null) {
+            return s;
+        }
+        TlsMaterial m = r.current();
+        return s.withTls(new HiveStatus.Tls(m.certificate().getSubjectX500Principal().getName(),
+                m.notAfter().toEpochMilli(), m.providerName()));
     }
 
     /** This node's metrics ({@code /metrics}); the handover reports its pauses here. */

@@ -21,6 +21,7 @@ import java.util.function.Function;
  * @param events      the most recent events, oldest first
  * @param peerMessagesRejected peer messages dropped (bad MAC, malformed, wrong version)
  * @param lease       {@code --election lease}: the Lease as this node last saw it; null with {@code --election peers}
+ * @param tls         the TLS certificate this agent presents; null when TLS is off
  */
 public record HiveStatus(
         Endpoint node,
@@ -33,12 +34,36 @@ public record HiveStatus(
         List<Member> members,
         List<HiveEvent> events,
         long peerMessagesRejected,
-        Lease lease) {
+        Lease lease,
+        Tls tls) {
 
     /** A status of {@code --election peers} (no Lease). */
     public HiveStatus(Endpoint node, NodeState state, long epoch, Endpoint leader, Endpoint master, boolean ready,
                       String readyReason, List<Member> members, List<HiveEvent> events, long peerMessagesRejected) {
-        this(node, state, epoch, leader, master, ready, readyReason, members, events, peerMessagesRejected, null);
+        this(node, state, epoch, leader, master, ready, readyReason, members, events, peerMessagesRejected, null, null);
+    }
+
+    /** A status without TLS. */
+    public HiveStatus(Endpoint node, NodeState state, long epoch, Endpoint leader, Endpoint master, boolean ready,
+                      String readyReason, List<Member> members, List<HiveEvent> events, long peerMessagesRejected,
+                      Lease lease) {
+        this(node, state, epoch, leader, master, ready, readyReason, members, events, peerMessagesRejected, lease,
+                null);
+    }
+
+    /**
+     * The certificate an agent presents on its TLS ports and links.
+     *
+     * @param subject        its subject, e.g. {@code CN=skep}
+     * @param notAfterMillis when it expires (epoch ms)
+     * @param provider       the TLS implementation serving it: OPENSSL or JDK
+     */
+    public record Tls(String subject, long notAfterMillis, String provider) {}
+
+    /** This status with {@code tls}. Pure. */
+    public HiveStatus withTls(Tls t) {
+        return new HiveStatus(node, state, epoch, leader, master, ready, readyReason, members, events,
+                peerMessagesRejected, lease, t);
     }
 
     /**
@@ -69,7 +94,7 @@ public record HiveStatus(
             rows.add(t == null ? m : m.withTraffic(t));
         }
         return new HiveStatus(node, state, epoch, leader, master, ready, readyReason, rows, events,
-                peerMessagesRejected, lease);
+                peerMessagesRejected, lease, tls);
     }
 
     /**

@@ -190,6 +190,8 @@ class TlsIT {
             assertThat(presented(port, client).getNotAfter().toInstant()).isEqualTo(later);
             assertThat(established.get("r")).isEqualTo("1"); // the connection opened before the rotation
             assertThat(expirySeconds(node, client)).isGreaterThan(Duration.ofDays(8).toSeconds());
+            assertThat(apiStatus(node, client)).as("/api/status, what the status page shows")
+                    .contains("\"notAfterMillis\":" + later.toEpochMilli());
 
             // an expired certificate written over it is refused: the agent says so and keeps serving the last one
             TestCertificates.replace(node.certificate, certs.expired("node0"));
@@ -223,6 +225,15 @@ class TlsIT {
         assertThat(r.statusCode()).isEqualTo(200);
         return (long) PrometheusText.parse(r.body()).family("skep_tls_certificate_expiry_seconds").samples().get(0)
                 .value();
+    }
+
+    /** /api/status of the node, over HTTPS. */
+    private String apiStatus(HiveFixture.Node n, TestCertificates.Pair client) throws Exception {
+        HttpClient https = HttpClient.newBuilder().sslContext(certs.clientContext(client)).build();
+        HttpResponse<String> r = https.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:"
+                + n.config.httpPort() + "/api/status")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        return r.body();
     }
 
     /** True when {@code port} answers a plain-text PING with +PONG (a TLS-only port closes or answers garbage). */
