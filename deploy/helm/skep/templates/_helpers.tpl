@@ -39,3 +39,127 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "skep.leaseName" -}}
 {{- default (printf "%s-leader" (include "skep.fullname" .)) .Values.agent.lease.name -}}
 {{- end -}}
+
+{{/* Where the TLS Secret (tls.crt, tls.key, ca.crt) is mounted, read-only, in both containers. */}}
+{{- define "skep.tlsDir" -}}
+/etc/skep/tls
+{{- end -}}
+
+{{/* The kubernetes.io/tls Secret: the user's, or the one cert-manager fills for the chart's Certificate. */}}
+{{- define "skep.tlsSecretName" -}}
+{{- default (printf "%s-tls" (include "skep.fullname" .)) .Values.tls.existingSecret -}}
+{{- end -}}
+
+{{/* tls.authClients as redis spells it: YAML reads an unquoted yes/no as a boolean. */}}
+{{- define "skep.tlsAuthClients" -}}
+{{- $v := .Values.tls.authClients -}}
+{{- if kindIs "bool" $v -}}
+{{- ternary "yes" "no" $v -}}
+{{- else -}}
+{{- $v | toString | lower -}}
+{{- end -}}
+{{- end -}}
+
+{{/* True (non-empty) when the agent serves its admin port over HTTPS: the probes and the ServiceMonitor follow. */}}
+{{- define "skep.httpsAdmin" -}}
+{{- if and .Values.tls.enabled .Values.tls.http -}}true{{- end -}}
+{{- end -}}
+
+{{/* An ACL user of auth.aclUsers (a rule string, split at spaces, or a list of words) as a list of words. */}}
+{{- define "skep.aclWords" -}}
+{{- if kindIs "string" . -}}
+{{- toJson (regexSplit "\\s+" (trim .) -1) -}}
+{{- else -}}
+{{- toJson . -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Combinations the chart refuses, each with what to set instead. Included by the workload, so that any render
+(install, upgrade, template) fails before anything is applied.
+*/}}
+{{- define "skep.validate" -}}
+{{- $tls := .Values.tls -}}
+{{- if $tls.enabled -}}
+{{- if and (not $tls.existingSecret) (not $tls.certManager.enabled) -}}
+{{- fail "tls.enabled needs the certificates: tls.existingSecret (a kubernetes.io/tls Secret with tls.crt, tls.key and ca.crt) or tls.certManager.enabled=true with tls.certManager.issuerRef.name" -}}
+{{- end -}}
+{{- if and $tls.existingSecret $tls.certManager.enabled -}}
+{{- fail "tls.existingSecret and tls.certManager.enabled: choose one (the chart's Certificate would write its own Secret)" -}}
+{{- end -}}
+{{- if and $tls.certManager.enabled (not $tls.certManager.issuerRef.name) -}}
+{{- fail "tls.certManager.enabled needs tls.certManager.issuerRef.name (an Issuer or ClusterIssuer that also fills ca.crt, e.g. a CA issuer)" -}}
+{{- end -}}
+{{- if not (has (include "skep.tlsAuthClients" .) (list "yes" "optional" "no")) -}}
+{{- fail (printf "tls.authClients: %v (expected: yes, optional or no)" $tls.authClients) -}}
+{{- end -}}
+{{- if lt (int $tls.reloadSeconds) 0 -}}
+{{- fail (printf "tls.reloadSeconds: %v (expected: 0 for never, or more)" $tls.reloadSeconds) -}}
+{{- end -}}
+{{- else if or $tls.existingSecret $tls.certManager.enabled -}}
+{{- fail "tls.existingSecret or tls.certManager.enabled is set but tls.enabled is false: set tls.enabled=true to use TLS" -}}
+{{- end -}}
+{{- $p := .Values.ports -}}
+{{- $ports := list 6379 (int $p.write) (int $p.read) (int $p.sentinel) (int $p.peer) (int $p.http) -}}
+{{- if $tls.enabled -}}
+{{- range (list $p.tlsWrite $p.tlsRead $p.tlsSentinel) -}}
+{{- if gt (int .) 0 -}}
+{{- $ports = append $ports (int .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if ne (len $ports) (len (uniq $ports)) -}}
+{{- fail (printf "ports: two ports of the pod are the same (%v; redis has 6379)" $ports) -}}
+{{- end -}}
+{{- $agent := .Values.auth.agentUser -}}
+{{- if $agent -}}
+{{- if eq $agent "default" -}}
+{{- fail "auth.agentUser: default is redis's default user, whose password (the Secret's key password) is the clients': name the agent's own user, e.g. skep" -}}
+{{- end -}}
+{{- if regexMatch "[\\s>#<~&%@:]" $agent -}}
+{{- fail (printf "auth.agentUser: %q (expected a plain user name, e.g. skep)" $agent) -}}
+{{- end -}}
+{{- if not (trim .Values.auth.agentRules) -}}
+{{- fail "auth.agentUser needs auth.agentRules (the rights of that user; see the chart's README)" -}}
+{{- end -}}
+{{- end -}}
+{{- range .Values.auth.aclUsers -}}
+{{- $words := include "skep.aclWords" . | fromJsonArray -}}
+{{- if or (not $words) (not (index $words 0)) -}}
+{{- fail (printf "auth.aclUsers: %v (expected \"<user> <rule> <rule>...\", e.g. \"app on >secret ~app:* +@read +@write\")" .) -}}
+{{- end -}}
+{{- if and $agent (eq (index $words 0) $agent) -}}
+{{- fail (printf "auth.aclUsers: %s is auth.agentUser, which the chart defines from auth.agentRules" $agent) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+On an upgrade, the changes that the old pods and the new ones cannot live through side by side during a rolling
+update, refused before anything is applied. Called with (dict "old" <the live workload, or empty> "ctx" $). A new
+pod whose agent speaks TLS to its peers cannot hear the old agents (nor they it): it would elect itself on an empty
+redis and take writes beside the old master. A new redis that replicates over TLS, or as the agent's user, cannot
+replicate from the old master: the rollout would stop. With no pod left (replicas 0) nothing is checked.
+*/}}
+{{- define "skep.upgradeCheck" -}}
+{{- $old := .old -}}
+{{- $v := .ctx.Values -}}
+{{- if and $old $old.spec (gt (int (default 0 $old.spec.replicas)) 0) -}}
+{{- range $old.spec.template.spec.containers -}}
+{{- if eq .name "skep" -}}
+{{- $env := dict -}}
+{{- range .env -}}
+{{- $_ := set $env .name (toString (default "" .value)) -}}
+{{- end -}}
+{{- $was := dict "SKEP_TLS_PEERS" (get $env "SKEP_TLS_PEERS" | default "false") "SKEP_TLS_REDIS" (get $env "SKEP_TLS_REDIS" | default "false") "SKEP_REDIS_USER" (get $env "SKEP_REDIS_USER") -}}
+{{- $now := dict "SKEP_TLS_PEERS" (toString (and $v.tls.enabled $v.tls.peers)) "SKEP_TLS_REDIS" (toString (and $v.tls.enabled $v.tls.redis)) "SKEP_REDIS_USER" (toString $v.auth.agentUser) -}}
+{{- $why := dict "SKEP_TLS_PEERS" "tls.enabled/tls.peers (old and new agents could not hear each other: a new pod would elect itself on an empty redis and take writes beside the old master)" "SKEP_TLS_REDIS" "tls.enabled/tls.redis (a new redis could not replicate from the old master: the rollout would stop)" "SKEP_REDIS_USER" "auth.agentUser (a new redis would replicate as a user the old master does not have: the rollout would stop)" -}}
+{{- range $name := list "SKEP_TLS_PEERS" "SKEP_TLS_REDIS" "SKEP_REDIS_USER" -}}
+{{- if ne (get $was $name) (get $now $name) -}}
+{{- fail (printf "%s cannot change on a running release (%s: %q -> %q). Scale it to 0 first (kubectl scale %s/%s --replicas=0; the data goes with the pods), or uninstall and install again" (get $why $name) $name (get $was $name) (get $now $name) (lower $old.kind) $old.metadata.name) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

@@ -47,6 +47,11 @@ class ManifestsTest {
     void chartLints() throws Exception {
         Result r = run(List.of(helm(), "lint", "--strict", CHART.toString()), Map.of());
         assertThat(r.code).as("helm lint --strict:\n" + r.out).isZero();
+        Result tls = run(List.of(helm(), "lint", "--strict", CHART.toString(), "--set", "tls.enabled=true", "--set",
+                "tls.certManager.enabled=true", "--set", "tls.certManager.issuerRef.name=ca", "--set",
+                "auth.agentUser=skep", "--set", "auth.aclUsers[0]=app on >secret +@read", "--set",
+                "serviceMonitor.enabled=true", "--set", "workload=StatefulSet"), Map.of());
+        assertThat(tls.code).as("helm lint --strict with TLS and ACL users:\n" + tls.out).isZero();
     }
 
     @Test
@@ -126,20 +131,243 @@ class ManifestsTest {
         assertThat(bad.out).contains("agent.election: etcd (expected: peers or lease)");
     }
 
+    /**
+     * TLS from an existing Secret: TLS ports next to the plain ones on the pod and the Services, redis on TLS only with
+     * the mounted files, the agent's variables pointing at the same files, the Secret mounted read-only in both
+     * containers, probes and the ServiceMonitor over HTTPS, and the agent accepts it all.
+     */
+    @Test
+    @Needs(Need.HELM)
+    void tlsFromASecretReachesEveryPortLinkAndProbe() throws Exception {
+        KubeManifests m = render("--namespace", "cache", "--set", "tls.enabled=true", "--set", "tls.existingSecret=mine-tls",
+                "--set", "serviceMonitor.enabled=true");
+        assertThat(m.ofKind("Certificate")).as("an existing Secret needs no Certificate").isEmpty();
+        Map<String, Object> skep = m.container("skep");
+        Map<String, Object> redis = m.container("redis");
+        Map<String, String> env = m.environment(skep, "10.1.2.3");
+        Map<String, Integer> ports = KubeManifests.ports(skep);
+
+        // plain ports stay, each TLS port is the one the agent is told, and each Service offers both
+        Map<String, String> tlsPorts = Map.of("write-tls", "SKEP_TLS_PROXY_PORT", "read-tls", "SKEP_TLS_READ_PORT",
+                "sentinel-tls", "SKEP_TLS_SENTINEL_PORT");
+        tlsPorts.forEach((port, variable) -> assertThat(ports.get(port)).as(port)
+                .isEqualTo(Integer.parseInt(env.get(variable))));
+        assertThat(ports).containsKeys("write", "read", "sentinel", "peer", "http");
+        assertThat(targetPorts(m, "skep")).containsExactly("write", "write-tls");
+        assertThat(targetPorts(m, "skep-read")).containsExactly("read", "read-tls");
+        assertThat(targetPorts(m, "skep-sentinel")).containsExactly("sentinel", "sentinel-tls");
+        assertThat(servicePort(m, "skep", "write-tls")).isEqualTo(6380);
+        assertThat(servicePort(m, "skep", "write")).isEqualTo(6379);
+        assertNamedTargetPortsExist(m);
+
+        // the agent's files are in the Secret's mount, in both containers, read-only
+        assertThat(mountOf(m, "skep", "tls")).isEqualTo(mountOf(m, "redis", "tls")).isEqualTo(TLS_DIR);
+        assertThat(volume(m, "tls").toString()).contains("secretName=mine-tls");
+        assertThat(env).containsEntry("SKEP_TLS_CERT_FILE", TLS_DIR + "/tls.crt")
+                .containsEntry("SKEP_TLS_KEY_FILE", TLS_DIR + "/tls.key")
+                .containsEntry("SKEP_TLS_CA_CERT_FILE", TLS_DIR + "/ca.crt")
+                .containsEntry("SKEP_TLS_AUTH_CLIENTS", "yes").containsEntry("SKEP_TLS_REDIS", "true")
+                .containsEntry("SKEP_TLS_PEERS", "true").containsEntry("SKEP_TLS_HTTP", "true")
+                .containsEntry("SKEP_TLS_RELOAD_MS", "10000");
+
+        // redis: TLS only, on the port the agent reaches, with the same files; replicas replicate over TLS
+        String redisArgs = String.join(" ", KubeManifests.commandLine(redis, m.environment(redis, "10.1.2.3")));
+        assertThat(redisArgs).contains("--port 0 --tls-port 6379",
+                "--tls-cert-file " + TLS_DIR + "/tls.crt", "--tls-key-file " + TLS_DIR + "/tls.key",
+                "--tls-ca-cert-file " + TLS_DIR + "/ca.crt", "--tls-auth-clients yes", "--tls-replication yes",
+                "CONFIG SET tls-cert-file", "exec redis-server");
+        assertThat(env.get("SKEP_REDIS")).isEqualTo("127.0.0.1:" + KubeManifests.ports(redis).get("redis"));
+
+        // redis's preStop still waits on the agent's plain Sentinel port, which TLS leaves in place
+        String preStop = map(map(map(redis, "lifecycle"), "preStop"), "exec").get("command").toString();
+        assertThat(preStop).contains("redis-cli -p " + env.get("SKEP_SENTINEL_PORT") + " PING").doesNotContain("--tls");
+        assertThat(ports.get("sentinel")).isEqualTo(Integer.parseInt(env.get("SKEP_SENTINEL_PORT")));
+
+        // the kubelet probes the HTTPS admin port over HTTPS; Prometheus too, checking the CA and a name of the certificate
+        for (String probe : List.of("startupProbe", "livenessProbe", "readinessProbe")) {
+            assertThat(map(map(skep, probe), "httpGet").get("scheme")).as(probe).isEqualTo("HTTPS");
+        }
+        Map<String, Object> endpoint = list(map(m.ofKind("ServiceMonitor").get(0), "spec"), "endpoints").get(0);
+        assertThat(endpoint.get("scheme")).isEqualTo("https");
+        assertThat(map(endpoint, "tlsConfig").toString()).contains("name=mine-tls", "key=ca.crt",
+                "serverName=skep-peers.cache.svc");
+
+        assertAgentAccepts(m, "cache").contains(TLS_DIR + "/tls.crt", "redis=true, peers=true, http=true");
+
+        // admin over plain HTTP, redis plain: probes and scraping follow, redis keeps its plain port
+        KubeManifests plain = render("--set", "tls.enabled=true", "--set", "tls.existingSecret=mine-tls", "--set",
+                "tls.http=false", "--set", "tls.redis=false", "--set", "serviceMonitor.enabled=true");
+        assertThat(map(map(plain.container("skep"), "readinessProbe"), "httpGet")).doesNotContainKey("scheme");
+        assertThat(list(map(plain.ofKind("ServiceMonitor").get(0), "spec"), "endpoints").get(0)).doesNotContainKey("scheme");
+        assertThat(String.join(" ", KubeManifests.commandLine(plain.container("redis"), Map.of())))
+                .contains("--port 6379").doesNotContain("--tls-port");
+        assertThat(plain.environment(plain.container("skep"), "10.1.2.3")).containsEntry("SKEP_TLS_REDIS", "false");
+        assertAgentAccepts(plain, "default");
+    }
+
+    /**
+     * TLS from cert-manager: a Certificate whose Secret the pod mounts, with the key the agent can read (PKCS#8, ECDSA
+     * P-256), server and client use (agents and redis servers present it to each other) and the name of every
+     * Service, in the short and the long forms clients use.
+     */
+    @Test
+    @Needs(Need.HELM)
+    void certManagerCertificateCoversEveryServiceAndSuitsTheAgent() throws Exception {
+        KubeManifests m = render("--namespace", "cache", "--set", "tls.enabled=true", "--set",
+                "tls.certManager.enabled=true", "--set", "tls.certManager.issuerRef.name=hive-ca", "--set",
+                "tls.certManager.issuerRef.kind=ClusterIssuer", "--set", "tls.certManager.duration=720h", "--set",
+                "tls.certManager.renewBefore=240h", "--set", "workload=StatefulSet", "--set",
+                "tls.certManager.extraDnsNames={redis.example.com}");
+        List<Map<String, Object>> certificates = m.ofKind("Certificate");
+        assertThat(certificates).hasSize(1);
+        Map<String, Object> cert = certificates.get(0);
+        assertThat(cert.get("apiVersion")).isEqualTo("cert-manager.io/v1");
+        Map<String, Object> spec = map(cert, "spec");
+        assertThat(volume(m, "tls").toString()).contains("secretName=" + spec.get("secretName"));
+        assertThat(map(spec, "privateKey")).containsEntry("algorithm", "ECDSA").containsEntry("size", 256)
+                .containsEntry("encoding", "PKCS8");
+        assertThat(strings(spec.get("usages"))).contains("server auth", "client auth");
+        assertThat(spec).containsEntry("duration", "720h").containsEntry("renewBefore", "240h");
+        assertThat(map(spec, "issuerRef")).containsEntry("name", "hive-ca").containsEntry("kind", "ClusterIssuer")
+                .containsEntry("group", "cert-manager.io");
+        List<String> names = strings(spec.get("dnsNames"));
+        for (Map<String, Object> svc : m.ofKind("Service")) {
+            String name = map(svc, "metadata").get("name").toString();
+            assertThat(names).as("names of Service " + name).contains(name, name + ".cache", name + ".cache.svc",
+                    name + ".cache.svc.cluster.local");
+        }
+        assertThat(names).contains("*.skep-peers.cache.svc.cluster.local", "redis.example.com");
+        assertAgentAccepts(m, "cache");
+    }
+
+    /**
+     * auth.agentUser: the agent authenticates as its own ACL user with the password under agent-password, redis defines
+     * that user (and only with the rights of auth.agentRules) and replicates as it, the clients' password stays the
+     * default user's, and auth.aclUsers become redis users.
+     */
+    @Test
+    @Needs(Need.HELM)
+    void aclUsersAreDefinedOnRedisAndTheAgentUsesItsOwn() throws Exception {
+        KubeManifests m = render("--set", "auth.agentUser=skep", "--set", "auth.password=clients-secret", "--set",
+                "auth.aclUsers[0]=app on >$(APP_PASSWORD) ~app:* +@read +@write", "--set", "auth.aclUsers[1]=ops on #"
+                        + "a".repeat(64) + " +@all", "--set", "redis.extraEnv[0].name=APP_PASSWORD", "--set",
+                "redis.extraEnv[0].value=app-secret");
+        String agentPassword = m.secretValue("skep-auth", "agent-password");
+        assertThat(agentPassword).hasSize(32).isNotEqualTo(m.secretValue("skep-auth", "password"));
+        assertThat(m.secretValue("skep-auth", "password")).isEqualTo("clients-secret");
+
+        Map<String, String> env = m.environment(m.container("skep"), "10.1.2.3");
+        assertThat(env).containsEntry("SKEP_REDIS_USER", "skep").containsEntry("SKEP_REDIS_PASSWORD", agentPassword);
+
+        Map<String, Object> redis = m.container("redis");
+        String args = String.join(" ", KubeManifests.commandLine(redis, m.environment(redis, "10.1.2.3")));
+        assertThat(args).contains("--requirepass clients-secret", "--masteruser skep --masterauth " + agentPassword,
+                "--user skep reset on >" + agentPassword + " -@all +ping +info +config|set +replicaof +client|pause "
+                        + "+client|unpause +psync +replconf --",
+                "--user app on >app-secret ~app:* +@read +@write --", "--user ops on #" + "a".repeat(64) + " +@all --");
+        assertAgentAccepts(m, "default").contains("redisUser=skep").doesNotContain(agentPassword);
+
+        // without an agent user nothing changes: the agent is redis's default user, with the clients' password
+        KubeManifests defaults = KubeManifests.read(KubeManifests.COMMITTED);
+        assertThat(defaults.environment(defaults.container("skep"), "10.1.2.3")).doesNotContainKey("SKEP_REDIS_USER");
+        assertThat(String.join(" ", KubeManifests.commandLine(defaults.container("redis"), Map.of())))
+                .doesNotContain("--user", "--masteruser");
+    }
+
+    /** Combinations that cannot work fail the render, saying what to set. */
+    @Test
+    @Needs(Need.HELM)
+    void badTlsAndAclCombinationsFailTheRender() throws Exception {
+        Map<List<String>, String> cases = new java.util.LinkedHashMap<>();
+        cases.put(List.of("tls.enabled=true"), "tls.enabled needs the certificates: tls.existingSecret");
+        cases.put(List.of("tls.enabled=true", "tls.existingSecret=x", "tls.certManager.enabled=true"),
+                "tls.existingSecret and tls.certManager.enabled: choose one");
+        cases.put(List.of("tls.enabled=true", "tls.certManager.enabled=true"),
+                "tls.certManager.enabled needs tls.certManager.issuerRef.name");
+        cases.put(List.of("tls.existingSecret=x"), "tls.existingSecret or tls.certManager.enabled is set but tls.enabled is false");
+        cases.put(List.of("tls.enabled=true", "tls.existingSecret=x", "tls.authClients=maybe"),
+                "tls.authClients: maybe (expected: yes, optional or no)");
+        cases.put(List.of("tls.enabled=true", "tls.existingSecret=x", "ports.tlsWrite=6380"),
+                "ports: two ports of the pod are the same");
+        cases.put(List.of("auth.agentUser=default"), "auth.agentUser: default is redis's default user");
+        cases.put(List.of("auth.agentUser=skep", "auth.aclUsers[0]=skep on +@all"), "auth.aclUsers: skep is auth.agentUser");
+        for (Map.Entry<List<String>, String> c : cases.entrySet()) {
+            List<String> cmd = new ArrayList<>(List.of(helm(), "template", "skep", CHART.toString()));
+            c.getKey().forEach(v -> cmd.addAll(List.of("--set", v)));
+            Result r = run(cmd, Map.of());
+            assertThat(r.code).as(String.valueOf(c.getKey())).isNotZero();
+            assertThat(r.out).as(String.valueOf(c.getKey())).contains(c.getValue());
+        }
+        // YAML reads an unquoted no as false: the chart still gives redis and the agent "no"
+        KubeManifests no = render("--set", "tls.enabled=true", "--set", "tls.existingSecret=x", "--set", "tls.authClients=false");
+        assertThat(no.environment(no.container("skep"), "10.1.2.3")).containsEntry("SKEP_TLS_AUTH_CLIENTS", "no");
+    }
+
+    /**
+     * On an upgrade, the chart compares the live workload with the new values (helm's lookup, which helm template
+     * leaves empty: here a copy of the chart hands the check a live workload of its own) and refuses the changes
+     * that old and new pods cannot live through side by side; TLS on the client ports alone is a rolling change.
+     */
+    @Test
+    @Needs(Need.HELM)
+    void upgradesThatOldAndNewPodsCannotLiveThroughTogetherAreRefused(@TempDir Path tmp) throws Exception {
+        Path chart = tmp.resolve("skep");
+        try (var files = Files.walk(CHART)) {
+            for (Path f : files.toList()) {
+                Path to = chart.resolve(CHART.relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(to);
+                } else {
+                    Files.copy(f, to);
+                }
+            }
+        }
+        Files.writeString(chart.resolve("templates/zz-upgrade-check.yaml"),
+                "{{- include \"skep.upgradeCheck\" (dict \"old\" .Values.liveWorkload \"ctx\" .) }}\n");
+        Map<String, Object> live = KubeManifests.read(KubeManifests.COMMITTED).ofKind("Deployment").get(0);
+        Path liveValues = tmp.resolve("live.yaml");
+        Files.writeString(liveValues, new org.yaml.snakeyaml.Yaml().dump(Map.of("liveWorkload", live)));
+        Map<String, Object> stopped = new java.util.HashMap<>(live);
+        Map<String, Object> stoppedSpec = new java.util.HashMap<>(map(live, "spec"));
+        stoppedSpec.put("replicas", 0);
+        stopped.put("spec", stoppedSpec);
+        Path stoppedValues = tmp.resolve("stopped.yaml");
+        Files.writeString(stoppedValues, new org.yaml.snakeyaml.Yaml().dump(Map.of("liveWorkload", stopped)));
+
+        java.util.function.BiFunction<Path, List<String>, Result> upgrade = (values, sets) -> {
+            List<String> cmd = new ArrayList<>(List.of(helm(), "template", "skep", chart.toString(), "-f", values.toString()));
+            sets.forEach(v -> cmd.addAll(List.of("--set", v)));
+            try {
+                return run(cmd, Map.of());
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        };
+        List<String> tls = List.of("tls.enabled=true", "tls.existingSecret=x");
+        Result peers = upgrade.apply(liveValues, tls);
+        assertThat(peers.code).isNotZero();
+        assertThat(peers.out).contains("tls.enabled/tls.peers", "SKEP_TLS_PEERS: \"false\" -> \"true\"",
+                "kubectl scale deployment/skep --replicas=0");
+        Result redis = upgrade.apply(liveValues, List.of("tls.enabled=true", "tls.existingSecret=x", "tls.peers=false"));
+        assertThat(redis.out).contains("tls.enabled/tls.redis");
+        Result user = upgrade.apply(liveValues, List.of("auth.agentUser=skep"));
+        assertThat(user.out).contains("auth.agentUser", "SKEP_REDIS_USER: \"\" -> \"skep\"");
+
+        Result clientPortsOnly = upgrade.apply(liveValues, List.of("tls.enabled=true", "tls.existingSecret=x",
+                "tls.peers=false", "tls.redis=false"));
+        assertThat(clientPortsOnly.code).as(clientPortsOnly.out).isZero();
+        assertThat(upgrade.apply(liveValues, List.of()).code).isZero();
+        Result noPodLeft = upgrade.apply(stoppedValues, tls);
+        assertThat(noPodLeft.code).as(noPodLeft.out).isZero();
+    }
+
     @Test
     void servicesAndPodAreWiredAsDocumented() throws IOException {
         KubeManifests m = KubeManifests.read(KubeManifests.COMMITTED);
         Map<String, Object> peers = map(m.get("Service", "skep-peers"), "spec");
         assertThat(peers.get("clusterIP")).isEqualTo("None");
         assertThat(peers.get("publishNotReadyAddresses")).isEqualTo(true);
-        Set<String> podPorts = new HashSet<>(KubeManifests.ports(m.container("skep")).keySet());
-        podPorts.addAll(KubeManifests.ports(m.container("redis")).keySet());
-        for (Map<String, Object> svc : m.ofKind("Service")) {
-            for (Map<String, Object> port : list(map(svc, "spec"), "ports")) {
-                assertThat(podPorts).as("named targetPort of Service " + map(svc, "metadata").get("name"))
-                        .contains(port.get("targetPort").toString());
-            }
-        }
+        assertNamedTargetPortsExist(m);
         assertThat(targetPorts(m, "skep")).containsExactly("write");
         assertThat(targetPorts(m, "skep-read")).containsExactly("read");
         assertThat(targetPorts(m, "skep-sentinel")).containsExactly("sentinel");
@@ -222,6 +450,70 @@ class ManifestsTest {
         }
     }
 
+    /** Where the chart mounts the TLS Secret. */
+    private static final String TLS_DIR = "/etc/skep/tls";
+
+    /** {@code helm template skep <chart> args...}, parsed; fails with helm's output when it fails. */
+    static KubeManifests render(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(helm(), "template", "skep", CHART.toString()));
+        cmd.addAll(List.of(args));
+        Result r = run(cmd, Map.of());
+        assertThat(r.code).as("helm template " + List.of(args) + ":\n" + r.out).isZero();
+        return KubeManifests.parse(r.out);
+    }
+
+    /**
+     * Every SKEP_* variable of the pod is one the agent has, and {@code skep agent --check-config} accepts the pod's
+     * environment and arguments; returns an assertion on its output.
+     */
+    private static org.assertj.core.api.AbstractStringAssert<?> assertAgentAccepts(KubeManifests m, String namespace)
+            throws Exception {
+        Map<String, String> env = m.environment(m.container("skep"), "10.1.2.3");
+        assertThat(agentVariables()).containsAll(env.keySet().stream().filter(k -> k.startsWith("SKEP_")).toList());
+        List<String> cmd = new ArrayList<>(List.of(javaCommand(), "-cp", System.getProperty("java.class.path"), "dev.skep.Skep"));
+        cmd.addAll(KubeManifests.commandLine(m.container("skep"), env));
+        cmd.add("--check-config");
+        Result check = run(cmd, env);
+        assertThat(check.code).as("skep agent --check-config with the pod's environment:\n" + check.out).isZero();
+        return assertThat(check.out).contains("configuration ok", "skep-peers." + namespace + ".svc.cluster.local");
+    }
+
+    /** Every named targetPort of every Service is a port of the pod. */
+    private static void assertNamedTargetPortsExist(KubeManifests m) {
+        Set<String> podPorts = new HashSet<>(KubeManifests.ports(m.container("skep")).keySet());
+        podPorts.addAll(KubeManifests.ports(m.container("redis")).keySet());
+        for (Map<String, Object> svc : m.ofKind("Service")) {
+            for (Map<String, Object> port : list(map(svc, "spec"), "ports")) {
+                assertThat(podPorts).as("named targetPort of Service " + map(svc, "metadata").get("name"))
+                        .contains(port.get("targetPort").toString());
+            }
+        }
+    }
+
+    private static int servicePort(KubeManifests m, String service, String name) {
+        return list(map(m.get("Service", service), "spec"), "ports").stream().filter(p -> name.equals(p.get("name")))
+                .map(p -> ((Number) p.get("port")).intValue()).findFirst()
+                .orElseThrow(() -> new AssertionError("Service " + service + " has no port " + name));
+    }
+
+    /** The mount path of volume {@code volume} in container {@code container}, which must be read-only. */
+    private static String mountOf(KubeManifests m, String container, String volume) {
+        Map<String, Object> mount = list(m.container(container), "volumeMounts").stream()
+                .filter(v -> volume.equals(v.get("name"))).findFirst()
+                .orElseThrow(() -> new AssertionError(container + " does not mount " + volume));
+        assertThat(mount.get("readOnly")).as(container + " mounts " + volume + " read-only").isEqualTo(true);
+        return mount.get("mountPath").toString();
+    }
+
+    private static List<String> strings(Object list) {
+        return ((List<?>) list).stream().map(String::valueOf).toList();
+    }
+
+    private static Map<String, Object> volume(KubeManifests m, String name) {
+        return list(m.podSpec(), "volumes").stream().filter(v -> name.equals(v.get("name"))).findFirst()
+                .orElseThrow(() -> new AssertionError("no volume " + name));
+    }
+
     private static List<String> targetPorts(KubeManifests m, String service) {
         return list(map(m.get("Service", service), "spec"), "ports").stream().map(p -> p.get("targetPort").toString()).toList();
     }
@@ -237,7 +529,7 @@ class ManifestsTest {
     /** Every SKEP_* variable behind a flag of {@code skep agent}, read from the options' defaults. */
     private static Set<String> agentVariables() {
         Set<String> names = new HashSet<>();
-        for (Field f : AgentCommand.class.getDeclaredFields()) {
+        for (Field f : agentOptions()) {
             CommandLine.Option o = f.getAnnotation(CommandLine.Option.class);
             if (o != null) {
                 Matcher matcher = ENV_DEFAULT.matcher(o.defaultValue());
@@ -246,14 +538,26 @@ class ManifestsTest {
                 }
             }
         }
-        assertThat(names).as("AgentCommand's variables").contains("SKEP_PEERS_DNS", "SKEP_REDIS_PASSWORD");
+        assertThat(names).as("AgentCommand's variables").contains("SKEP_PEERS_DNS", "SKEP_REDIS_PASSWORD",
+                "SKEP_TLS_CERT_FILE");
         return names;
+    }
+
+    /** The fields of {@code skep agent}'s options: AgentCommand's own and those of its mixins (the TLS flags). */
+    private static List<Field> agentOptions() {
+        List<Field> fields = new ArrayList<>(List.of(AgentCommand.class.getDeclaredFields()));
+        for (Field f : AgentCommand.class.getDeclaredFields()) {
+            if (f.isAnnotationPresent(CommandLine.Mixin.class)) {
+                fields.addAll(List.of(f.getType().getDeclaredFields()));
+            }
+        }
+        return fields;
     }
 
     /** The agent's numeric defaults by variable. */
     private static Map<String, Integer> agentDefaults() {
         Map<String, Integer> d = new java.util.HashMap<>();
-        for (Field f : AgentCommand.class.getDeclaredFields()) {
+        for (Field f : agentOptions()) {
             CommandLine.Option o = f.getAnnotation(CommandLine.Option.class);
             Matcher matcher = o == null ? null : ENV_DEFAULT.matcher(o.defaultValue());
             if (matcher != null && matcher.find() && matcher.group(2) != null && matcher.group(2).matches("\\d+")) {

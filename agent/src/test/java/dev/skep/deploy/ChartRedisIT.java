@@ -1,0 +1,231 @@
+package dev.skep.deploy;
+
+import dev.skep.support.FreePorts;
+import dev.skep.support.Need;
+import dev.skep.support.Needs;
+import dev.skep.support.TestCertificates;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.commands.ProtocolCommand;
+import redis.clients.jedis.exceptions.JedisDataException;
+import redis.clients.jedis.util.SafeEncoder;
+
+import javax.net.ssl.SSLSocket;
+import java.io.IOException;
+import java.io.InputStream;
+import java.math.BigInteger;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Redis started exactly as the chart starts it with TLS and an agent ACL user (the redis container's command and
+ * arguments, from {@code helm template}, with its environment; only the port, the bind address and the Secret's
+ * mount point are moved for a shared machine): it listens on TLS only, the agent's user can send every command the
+ * agent sends ({@code RedisController}) and nothing else, two such servers replicate over TLS as that user
+ * ({@code masteruser}), clients keep the default user's password and get their ACL users, and a renewed
+ * certificate in the mounted files is served without a restart (the loop beside redis, using the agent's user).
+ */
+@Needs(Need.HELM)
+class ChartRedisIT {
+    private static final String TLS_DIR = "/etc/skep/tls";
+    private static final Duration START = Duration.ofSeconds(20);
+    private static final String AGENT = "skep";
+    private static final String AGENT_PASSWORD = "agent-secret";
+    private static final String CLIENTS_PASSWORD = "clients-secret";
+
+    @TempDir
+    Path dir;
+    private final List<Process> started = new ArrayList<>();
+    private TestCertificates certs;
+    private TestCertificates.Pair client;
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        for (Process p : started) {
+            // the certificate loop runs beside redis: in a pod it ends with the container, here with its process tree
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void redisAsTheChartStartsItServesTheAgentsUserOnlyWhatItNeedsReplicatesAsItAndReloadsItsCertificate()
+            throws Exception {
+        certs = TestCertificates.create(dir);
+        client = certs.issue("agent");
+        Path tls = Files.createDirectories(dir.resolve("tls"));
+        install(certs.issue("redis"), tls);
+        KubeManifests m = ManifestsTest.render("--set", "tls.enabled=true", "--set", "tls.existingSecret=mine-tls",
+                "--set", "tls.reloadSeconds=1", "--set", "auth.agentUser=" + AGENT, "--set",
+                "auth.agentPassword=" + AGENT_PASSWORD, "--set", "auth.password=" + CLIENTS_PASSWORD, "--set",
+                "auth.aclUsers[0]=app on >app-secret ~app:* +@read +@write");
+        int[] ports = {FreePorts.freePort(), FreePorts.freePort()};
+        for (int port : ports) {
+            started.add(startRedis(m, port, tls));
+        }
+        int master = ports[0];
+        int replica = ports[1];
+        try (Jedis a = connectWhenUp(master); Jedis b = connectWhenUp(replica)) {
+            // every command RedisController sends its local redis (and a successor's, and an orphan's)
+            for (Jedis j : List.of(a, b)) {
+                assertThat(call(j, "PING")).isEqualTo("PONG");
+                assertThat(call(j, "INFO")).contains("redis_version:", "process_id:");
+                assertThat(call(j, "INFO", "replication")).contains("role:");
+                assertThat(call(j, "INFO", "server")).contains("run_id:");
+                for (String[] setting : List.of(new String[] {"repl-diskless-sync-delay", "0"},
+                        new String[] {"replica-serve-stale-data", "yes"}, new String[] {"replica-read-only", "yes"},
+                        new String[] {"masterauth", AGENT_PASSWORD}, new String[] {"masteruser", AGENT},
+                        new String[] {"tls-replication", "yes"}, new String[] {"min-replicas-to-write", "1000000"})) {
+                    assertThat(call(j, "CONFIG", "SET", setting[0], setting[1])).as(setting[0]).isEqualTo("OK");
+                }
+                assertThat(call(j, "CLIENT", "PAUSE", "50", "WRITE")).isEqualTo("OK");
+                assertThat(call(j, "CLIENT", "PAUSE", "50")).isEqualTo("OK");
+                assertThat(call(j, "CLIENT", "UNPAUSE")).isEqualTo("OK");
+            }
+            assertThat(call(a, "CONFIG", "SET", "min-replicas-to-write", "0")).isEqualTo("OK");
+            assertThat(call(a, "REPLICAOF", "NO", "ONE")).isEqualTo("OK");
+            assertThat(call(b, "REPLICAOF", "127.0.0.1", Integer.toString(master))).isEqualTo("OK");
+
+            // nothing more: no keys, no reading the configuration, no granting itself more
+            for (String[] refused : List.of(new String[] {"GET", "app:k"}, new String[] {"SET", "k", "v"},
+                    new String[] {"FLUSHALL"}, new String[] {"KEYS", "*"}, new String[] {"CONFIG", "GET", "*"},
+                    new String[] {"ACL", "SETUSER", AGENT, "+@all"}, new String[] {"CLIENT", "LIST"},
+                    new String[] {"MODULE", "LIST"}, new String[] {"EVAL", "return 1", "0"})) {
+                assertThatThrownBy(() -> call(a, refused)).as(String.join(" ", refused))
+                        .isInstanceOf(JedisDataException.class).hasMessageContaining("NOPERM");
+            }
+
+            // replication over TLS, authenticated as the agent's user; clients write as their own users
+            await().atMost(START).untilAsserted(() -> assertThat(call(b, "INFO", "replication"))
+                    .contains("master_link_status:up"));
+            try (Jedis app = connect(master, "app", "app-secret"); Jedis appOnReplica = connect(replica, "app", "app-secret");
+                    Jedis admin = connect(master, null, CLIENTS_PASSWORD)) {
+                assertThat(app.set("app:k", "v")).isEqualTo("OK");
+                assertThatThrownBy(() -> app.set("other", "v")).hasMessageContaining("NOPERM");
+                await().atMost(START).untilAsserted(() -> assertThat(appOnReplica.get("app:k")).isEqualTo("v"));
+                assertThat(call(admin, "CLIENT", "LIST", "TYPE", "replica")).contains("user=" + AGENT);
+            }
+
+            // a renewed certificate (cert-manager writes new files into the Secret): served without a restart, the
+            // link and the agent's connections kept
+            TestCertificates.Pair renewed = certs.issue("redis-renewed");
+            BigInteger serial = serial(renewed.cert());
+            assertThat(servedSerial(master)).isNotEqualTo(serial);
+            install(renewed, tls);
+            await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+                assertThat(servedSerial(master)).isEqualTo(serial);
+                assertThat(servedSerial(replica)).isEqualTo(serial);
+            });
+            assertThat(call(a, "PING")).isEqualTo("PONG");
+            assertThat(call(b, "INFO", "replication")).contains("master_link_status:up");
+        }
+        // a plain client finds no port: redis listens on TLS only
+        assertThat(speaksPlain(master)).isFalse();
+    }
+
+    /** The redis container's command line as the kubelet runs it, moved to {@code port} and the files in {@code tls}. */
+    private Process startRedis(KubeManifests m, int port, Path tls) throws IOException {
+        Map<String, Object> c = m.container("redis");
+        Map<String, String> env = m.environment(c, "127.0.0.1");
+        List<String> cmd = new ArrayList<>();
+        for (String a : KubeManifests.commandLine(c, env)) {
+            a = a.replace(TLS_DIR, tls.toString()).replace("-p 6379 ", "-p " + port + " ");
+            cmd.add(a.equals("6379") ? Integer.toString(port) : a.equals("0.0.0.0") ? "127.0.0.1" : a);
+        }
+        assertThat(String.join(" ", cmd)).contains("--tls-port " + port, "--port 0", "--bind 127.0.0.1");
+        Path data = Files.createDirectories(dir.resolve("data-" + port)); // the image's WORKDIR /data, an emptyDir
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(data.toFile()).redirectErrorStream(true)
+                .redirectOutput(data.resolve("redis.log").toFile());
+        pb.environment().putAll(env);
+        return pb.start();
+    }
+
+    /** A connection as the agent's user, once redis answers. */
+    private Jedis connectWhenUp(int port) {
+        return await().atMost(START).ignoreExceptions().until(() -> {
+            Jedis j = connect(port, AGENT, AGENT_PASSWORD);
+            try {
+                j.ping();
+                return j;
+            } catch (RuntimeException e) {
+                j.close();
+                throw e;
+            }
+        }, j -> true);
+    }
+
+    private Jedis connect(int port, String user, String password) {
+        DefaultJedisClientConfig.Builder config = DefaultJedisClientConfig.builder().ssl(true)
+                .sslSocketFactory(certs.clientContext(client).getSocketFactory()).connectionTimeoutMillis(2000)
+                .socketTimeoutMillis(5000).password(password);
+        if (user != null) {
+            config.user(user);
+        }
+        return new Jedis(new HostAndPort("127.0.0.1", port), config.build());
+    }
+
+    /** Sends {@code args} as they are, as the agent does; bulk replies as text. */
+    private static String call(Jedis j, String... args) {
+        ProtocolCommand command = () -> SafeEncoder.encode(args[0]);
+        Object reply = j.sendCommand(command, Arrays.copyOfRange(args, 1, args.length));
+        return reply instanceof byte[] bytes ? SafeEncoder.encode(bytes) : String.valueOf(reply);
+    }
+
+    /** What the mounted Secret holds after the kubelet's swap: the certificate, its key and the CA. */
+    private void install(TestCertificates.Pair pair, Path tls) throws IOException {
+        copy(pair.cert(), tls.resolve("tls.crt"));
+        copy(pair.key(), tls.resolve("tls.key"));
+        copy(certs.caFile(), tls.resolve("ca.crt"));
+    }
+
+    private static void copy(Path from, Path to) throws IOException {
+        Path tmp = to.resolveSibling(to.getFileName() + ".new");
+        Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(tmp, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static BigInteger serial(Path pem) throws Exception {
+        try (InputStream in = Files.newInputStream(pem)) {
+            return ((X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in)).getSerialNumber();
+        }
+    }
+
+    /** The serial of the certificate redis presents to a new connection. */
+    private BigInteger servedSerial(int port) throws IOException {
+        try (SSLSocket s = (SSLSocket) certs.clientContext(client).getSocketFactory().createSocket("127.0.0.1", port)) {
+            s.setSoTimeout(2000);
+            s.startHandshake();
+            return ((X509Certificate) s.getSession().getPeerCertificates()[0]).getSerialNumber();
+        }
+    }
+
+    private static boolean speaksPlain(int port) {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+            s.setSoTimeout(1000);
+            s.getOutputStream().write("PING\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            byte[] reply = new byte[5];
+            int n = s.getInputStream().read(reply);
+            return n > 0 && reply[0] == '+';
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}
