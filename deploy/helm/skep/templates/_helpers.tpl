@@ -139,7 +139,8 @@ On an upgrade, the changes that the old pods and the new ones cannot live throug
 update, refused before anything is applied. Called with (dict "old" <the live workload, or empty> "ctx" $). A new
 pod whose agent speaks TLS to its peers cannot hear the old agents (nor they it): it would elect itself on an empty
 redis and take writes beside the old master. A new redis that replicates over TLS, or as the agent's user, cannot
-replicate from the old master: the rollout would stop. With no pod left (replicas 0) nothing is checked.
+replicate from the old master: the rollout would stop. With no pod left (replicas 0) nothing is checked. TLS between
+agents moves one step at a time instead (false, accept, prefer, true): neighbouring steps hear each other.
 */}}
 {{- define "skep.upgradeCheck" -}}
 {{- $old := .old -}}
@@ -154,7 +155,13 @@ replicate from the old master: the rollout would stop. With no pod left (replica
 {{- $was := dict "SKEP_TLS_PEERS" (get $env "SKEP_TLS_PEERS" | default "false") "SKEP_TLS_REDIS" (get $env "SKEP_TLS_REDIS" | default "false") "SKEP_REDIS_USER" (get $env "SKEP_REDIS_USER") -}}
 {{- $now := dict "SKEP_TLS_PEERS" (toString (and $v.tls.enabled $v.tls.peers)) "SKEP_TLS_REDIS" (toString (and $v.tls.enabled $v.tls.redis)) "SKEP_REDIS_USER" (toString $v.auth.agentUser) -}}
 {{- $why := dict "SKEP_TLS_PEERS" "tls.enabled/tls.peers (old and new agents could not hear each other: a new pod would elect itself on an empty redis and take writes beside the old master)" "SKEP_TLS_REDIS" "tls.enabled/tls.redis (a new redis could not replicate from the old master: the rollout would stop)" "SKEP_REDIS_USER" "auth.agentUser (a new redis would replicate as a user the old master does not have: the rollout would stop)" -}}
-{{- range $name := list "SKEP_TLS_PEERS" "SKEP_TLS_REDIS" "SKEP_REDIS_USER" -}}
+{{- $step := dict "false" 0 "off" 0 "accept" 1 "prefer" 2 "true" 3 "on" 3 -}}
+{{- $from := int (get $step (get $was "SKEP_TLS_PEERS")) -}}
+{{- $to := int (get $step (get $now "SKEP_TLS_PEERS")) -}}
+{{- if or (gt (sub $to $from) 1) (gt (sub $from $to) 1) -}}
+{{- fail (printf "%s cannot jump from %q to %q on a running release: move one step at a time (false -> accept -> prefer -> true, one helm upgrade each), or scale it to 0 first" (get $why "SKEP_TLS_PEERS") (get $was "SKEP_TLS_PEERS") (get $now "SKEP_TLS_PEERS")) -}}
+{{- end -}}
+{{- range $name := list "SKEP_TLS_REDIS" "SKEP_REDIS_USER" -}}
 {{- if ne (get $was $name) (get $now $name) -}}
 {{- fail (printf "%s cannot change on a running release (%s: %q -> %q). Scale it to 0 first (kubectl scale %s/%s --replicas=0; the data goes with the pods), or uninstall and install again" (get $why $name) $name (get $was $name) (get $now $name) (lower $old.kind) $old.metadata.name) -}}
 {{- end -}}

@@ -158,8 +158,10 @@ public final class SkepNode implements AutoCloseable {
         byte[] secret = config.peerSecret().isEmpty() ? null : config.peerSecret().getBytes(StandardCharsets.UTF_8);
         PeerTransport transport = new PeerTransport(loops, config.bindHost(), config.peerPort(), secret,
                 Duration.ofMillis(config.peerTimeoutMs()), election);
-        if (config.tls().peers()) {
-            transport.withTls(() -> tls.current().peerServer(), () -> tls.current().client());
+        TlsConfig.PeerTls peerTls = config.tls().peers();
+        if (peerTls != TlsConfig.PeerTls.OFF) {
+            transport.withTls(() -> tls.current().peerServer(), peerTls.sendsTls() ? () -> tls.current().client() : null,
+                    peerTls.acceptsPlain());
         }
         started.push(transport);
         try {

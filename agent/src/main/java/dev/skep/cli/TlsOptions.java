@@ -71,10 +71,12 @@ public final class TlsOptions {
                     + "(tls-replication yes). Env SKEP_TLS_REDIS.")
     boolean redis;
 
-    @Option(names = "--tls-peers", defaultValue = "${env:SKEP_TLS_PEERS:-false}", fallbackValue = "true", arity = "0..1",
-            description = "TLS on the peer port and to peers; each agent must present a certificate the CA signed. "
-                    + "Env SKEP_TLS_PEERS.")
-    boolean peers;
+    @Option(names = "--tls-peers", paramLabel = "off|accept|prefer|on", defaultValue = "${env:SKEP_TLS_PEERS:-off}",
+            fallbackValue = "on", arity = "0..1",
+            description = "TLS on the peer port and to peers, each agent presenting a certificate the CA signed. A "
+                    + "running hive moves to it in three rolling restarts: accept (TLS taken, plain sent), prefer (TLS "
+                    + "sent, plain taken), on (TLS only). Env SKEP_TLS_PEERS. Default: ${DEFAULT-VALUE}.")
+    String peers;
 
     @Option(names = "--tls-http", defaultValue = "${env:SKEP_TLS_HTTP:-false}", fallbackValue = "true", arity = "0..1",
             description = "Serve the admin port over HTTPS. Env SKEP_TLS_HTTP.")
@@ -83,7 +85,8 @@ public final class TlsOptions {
     /** The validated TLS settings. @throws ConfigException naming the flag */
     TlsConfig config() {
         if (certFile == null && keyFile == null && caFile == null) {
-            return new TlsConfig(null, proxyPort, readPort, sentinelPort, redis, peers, http, redisTlsPort);
+            return new TlsConfig(null, proxyPort, readPort, sentinelPort, redis, TlsConfig.PeerTls.parse(peers), http,
+                    redisTlsPort);
         }
         try {
             List<String> versions = Arrays.stream(protocols.trim().split("[\\s,]+")).filter(p -> !p.isEmpty()).toList();
@@ -96,7 +99,8 @@ public final class TlsOptions {
             };
             TlsSettings files = new TlsSettings(certFile, keyFile, caFile, TlsSettings.ClientAuth.parse(authClients),
                     versions, p, reloadMs);
-            return new TlsConfig(files, proxyPort, readPort, sentinelPort, redis, peers, http, redisTlsPort);
+            return new TlsConfig(files, proxyPort, readPort, sentinelPort, redis, TlsConfig.PeerTls.parse(peers), http,
+                    redisTlsPort);
         } catch (ConfigException e) {
             throw e;
         } catch (IllegalArgumentException e) {

@@ -11,23 +11,64 @@ import dev.skep.tls.TlsSettings;
  * @param sentinelPort TLS port of the Sentinel-compatible endpoint ({@code --tls-sentinel-port}); 0: none
  * @param redis        the agent reaches redis over TLS ({@code --tls-redis}: probes, control, the proxy's
  *                     connections) and has every redis replicate over TLS ({@code tls-replication yes})
- * @param peers        the peer port and the connections to peers are TLS ({@code --tls-peers})
+ * @param peers        TLS on the peer port and to peers ({@code --tls-peers}): off, or one of the steps that move a
+ *                     running hive to TLS without a moment in which its agents cannot hear one another
  * @param http         the admin port serves HTTPS ({@code --tls-http})
  * @param redisTlsPort every redis's TLS port, when {@code --redis} names its plain one ({@code --tls-redis-port}):
  *                     what the TLS Sentinel port gives out; 0: the addresses as the hive knows them
  */
 public record TlsConfig(TlsSettings files, int proxyPort, int readPort, int sentinelPort, boolean redis,
-        boolean peers, boolean http, int redisTlsPort) {
-    public static final TlsConfig OFF = new TlsConfig(null, 0, 0, 0, false, false, false, 0);
+        PeerTls peers, boolean http, int redisTlsPort) {
+    public static final TlsConfig OFF = new TlsConfig(null, 0, 0, 0, false, PeerTls.OFF, false, 0);
+
+    /**
+     * {@code --tls-peers}. A hive moves from plain to TLS one agent at a time in three rolling restarts, each agent
+     * always hearing every other: ACCEPT everywhere (TLS taken, plain still sent), then PREFER (TLS sent, plain
+     * still taken), then ON (TLS only). Switching straight from OFF to ON on a running hive would split it in two
+     * halves that cannot hear each other, each electing its own leader.
+     */
+    public enum PeerTls {
+        /** Plain only. */
+        OFF,
+        /** The peer port takes TLS and plain; the agent sends plain. */
+        ACCEPT,
+        /** The peer port takes TLS and plain; the agent sends TLS. */
+        PREFER,
+        /** TLS only, both ways. */
+        ON;
+
+        /** The peer port takes plain connections too. */
+        public boolean acceptsPlain() {
+            return this == ACCEPT || this == PREFER;
+        }
+
+        /** The agent connects to its peers over TLS. */
+        public boolean sendsTls() {
+            return this == PREFER || this == ON;
+        }
+
+        /** Parses {@code --tls-peers}: off, accept, prefer, on (true/false as on/off). */
+        public static PeerTls parse(String value) {
+            return switch (value.toLowerCase(java.util.Locale.ROOT)) {
+                case "off", "false", "no" -> OFF;
+                case "accept" -> ACCEPT;
+                case "prefer" -> PREFER;
+                case "on", "true", "yes" -> ON;
+                default -> throw new ConfigException("--tls-peers must be off, accept, prefer or on, not '" + value
+                        + "'");
+            };
+        }
+    }
 
     /** Without {@code --tls-redis-port}. */
-    public TlsConfig(TlsSettings files, int proxyPort, int readPort, int sentinelPort, boolean redis, boolean peers,
+    public TlsConfig(TlsSettings files, int proxyPort, int readPort, int sentinelPort, boolean redis, PeerTls peers,
             boolean http) {
         this(files, proxyPort, readPort, sentinelPort, redis, peers, http, 0);
     }
 
     public TlsConfig {
-        boolean used = proxyPort > 0 || readPort > 0 || sentinelPort > 0 || redis || peers || http;
+        peers = peers == null ? PeerTls.OFF : peers;
+        boolean used = proxyPort > 0 || readPort > 0 || sentinelPort > 0 || redis || peers != PeerTls.OFF || http;
         if (used && files == null) {
             throw new ConfigException("TLS ports and links need --tls-cert-file and --tls-key-file");
         }

@@ -20,6 +20,7 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.ssl.OptionalSslHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -95,6 +96,7 @@ public final class PeerTransport implements AutoCloseable {
     private volatile Channel serverChannel;
     private volatile Supplier<SslContext> serverTls;
     private volatile Supplier<SslContext> clientTls;
+    private volatile boolean acceptPlain;
     private volatile boolean closed;
 
     /**
@@ -133,8 +135,18 @@ public final class PeerTransport implements AutoCloseable {
      * Before {@link #start()}.
      */
     public PeerTransport withTls(Supplier<SslContext> server, Supplier<SslContext> client) {
+        return withTls(server, client, false);
+    }
+
+    /**
+     * As {@link #withTls(Supplier, Supplier)}, for a hive moving to TLS one agent at a time: {@code client} null
+     * sends plain; {@code acceptPlain} lets the peer port take plain connections besides TLS ones (told apart by
+     * their first bytes), so that agents not moved yet are still heard.
+     */
+    public PeerTransport withTls(Supplier<SslContext> server, Supplier<SslContext> client, boolean acceptPlain) {
         this.serverTls = Objects.requireNonNull(server, "server");
-        this.clientTls = Objects.requireNonNull(client, "client");
+        this.clientTls = client;
+        this.acceptPlain = acceptPlain;
         return this;
     }
 
@@ -162,7 +174,8 @@ public final class PeerTransport implements AutoCloseable {
                     protected void initChannel(SocketChannel ch) {
                         inbound.add(ch);
                         if (serverTls != null) {
-                            ch.pipeline().addLast(serverTls.get().newHandler(ch.alloc()));
+                            ch.pipeline().addLast(acceptPlain ? new OptionalSslHandler(serverTls.get())
+                                    : serverTls.get().newHandler(ch.alloc()));
                         }
                         ch.pipeline().addLast(
                                 new LengthFieldBasedFrameDecoder(

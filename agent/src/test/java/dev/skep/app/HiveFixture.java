@@ -268,7 +268,7 @@ final class HiveFixture implements AutoCloseable {
         if (pair != null) {
             config = config.withTls(new TlsConfig(new TlsSettings(pair.cert(), pair.key(), certs.caFile(),
                     TlsSettings.ClientAuth.YES, List.of(), TlsSettings.Provider.AUTO, TLS_RELOAD_MS),
-                    FreePorts.freePort(), FreePorts.freePort(), FreePorts.freePort(), true, true, true));
+                    FreePorts.freePort(), FreePorts.freePort(), FreePorts.freePort(), true, TlsConfig.PeerTls.ON, true));
         }
         Node node = new Node(index, redis, config, pair);
         nodes.add(node);

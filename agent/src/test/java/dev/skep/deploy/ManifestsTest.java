@@ -192,7 +192,7 @@ class ManifestsTest {
         assertThat(map(endpoint, "tlsConfig").toString()).contains("name=mine-tls", "key=ca.crt",
                 "serverName=skep-peers.cache.svc");
 
-        assertAgentAccepts(m, "cache").contains(TLS_DIR + "/tls.crt", "redis=true, peers=true, http=true");
+        assertAgentAccepts(m, "cache").contains(TLS_DIR + "/tls.crt", "redis=true, peers=ON, http=true");
 
         // admin over plain HTTP, redis plain: probes and scraping follow, redis keeps its plain port
         KubeManifests plain = render("--set", "tls.enabled=true", "--set", "tls.existingSecret=mine-tls", "--set",
@@ -346,8 +346,13 @@ class ManifestsTest {
         List<String> tls = List.of("tls.enabled=true", "tls.existingSecret=x");
         Result peers = upgrade.apply(liveValues, tls);
         assertThat(peers.code).isNotZero();
-        assertThat(peers.out).contains("tls.enabled/tls.peers", "SKEP_TLS_PEERS: \"false\" -> \"true\"",
-                "kubectl scale deployment/skep --replicas=0");
+        assertThat(peers.out).contains("tls.enabled/tls.peers", "cannot jump from \"false\" to \"true\"",
+                "false -> accept -> prefer -> true");
+        // one step at a time is allowed: old and new agents of neighbouring steps hear each other
+        Result firstStep = upgrade.apply(liveValues, List.of("tls.enabled=true", "tls.existingSecret=x",
+                "tls.peers=accept", "tls.redis=false"));
+        assertThat(firstStep.code).as(firstStep.out).isZero();
+        assertThat(firstStep.out).contains("value: \"accept\"");
         Result redis = upgrade.apply(liveValues, List.of("tls.enabled=true", "tls.existingSecret=x", "tls.peers=false"));
         assertThat(redis.out).contains("tls.enabled/tls.redis");
         Result user = upgrade.apply(liveValues, List.of("auth.agentUser=skep"));

@@ -5,11 +5,15 @@ import dev.skep.election.PeerMessage;
 import dev.skep.netty.EventLoops;
 import dev.skep.redis.RedisRole;
 import dev.skep.status.NodeState;
+import dev.skep.support.TestCertificates;
+import dev.skep.tls.TlsMaterial;
+import dev.skep.tls.TlsSettings;
 import dev.skep.topology.Endpoint;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -18,7 +22,9 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
@@ -123,6 +129,56 @@ class PeerTransportIT {
         assertThat(a.rejectedCount()).isZero();
         assertThat(b.rejectedCount()).isZero();
         assertThat(a.knownPeers()).containsExactly(eb);
+    }
+
+    /** A transport in the --tls-peers mode {@code mode} (off, accept, prefer, on), with a certificate the CA signed. */
+    private PeerTransport tlsTransport(String mode, TlsMaterial tls, Inbox inbox) {
+        PeerTransport t = transport(0, SECRET, inbox);
+        dev.skep.config.TlsConfig.PeerTls m = dev.skep.config.TlsConfig.PeerTls.parse(mode);
+        if (m != dev.skep.config.TlsConfig.PeerTls.OFF) {
+            t.withTls(tls::peerServer, m.sendsTls() ? tls::client : null, m.acceptsPlain());
+        }
+        return t.start();
+    }
+
+    private static void hearEachOther(PeerTransport a, Inbox inboxA, PeerTransport b, Inbox inboxB, NodeStatus fromA,
+            NodeStatus fromB) {
+        await().atMost(DEADLINE).pollInterval(POLL).untilAsserted(() -> {
+            a.send(endpoint(b), fromA);
+            b.send(endpoint(a), fromB);
+            assertThat(inboxB.messages).contains(fromA);
+            assertThat(inboxA.messages).contains(fromB);
+        });
+    }
+
+    @Test
+    void aHiveMovesToTlsInThreeRollsWithEveryPairOfNeighbouringStepsHearingEachOther(@TempDir Path dir)
+            throws Exception {
+        TestCertificates certs = TestCertificates.create(dir);
+        TestCertificates.Pair pair = certs.issue("node");
+        TlsMaterial tls = TlsMaterial.load(new TlsSettings(pair.cert(), pair.key(), certs.caFile(),
+                TlsSettings.ClientAuth.YES, List.of(), TlsSettings.Provider.AUTO, 0), Instant.now());
+        String[] steps = {"off", "accept", "prefer", "on"};
+        for (int i = 0; i + 1 < steps.length; i++) {
+            // during a roll, agents of the step before and of the step after live side by side
+            Inbox inboxA = new Inbox();
+            Inbox inboxB = new Inbox();
+            PeerTransport a = tlsTransport(steps[i], tls, inboxA);
+            PeerTransport b = tlsTransport(steps[i + 1], tls, inboxB);
+            hearEachOther(a, inboxA, b, inboxB, status(endpoint(a), NodeState.LEADING),
+                    status(endpoint(b), NodeState.FOLLOWING));
+        }
+        // once every agent is on, a plain one is not heard, and says so
+        Inbox inboxOn = new Inbox();
+        PeerTransport on = tlsTransport("on", tls, inboxOn);
+        PeerTransport plain = tlsTransport("off", tls, new Inbox());
+        NodeStatus fromPlain = status(endpoint(plain), NodeState.LEADING);
+        await().atMost(DEADLINE).pollInterval(POLL).untilAsserted(() -> {
+            plain.send(endpoint(on), fromPlain);
+            assertThat(on.rejectedCount()).isPositive();
+        });
+        assertThat(inboxOn.messages).doesNotContain(fromPlain);
+        assertThat(inboxOn.rejections).anyMatch(r -> r.contains("TLS handshake failed"));
     }
 
     @Test
