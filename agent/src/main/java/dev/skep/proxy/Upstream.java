@@ -91,8 +91,8 @@ abstract class Upstream extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ByteBuf in = (ByteBuf) msg;
         if (closed) {
-            // a read already under way when the connection failed: nothing reads the cumulation any more
-            // (ProxyFailoverIT saw it leak at a kill -9)
+            // a read already under way when the connection failed (a kill -9): nothing reads the cumulation any
+            // more, so this buffer would leak
             in.release();
             return;
         }

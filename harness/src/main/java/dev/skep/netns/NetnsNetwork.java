@@ -75,7 +75,7 @@ final class NetnsNetwork {
         ip("-n", switchNs, "link", "set", "lo", "up");
         // A fixed address: by default a bridge takes the lowest address of its ports, so a port added later
         // (a client namespace) can change it, and the nodes' ARP entries for the switch (dnsmasq) then point
-        // at an address no frame reaches until they expire: DNS went silent for over 10 s in CI that way.
+        // at an address no frame reaches until they expire: DNS goes silent for as long (over 10 s).
         ip("-n", switchNs, "link", "add", "br0", "address", "02:00:5e:d5:00:01", "type", "bridge");
         ip("-n", switchNs, "addr", "add", NetnsHive.SWITCH_ADDRESS + "/24", "dev", "br0");
         ip("-n", switchNs, "link", "set", "br0", "up");
