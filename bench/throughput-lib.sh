@@ -4,7 +4,9 @@
 # A script sets three arrays naming its targets, index by index: bench_names (how the tables call them),
 # bench_ports, bench_flags (extra redis-benchmark flags of that target, e.g. its TLS certificates; "" for none),
 # and bench_base (name -> the name of the target its ratio is to), then calls bench_rounds and bench_table for each
-# redis-benchmark configuration.
+# redis-benchmark configuration. With bench_redis_pid (the redis-server's PID) and bench_proxy_pids (index by index:
+# the PID of the proxy in front of that target, "" for none) set too, bench_rounds also measures the CPU each request
+# cost redis-benchmark, redis and the proxy, and bench_cpu_table prints it.
 # shellcheck shell=bash
 
 bench_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -62,6 +64,23 @@ bench_await() {
     exit 1
 }
 
+# bench_ticks PID...: the user + system CPU clock ticks the processes have used so far
+bench_ticks() {
+    local t=0 p f
+    for p in "$@"; do
+        read -ra f <"/proc/$p/stat"
+        t=$((t + f[13] + f[14]))
+    done
+    echo "$t"
+}
+
+# the ticks of this script's children that have ended and been waited for (redis-benchmark, through timeout and $(...))
+bench_child_ticks() {
+    local f
+    read -ra f <"/proc/$$/stat"
+    echo $((f[15] + f[16]))
+}
+
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 # bench_rounds ROUNDS REQUESTS CONFIG [ROTATE]: runs `redis-benchmark -t set,get -n REQUESTS CONFIG --csv` against
@@ -70,11 +89,20 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(
 # right after the same other one.
 bench_rounds() {
     local rounds=$1 n=$2 cfg=$3 rotate=${4:-0} count=${#bench_names[@]} r k i out test v_rps _avg _min v50 _p95 v99 _max
-    declare -gA rps=() p50=() p99=()
+    local cpu=0 proxy c0 r0 x0 per
+    [[ -n "${bench_redis_pid:-}" ]] && cpu=1
+    # µs of CPU per request: ticks * 10^6 / ticks per second / requests (SET and GET: 2n)
+    per="1000000 / $(getconf CLK_TCK) / (2 * $n)"
+    declare -gA rps=() p50=() p99=() cpu_client=() cpu_redis=() cpu_proxy=()
     for r in $(seq 0 $((rounds - 1))); do
         for k in $(seq 0 $((count - 1))); do
             i=$k
             [[ "$rotate" == 1 ]] && i=$(((k + r) % count))
+            if ((cpu)); then
+                proxy=${bench_proxy_pids[$i]:-}
+                c0=$(bench_child_ticks); r0=$(bench_ticks "$bench_redis_pid"); x0=0
+                [[ -n "$proxy" ]] && x0=$(bench_ticks "$proxy")
+            fi
             # shellcheck disable=SC2086 # cfg and the flags are lists of words
             out=$(timeout "$bench_timeout" redis-benchmark -p "${bench_ports[$i]}" ${bench_flags[$i]} -t set,get -n "$n" \
                 $cfg --csv 2>/dev/null) || {
@@ -82,6 +110,13 @@ bench_rounds() {
                     "$bench_timeout s (logs in $run)" >&2
                 exit 1
             }
+            if ((cpu)); then
+                cpu_client[${bench_names[$i]}]+="$(echo "scale=3; ($(bench_child_ticks) - $c0) * $per" | bc) "
+                cpu_redis[${bench_names[$i]}]+="$(echo "scale=3; ($(bench_ticks "$bench_redis_pid") - $r0) * $per" | bc) "
+                if [[ -n "$proxy" ]]; then
+                    cpu_proxy[${bench_names[$i]}]+="$(echo "scale=3; ($(bench_ticks "$proxy") - $x0) * $per" | bc) "
+                fi
+            fi
             # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
             while IFS=, read -r test v_rps _avg _min v50 _p95 v99 _max; do
                 test=${test//\"/}
@@ -115,4 +150,22 @@ bench_table() {
 # bench_ratio NAME TEST: NAME's median ops/s over its base target's, two decimals
 bench_ratio() {
     printf '%.2f' "$(echo "$(median ${rps[$1:$2]}) / $(median ${rps[${bench_base[$1]}:$2]})" | bc -l)"
+}
+
+# bench_cpu_table CONFIG: per target, the median CPU per request (SET and GET together) of redis-benchmark, of redis
+# and of the proxy, and their sum, in µs (/proc's clock ticks: 10 ms each, so a few per cent at best)
+bench_cpu_table() {
+    local cfg=$1 width=11 name c r x
+    for name in "${bench_names[@]}"; do ((${#name} > width)) && width=${#name}; done
+    echo
+    echo "== $cfg: CPU per request, µs (user + system, median of the rounds)"
+    printf "%-${width}s %15s %8s %8s %8s\n" target redis-benchmark redis proxy total
+    for name in "${bench_names[@]}"; do
+        c=$(median ${cpu_client[$name]})
+        r=$(median ${cpu_redis[$name]})
+        x=0
+        [[ -n "${cpu_proxy[$name]:-}" ]] && x=$(median ${cpu_proxy[$name]})
+        printf "%-${width}s %15.1f %8.1f %8s %8.1f\n" "$name" "$c" "$r" \
+            "$([[ -n "${cpu_proxy[$name]:-}" ]] && printf '%.1f' "$x" || echo -)" "$(echo "$c + $r + $x" | bc -l)"
+    done
 }

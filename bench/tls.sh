@@ -13,8 +13,9 @@
 # alternation (each round starting one target further on), ROUNDS rounds per configuration (-c 50 -P 16 and
 # -c 50 -P 1), after one warm-up pass through every agent; it prints the median ops/s, p50 and p99 of each target
 # with its ratio to direct redis of the same kind (plain targets to plain redis, TLS targets to TLS redis; the TLS
-# redis's own ratio is to plain redis), then "Skep TLS / direct TLS" per provider next to "Skep plain / direct
-# plain". The certificates (EC P-256) are made with openssl in the run directory.
+# redis's own ratio is to plain redis) and the CPU each request cost redis-benchmark, redis and the agent, then
+# "Skep TLS / direct TLS" per provider next to "Skep plain / direct plain". The certificates (EC P-256) are made
+# with openssl in the run directory.
 #
 #   bench/tls.sh [ROUNDS] [REQUESTS] [BASE_PORT]     defaults: 3 200000 8100 (ports BASE_PORT .. BASE_PORT+44)
 #
@@ -50,6 +51,7 @@ redis-server --port "$redis_port" --tls-port "$redis_tls_port" --bind 127.0.0.1 
     --dir "$run" --tls-cert-file "$tls/redis.crt" --tls-key-file "$tls/redis.key" --tls-ca-cert-file "$tls/ca.crt" \
     --tls-auth-clients yes >"$run/redis.log" 2>&1 &
 pids+=($!)
+bench_redis_pid=$!
 
 # agent k: ports base+10+10k .. +4: plain write, TLS write, peer, http, Sentinel endpoint
 agent_names=(skep-openssl skep-jdk)
@@ -58,6 +60,7 @@ if [[ "${SKEP_BENCH_TLS_REDIS:-yes}" != no ]]; then
     agent_names+=(skep-openssl-tlsr skep-jdk-tlsr)
     agent_flags+=("--tls-provider openssl --tls-redis" "--tls-provider jdk --tls-redis")
 fi
+agent_pids=()
 for k in "${!agent_names[@]}"; do
     p=$((base + 10 + 10 * k))
     upstream="127.0.0.1:$redis_port"
@@ -66,16 +69,19 @@ for k in "${!agent_names[@]}"; do
     bench_agent "${agent_names[$k]}" "$jar" "$upstream" $((p + 2)) $((p + 3)) $((p + 4)) \
         --proxy-port "$p" --tls-proxy-port $((p + 1)) --tls-cert-file "$tls/agent.crt" \
         --tls-key-file "$tls/agent.key" --tls-ca-cert-file "$tls/ca.crt" --tls-auth-clients yes ${agent_flags[$k]}
+    agent_pids+=("${pids[-1]}")
 done
 
 bench_names=(redis skep redis-tls)
 bench_ports=($redis_port $((base + 10)) $redis_tls_port)
 bench_flags=("" "" "$client_tls")
+bench_proxy_pids=("" "${agent_pids[0]}" "")
 declare -A bench_base=([redis]=redis [skep]=redis [redis-tls]=redis)
 for k in "${!agent_names[@]}"; do
     bench_names+=("${agent_names[$k]}")
     bench_ports+=($((base + 11 + 10 * k)))
     bench_flags+=("$client_tls")
+    bench_proxy_pids+=("${agent_pids[$k]}")
     bench_base[${agent_names[$k]}]=redis-tls
 done
 for i in "${!bench_names[@]}"; do
@@ -111,6 +117,7 @@ declare -A summary=()
 for cfg in "${configs[@]}"; do
     bench_rounds "$rounds" "$requests" "$cfg" 1
     bench_table "$cfg"
+    bench_cpu_table "$cfg"
     for test in SET GET; do
         for name in skep redis-tls "${agent_names[@]}"; do
             summary[$cfg:$test:$name]=$(bench_ratio "$name" "$test")
