@@ -18,20 +18,16 @@ set -euo pipefail
 rounds=${1:-3}
 requests=${2:-200000}
 base=${3:-7900}
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-for tool in redis-server redis-benchmark redis-cli haproxy nutcracker java; do
-    command -v "$tool" >/dev/null || { echo "$tool not found: apt-get install -y redis-server haproxy nutcracker" >&2; exit 1; }
-done
-[[ -f "$root/agent/target/skep.jar" ]] || (cd "$root" && ./mvnw -B -q -DskipTests -pl agent package)
+source "$(dirname "${BASH_SOURCE[0]}")/throughput-lib.sh"
+root=$bench_root
+bench_need "apt-get install -y redis-server haproxy nutcracker" redis-server redis-benchmark redis-cli haproxy nutcracker java
+bench_jar
 
 redis_port=$base; haproxy_port=$((base + 1)); twem_port=$((base + 2)); skep_port=$((base + 3))
 peer_port=$((base + 4)); http_port=$((base + 5))
 skep1_port=$((base + 7)); peer1_port=$((base + 8)); http1_port=$((base + 9)); sentinel_port=$((base + 10))
 sentinel1_port=$((base + 11))
-run="$(mktemp -d /tmp/skep-bench-XXXXXX)"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+bench_start
 
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$run" >"$run/redis.log" 2>&1 &
 pids+=($!)
@@ -73,60 +69,30 @@ EOF
 nutcracker -c "$run/twemproxy.yml" -o "$run/twemproxy.log" -s $((base + 6)) &
 pids+=($!)
 
-java ${SKEP_JAVA_OPTS:-} -jar "$root/agent/target/skep.jar" agent --redis "127.0.0.1:$redis_port" --bind 127.0.0.1 \
-    --peers "127.0.0.1:$peer_port" --peer-port "$peer_port" --http-port "$http_port" \
-    --proxy-port "$skep_port" --read-port 0 --sentinel-port "$sentinel_port" >"$run/skep.log" 2>&1 &
-pids+=($!)
+bench_agent skep "$root/agent/target/skep.jar" "127.0.0.1:$redis_port" "$peer_port" "$http_port" "$sentinel_port" \
+    --proxy-port "$skep_port"
 # a second agent on the same redis, whose event loops poll for replies (or another build: SKEP_COMPARE_JAR): a hive of
 # one of its own (it does not know the first agent), so it too finds the redis master and both simply proxy to it
 second_jar="$root/agent/target/skep.jar"; second_flags=(--spin-us 50); second_name=skep-spin
 if [[ -n "${SKEP_COMPARE_JAR:-}" ]]; then
     second_jar=$SKEP_COMPARE_JAR; second_flags=(); second_name=skep-cmp
 fi
-java ${SKEP_JAVA_OPTS:-} -jar "$second_jar" agent --redis "127.0.0.1:$redis_port" --bind 127.0.0.1 \
-    --peers "127.0.0.1:$peer1_port" --peer-port "$peer1_port" --http-port "$http1_port" "${second_flags[@]}" \
-    --proxy-port "$skep1_port" --read-port 0 --sentinel-port "$sentinel1_port" >"$run/$second_name.log" 2>&1 &
-pids+=($!)
+bench_agent "$second_name" "$second_jar" "127.0.0.1:$redis_port" "$peer1_port" "$http1_port" "$sentinel1_port" \
+    --proxy-port "$skep1_port" "${second_flags[@]}"
 
-ready() { [[ "$(redis-cli -p "$1" SET bench:ready 1 2>/dev/null)" == OK ]]; }
-for p in $redis_port $haproxy_port $twem_port $skep_port $skep1_port; do
-    for _ in $(seq 1 300); do ready "$p" && break; sleep 0.1; done
-    ready "$p" || { echo "target on port $p did not come up (logs in $run)" >&2; exit 1; }
-done
+for p in $redis_port $haproxy_port $twem_port $skep_port $skep1_port; do bench_await "$p"; done
 
-names=(redis haproxy twemproxy skep "$second_name")
-ports=($redis_port $haproxy_port $twem_port $skep_port $skep1_port)
+bench_names=(redis haproxy twemproxy skep "$second_name")
+bench_ports=($redis_port $haproxy_port $twem_port $skep_port $skep1_port)
+bench_flags=("" "" "" "" "")
+declare -A bench_base=()
+for name in "${bench_names[@]}"; do bench_base[$name]=redis; done
 configs=("-c 50 -P 1" "-c 50 -P 16" "-c 1 -P 1")
-
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 echo "redis-benchmark -t set,get -n $requests, $rounds rounds, targets in alternation; logs in $run"
 for cfg in "${configs[@]}"; do
     n=$requests
     [[ "$cfg" == "-c 1 -P 1" ]] && n=$((requests / 10))
-    declare -A rps=() p50=() p99=()
-    for r in $(seq 1 "$rounds"); do
-        for i in "${!names[@]}"; do
-            out=$(redis-benchmark -p "${ports[$i]}" -t set,get -n "$n" $cfg --csv 2>/dev/null)
-            # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-            while IFS=, read -r test v_rps _avg _min v50 _p95 v99 _max; do
-                test=${test//\"/}; [[ "$test" == SET || "$test" == GET ]] || continue
-                key="${names[$i]}:$test"
-                rps[$key]+="${v_rps//\"/} "; p50[$key]+="${v50//\"/} "; p99[$key]+="${v99//\"/} "
-            done <<<"$out"
-        done
-    done
-    echo
-    echo "== $cfg"
-    printf '%-11s %-4s %12s %8s %9s %9s\n' target test "ops/s" ratio "p50 ms" "p99 ms"
-    for test in SET GET; do
-        direct=$(median ${rps[redis:$test]})
-        for name in "${names[@]}"; do
-            key="$name:$test"
-            m=$(median ${rps[$key]})
-            printf '%-11s %-4s %12.0f %8.2f %9.3f %9.3f\n' "$name" "$test" "$m" "$(echo "$m / $direct" | bc -l)" \
-                "$(median ${p50[$key]})" "$(median ${p99[$key]})"
-        done
-    done
-    unset rps p50 p99
+    bench_rounds "$rounds" "$n" "$cfg"
+    bench_table "$cfg"
 done

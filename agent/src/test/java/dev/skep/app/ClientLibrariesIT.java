@@ -3,12 +3,14 @@ package dev.skep.app;
 import dev.skep.support.ExternalProcess;
 import dev.skep.support.Need;
 import dev.skep.support.Needs;
+import dev.skep.support.TestCertificates;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.redisson.Redisson;
 import org.redisson.api.RLock;
 import org.redisson.api.RMap;
@@ -42,7 +44,8 @@ import static org.awaitility.Awaitility.await;
  * recreated by the test): the library must recover by itself. What each sees is what the table in
  * docs/benchmarks.md (Client libraries at a change of master) says: nothing at the handover; at the crash, at most
  * its request in flight fails, as a connection error (never an error reply), and the writes it had acknowledged
- * are on the new master, but for the crashed master's replication window.
+ * are on the new master, but for the crashed master's replication window. One of them (ioredis) does the same through
+ * the TLS write port of a hive with TLS everywhere.
  */
 class ClientLibrariesIT {
     /** Where .ci/install-node-clients puts ioredis and node-redis. */
@@ -159,7 +162,7 @@ class ClientLibrariesIT {
      */
     private void throughAHandoverAndACrash(Supplier<Work> client, int maxCrashErrors,
                                            java.util.function.Function<HiveFixture.Node, Set<String>> stored) {
-        hive = HiveFixture.start(3);
+        hive = certs == null ? HiveFixture.start(3) : HiveFixture.startWithTls(3, certs);
         HiveFixture.Node first = hive.awaitLeader(Duration.ofSeconds(10));
         hive.awaitReplicasInSync(first);
         entry = first; // its redis stays up all along (the crash is of the second master's)
@@ -190,9 +193,11 @@ class ClientLibrariesIT {
 
     private HiveFixture.Node entry;
     private String label = "";
+    /** When set, the hive has TLS everywhere ({@link HiveFixture#startWithTls}) and clients use its TLS write port. */
+    private TestCertificates certs;
 
     private int port() {
-        return entry.config.proxyPort();
+        return certs == null ? entry.config.proxyPort() : entry.config.tls().proxyPort();
     }
 
     private static Set<String> list(HiveFixture.Node master, String key) {
@@ -317,6 +322,25 @@ class ClientLibrariesIT {
         throughAHandoverAndACrash(() -> {
             try {
                 return external("ioredis", "node", "ioredis_worker.js", "--port", String.valueOf(port()));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }, 1, m -> list(m, "log:ioredis"));
+    }
+
+    /** ioredis through the TLS write port (its certificate signed by the hive's CA, the port's checked). */
+    @Test
+    @Needs(Need.NODE_CLIENTS)
+    void ioredisOverTls(@TempDir Path dir) {
+        label = "ioredis over TLS";
+        requireNodeClients();
+        certs = TestCertificates.create(dir);
+        TestCertificates.Pair client = certs.issue("app");
+        throughAHandoverAndACrash(() -> {
+            try {
+                return external("ioredis-tls", "node", "ioredis_worker.js", "--port", String.valueOf(port()),
+                        "--tls-ca", certs.caFile().toString(), "--tls-cert", client.cert().toString(), "--tls-key",
+                        client.key().toString());
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
