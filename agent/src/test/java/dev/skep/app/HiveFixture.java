@@ -190,9 +190,16 @@ final class HiveFixture implements AutoCloseable {
      * at first {@code password}, and rotate a new one written there, the old one retired {@code windowMs} after.
      */
     static HiveFixture startWithPasswordFiles(int n, String password, java.nio.file.Path dir, long windowMs) {
+        return startWithPasswordFiles(n, password, dir, windowMs, "", "--requirepass", password);
+    }
+
+    /** As above, the agents authenticating as {@code redisUser} (its password in the files), redis given {@code args}. */
+    static HiveFixture startWithPasswordFiles(int n, String password, java.nio.file.Path dir, long windowMs,
+            String redisUser, String... args) {
         HiveFixture hive = new HiveFixture(n + 2, "none", null);
-        hive.redisArgs = new String[] {"--requirepass", password};
+        hive.redisArgs = args;
         hive.password = password;
+        hive.redisUser = redisUser;
         hive.passwordDir = dir;
         hive.rotationWindowMs = windowMs;
         try {

@@ -154,6 +154,49 @@ class PasswordRotationIT {
         });
     }
 
+    @Test
+    void theAgentsOwnUsersPasswordIsRotatedTooAndReplicationFollowsIt() throws Exception {
+        String[] users = {"--requirepass", "hivepw", "--user", "skep", "on", ">old-agent-pw", "resetchannels", "-@all",
+            "+ping", "+info", "+config|set", "+replicaof", "+client|pause", "+client|unpause", "+acl|setuser", "+psync",
+            "+replconf", "+sync"};
+        hive = HiveFixture.startWithPasswordFiles(3, "old-agent-pw", dir, WINDOW_MS, "skep", users);
+        HiveFixture.Node leader = hive.awaitLeader(ELECTION);
+        hive.awaitReplicasInSync(leader);
+        try (Jedis w = connect(leader.config.proxyPort(), "hivepw")) {
+            assertThat(w.set("before", "1")).isEqualTo("OK"); // clients use redis's default user: untouched
+        }
+        for (HiveFixture.Node n : hive.nodes) {
+            Files.writeString(hive.passwordFile(n.index), "new-agent-pw\n");
+        }
+        await().atMost(Duration.ofSeconds(15)).until(() -> hive.nodes.stream().allMatch(n -> hasEvent(n,
+                "password-retired")));
+        for (HiveFixture.Node n : hive.nodes) {
+            try (Jedis j = new Jedis("127.0.0.1", n.redis.port())) {
+                assertThat(catchThrowableOfType(() -> j.auth("skep", "old-agent-pw"), JedisDataException.class)
+                        .getMessage()).startsWith("WRONGPASS");
+                assertThat(j.auth("skep", "new-agent-pw")).isEqualTo("OK");
+            }
+            assertThat(n.redis.jedis().configGet("masterauth").get("masterauth")).isEqualTo("new-agent-pw");
+        }
+        try (Jedis w = connect(leader.config.proxyPort(), "hivepw")) {
+            assertThat(w.set("after", "1")).isEqualTo("OK");
+        }
+        // a failover afterwards: the replicas of the new master authenticate as skep with the new password
+        leader.redis.kill9();
+        HiveFixture.Node next = hive.awaitLeaderOtherThan(leader, ELECTION);
+        await().atMost(ELECTION).untilAsserted(() -> {
+            for (HiveFixture.Node n : hive.nodes) {
+                if (n != next && n != leader) {
+                    assertThat(HiveFixture.infoField(n.redis.jedis().info("replication"), "master_link_status"))
+                            .isEqualTo("up");
+                }
+            }
+        });
+        try (Jedis w = connect(next.config.proxyPort(), "hivepw")) {
+            assertThat(w.get("after")).isEqualTo("1");
+        }
+    }
+
     private static boolean hasEvent(HiveFixture.Node n, String kind) {
         return n.status().events().stream().anyMatch(e -> e.kind().equals(kind));
     }
