@@ -31,6 +31,37 @@ class AgentCommandTest {
     }
 
     @Test
+    void tlsAndPasswordFlagsAreUsageErrorsNamingTheFlagWhenBad(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        assertThatThrownBy(() -> parse("--peers", "127.0.0.1:7380", "--tls-proxy-port", "6390"))
+                .isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("--tls-cert-file and --tls-key-file");
+        assertThatThrownBy(() -> parse("--peers", "127.0.0.1:7380", "--tls-peers", "maybe"))
+                .hasMessageContaining("--tls-peers must be off, accept, prefer or on, not 'maybe'");
+        assertThatThrownBy(() -> parse("--peers", "127.0.0.1:7380", "--tls-cert-file", "a.crt", "--tls-key-file",
+                "a.key", "--tls-auth-clients", "sometimes")).hasMessageContaining("--tls-auth-clients must be");
+        assertThatThrownBy(() -> parse("--peers", "127.0.0.1:7380", "--redis-user", "skep"))
+                .hasMessageContaining("--redis-user skep needs --redis-password");
+        assertThatThrownBy(() -> parse("--peers", "127.0.0.1:7380", "--redis-password-file",
+                dir.resolve("missing").toString())).hasMessageContaining("cannot read --redis-password-file");
+        java.nio.file.Path file = java.nio.file.Files.writeString(dir.resolve("pw"), "s3cret\n");
+        AgentConfig fromFile = parse("--peers", "127.0.0.1:7380", "--redis-password-file", file.toString());
+        assertThat(fromFile.redisPassword()).isEqualTo("s3cret");
+        assertThat(fromFile.passwordFile().file()).isEqualTo(file);
+
+        // --check-config loads the certificate files as the agent would: a missing one is named
+        AgentCommand command = new AgentCommand();
+        CommandLine cli = new CommandLine(command);
+        java.io.StringWriter err = new java.io.StringWriter();
+        cli.setErr(new java.io.PrintWriter(err));
+        int code = cli.execute("--peers", "127.0.0.1:7380", "--tls-cert-file", dir.resolve("none.crt").toString(),
+                "--tls-key-file", dir.resolve("none.key").toString(), "--tls-auth-clients", "no", "--tls-proxy-port",
+                "6390", "--check-config");
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString()).contains("cannot read --tls-cert-file " + dir.resolve("none.crt"));
+    }
+
+    @Test
     void badValuesAreUsageErrorsNamingTheFlag() {
         assertThatThrownBy(() -> parse("--sentinel-port", "0")).isInstanceOf(CommandLine.ParameterException.class)
                 .hasMessage("--sentinel-port: 0 (expected: 1..65535)");
