@@ -53,6 +53,12 @@ public final class RedisServerFixture implements AutoCloseable {
     public static final String NOT_FOUND_MESSAGE = "redis-server not found on PATH: install it with "
             + "'apt-get install -y redis-server' (Debian/Ubuntu) and run the tests again";
 
+    /**
+     * The environment variable naming a directory whose server the tests run instead of the PATH's redis-server
+     * (e.g. a {@code .ci/build-servers} build): its {@code redis-server}, else its {@code valkey-server}.
+     */
+    public static final String SERVER_BIN_ENV = "SKEP_SERVER_BIN";
+
     private static final String HOST = "127.0.0.1";
     private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(20);
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(10);
@@ -118,7 +124,7 @@ public final class RedisServerFixture implements AutoCloseable {
     }
 
     private static RedisServerFixture start(SSLContext tls, String... extraArgs) {
-        Path executable = findOnPath("redis-server", System.getenv("PATH"));
+        Path executable = serverExecutable(System.getenv(SERVER_BIN_ENV), System.getenv("PATH"));
         Path baseDir;
         try {
             baseDir = Files.createTempDirectory("skep-redis-");
@@ -147,6 +153,25 @@ public final class RedisServerFixture implements AutoCloseable {
             }
         }
         throw last;
+    }
+
+    /**
+     * The server every fixture starts: with {@code serverBin} set (the {@value #SERVER_BIN_ENV} variable), that
+     * directory's {@code redis-server}, else its {@code valkey-server}, failing when it has neither; unset or
+     * empty, {@code redis-server} on {@code path}.
+     */
+    static Path serverExecutable(String serverBin, String path) {
+        if (serverBin == null || serverBin.isBlank()) {
+            return findOnPath("redis-server", path);
+        }
+        for (String name : List.of("redis-server", "valkey-server")) {
+            Path candidate = Path.of(serverBin, name);
+            if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
+                return candidate;
+            }
+        }
+        throw new IllegalStateException(SERVER_BIN_ENV + "=" + serverBin + " holds no executable redis-server or "
+                + "valkey-server (build one with .ci/build-servers)");
     }
 
     /** The executable {@code name} in a directory of {@code path} (PATH syntax), or fails with the install hint. */

@@ -1,11 +1,15 @@
 package dev.skep.support;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -21,6 +25,37 @@ class TestSupportTest {
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessage("redis-server not found on PATH: install it with 'apt-get install -y redis-server' "
                         + "(Debian/Ubuntu) and run the tests again");
+    }
+
+    @Test
+    void skepServerBinPicksItsDirectorysServerRedisFirstThenValkey(@TempDir Path dir) throws IOException {
+        Path valkey = executable(dir.resolve("valkey-server"));
+        assertThat(RedisServerFixture.serverExecutable(dir.toString(), "/nonexistent-dir")).isEqualTo(valkey);
+        Path redis = executable(dir.resolve("redis-server"));
+        assertThat(RedisServerFixture.serverExecutable(dir.toString(), "/nonexistent-dir")).isEqualTo(redis);
+    }
+
+    @Test
+    void skepServerBinUnsetOrEmptyMeansThePathsRedisServer(@TempDir Path dir) throws IOException {
+        Path onPath = executable(dir.resolve("redis-server"));
+        assertThat(RedisServerFixture.serverExecutable(null, "/nonexistent-dir:" + dir)).isEqualTo(onPath);
+        assertThat(RedisServerFixture.serverExecutable("", "/nonexistent-dir:" + dir)).isEqualTo(onPath);
+    }
+
+    @Test
+    void skepServerBinWithoutAServerFailsRatherThanFallingBackToThePath(@TempDir Path dir) throws IOException {
+        Path empty = Files.createDirectory(dir.resolve("empty"));
+        executable(dir.resolve("redis-server"));
+        assertThatThrownBy(() -> RedisServerFixture.serverExecutable(empty.toString(), dir.toString()))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("SKEP_SERVER_BIN=" + empty + " holds no executable redis-server or valkey-server "
+                        + "(build one with .ci/build-servers)");
+    }
+
+    private static Path executable(Path file) throws IOException {
+        Files.writeString(file, "#!/bin/sh\n");
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return file;
     }
 
     @Test
