@@ -208,14 +208,6 @@ public final class AgentCommand implements Callable<Integer> {
         LogFormat format = logFormat();
         AgentConfig config = config();
         if (checkConfig) {
-            if (config.tls().enabled()) {
-                try {
-                    // the certificate files as the agent would load them at start: a bad one is named here
-                    dev.skep.tls.TlsMaterial.load(config.tls().files(), java.time.Instant.now());
-                } catch (dev.skep.tls.TlsException e) {
-                    throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-                }
-            }
             spec.commandLine().getOut().println("configuration ok: " + config.withSecretsHidden() + ", log format "
                     + format.name().toLowerCase(java.util.Locale.ROOT));
             return 0;

@@ -48,17 +48,6 @@ class AgentCommandTest {
         AgentConfig fromFile = parse("--peers", "127.0.0.1:7380", "--redis-password-file", file.toString());
         assertThat(fromFile.redisPassword()).isEqualTo("s3cret");
         assertThat(fromFile.passwordFile().file()).isEqualTo(file);
-
-        // --check-config loads the certificate files as the agent would: a missing one is named
-        AgentCommand command = new AgentCommand();
-        CommandLine cli = new CommandLine(command);
-        java.io.StringWriter err = new java.io.StringWriter();
-        cli.setErr(new java.io.PrintWriter(err));
-        int code = cli.execute("--peers", "127.0.0.1:7380", "--tls-cert-file", dir.resolve("none.crt").toString(),
-                "--tls-key-file", dir.resolve("none.key").toString(), "--tls-auth-clients", "no", "--tls-proxy-port",
-                "6390", "--check-config");
-        assertThat(code).isEqualTo(2);
-        assertThat(err.toString()).contains("cannot read --tls-cert-file " + dir.resolve("none.crt"));
     }
 
     @Test
