@@ -117,7 +117,7 @@ public final class SkepNode implements AutoCloseable {
                 TimeUnit.MICROSECONDS.toNanos(config.spinUs()));
         started.push(loops);
         RedisController controller = new RedisController(config.redis(), config.announcedRedis(), config.redisUser(),
-                config.redisPassword(), redisIoTimeout(), config.tls().redis() ? () -> tls.current().jdk() : null);
+                config.redisPassword(), redisIoTimeout(), redisTls());
         started.push(controller);
         // each request bounded by a heartbeat or two: a slow API server must not hold the Lease thread for long
         LeaseStore leaseStore = config.lease() == null ? null
@@ -216,12 +216,7 @@ public final class SkepNode implements AutoCloseable {
                         f.reason() + " (the previous certificate stays in use)"));
             }
         });
-        ScheduledExecutorService checker = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread th = new Thread(r, "skep-tls");
-            th.setDaemon(true);
-            return th;
-        });
-        started.push(checker::shutdownNow);
+        ScheduledExecutorService checker = daemonScheduler("skep-tls");
         started.push(reloader);
         reloader.start(checker);
         log.info("TLS: certificate {} valid until {}, provider {}", first.certificate().getSubjectX500Principal()
@@ -236,18 +231,29 @@ public final class SkepNode implements AutoCloseable {
             return;
         }
         PasswordRotator rotator = new PasswordRotator(pf.file(), config.redisPassword(), config.redisUser(),
-                config.redis(), config.tls().redis() ? () -> tls.current().jdk() : null, controller,
+                config.redis(), redisTls(), controller,
                 // with --redis-user the proxy holds no password: clients authenticate to redis themselves
-                config.redisUser().isEmpty() ? proxy.password() : null, election::status, events, config.self().toString(), pf.windowMs(), redisIoTimeout(),
-                System::currentTimeMillis);
-        ScheduledExecutorService checker = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread th = new Thread(r, "skep-password");
+                config.redisUser().isEmpty() ? proxy.password() : null, election::status, events,
+                config.self().toString(), pf.windowMs(), redisIoTimeout(), System::currentTimeMillis);
+        ScheduledExecutorService checker = daemonScheduler("skep-password");
+        started.push(rotator);
+        rotator.start(checker, pf.checkMs());
+    }
+
+    /** A scheduler on one daemon thread named {@code name}, shut down when the node closes. */
+    private ScheduledExecutorService daemonScheduler(String name) {
+        ScheduledExecutorService s = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread th = new Thread(r, name);
             th.setDaemon(true);
             return th;
         });
-        started.push(checker::shutdownNow);
-        started.push(rotator);
-        rotator.start(checker, pf.checkMs());
+        started.push(s::shutdownNow);
+        return s;
+    }
+
+    /** The JDK TLS context of the agent's blocking connections to redis (--tls-redis); null: plain. */
+    private java.util.function.Supplier<javax.net.ssl.SSLContext> redisTls() {
+        return config.tls().redis() ? () -> tls.current().jdk() : null;
     }
 
     /** TLS on the proxy's client ports and its connections to redis, as --tls-* ask. */

@@ -146,19 +146,7 @@ final class HiveFixture implements AutoCloseable {
     static HiveFixture startWithTls(int n, TestCertificates certs) {
         HiveFixture hive = new HiveFixture(n + 2, "none", null);
         hive.certs = certs;
-        try {
-            List<Endpoint> peers = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                peers.add(hive.peerOf(i));
-            }
-            for (int i = 0; i < n; i++) {
-                hive.addNode(peers, "");
-            }
-            return hive;
-        } catch (RuntimeException e) {
-            hive.close();
-            throw e;
-        }
+        return hive.startNodes(n, "");
     }
 
     /**
@@ -170,19 +158,7 @@ final class HiveFixture implements AutoCloseable {
         hive.redisArgs = redisArgs;
         hive.password = password;
         hive.redisUser = redisUser;
-        try {
-            List<Endpoint> peers = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                peers.add(hive.peerOf(i));
-            }
-            for (int i = 0; i < n; i++) {
-                hive.addNode(peers, "");
-            }
-            return hive;
-        } catch (RuntimeException e) {
-            hive.close();
-            throw e;
-        }
+        return hive.startNodes(n, "");
     }
 
     /**
@@ -202,19 +178,7 @@ final class HiveFixture implements AutoCloseable {
         hive.redisUser = redisUser;
         hive.passwordDir = dir;
         hive.rotationWindowMs = windowMs;
-        try {
-            List<Endpoint> peers = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                peers.add(hive.peerOf(i));
-            }
-            for (int i = 0; i < n; i++) {
-                hive.addNode(peers, "");
-            }
-            return hive;
-        } catch (RuntimeException e) {
-            hive.close();
-            throw e;
-        }
+        return hive.startNodes(n, "");
     }
 
     /** Node {@code i}'s password file (with {@link #startWithPasswordFiles}). */
@@ -234,17 +198,22 @@ final class HiveFixture implements AutoCloseable {
     private static HiveFixture start(int n, String secret, String quorum, LeaseSettings lease, String unknownOutcome) {
         HiveFixture hive = new HiveFixture(n + 2, quorum, lease);
         hive.unknownOutcome = unknownOutcome;
+        return hive.startNodes(n, secret);
+    }
+
+    /** Starts {@code n} nodes that know each other, with {@code secret}; closes what started if one fails. */
+    private HiveFixture startNodes(int n, String secret) {
         try {
             List<Endpoint> peers = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                peers.add(hive.peerOf(i));
+                peers.add(peerOf(i));
             }
             for (int i = 0; i < n; i++) {
-                hive.addNode(peers, secret);
+                addNode(peers, secret);
             }
-            return hive;
+            return this;
         } catch (RuntimeException e) {
-            hive.close();
+            close();
             throw e;
         }
     }

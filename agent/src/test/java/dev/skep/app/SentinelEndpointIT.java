@@ -1,5 +1,6 @@
 package dev.skep.app;
 
+import dev.skep.support.ExternalProcess;
 import io.lettuce.core.ReadFrom;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
@@ -20,10 +21,6 @@ import redis.clients.jedis.JedisClientConfig;
 import redis.clients.jedis.JedisPubSub;
 import redis.clients.jedis.JedisSentinelPool;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -95,7 +92,7 @@ class SentinelEndpointIT {
             }
         }
         // what the README shows: redis-cli -p <sentinel port> SENTINEL get-master-addr-by-name mymaster
-        String cli = run("redis-cli", "-p", Integer.toString(hive.node(0).sentinelPort()),
+        String cli = ExternalProcess.outputOf("redis-cli", "-p", Integer.toString(hive.node(0).sentinelPort()),
                 "SENTINEL", "get-master-addr-by-name", "mymaster");
         assertThat(cli).isEqualTo("127.0.0.1\n" + leader.redis.port() + "\n");
     }
@@ -256,18 +253,6 @@ class SentinelEndpointIT {
 
     private static long msSince(long nanos) {
         return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - nanos);
-    }
-
-    private static String run(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        try (InputStream in = p.getInputStream()) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            in.transferTo(out);
-            assertThat(p.waitFor(10, TimeUnit.SECONDS)).as("%s finished", command[0]).isTrue();
-            return out.toString(StandardCharsets.UTF_8);
-        } finally {
-            p.destroyForcibly();
-        }
     }
 
     /** A {@link ReadFrom} that remembers the nodes Lettuce offered it, and reads from a replica. */

@@ -1,6 +1,7 @@
 package dev.skep.app;
 
 import dev.skep.status.HiveEvent;
+import dev.skep.support.ExternalProcess;
 import dev.skep.support.PrometheusText;
 import dev.skep.support.TestCertificates;
 import io.lettuce.core.ClientOptions;
@@ -19,9 +20,7 @@ import redis.clients.jedis.Jedis;
 
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -36,7 +35,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -104,7 +102,7 @@ class TlsIT {
             assertThat(sentinel.sentinelGetMasterAddrByName("mymaster"))
                     .containsExactly("127.0.0.1", Integer.toString(leader.redis.port()));
         }
-        String cli = run("redis-cli", "--tls", "--cacert", certs.caFile().toString(), "--cert",
+        String cli = ExternalProcess.outputOf("redis-cli", "--tls", "--cacert", certs.caFile().toString(), "--cert",
                 client.cert().toString(), "--key", client.key().toString(), "-p",
                 Integer.toString(other.config.tls().proxyPort()), "GET", "k");
         assertThat(cli.trim()).isEqualTo("v1");
@@ -249,18 +247,6 @@ class TlsIT {
             return new String(reply, 0, n, StandardCharsets.US_ASCII).startsWith("+PONG");
         } catch (java.net.SocketTimeoutException | java.net.SocketException e) {
             return false;
-        }
-    }
-
-    private static String run(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        try (InputStream in = p.getInputStream()) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            in.transferTo(out);
-            assertThat(p.waitFor(10, TimeUnit.SECONDS)).as("%s finished", command[0]).isTrue();
-            return out.toString(StandardCharsets.UTF_8);
-        } finally {
-            p.destroyForcibly();
         }
     }
 }

@@ -118,14 +118,7 @@ class PeerTransportIT {
         Endpoint ea = endpoint(a);
         Endpoint eb = endpoint(b);
 
-        NodeStatus fromA = status(ea, NodeState.LEADING);
-        NodeStatus fromB = status(eb, NodeState.FOLLOWING);
-        await().atMost(DEADLINE).pollInterval(POLL).untilAsserted(() -> {
-            a.send(eb, fromA);
-            b.send(ea, fromB);
-            assertThat(inboxB.messages).contains(fromA);
-            assertThat(inboxA.messages).contains(fromB);
-        });
+        hearEachOther(a, inboxA, b, inboxB, status(ea, NodeState.LEADING), status(eb, NodeState.FOLLOWING));
         assertThat(a.rejectedCount()).isZero();
         assertThat(b.rejectedCount()).isZero();
         assertThat(a.knownPeers()).containsExactly(eb);

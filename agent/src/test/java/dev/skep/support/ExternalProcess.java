@@ -28,6 +28,23 @@ public final class ExternalProcess implements AutoCloseable {
         this.output = output;
     }
 
+    /**
+     * Runs {@code command} (a short one: {@code redis-cli ...}) to its end and returns what it printed, stdout and
+     * stderr together; fails the test when it has not ended within 10 s after its output closed.
+     */
+    public static String outputOf(String... command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        try (java.io.InputStream in = p.getInputStream()) {
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            in.transferTo(out);
+            org.assertj.core.api.Assertions.assertThat(p.waitFor(10, TimeUnit.SECONDS))
+                    .as("%s finished", command[0]).isTrue();
+            return out.toString(StandardCharsets.UTF_8);
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
     /** The directory of the client scripts (test resources). */
     public static Path clientsDir() {
         try {
