@@ -74,6 +74,8 @@ class ChartAlertsTest {
                       - {series: 'skep_proxy_errors_total{HIVE, pod="a", instance="a", kind="masterdown", port="write"}', values: '0x40'}
                       - {series: 'skep_tls_certificate_expiry_seconds{HIVE, pod="a", instance="a"}', values: '5000000x40'}
                       - {series: 'up{HIVE, pod="a", instance="a"}', values: '1x40'}
+                      - {series: 'skep_build_info{HIVE, pod="a", instance="a", version="0.2.0"}', values: '1x40'}
+                      - {series: 'skep_build_info{HIVE, pod="b", instance="b", version="0.2.0"}', values: '1x40'}
                     alert_rule_test:
                       - {eval_time: 9m, alertname: SkepNoMaster, exp_alerts: []}
                       - {eval_time: 9m, alertname: SkepMultipleMasters, exp_alerts: []}
@@ -84,6 +86,7 @@ class ChartAlertsTest {
                       - {eval_time: 9m, alertname: SkepWritesRefused, exp_alerts: []}
                       - {eval_time: 9m, alertname: SkepCertificateExpiresSoon, exp_alerts: []}
                       - {eval_time: 9m, alertname: SkepAgentDown, exp_alerts: []}
+                      - {eval_time: 9m, alertname: SkepMixedVersions, exp_alerts: []}
                   # nobody leads, then two do (pending for a minute before it fires); an agent cannot be scraped; one hears too few members, one is not ready
                   - interval: 15s
                     input_series:
@@ -165,6 +168,17 @@ class ChartAlertsTest {
                           - {exp_labels: {severity: warning, namespace: default, job: skep-peers, pod: a, instance: a}}
                           - {exp_labels: {severity: warning, namespace: default, job: skep-peers, pod: b, instance: b}}
                           - {exp_labels: {severity: critical, namespace: default, job: skep-peers, pod: b, instance: b}}
+                  # two Skep versions side by side: pending during a rollout, firing after an hour
+                  - interval: 5m
+                    input_series:
+                      - {series: 'skep_build_info{HIVE, pod="a", instance="a", version="0.1.0"}', values: '1x14'}
+                      - {series: 'skep_build_info{HIVE, pod="b", instance="b", version="0.2.0"}', values: '1x14'}
+                      - {series: 'skep_build_info{HIVE, pod="c", instance="c", version="0.2.0"}', values: '1x14'}
+                    alert_rule_test:
+                      - {eval_time: 30m, alertname: SkepMixedVersions, exp_alerts: []}
+                      - eval_time: 65m
+                        alertname: SkepMixedVersions
+                        exp_alerts: [{exp_labels: {severity: warning, namespace: default, job: skep-peers}}]
                   # series of another release (another job) never fire this release's alerts
                   - interval: 15s
                     input_series:

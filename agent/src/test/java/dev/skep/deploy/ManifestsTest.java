@@ -493,7 +493,7 @@ class ManifestsTest {
         List<Map<String, Object>> rules = list(list(map(rule, "spec"), "groups").get(0), "rules");
         assertThat(rules).extracting(r -> r.get("alert")).contains("SkepNoMaster", "SkepMultipleMasters",
                 "SkepAgentDown", "SkepMembersMissing", "SkepNodeNotReady", "SkepReplicaLagging",
-                "SkepFrequentFailovers", "SkepWritesRefused", "SkepPeerMessagesRejected")
+                "SkepFrequentFailovers", "SkepWritesRefused", "SkepPeerMessagesRejected", "SkepMixedVersions")
                 .doesNotContain("SkepCertificateExpiresSoon");
         for (Map<String, Object> r : rules) {
             assertThat(r.get("expr").toString()).as(r.get("alert").toString())
