@@ -31,6 +31,13 @@ public enum Need {
             }
         }
     },
+    PROMTOOL("promtool, to check the chart's alerts (Debian's prometheus)",
+            "sudo apt-get install -y --no-install-recommends prometheus") {
+        @Override
+        boolean check() {
+            return onPath("promtool");
+        }
+    },
     CHROMIUM("Debian's chromium and chromium-driver", "sudo apt-get install -y chromium chromium-driver") {
         @Override
         boolean check() {

@@ -200,6 +200,10 @@ public final class RedisServerFixture implements AutoCloseable {
     }
 
     private void launchAndAwait() {
+        launchAndAwait(List.of());
+    }
+
+    private void launchAndAwait(List<String> moreArgs) {
         incarnation++;
         runDir = baseDir.resolve("run-" + incarnation);
         List<String> cmd = new ArrayList<>(List.of(executable.toString(),
@@ -213,6 +217,7 @@ public final class RedisServerFixture implements AutoCloseable {
             cmd.addAll(List.of("--tls-port", Integer.toString(port)));
         }
         cmd.addAll(extraArgs);
+        cmd.addAll(moreArgs);
         try {
             Files.createDirectories(runDir);
             process = new ProcessBuilder(cmd)
@@ -365,6 +370,28 @@ public final class RedisServerFixture implements AutoCloseable {
     public void restartEmpty() {
         kill9();
         launchAndAwait();
+    }
+
+    /**
+     * Stops the process if it runs (SIGKILL), then starts a new redis-server on the same port in a new directory holding
+     * the RDB file the last one saved ({@code SAVE}, into its {@code dump.rdb}), with {@code moreArgs} added for this
+     * start only (e.g. the chart's fence at birth): a restart with persistence, a new {@code run_id} and the data, the
+     * replication id and the offset of that snapshot. Waits until it answers PING.
+     */
+    public void restartFromDisk(String... moreArgs) {
+        Path saved = runDir.resolve("dump.rdb");
+        if (!Files.exists(saved)) {
+            throw new IllegalStateException("redis-server on port " + port + " saved no dump.rdb in " + runDir);
+        }
+        kill9();
+        try {
+            Path next = baseDir.resolve("run-" + (incarnation + 1));
+            Files.createDirectories(next);
+            Files.copy(saved, next.resolve("dump.rdb"));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot copy " + saved, e);
+        }
+        launchAndAwait(List.of(moreArgs));
     }
 
     /** SIGSTOP: the process hangs (accepts TCP connections in the kernel, answers nothing), like a stalled host. */
