@@ -133,7 +133,7 @@ class CommandTableTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"replicaof", "SLAVEOF", "masterauth", "masteruser", "tls-replication"})
+    @ValueSource(strings = {"replicaof", "SLAVEOF", "masterauth", "masteruser", "primaryauth", "PrimaryUser", "tls-replication"})
     void replicationParametersAreRefused(String parameter) {
         String refusal = CommandTable.configSetRefusal(List.of(bytes("config"), bytes("set"), bytes(parameter),
                 bytes("x")));
@@ -158,7 +158,7 @@ class CommandTableTest {
         for (String[] pair : new String[][] {{"min-replicas-to-write", "0"}, {"repl-diskless-sync-delay", "0"},
                 {"replica-read-only", "YES"}, {"slave-serve-stale-data", "yes"}, {"replica-announce-ip", ""},
                 {"replica-announce-port", "0"}, {"min-replicas-max-lag", "10"}, {"masterauth", "s3cret"},
-                {"masteruser", ""}, {"tls-replication", "no"}}) {
+                {"masteruser", ""}, {"tls-replication", "no"}, {"primaryauth", "s3cret"}, {"primaryuser", ""}}) {
             assertThat(CommandTable.configSetRefusal(List.of(bytes("config"), bytes("set"), bytes(pair[0]),
                     bytes(pair[1])), hive)).as(pair[0] + " " + pair[1]).isNull();
         }
