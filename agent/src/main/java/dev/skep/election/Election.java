@@ -426,7 +426,7 @@ public final class Election {
                 state == NodeState.FOLLOWING ? members.heardAgo(leader, now) : -1,
                 r == null || (state == NodeState.LEADING && r.role() != RedisRole.MASTER) ? "" : r.replId(),
                 proposing ? candidacy.dataEpoch() : data.epoch(), r == null ? "" : r.replId2(), data.histories(),
-                SkepVersion.CURRENT);
+                SkepVersion.CURRENT, r == null || r.version() == null ? "" : r.version());
     }
 
     public NodeState state() {
@@ -471,6 +471,9 @@ public final class Election {
      * leader is known; otherwise why not.
      */
     public String notReadyReason() {
+        if (state == NodeState.FOLLOWING && !following.refusal().isEmpty()) {
+            return following.refusal();
+        }
         return probes.notReadyReason(redis, state, leader, leaderRedis);
     }
 }

@@ -48,6 +48,8 @@ import java.util.Map;
  *                         whose redis carries the same id
  * @param agentVersion     the sender's Skep version ({@link dev.skep.status.SkepVersion}), empty when unknown (an
  *                         agent before this field): shows a hive in the middle of a rolling upgrade for what it is
+ * @param redisVersion     its redis's server and version ({@code valkey 8.1.1}), empty when unknown: a replica checks
+ *                         it can load what the leader's redis would send it ({@link dev.skep.redis.ServerVersion})
  */
 public record NodeStatus(
         Endpoint node,
@@ -72,7 +74,8 @@ public record NodeStatus(
         long dataEpoch,
         String replId2,
         Map<String, Long> histories,
-        String agentVersion) implements PeerMessage {
+        String agentVersion,
+        String redisVersion) implements PeerMessage {
 
     /** At most this many {@link #histories} travel in one status (the most recent ones). */
     public static final int MAX_HISTORIES = 16;
@@ -82,6 +85,7 @@ public record NodeStatus(
         replId2 = replId2 == null ? "" : replId2;
         histories = histories == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(histories));
         agentVersion = agentVersion == null ? "" : agentVersion;
+        redisVersion = redisVersion == null ? "" : redisVersion;
     }
 
     /** A status that does not say which version of Skep sent it. */
@@ -92,7 +96,7 @@ public record NodeStatus(
                       Map<String, Long> histories) {
         this(node, redis, httpPort, state, epoch, leader, since, offset, tainted, redisRole, linkUp, redisRunId,
                 redisProcessId, sentAtMillis, handoverTo, handoverOffset, masterSinceOffset, leaderHeardAgoMs, replId,
-                dataEpoch, replId2, histories, "");
+                dataEpoch, replId2, histories, "", "");
     }
 
     /** A status without the leaders' histories it knows. */

@@ -40,7 +40,8 @@ class PeerCodecTest {
                 1_796_585_191_000L,
                 "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b",
                 histories(2),
-                "0.2.0-\u00e9");
+                "0.2.0-\u00e9",
+                "valkey 8.1.1");
     }
 
     /** {@code n} leaders' histories, oldest first. */
@@ -52,9 +53,10 @@ class PeerCodecTest {
         return h;
     }
 
-    /** The bytes of the agent's version, appended last. */
+    /** The bytes of the agent's and its redis's versions, appended last. */
     static int versionBytes(NodeStatus s) {
-        return 2 + s.agentVersion().getBytes(StandardCharsets.UTF_8).length;
+        return 2 + s.agentVersion().getBytes(StandardCharsets.UTF_8).length + 2
+                + s.redisVersion().getBytes(StandardCharsets.UTF_8).length;
     }
 
     /** The bytes of the histories, appended before the version. */
@@ -191,8 +193,8 @@ class PeerCodecTest {
     @Test
     void truncationInsideTheBodyNamesTheField() {
         byte[] frame = PeerCodec.encode(sparse(), null);
-        // the version (2 bytes), the histories' count (4), replId2 (2) and the last byte of dataEpoch
-        byte[] cut = Arrays.copyOf(frame, frame.length - 9);
+        // the versions (2 + 2 bytes), the histories' count (4), replId2 (2) and the last byte of dataEpoch
+        byte[] cut = Arrays.copyOf(frame, frame.length - 11);
         assertThatThrownBy(() -> PeerCodec.decode(cut, null))
                 .isInstanceOf(PeerCodecException.class)
                 .hasMessageStartingWith("truncated at field 'dataEpoch' offset");
@@ -237,6 +239,7 @@ class PeerCodecTest {
         byte[] frame = PeerCodec.encode(status, null);
         NodeStatus old = (NodeStatus) PeerCodec.decode(Arrays.copyOf(frame, frame.length - versionBytes(status)), null);
         assertThat(old.agentVersion()).isEmpty();
+        assertThat(old.redisVersion()).isEmpty();
         assertThat(old.histories()).isEqualTo(status.histories());
     }
 
@@ -246,7 +249,7 @@ class PeerCodecTest {
         NodeStatus many = new NodeStatus(f.node(), f.redis(), f.httpPort(), f.state(), f.epoch(), f.leader(), f.since(),
                 f.offset(), f.tainted(), f.redisRole(), f.linkUp(), f.redisRunId(), f.redisProcessId(), f.sentAtMillis(),
                 f.handoverTo(), f.handoverOffset(), f.masterSinceOffset(), f.leaderHeardAgoMs(), f.replId(), f.dataEpoch(),
-                f.replId2(), histories(NodeStatus.MAX_HISTORIES + 3), f.agentVersion());
+                f.replId2(), histories(NodeStatus.MAX_HISTORIES + 3), f.agentVersion(), f.redisVersion());
         NodeStatus decoded = (NodeStatus) PeerCodec.decode(PeerCodec.encode(many, null), null);
         assertThat(decoded.histories()).hasSize(NodeStatus.MAX_HISTORIES)
                 .doesNotContainKey(String.format("%040x", 3))
