@@ -378,9 +378,17 @@ public final class RedisServerFixture implements AutoCloseable {
 
     /** A new Jedis connection to this redis, authenticated when it has a password; the caller closes it. */
     public Jedis newJedis() {
+        return newJedis(Duration.ofSeconds(5));
+    }
+
+    /**
+     * As {@link #newJedis()}, waiting up to {@code socketTimeout} for a reply: for a long script, which on Redis 8 and
+     * Valkey 8 lasts at least until the busy threshold (5 s) when it waits on {@code TIME}, frozen meanwhile.
+     */
+    public Jedis newJedis(Duration socketTimeout) {
         DefaultJedisClientConfig.Builder config = DefaultJedisClientConfig.builder()
                 .connectionTimeoutMillis(2000)
-                .socketTimeoutMillis(5000);
+                .socketTimeoutMillis((int) socketTimeout.toMillis());
         if (!password.isEmpty()) {
             config.password(password);
         }
