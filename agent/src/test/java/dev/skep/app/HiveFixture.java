@@ -115,6 +115,8 @@ final class HiveFixture implements AutoCloseable {
      * there, runs the default one ({@code SKEP_SERVER_BIN}, else the PATH's redis-server).
      */
     List<java.nio.file.Path> servers = List.of();
+    /** Each node's {@code --dual-channel-replication} and {@code --availability-zone}, by index. */
+    java.util.function.IntFunction<dev.skep.config.ServerOptions> serverOptions = i -> dev.skep.config.ServerOptions.NONE;
 
     /** Ports per node: peer, admin HTTP, Sentinel endpoint. */
     private static final int PORTS_PER_NODE = 3;
@@ -202,8 +204,15 @@ final class HiveFixture implements AutoCloseable {
      * it leads, so that the first server named is the master's; then the others, which follow it.
      */
     static HiveFixture startServers(List<java.nio.file.Path> servers) {
+        return startServers(servers, i -> dev.skep.config.ServerOptions.NONE);
+    }
+
+    /** As {@link #startServers(List)}, node {@code i}'s agent given {@code options.apply(i)}. */
+    static HiveFixture startServers(List<java.nio.file.Path> servers,
+            java.util.function.IntFunction<dev.skep.config.ServerOptions> options) {
         HiveFixture hive = new HiveFixture(servers.size() + 2, "none", null);
         hive.servers = new ArrayList<>(servers); // nulls allowed: the default server
+        hive.serverOptions = options;
         try {
             List<Endpoint> peers = new ArrayList<>();
             for (int i = 0; i < servers.size(); i++) {
@@ -270,6 +279,7 @@ final class HiveFixture implements AutoCloseable {
                 FreePorts.freePort(), FreePorts.freePort(), 5000, 10000, peerOf(index).port() + 2, "mymaster", 2000,
                 HANDOVER_TIMEOUT_MS, quorum, 0, lease, AgentConfig.DEFAULT_SPIN_US,
                 dev.skep.election.ElectionSettings.DEFAULT_BUSY_GRACE_MS, unknownOutcome).withRedisUser(redisUser);
+        config = config.withServerOptions(serverOptions.apply(index));
         if (passwordDir != null) {
             try {
                 java.nio.file.Files.writeString(passwordFile(index), password + "\n");
