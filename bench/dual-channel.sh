@@ -45,19 +45,30 @@ fi
 redis-cli -p "$master" DEBUG POPULATE "$keys" key 100 >/dev/null
 echo "master on $master: $keys keys, $(field "$master" memory used_memory_human) used; logs in $run"
 
-# a writer over the whole run: new keys (beyond the populated ones) and overwrites, 4 connections, 16 pipelined
-redis-benchmark -p "$master" -t set -r $((keys * 2)) -n 2000000000 -c 4 -P 16 -d 100 -q >/dev/null 2>&1 &
+# a writer over the whole run, 4 connections, 16 pipelined: SETs over a keyspace of its own a tenth of KEYS (its
+# key:<12 digits> names are not DEBUG POPULATE's key:<n>), so the dataset grows by that at most, early on, and the
+# tries compare
+redis-benchmark -p "$master" -t set -r $((keys / 10)) -n 2000000000 -c 4 -P 16 -d 100 -q >/dev/null 2>&1 &
 writer_pid=$!
+sleep 5 # the writer's keyspace mostly filled before the first try
 
-resync() { # resync MODE: restarts the replica empty with dual-channel MODE (yes|no); prints "ms peak_bytes keys"
+# resync MODE NAME: restarts the replica empty with dual-channel MODE (yes|no); sets took_ms, peak_bytes, got_keys
+# (globals: it must run in this shell, which keeps the replica's PID for the next kill)
+resync() {
     local mode=$1 start peak=0 b dir="$run/replica-$2"
     [[ -n "$replica_pid" ]] && { kill -9 "$replica_pid" 2>/dev/null || true; wait "$replica_pid" 2>/dev/null || true; }
     redis-cli -p "$master" CONFIG SET dual-channel-replication-enabled "$mode" >/dev/null
     mkdir -p "$dir"
     start=$(now_ms)
+    # the killed replica's port is free again once it is reaped (above); its run_id is new, its dataset empty
     redis-server --port "$replica" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
         --replicaof 127.0.0.1 "$master" --dual-channel-replication-enabled "$mode" >"$dir/replica.log" 2>&1 &
     replica_pid=$!
+    # not up before the new process answers: a PING from it (the old one is gone) comes first
+    until [[ "$(redis-cli -p "$replica" PING 2>/dev/null)" == PONG ]]; do
+        kill -0 "$replica_pid" 2>/dev/null || { echo "replica exited (log: $dir/replica.log)" >&2; exit 1; }
+        sleep 0.01
+    done
     while :; do
         b=$(field "$master" memory mem_clients_slaves); [[ -n "$b" ]] && ((b > peak)) && peak=$b
         if [[ "$(field "$replica" replication master_link_status)" == up \
@@ -67,14 +78,15 @@ resync() { # resync MODE: restarts the replica empty with dual-channel MODE (yes
         (( $(now_ms) - start < 300000 )) || { echo "no sync within 300 s (logs in $dir)" >&2; exit 1; }
         sleep 0.02
     done
-    echo "$(( $(now_ms) - start )) $peak $(redis-cli -p "$replica" DBSIZE)"
+    took_ms=$(( $(now_ms) - start )); peak_bytes=$peak; got_keys=$(redis-cli -p "$replica" DBSIZE)
 }
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 declare -A ms=() peak=()
 for t in $(seq 1 "$tries"); do
     for mode in no yes; do
-        read -r m p k < <(resync "$mode" "$t-$mode")
+        resync "$mode" "$t-$mode"
+        m=$took_ms; p=$peak_bytes; k=$got_keys
         printf 'try %d, dual-channel %-3s: in sync after %6d ms, master peak replica buffer %6.1f MiB, %d keys\n' \
             "$t" "$mode" "$m" "$(echo "$p / 1048576" | bc -l)" "$k"
         ms[$mode]+="$m "; peak[$mode]+="$p "
