@@ -53,6 +53,8 @@ final class Writer implements Runnable {
     private final int nodes;
     private final Duration readTimeout;
     private final long hardDeadline;
+    /** The {@code default} user's password (redis's requirepass behind the write port); null: none. */
+    private final String password;
     private int node;
     private volatile boolean stop;
 
@@ -74,6 +76,12 @@ final class Writer implements Runnable {
      *                    and than a busy master's pause, so a request held or delayed ends with its reply
      */
     Writer(int id, IntFunction<Endpoint> writePorts, int nodes, Duration readTimeout, Duration maxRun) {
+        this(id, writePorts, nodes, readTimeout, maxRun, null);
+    }
+
+    /** Like the other, sending {@code AUTH password} on each connection (a write port in front of a password). */
+    Writer(int id, IntFunction<Endpoint> writePorts, int nodes, Duration readTimeout, Duration maxRun, String password) {
+        this.password = password;
         this.id = id;
         this.writePorts = writePorts;
         this.nodes = nodes;
@@ -252,7 +260,7 @@ final class Writer implements Runnable {
     }
 
     private RespClient client() {
-        return new RespClient(writePorts.apply(node), null, CONNECT, readTimeout);
+        return new RespClient(writePorts.apply(node), password, CONNECT, readTimeout);
     }
 
     private synchronized void acked(int r, long sent, int seq, boolean incr) {
