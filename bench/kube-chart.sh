@@ -40,7 +40,7 @@ failed=0
 
 say() { echo "== $(date -u +%H:%M:%S) $*"; }
 svc_ip() { k get service "$1" -o jsonpath='{.spec.clusterIP}'; }
-password() { k get secret "$release" -o jsonpath='{.data.password}' | base64 -d; }
+password() { k get secret "$release-auth" -o jsonpath='{.data.password}' | base64 -d; }
 wait_ready() { # expected pods
     local end=$((SECONDS + 300))
     while ((SECONDS < end)); do
