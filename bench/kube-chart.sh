@@ -3,7 +3,7 @@
 # with writers through the `skep` Service (its ClusterIP, through kube-proxy's rules) that record every
 # acknowledged write (dev.skep.chaos.ServiceWrites: bench/chaos's writers and lost-write check):
 #
-#   bench/kube-chart.sh [SCENARIO...]    default: install reads delete-master upgrade scale lease
+#   bench/kube-chart.sh [SCENARIO...]    default: install reads delete-master kill-master upgrade scale lease
 #     install        helm install (images loaded from podman, pullPolicy Never); time until every pod is Ready
 #     reads          a write through `skep`, read back through `skep-read`
 #     delete-master  kubectl delete pod <the master's pod> under writes (graceful: the agent hands over)
@@ -78,7 +78,7 @@ install() { # extra helm args
     k get pods -o wide
 }
 
-for scenario in "${@:-install reads delete-master upgrade scale lease}"; do
+for scenario in "${@:-install reads delete-master kill-master upgrade scale lease}"; do
     for s in $scenario; do
         case "$s" in
             install)

@@ -65,6 +65,16 @@ public final class ServiceWrites implements Callable<Integer> {
         String password = System.getenv(passwordEnv);
         Duration readTimeout = Duration.ofSeconds(10); // longer than the write port's hold (5 s)
         Duration maxRun = Duration.ofMillis(warmupMs + actionTimeoutS * 1000L + afterMs + 120_000L);
+        // the writers' keys are the same from run to run (chaos:k:<writer>:<slot>, chaos:c:<writer>:<round>): an earlier
+        // run's values would pass for this run's writes, both in the check of a request whose connection failed and in
+        // the lost-write check. The dataset is this benchmark's own.
+        try (RespClient c = new RespClient(target, password, Duration.ofSeconds(2), Duration.ofSeconds(30))) {
+            Object reply = c.call("FLUSHALL");
+            if (!"OK".equals(reply)) {
+                OUT.println("FLUSHALL through " + target + ": " + reply);
+                return 2;
+            }
+        }
         List<Writer> list = new ArrayList<>();
         List<Thread> threads = new ArrayList<>();
         for (int w = 0; w < writers; w++) {
@@ -106,6 +116,7 @@ public final class ServiceWrites implements Callable<Integer> {
             try (RespClient c = new RespClient(target, password, Duration.ofSeconds(2), Duration.ofSeconds(10))) {
                 found = new LostWrites().check(c, list, false);
             }
+            list.stream().flatMap(w -> w.errorLog().stream()).sorted().limit(30).forEach(e -> OUT.println("error at " + e));
             report("before", list, 0);
             report("from the action", list, 1);
             OUT.printf("lost: %d keys, %d increments (checked %d keys, %d counters)%s%s%n", found.keys(), found.increments(),

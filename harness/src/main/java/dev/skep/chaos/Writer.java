@@ -219,10 +219,12 @@ final class Writer implements Runnable {
                     node = (node + 1) % nodes;
                     client = client();
                     pause(20); // a refused connect returns at once: do not spin through the nodes
-                    if (Boolean.FALSE.equals(applied(client, set, n, r))) {
+                    Boolean applied = applied(client, set, n, r);
+                    if (Boolean.FALSE.equals(applied)) {
                         closedNotApplied(r);
                     } else {
-                        error(r, "connection: " + firstWords(e.getMessage()));
+                        error(r, "connection: " + firstWords(e.getMessage()),
+                                applied == null ? "outcome unknown: " + checkFailure : "applied, reply lost");
                     }
                 }
             }
@@ -251,6 +253,7 @@ final class Writer implements Runnable {
                 return false;
             }
         } catch (IOException | RuntimeException e) {
+            checkFailure = e.toString();
             return null;
         }
     }
@@ -282,7 +285,24 @@ final class Writer implements Runnable {
         }
     }
 
+    /** The first errors' wall-clock times and kinds, for a timeline next to what the cluster did (at most 50). */
+    private final List<String> errorLog = new ArrayList<>();
+
+    synchronized List<String> errorLog() {
+        return new ArrayList<>(errorLog);
+    }
+
+    /** Why the last check of a failed request's outcome failed (the writer's thread only). */
+    private String checkFailure;
+
     private synchronized void error(int r, String kind) {
+        error(r, kind, "");
+    }
+
+    private synchronized void error(int r, String kind, String detail) {
+        if (errorLog.size() < 50) {
+            errorLog.add(java.time.LocalTime.now() + " writer " + id + ": " + kind + (detail.isEmpty() ? "" : " (" + detail + ")"));
+        }
         RoundStats s = rounds.get(round);
         s.errors++;
         if (s.errorKinds.size() < 8 || s.errorKinds.containsKey(kind)) {
