@@ -61,7 +61,8 @@ master_pod() {
 }
 writes() { # action [after-ms]
     local out
-    out=$("$node" exec env REDIS_PASSWORD="$(password)" java -cp "$jar" dev.skep.chaos.ServiceWrites \
+    # the password through the environment, not the command line (which ps shows)
+    out=$(REDIS_PASSWORD="$(password)" "$node" exec java -cp "$jar" dev.skep.chaos.ServiceWrites \
         --write "$(svc_ip "$release"):6379" --writers "$writers" --warmup-ms 5000 --after-ms "${2:-10000}" \
         --action "$1" 2>&1) || failed=1
     echo "$out" | sed 's/^/   /'
