@@ -13,6 +13,10 @@
 #     lease          reinstall with --set agent.election=lease (the chart's RBAC, a real ServiceAccount token),
 #                    then kubectl delete pod <the master's pod> under writes, and the Lease's holder before/after
 #
+# HELM_SETS="agent.quorum=majority ..." adds --set flags to every install. Each scenario prints the machine's load
+# average before and after, and the election events the agents logged meanwhile (a starved agent misses
+# heartbeats: "[leader-lost] ... silent for more than 750 ms" is the hive electing again).
+#
 # Needs the node up (.ci/kube-node up) and the images in podman (SKEP_IMAGE, REDIS_IMAGE; default localhost/skep:dev
 # and localhost/skep-redis:7, what .ci/build-images builds). Writers: WRITERS (8). Traffic stays inside the node's
 # network namespace. Exit status 1 when a scenario lost an acknowledged write or failed.
@@ -36,6 +40,7 @@ sel="app.kubernetes.io/instance=$release"
 sets=(--set "image.repository=${skep_image%:*}" --set "image.tag=${skep_image##*:}" --set image.pullPolicy=Never
       --set "redis.image.repository=${redis_image%:*}" --set "redis.image.tag=${redis_image##*:}"
       --set redis.image.pullPolicy=Never)
+for extra in ${HELM_SETS:-}; do sets+=(--set "$extra"); done
 failed=0
 
 say() { echo "== $(date -u +%H:%M:%S) $*"; }
@@ -59,14 +64,20 @@ master_pod() {
     ip=$("$node" exec redis-cli -h "$(svc_ip "$release-sentinel")" -p 26379 SENTINEL get-master-addr-by-name mymaster | head -1)
     k get pods -l "$sel" -o jsonpath="{range .items[?(@.status.podIP==\"$ip\")]}{.metadata.name}{end}"
 }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 writes() { # action [after-ms]
-    local out
+    local out start=$SECONDS load_before
+    load_before=$(loadavg)
     # the password through the environment, not the command line (which ps shows)
     out=$(REDIS_PASSWORD="$(password)" "$node" exec java -cp "$jar" dev.skep.chaos.ServiceWrites \
         --write "$(svc_ip "$release"):6379" --writers "$writers" --warmup-ms 5000 --after-ms "${2:-10000}" \
         --action "$1" 2>&1) || failed=1
     echo "$out" | sed 's/^/   /'
     grep -q '^RESULT action_exit=0 ' <<<"$out" || failed=1
+    local events
+    events=$(k logs -l "$sel" -c skep --tail=-1 --since="$((SECONDS - start + 2))s" 2>/dev/null \
+        | grep -oE '\[(leader-lost|election|promoted|handed-over|stepped-down)\]' | sort | uniq -c | tr -s ' ' | tr '\n' ' ')
+    say "load average before: $load_before, after: $(loadavg); the remaining pods' election events meanwhile: ${events:-none}"
 }
 
 install() { # extra helm args
