@@ -76,7 +76,7 @@ writes() { # action [after-ms]
     grep -q '^RESULT action_exit=0 ' <<<"$out" || failed=1
     local events
     events=$(k logs -l "$sel" -c skep --tail=-1 --since="$((SECONDS - start + 2))s" 2>/dev/null \
-        | grep -oE '\[(leader-lost|election|promoted|handed-over|stepped-down)\]' | sort | uniq -c | tr -s ' ' | tr '\n' ' ')
+        | grep -oE '\[(leader-lost|election|promoted|handed-over|stepped-down)\]' | sort | uniq -c | tr -s ' ' | tr '\n' ' ' || true)
     say "load average before: $load_before, after: $(loadavg); the remaining pods' election events meanwhile: ${events:-none}"
 }
 
