@@ -259,8 +259,9 @@ class ContainersIT {
         Pod p = pods.stream().filter(x -> !x.ip().equals(master.host())).findFirst().orElseThrow();
         long grace = ((Number) m.podSpec().get("terminationGracePeriodSeconds")).longValue();
         long start = System.nanoTime();
-        CompletableFuture<Stopped> agent = CompletableFuture.supplyAsync(() -> stopContainer(m, p, "skep", grace, start));
-        CompletableFuture<Stopped> redis = CompletableFuture.supplyAsync(() -> stopContainer(m, p, "redis", grace, start));
+        CompletableFuture<Stopped> agent = CompletableFuture.supplyAsync(
+                () -> stopContainer(m, p, "skep", grace, start, CompletableFuture.completedFuture(null)));
+        CompletableFuture<Stopped> redis = CompletableFuture.supplyAsync(() -> stopContainer(m, p, "redis", grace, start, agent));
         CompletableFuture.allOf(agent, redis).get(grace + 30, TimeUnit.SECONDS);
         long total = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
         System.out.printf("containers: pod %s terminated in %d ms (agent: %s, redis: %s)%n", p.ip(), total, agent.get(),
@@ -292,10 +293,16 @@ class ContainersIT {
     }
 
     /**
-     * One container's end, as the kubelet does it: its preStop command inside it, then SIGTERM (podman stop), SIGKILL
-     * after what is left of the grace period.
+     * One container's end, as the kubelet does it: its preStop command inside it, then SIGTERM ({@code podman stop}),
+     * SIGKILL after what is left of the grace period. SIGTERM waits for {@code before} too (the agent's end, for
+     * redis), for two things of podman's that a kubelet does not do: a container that exits on a signal podman did
+     * not send through {@code stop} is restarted by the restart policy; and once no container of the pod runs, the
+     * pod's exit policy ("stop", what {@code kube play} gives) stops the infra container, whose end, as PID 1 of the
+     * shared PID namespace, SIGKILLs an agent still closing. A kubelet removes the sandbox once every container
+     * has exited, and redis's SIGTERM then comes a few milliseconds before the agent's exit at most, its Sentinel
+     * port (which redis's hook waits on) being the last thing the agent closes.
      */
-    private Stopped stopContainer(KubeManifests m, Pod p, String container, long grace, long start) {
+    private Stopped stopContainer(KubeManifests m, Pod p, String container, long grace, long start, CompletableFuture<?> before) {
         List<?> hook = (List<?>) map(map(map(m.container(container), "lifecycle"), "preStop"), "exec").get("command");
         List<String> exec = new ArrayList<>(List.of("exec", p.container(container)));
         hook.forEach(a -> exec.add(a.toString()));
@@ -303,11 +310,17 @@ class ContainersIT {
             Commands.Result r = p.podman().run(Duration.ofSeconds(grace), exec.toArray(String[]::new));
             assertThat(r.exitCode()).as("preStop of " + container + " " + hook + ": " + r.stderr()).isZero();
             long preStopEnd = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-            long left = Math.max(1, grace - TimeUnit.MILLISECONDS.toSeconds(preStopEnd));
+            before.get(TimeUnit.SECONDS.toMillis(grace) - preStopEnd, TimeUnit.MILLISECONDS);
+            long left = Math.max(1, grace - TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start));
             p.podman().check(Duration.ofSeconds(left + 15), "stop", "--time", Long.toString(left), p.container(container));
             return new Stopped(preStopEnd, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new AssertionError("waiting for the agent to stop before redis's SIGTERM: " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
         }
     }
 
