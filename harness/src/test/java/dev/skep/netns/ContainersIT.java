@@ -145,7 +145,7 @@ class ContainersIT {
         awaitReply(1, ports.get("read"), password, value, "GET", "containers:key");
 
         failOverOnRedisKill(m, password, ports);
-        terminateLikeTheKubelet(m, password);
+        terminateLikeTheKubelet(m);
     }
 
     /**
@@ -254,10 +254,13 @@ class ContainersIT {
      * redis's ({@code sh} and {@code redis-cli}, waiting for the agent's Sentinel port to close) must exist in their
      * images and work: redis must outlive its agent, and neither may need SIGKILL.
      */
-    private void terminateLikeTheKubelet(KubeManifests m, String password) throws Exception {
+    private void terminateLikeTheKubelet(KubeManifests m) throws Exception {
         Endpoint master = hive.sentinelMaster(0).orElseThrow(() -> new AssertionError("no master named by pod 0"));
         Pod p = pods.stream().filter(x -> !x.ip().equals(master.host())).findFirst().orElseThrow();
         long grace = ((Number) m.podSpec().get("terminationGracePeriodSeconds")).longValue();
+        // what redis's hook polls: the agent's Sentinel port, from the redis container (redis-cli is in its image)
+        assertThat(p.podman().check(SHORT, "exec", p.container("redis"), "redis-cli", "-p",
+                Integer.toString(NetnsHive.SENTINEL_PORT), "PING").strip()).isEqualTo("PONG");
         long start = System.nanoTime();
         CompletableFuture<Stopped> agent = CompletableFuture.supplyAsync(
                 () -> stopContainer(m, p, "skep", grace, start, CompletableFuture.completedFuture(null)));
