@@ -155,10 +155,10 @@ class ContainersIT {
     private void buildImage(PodmanNode podman) throws IOException {
         Path jar = Paths.get(System.getProperty("skep.jar", "agent/target/skep.jar"));
         assertThat(jar).as("the shaded jar (built by `mvn package`, before failsafe runs)").exists();
-        assertThat(jar.toAbsolutePath().normalize()).as("the Dockerfile's JAR_FROM=host copies agent/target/skep.jar")
+        assertThat(jar.toAbsolutePath().normalize()).as("the Dockerfile's target host-jar copies agent/target/skep.jar")
                 .isEqualTo(Paths.get("agent/target/skep.jar").toAbsolutePath().normalize());
         long start = System.nanoTime();
-        podman.check(Duration.ofMinutes(5), "build", "--network", "none", "--build-arg", "JAR_FROM=host", "--build-arg",
+        podman.check(Duration.ofMinutes(5), "build", "--network", "none", "--target", "host-jar", "--build-arg",
                 "RUNTIME_IMAGE=" + ContainerImages.BASE_JRE, "--tag", IMAGE_REPOSITORY + ":" + IMAGE_TAG,
                 Paths.get("").toAbsolutePath().toString());
         System.out.printf("containers: podman build %s:%s in %d ms%n", IMAGE_REPOSITORY, IMAGE_TAG,
