@@ -23,18 +23,13 @@ import java.util.List;
  * CAP_SYS_RESOURCE and does not run on hybrid cgroups, hence runc with cgroupfs, and rlimits no higher than this
  * JVM's hard limits (and RLIMIT_NPROC no higher than {@code kernel.pid_max}, which runc was refused above).
  *
- * <p>Stateless past construction; safe from any thread (each call runs one bounded command).
+ * <p>Immutable; safe from any thread (each call runs one bounded command).
+ *
+ * @param namespace the node's network namespace
+ * @param dir       the working directory of every podman command (see {@link #run})
+ * @param conf      the node's {@code containers.conf}
  */
-final class PodmanNode {
-    private final String namespace;
-    private final Path dir;
-    private final Path conf;
-
-    private PodmanNode(String namespace, Path dir, Path conf) {
-        this.namespace = namespace;
-        this.dir = dir;
-        this.conf = conf;
-    }
+record PodmanNode(String namespace, Path dir, Path conf) {
 
     /** Writes the node's {@code containers.conf} under {@code dir} and returns the node's podman. */
     static PodmanNode of(String namespace, Path dir) throws IOException {
