@@ -65,6 +65,32 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- if and .Values.tls.enabled .Values.tls.http -}}true{{- end -}}
 {{- end -}}
 
+{{/*
+The pods' topologySpreadConstraints, as a YAML list: the zone spread of topologySpread (unless off), then
+topologySpreadConstraints, each given the pods' labels when it has no labelSelector.
+*/}}
+{{- define "skep.topologySpreadConstraints" -}}
+{{- $all := list -}}
+{{- $spread := .Values.topologySpread -}}
+{{- $selector := dict "matchLabels" (include "skep.selectorLabels" . | fromYaml) -}}
+{{- if $spread.whenUnsatisfiable -}}
+{{- $all = append $all (dict "maxSkew" (int $spread.maxSkew) "topologyKey" $spread.topologyKey "whenUnsatisfiable" $spread.whenUnsatisfiable "labelSelector" $selector) -}}
+{{- end -}}
+{{- range .Values.topologySpreadConstraints -}}
+{{- $c := deepCopy . -}}
+{{- if not (hasKey $c "labelSelector") -}}
+{{- $_ := set $c "labelSelector" $selector -}}
+{{- end -}}
+{{- $all = append $all $c -}}
+{{- end -}}
+{{- toYaml $all -}}
+{{- end -}}
+
+{{/* The PromQL label matchers of this release's series (prometheusRule.selector, or the ServiceMonitor targets'). */}}
+{{- define "skep.metricsSelector" -}}
+{{- default (printf "namespace=%q, job=\"%s-peers\"" .Release.Namespace (include "skep.fullname" .)) .Values.prometheusRule.selector -}}
+{{- end -}}
+
 {{/* An ACL user of auth.aclUsers (a rule string, split at spaces, or a list of words) as a list of words. */}}
 {{- define "skep.aclWords" -}}
 {{- if kindIs "string" . -}}
@@ -98,6 +124,15 @@ Combinations the chart refuses, each with what to set instead. Included by the w
 {{- end -}}
 {{- else if or $tls.existingSecret $tls.certManager.enabled -}}
 {{- fail "tls.existingSecret or tls.certManager.enabled is set but tls.enabled is false: set tls.enabled=true to use TLS" -}}
+{{- end -}}
+{{- if not (has .Values.podAntiAffinity (list "soft" "hard" "none")) -}}
+{{- fail (printf "podAntiAffinity: %v (expected: soft, hard or none)" .Values.podAntiAffinity) -}}
+{{- end -}}
+{{- if not (has .Values.topologySpread.whenUnsatisfiable (list "" "ScheduleAnyway" "DoNotSchedule")) -}}
+{{- fail (printf "topologySpread.whenUnsatisfiable: %v (expected: ScheduleAnyway, DoNotSchedule, or \"\" for none)" .Values.topologySpread.whenUnsatisfiable) -}}
+{{- end -}}
+{{- if and .Values.persistence.enabled (ne .Values.workload "StatefulSet") -}}
+{{- fail "persistence.enabled needs workload=StatefulSet (a PersistentVolumeClaim per pod, from volumeClaimTemplates)" -}}
 {{- end -}}
 {{- $p := .Values.ports -}}
 {{- $ports := list 6379 (int $p.write) (int $p.read) (int $p.sentinel) (int $p.peer) (int $p.http) -}}

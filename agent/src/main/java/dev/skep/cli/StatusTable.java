@@ -72,6 +72,11 @@ public final class StatusTable {
             out.append(Style.RED.paint("NOT READY (" + reason + ")", colour));
         }
         out.append('\n');
+        String versions = versions(s.members());
+        if (versions.contains(",")) {
+            // a rolling upgrade under way (or stuck): which member runs which version
+            out.append("versions: ").append(versions).append('\n');
+        }
         if (s.peerMessagesRejected() > 0) {
             out.append("peer messages rejected: ").append(s.peerMessagesRejected()).append('\n');
         }
@@ -116,6 +121,19 @@ public final class StatusTable {
             }
         }
         return out.toString();
+    }
+
+    /** The versions the live members run, each with how many run it, e.g. {@code 0.2.0 x2, 0.1.0 x1}. */
+    static String versions(List<HiveStatus.Member> members) {
+        java.util.Map<String, Integer> count = new java.util.LinkedHashMap<>();
+        for (HiveStatus.Member m : members) {
+            if (m.alive()) {
+                count.merge(m.version().isEmpty() ? "older than 0.2" : m.version(), 1, Integer::sum);
+            }
+        }
+        List<String> parts = new ArrayList<>();
+        count.forEach((v, n) -> parts.add(v + " x" + n));
+        return String.join(", ", parts);
     }
 
     private static String heard(HiveStatus.Member m) {

@@ -4,6 +4,7 @@ import dev.skep.redis.RedisRole;
 import dev.skep.redis.RedisSnapshot;
 import dev.skep.status.HiveStatus;
 import dev.skep.status.NodeState;
+import dev.skep.status.SkepVersion;
 import dev.skep.topology.Endpoint;
 import dev.skep.topology.Topology;
 
@@ -424,7 +425,8 @@ public final class Election {
                 state == NodeState.LEADING ? candidacy.masterSinceOffset() : 0,
                 state == NodeState.FOLLOWING ? members.heardAgo(leader, now) : -1,
                 r == null || (state == NodeState.LEADING && r.role() != RedisRole.MASTER) ? "" : r.replId(),
-                proposing ? candidacy.dataEpoch() : data.epoch(), r == null ? "" : r.replId2(), data.histories());
+                proposing ? candidacy.dataEpoch() : data.epoch(), r == null ? "" : r.replId2(), data.histories(),
+                SkepVersion.CURRENT, r == null || r.version() == null ? "" : r.version());
     }
 
     public NodeState state() {
@@ -469,6 +471,9 @@ public final class Election {
      * leader is known; otherwise why not.
      */
     public String notReadyReason() {
+        if (state == NodeState.FOLLOWING && !following.refusal().isEmpty()) {
+            return following.refusal();
+        }
         return probes.notReadyReason(redis, state, leader, leaderRedis);
     }
 }

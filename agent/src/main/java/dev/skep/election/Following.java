@@ -1,6 +1,7 @@
 package dev.skep.election;
 
 import dev.skep.redis.RedisSnapshot;
+import dev.skep.redis.ServerVersion;
 import dev.skep.status.NodeState;
 import dev.skep.topology.Endpoint;
 
@@ -26,6 +27,10 @@ final class Following {
     private boolean detached;
     /** The epoch this node led last, until it follows another leader (for the discarded-bytes report). */
     private long ledEpoch;
+    /** The server and version the leader last reported for its redis; empty when unknown. */
+    private String leaderRedisVersion = "";
+    /** Why the local redis is not pointed at the leader's (it could not load its full sync); empty when it is. */
+    private String refusal = "";
 
     Following(ElectionSettings settings, MemberView members, LocalData data, LocalProbes probes, LeaderGuard guard,
             Outbox out) {
@@ -39,6 +44,30 @@ final class Following {
 
     String replId() {
         return replId;
+    }
+
+    /** Why the local redis is not replicating the leader's: a server that cannot load its full sync; empty if none. */
+    String refusal() {
+        return refusal;
+    }
+
+    /**
+     * True when the local redis ({@code redis}, as last probed) could not load a full sync from the leader's redis:
+     * then it is not pointed there (every attempt would fail the same way, and a Redis 8 master's sync loops on a
+     * Valkey replica for ever); said once as an event, and in the readiness reason for as long as it lasts.
+     */
+    private boolean refused(RedisSnapshot redis, Endpoint leader) {
+        String why = redis == null ? null
+                : ServerVersion.cannotReplicateFrom(redis.version(), leaderRedisVersion).orElse(null);
+        if (why == null) {
+            refusal = "";
+            return false;
+        }
+        if (!why.equals(refusal)) {
+            out.record("incompatible-master", why + "; not replicating leader " + leader);
+        }
+        refusal = why;
+        return true;
     }
 
     boolean detached() {
@@ -59,6 +88,7 @@ final class Following {
     void started(NodeStatus l, RedisSnapshot redis) {
         runId = l.redisRunId();
         replId = l.replId();
+        leaderRedisVersion = l.redisVersion();
         detached = false;
         if (ledEpoch != 0 && redis != null) {
             long lost = l.masterSinceOffset() > 0 ? Math.max(0, redis.replOffset() - l.masterSinceOffset()) : -1;
@@ -72,7 +102,9 @@ final class Following {
             ledEpoch = 0;
         }
         out.record("following", "following leader " + l.node() + " (epoch " + l.epoch() + ", redis " + l.redis() + ")");
-        out.add(new Effect.Follow(l.redis(), "leader " + l.node() + " of epoch " + l.epoch()));
+        if (!refused(redis, l.node())) {
+            out.add(new Effect.Follow(l.redis(), "leader " + l.node() + " of epoch " + l.epoch()));
+        }
     }
 
     /**
@@ -84,6 +116,7 @@ final class Following {
             out.changed();
         }
         replId = l.replId();
+        leaderRedisVersion = l.redisVersion();
         if (l.redisRunId().isEmpty()) {
             return;
         }
@@ -103,6 +136,9 @@ final class Following {
      */
     void probed(RedisSnapshot previous, RedisSnapshot snap, Endpoint leader, Endpoint leaderRedis) {
         data.fullSynced(previous, snap, replId);
+        if (refused(snap, leader)) {
+            return;
+        }
         if (!snap.replicates(leaderRedis.host(), leaderRedis.port())) {
             out.add(new Effect.Follow(leaderRedis, "local redis is not replicating leader " + leader));
         } else if (snap.inSyncWith(leaderRedis.host(), leaderRedis.port()) && replId.isEmpty()) {

@@ -46,6 +46,10 @@ import java.util.Map;
  *                         led under it (at most {@link #MAX_HISTORIES}, most recent last): an agent that restarted
  *                         learns the epoch of the data its redis holds from any peer that knows it, not only from one
  *                         whose redis carries the same id
+ * @param agentVersion     the sender's Skep version ({@link dev.skep.status.SkepVersion}), empty when unknown (an
+ *                         agent before this field): shows a hive in the middle of a rolling upgrade for what it is
+ * @param redisVersion     its redis's server and version ({@code valkey 8.1.1}), empty when unknown: a replica checks
+ *                         it can load what the leader's redis would send it ({@link dev.skep.redis.ServerVersion})
  */
 public record NodeStatus(
         Endpoint node,
@@ -69,7 +73,9 @@ public record NodeStatus(
         String replId,
         long dataEpoch,
         String replId2,
-        Map<String, Long> histories) implements PeerMessage {
+        Map<String, Long> histories,
+        String agentVersion,
+        String redisVersion) implements PeerMessage {
 
     /** At most this many {@link #histories} travel in one status (the most recent ones). */
     public static final int MAX_HISTORIES = 16;
@@ -78,6 +84,19 @@ public record NodeStatus(
         replId = replId == null ? "" : replId;
         replId2 = replId2 == null ? "" : replId2;
         histories = histories == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(histories));
+        agentVersion = agentVersion == null ? "" : agentVersion;
+        redisVersion = redisVersion == null ? "" : redisVersion;
+    }
+
+    /** A status that does not say which version of Skep sent it. */
+    public NodeStatus(Endpoint node, Endpoint redis, int httpPort, NodeState state, long epoch, Endpoint leader,
+                      long since, long offset, boolean tainted, RedisRole redisRole, boolean linkUp, String redisRunId,
+                      long redisProcessId, long sentAtMillis, Endpoint handoverTo, long handoverOffset,
+                      long masterSinceOffset, long leaderHeardAgoMs, String replId, long dataEpoch, String replId2,
+                      Map<String, Long> histories) {
+        this(node, redis, httpPort, state, epoch, leader, since, offset, tainted, redisRole, linkUp, redisRunId,
+                redisProcessId, sentAtMillis, handoverTo, handoverOffset, masterSinceOffset, leaderHeardAgoMs, replId,
+                dataEpoch, replId2, histories, "", "");
     }
 
     /** A status without the leaders' histories it knows. */

@@ -67,6 +67,6 @@ public final class StatusReport {
         }
         return new HiveStatus.Member(s.node(), s.redis(), s.httpPort(), s.state(), s.epoch(), s.leader(),
                 s.redisRole().name(), offset, lag, s.linkUp(), s.redisProcessId(), s.redisRunId(), self, alive,
-                lastHeardMs);
+                lastHeardMs, s.agentVersion());
     }
 }

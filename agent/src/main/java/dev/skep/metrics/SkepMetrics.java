@@ -4,6 +4,7 @@ import dev.skep.proxy.ProxyCount;
 import dev.skep.proxy.ProxyServer;
 import dev.skep.status.HiveEvent;
 import dev.skep.status.HiveStatus;
+import dev.skep.status.SkepVersion;
 import dev.skep.topology.Topology;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -100,6 +101,10 @@ public final class SkepMetrics implements AutoCloseable {
                     .description("1 for the role the local redis reports (INFO replication), 0 for the others")
                     .register(registry);
         }
+        Gauge.builder("skep.build.info", () -> 1)
+                .tag("version", SkepVersion.CURRENT)
+                .description("Always 1; the version label is the Skep version this agent runs")
+                .register(registry);
         Gauge.builder("skep.ready", () -> value(s -> s.ready() ? 1 : 0))
                 .description("1 when /readyz answers 200: local redis healthy, in the role the hive wants, leader known")
                 .register(registry);

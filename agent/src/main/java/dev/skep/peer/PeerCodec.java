@@ -50,7 +50,8 @@ import java.util.Map;
  * sentAtMillis (long), handoverTo (endpoint), handoverOffset (long), masterSinceOffset (long),
  * leaderHeardAgoMs (long); then, appended later, replId (string), dataEpoch (long) and replId2 (string); then,
  * appended after those, histories: a count (int, at most {@link NodeStatus#MAX_HISTORIES}) and as many pairs of
- * replId (string) and epoch (long).
+ * replId (string) and epoch (long); then, appended together, agentVersion (string, the sender's Skep version) and
+ * redisVersion (string, its redis's server and version).
  *
  * <h2>Fields appended</h2>
  * Fields are only ever appended to a message type, so that two adjacent versions of Skep understand each other
@@ -224,6 +225,8 @@ public final class PeerCodec {
             w.string("histories", h.getKey());
             w.int64(h.getValue());
         }
+        w.string("agentVersion", s.agentVersion());
+        w.string("redisVersion", s.redisVersion());
     }
 
     private static NodeStatus readNodeStatus(Reader r) throws PeerCodecException {
@@ -263,9 +266,15 @@ public final class PeerCodec {
                 histories.put(r.string("histories"), r.int64("histories"));
             }
         }
+        String agentVersion = "";
+        String redisVersion = "";
+        if (r.more()) { // appended together
+            agentVersion = r.string("agentVersion");
+            redisVersion = r.string("redisVersion");
+        }
         return new NodeStatus(node, redis, httpPort, state, epoch, leader, since, offset, tainted, role, linkUp,
                 runId, processId, sentAt, handoverTo, handoverOffset, masterSinceOffset, leaderHeardAgo, replId,
-                dataEpoch, replId2, histories);
+                dataEpoch, replId2, histories, agentVersion, redisVersion);
     }
 
     // ---- enum code tables: stable on the wire, independent of declaration order ----

@@ -135,6 +135,10 @@ final class Dispatcher {
                 }
                 session.dropRestOfInput(); // nothing the client sends after it goes to redis
             }
+            case CLIENT_CAPA -> {
+                answer(request, OK, ProxyCount.COMMANDS_LOCAL);
+                return true;
+            }
             case CLIENT_SETINFO -> {
                 // Client libraries (Jedis 5, redis-py 5) send it on every connect: answered here, it does not cost
                 // the session its shared path

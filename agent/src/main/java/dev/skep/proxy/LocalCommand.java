@@ -20,6 +20,12 @@ enum LocalCommand {
     SYNC,
     /** CLIENT SETINFO on the shared path: it only labels the connection, answered +OK here. */
     CLIENT_SETINFO,
+    /**
+     * CLIENT CAPA (Valkey 8), on any path: +OK here, never passed to redis. With the "redirect" capability a Valkey
+     * replica answers -REDIRECT with the primary's address, which would send a read-port client around the proxy;
+     * the proxy routes for its clients, so they need no redirect.
+     */
+    CLIENT_CAPA,
     /** AUTH password on the shared path: checked by the proxy, so the session can stay there. */
     AUTH,
     /**
@@ -47,7 +53,11 @@ enum LocalCommand {
             case "SYNC":
                 return s.refuseSync() ? SYNC_REFUSED : SYNC;
             case "CLIENT":
-                return !s.dedicatedMode() && RequestArguments.upper(args, 1).equals("SETINFO") ? CLIENT_SETINFO : NONE;
+                String sub = RequestArguments.upper(args, 1);
+                if (sub.equals("CAPA") && args.size() >= 3) {
+                    return CLIENT_CAPA; // (without a capability: redis's own arity error)
+                }
+                return !s.dedicatedMode() && sub.equals("SETINFO") ? CLIENT_SETINFO : NONE;
             case "AUTH":
                 if (s.dedicatedMode() || args.size() < 2 || args.size() > 3) {
                     return NONE;

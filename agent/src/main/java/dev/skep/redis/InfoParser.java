@@ -23,6 +23,7 @@ public final class InfoParser {
         String runId = null;
         long processId = 0;
         String version = null;
+        String valkeyVersion = null;
         String role = null;
         String masterHost = null;
         int masterPort = 0;
@@ -52,11 +53,13 @@ public final class InfoParser {
                     case "run_id" -> runId = value;
                     case "process_id" -> processId = toLong(value);
                     case "redis_version" -> version = value;
+                    case "valkey_version" -> valkeyVersion = value;
                     case "role" -> role = value;
-                    case "master_host" -> masterHost = value;
-                    case "master_port" -> masterPort = (int) toLong(value);
-                    case "master_link_status" -> linkUp = value.equals("up");
-                    case "master_sync_in_progress" -> syncInProgress = value.equals("1");
+                    // Valkey names the master "primary" in its newer texts: read either name
+                    case "master_host", "primary_host" -> masterHost = value;
+                    case "master_port", "primary_port" -> masterPort = (int) toLong(value);
+                    case "master_link_status", "primary_link_status" -> linkUp = value.equals("up");
+                    case "master_sync_in_progress", "primary_sync_in_progress" -> syncInProgress = value.equals("1");
                     case "master_repl_offset" -> replOffset = toLong(value);
                     case "connected_slaves" -> connectedReplicas = (int) toLong(value);
                     // present only while min-replicas-to-write (and min-replicas-max-lag) are set
@@ -72,7 +75,7 @@ public final class InfoParser {
                 }
             }
         }
-        return new RedisSnapshot(runId, processId, version, RedisRole.fromInfo(role), masterHost, masterPort,
+        return new RedisSnapshot(runId, processId, ServerVersion.describe(version, valkeyVersion), RedisRole.fromInfo(role), masterHost, masterPort,
                 linkUp, syncInProgress, replOffset, keys, connectedReplicas, fenced, uptime, replId, replId2);
     }
 

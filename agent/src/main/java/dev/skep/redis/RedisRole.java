@@ -10,7 +10,7 @@ public enum RedisRole {
             return UNKNOWN;
         }
         return switch (role) {
-            case "master" -> MASTER;
+            case "master", "primary" -> MASTER;
             case "slave", "replica" -> REPLICA;
             default -> UNKNOWN;
         };

@@ -6,7 +6,8 @@ package dev.skep.redis;
  *
  * @param runId          {@code run_id} from INFO server: changes when redis restarts
  * @param processId      {@code process_id} from INFO server
- * @param version        {@code redis_version}
+ * @param version        the server and its version: {@code redis 7.0.15}, {@code valkey 8.1.1} ({@link ServerVersion}); null when
+ *                       INFO did not say
  * @param role           {@code role}
  * @param masterHost     {@code master_host} (replicas only, else null)
  * @param masterPort     {@code master_port} (replicas only, else 0)

@@ -40,9 +40,12 @@ public final class CommandTable {
             "process", "the hive manages the redis-server process",
             "stop", "it would crash or restart redis-server under the hive",
             "agent", "the Skep agent owns this setting");
-    /** CONFIG SET parameters of the replication topology (lowercase, with their slave-* aliases). */
+    /**
+     * CONFIG SET parameters of the replication topology (lowercase, with their slave-* aliases and Valkey 8's
+     * primary-named ones).
+     */
     private static final Set<String> REPLICATION_PARAMETERS = Set.of(
-            "replicaof", "slaveof", "masterauth", "masteruser", "tls-replication");
+            "replicaof", "slaveof", "masterauth", "masteruser", "primaryauth", "primaryuser", "tls-replication");
     /**
      * CONFIG SET parameters the agent sets and relies on: its fence ({@code min-replicas-*}), what it applies to
      * every redis (RedisController#settings) and the address replicas announce (how a master names them).
@@ -66,7 +69,8 @@ public final class CommandTable {
             Map.entry("replica-read-only", "yes"), Map.entry("slave-read-only", "yes"),
             Map.entry("replica-announce-ip", ""), Map.entry("slave-announce-ip", ""),
             Map.entry("replica-announce-port", "0"), Map.entry("slave-announce-port", "0"),
-            Map.entry("masteruser", ""), Map.entry("tls-replication", "no"), Map.entry("masterauth", ""));
+            Map.entry("masteruser", ""), Map.entry("primaryuser", ""), Map.entry("tls-replication", "no"),
+            Map.entry("masterauth", ""), Map.entry("primaryauth", ""));
     private static final Set<String> NON_ZERO = Set.of("min-replicas-max-lag", "min-slaves-max-lag");
 
     private static final int SLOTS = 1024; // a power of two, over twice the number of lines
@@ -167,6 +171,7 @@ public final class CommandTable {
     public static Map<String, String> hiveValues(String password) {
         Map<String, String> values = new java.util.HashMap<>(HIVE_VALUES);
         values.put("masterauth", password == null ? "" : password);
+        values.put("primaryauth", password == null ? "" : password);
         return Map.copyOf(values);
     }
 
@@ -189,7 +194,8 @@ public final class CommandTable {
             }
             String value = i + 1 < arguments.size() ? new String(arguments.get(i + 1), StandardCharsets.UTF_8) : null;
             String kept = hiveValues.get(parameter);
-            if (value != null && (parameter.equals("masterauth") ? value.equals(kept) : value.equalsIgnoreCase(kept))) {
+            boolean secret = parameter.equals("masterauth") || parameter.equals("primaryauth");
+            if (value != null && (secret ? value.equals(kept) : value.equalsIgnoreCase(kept))) {
                 continue; // the value the hive keeps: nothing changes
             }
             if (value != null && NON_ZERO.contains(parameter) && value.matches("[1-9][0-9]{0,9}")) {

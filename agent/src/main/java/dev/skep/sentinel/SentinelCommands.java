@@ -27,6 +27,8 @@ final class SentinelCommands {
             Map.entry("publish", 3), Map.entry("shutdown", -1), Map.entry("quit", -1));
     private static final Map<String, Integer> SENTINEL_SUBCOMMANDS = Map.ofEntries(
             Map.entry("get-master-addr-by-name", 3), Map.entry("master", 3), Map.entry("masters", 2),
+            Map.entry("get-primary-addr-by-name", 3), Map.entry("primary", 3), Map.entry("primaries", 2),
+            Map.entry("is-primary-down-by-addr", 6),
             Map.entry("replicas", 3), Map.entry("slaves", 3), Map.entry("sentinels", 3), Map.entry("myid", 2),
             Map.entry("ckquorum", 3), Map.entry("is-master-down-by-addr", 6), Map.entry("failover", 3),
             Map.entry("config", -3), Map.entry("pending-scripts", 2), Map.entry("help", 2),
@@ -161,16 +163,17 @@ final class SentinelCommands {
         String sub = argv.get(1).toLowerCase(Locale.ROOT);
         SentinelView view = ctx.view();
         boolean ours = argv.size() > 2 && view.knowsMaster() && argv.get(2).equals(settings.masterName());
+        // Valkey 8's Sentinel names the master "primary" and keeps the old names: both are answered, alike
         switch (sub) {
-            case "get-master-addr-by-name" -> {
+            case "get-master-addr-by-name", "get-primary-addr-by-name" -> {
                 if (ours) {
                     r.array(2).bulk(view.master().address().host()).bulk(view.master().address().port());
                 } else {
                     r.nullArray();
                 }
             }
-            case "master" -> ifOurs(ours, r, () -> SentinelReplies.master(r, settings, view, ctx.now()));
-            case "masters" -> {
+            case "master", "primary" -> ifOurs(ours, r, () -> SentinelReplies.master(r, settings, view, ctx.now()));
+            case "masters", "primaries" -> {
                 r.array(view.knowsMaster() ? 1 : 0);
                 if (view.knowsMaster()) {
                     SentinelReplies.master(r, settings, view, ctx.now());
@@ -180,7 +183,7 @@ final class SentinelCommands {
             case "sentinels" -> ifOurs(ours, r, () -> r.array(0));
             case "myid" -> r.bulk(settings.myId());
             case "ckquorum" -> ifOurs(ours, r, () -> SentinelReplies.ckquorum(r));
-            case "is-master-down-by-addr" -> isMasterDownByAddr(argv, view, r);
+            case "is-master-down-by-addr", "is-primary-down-by-addr" -> isMasterDownByAddr(argv, view, r);
             case "failover" -> ifOurs(ours, r, () -> r.error("ERR SENTINEL FAILOVER is not served on this port: run "
                     + "`skep failover` (or POST /api/failover on the admin port) for a graceful handover that loses "
                     + "no acknowledged write. Skep fails over on its own when the master's redis fails."));
@@ -246,13 +249,19 @@ final class SentinelCommands {
                 "    Get global Sentinel configuration parameter.",
                 "GET-MASTER-ADDR-BY-NAME <master-name>",
                 "    Return the ip and port number of the master with that name.",
+                "GET-PRIMARY-ADDR-BY-NAME <primary-name>",
+                "    The same (Valkey's name).",
                 "IS-MASTER-DOWN-BY-ADDR <ip> <port> <current-epoch> <runid>",
                 "    Check if the master specified by ip:port is down from current Sentinel's",
                 "    point of view.",
+                "IS-PRIMARY-DOWN-BY-ADDR <ip> <port> <current-epoch> <runid>",
+                "    The same (Valkey's name).",
                 "MASTER <master-name>",
                 "    Show the state and info of the specified master.",
                 "MASTERS",
                 "    Show a list of monitored masters and their state.",
+                "PRIMARY <primary-name>, PRIMARIES",
+                "    The same (Valkey's names).",
                 "MYID",
                 "    Return the ID of the Sentinel instance.",
                 "PENDING-SCRIPTS",

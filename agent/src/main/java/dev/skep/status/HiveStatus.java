@@ -112,6 +112,7 @@ public record HiveStatus(
      * @param lastHeardMs milliseconds since its last heartbeat (0 for this node)
      * @param clients  client connections on its proxy ports; null when unknown (its agent did not say)
      * @param opsPerSec commands per second through its proxy; null when unknown
+     * @param version  the Skep version its agent runs; empty when unknown (an agent too old to say)
      */
     public record Member(
             Endpoint node,
@@ -130,20 +131,33 @@ public record HiveStatus(
             boolean alive,
             long lastHeardMs,
             Integer clients,
-            Double opsPerSec) {
+            Double opsPerSec,
+            String version) {
+
+        public Member {
+            version = version == null ? "" : version;
+        }
 
         /** A member whose traffic is not known (the election's view: traffic is added by the HTTP side). */
         public Member(Endpoint node, Endpoint redis, int httpPort, NodeState state, long epoch, Endpoint leader,
                 String redisRole, long replOffset, long lagBytes, boolean linkUp, long redisProcessId,
+                String redisRunId, boolean self, boolean alive, long lastHeardMs, String version) {
+            this(node, redis, httpPort, state, epoch, leader, redisRole, replOffset, lagBytes, linkUp, redisProcessId,
+                    redisRunId, self, alive, lastHeardMs, null, null, version);
+        }
+
+        /** A member whose traffic and version are not known. */
+        public Member(Endpoint node, Endpoint redis, int httpPort, NodeState state, long epoch, Endpoint leader,
+                String redisRole, long replOffset, long lagBytes, boolean linkUp, long redisProcessId,
                 String redisRunId, boolean self, boolean alive, long lastHeardMs) {
             this(node, redis, httpPort, state, epoch, leader, redisRole, replOffset, lagBytes, linkUp, redisProcessId,
-                    redisRunId, self, alive, lastHeardMs, null, null);
+                    redisRunId, self, alive, lastHeardMs, null, null, "");
         }
 
         /** This member with {@code t} as its traffic. */
         public Member withTraffic(Traffic t) {
             return new Member(node, redis, httpPort, state, epoch, leader, redisRole, replOffset, lagBytes, linkUp,
-                    redisProcessId, redisRunId, self, alive, lastHeardMs, t.clients(), t.opsPerSec());
+                    redisProcessId, redisRunId, self, alive, lastHeardMs, t.clients(), t.opsPerSec(), version);
         }
     }
 }

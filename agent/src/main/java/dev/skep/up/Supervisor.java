@@ -132,7 +132,7 @@ public final class Supervisor implements AutoCloseable {
         }
         for (ProcessHandle p : targets) {
             if (p.isAlive()) {
-                say(children.get(0).spec.kind() + " pid " + p.pid() + " ignored SIGTERM for "
+                say(children.get(0).spec().kind() + " pid " + p.pid() + " ignored SIGTERM for "
                         + stopGrace.toMillis() + " ms: SIGKILL");
                 p.destroyForcibly();
             }
@@ -159,7 +159,7 @@ public final class Supervisor implements AutoCloseable {
 
     /** One supervised child: its spec and its current process. */
     public final class Child {
-        private final ChildSpec spec;
+        private ChildSpec spec; // guarded by this
         private Process process;
         private long startedNanos;
         private int quickExits;
@@ -169,8 +169,20 @@ public final class Supervisor implements AutoCloseable {
             this.spec = spec;
         }
 
-        public ChildSpec spec() {
+        public synchronized ChildSpec spec() {
             return spec;
+        }
+
+        /**
+         * Makes the next start (after this process exits) run {@code next} instead: what a rolling upgrade does
+         * to a container, whose next start runs the new image. The running process is left alone.
+         */
+        public synchronized void startNextWith(ChildSpec next) {
+            if (!next.node().equals(spec.node()) || !next.kind().equals(spec.kind())) {
+                throw new IllegalArgumentException("another child: " + next.node() + " " + next.kind()
+                        + " (this one: " + spec.node() + " " + spec.kind() + ")");
+            }
+            spec = next;
         }
 
         /** PID of the current process (the last one started; it may have exited since). */
@@ -222,8 +234,8 @@ public final class Supervisor implements AutoCloseable {
                     }
                 }
             }
-            String note = spec.restartNote().isEmpty() ? "" : " " + spec.restartNote();
-            say(spec.node() + ": " + spec.kind() + " (pid " + p.pid() + ") exited with code " + p.exitValue()
+            String note = spec().restartNote().isEmpty() ? "" : " " + spec().restartNote();
+            say(spec().node() + ": " + spec().kind() + " (pid " + p.pid() + ") exited with code " + p.exitValue()
                     + ", restarting" + note + " in " + seconds(delay));
             try {
                 restarts.schedule(this::restart, delay.toMillis(), TimeUnit.MILLISECONDS);
@@ -250,7 +262,7 @@ public final class Supervisor implements AutoCloseable {
                     return;
                 }
             }
-            say(spec.node() + ": " + spec.kind() + " restarted (pid " + pid() + ")");
+            say(spec().node() + ": " + spec().kind() + " restarted (pid " + pid() + ")");
         }
 
         /** Marks the child stopping (no more restarts) and returns its live process and descendants. */

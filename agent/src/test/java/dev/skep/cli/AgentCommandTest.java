@@ -60,4 +60,14 @@ class AgentCommandTest {
         assertThatThrownBy(() -> parse("--master-name", "")).isInstanceOf(CommandLine.ParameterException.class)
                 .hasMessageStartingWith("--master-name: empty");
     }
+
+    @Test
+    void versionNamesTheBuildsVersion() {
+        java.io.StringWriter out = new java.io.StringWriter();
+        CommandLine cl = SkepCommand.commandLine();
+        cl.setOut(new java.io.PrintWriter(out));
+        assertThat(cl.execute("--version")).isZero();
+        // the version Maven wrote into the build (the project's, e.g. 0.2.0-SNAPSHOT), never a placeholder
+        assertThat(out.toString().strip()).matches("skep \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?");
+    }
 }

@@ -59,4 +59,25 @@ class StatusTableTest {
         HiveStatus back = StatusJson.read(new String(StatusJson.write(s), java.nio.charset.StandardCharsets.UTF_8));
         assertThat(StatusTable.render(back, ZoneOffset.UTC)).isEqualTo(StatusTable.render(s, ZoneOffset.UTC));
     }
+
+    @Test
+    void aHiveInTheMiddleOfARollingUpgradeSaysWhichVersionsRun() {
+        HiveStatus s = CannedHiveStatus.threeNodes(true, "");
+        List<HiveStatus.Member> members = new java.util.ArrayList<>();
+        String[] versions = {"0.2.0", "", "0.2.0"};
+        for (int i = 0; i < 3; i++) {
+            HiveStatus.Member m = s.members().get(i);
+            members.add(new HiveStatus.Member(m.node(), m.redis(), m.httpPort(), m.state(), m.epoch(), m.leader(),
+                    m.redisRole(), m.replOffset(), m.lagBytes(), m.linkUp(), m.redisProcessId(), m.redisRunId(),
+                    m.self(), true, m.lastHeardMs(), versions[i]));
+        }
+        HiveStatus mixed = new HiveStatus(s.node(), s.state(), s.epoch(), s.leader(), s.master(), s.ready(),
+                s.readyReason(), members, s.events(), 0);
+        assertThat(StatusTable.render(mixed, ZoneOffset.UTC).lines())
+                .contains("versions: 0.2.0 x2, older than 0.2 x1");
+        // one version: no line about it
+        assertThat(StatusTable.render(s, ZoneOffset.UTC)).doesNotContain("versions:");
+        HiveStatus back = StatusJson.read(new String(StatusJson.write(mixed), java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(back.members()).extracting(HiveStatus.Member::version).containsExactly("0.2.0", "", "0.2.0");
+    }
 }

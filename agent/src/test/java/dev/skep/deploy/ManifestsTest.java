@@ -52,6 +52,11 @@ class ManifestsTest {
                 "auth.agentUser=skep", "--set", "auth.aclUsers[0]=app on >secret +@read", "--set",
                 "serviceMonitor.enabled=true", "--set", "workload=StatefulSet"), Map.of());
         assertThat(tls.code).as("helm lint --strict with TLS and ACL users:\n" + tls.out).isZero();
+        Result options = run(List.of(helm(), "lint", "--strict", CHART.toString(), "--set", "workload=StatefulSet",
+                "--set", "persistence.enabled=true", "--set", "networkPolicy.enabled=true", "--set",
+                "prometheusRule.enabled=true", "--set", "grafanaDashboard.enabled=true", "--set",
+                "serviceMonitor.enabled=true", "--set", "podDisruptionBudget.minAvailable=2"), Map.of());
+        assertThat(options.code).as("helm lint --strict with every optional object:\n" + options.out).isZero();
     }
 
     @Test
@@ -453,6 +458,249 @@ class ManifestsTest {
         } finally {
             admin.close();
         }
+    }
+
+    /**
+     * The optional objects are absent by default and, when on, select exactly this release: the ServiceMonitor the
+     * peers Service alone (every pod once, ready or not), the PrometheusRule the series of that Service's targets, the
+     * dashboard ConfigMap carries the repository's JSON with the label Grafana's sidecar looks for.
+     */
+    @Test
+    @Needs(Need.HELM)
+    void monitoringObjectsAreOptionalAndSelectThisRelease() throws Exception {
+        KubeManifests defaults = KubeManifests.read(KubeManifests.COMMITTED);
+        for (String kind : List.of("ServiceMonitor", "PrometheusRule", "ConfigMap", "NetworkPolicy")) {
+            assertThat(defaults.ofKind(kind)).as(kind + " by default").isEmpty();
+        }
+
+        KubeManifests m = render("--namespace", "cache", "--set", "serviceMonitor.enabled=true", "--set",
+                "prometheusRule.enabled=true", "--set", "grafanaDashboard.enabled=true", "--set",
+                "prometheusRule.labels.release=kps", "--set", "prometheusRule.alertLabels.team=cache", "--set",
+                "grafanaDashboard.annotations.grafana_folder=Redis");
+        Map<String, Object> monitor = m.ofKind("ServiceMonitor").get(0);
+        Map<String, Object> wanted = map(map(monitor, "spec"), "selector");
+        List<String> selected = m.ofKind("Service").stream().filter(svc -> map(map(svc, "metadata"), "labels")
+                .entrySet().containsAll(map(wanted, "matchLabels").entrySet()))
+                .map(svc -> map(svc, "metadata").get("name").toString()).toList();
+        assertThat(selected).as("Services the ServiceMonitor selects").containsExactly("skep-peers");
+        Map<String, Object> endpoint = list(map(monitor, "spec"), "endpoints").get(0);
+        assertThat(endpoint).containsEntry("port", "http").containsEntry("path", "/metrics");
+        assertThat(list(map(m.get("Service", "skep-peers"), "spec"), "ports")).anyMatch(p -> "http".equals(p.get("name")));
+
+        // prometheus-operator names a target's job after its Service: the rules select those series
+        Map<String, Object> rule = m.ofKind("PrometheusRule").get(0);
+        assertThat(map(map(rule, "metadata"), "labels")).containsEntry("release", "kps");
+        List<Map<String, Object>> rules = list(list(map(rule, "spec"), "groups").get(0), "rules");
+        assertThat(rules).extracting(r -> r.get("alert")).contains("SkepNoMaster", "SkepMultipleMasters",
+                "SkepAgentDown", "SkepMembersMissing", "SkepNodeNotReady", "SkepReplicaLagging",
+                "SkepFrequentFailovers", "SkepWritesRefused", "SkepPeerMessagesRejected", "SkepMixedVersions")
+                .doesNotContain("SkepCertificateExpiresSoon");
+        for (Map<String, Object> r : rules) {
+            assertThat(r.get("expr").toString()).as(r.get("alert").toString())
+                    .contains("namespace=\"cache\", job=\"skep-peers\"");
+            assertThat(map(r, "labels")).as(r.get("alert").toString()).containsKey("severity")
+                    .containsEntry("team", "cache");
+            assertThat(map(r, "annotations")).containsKeys("summary", "description");
+        }
+        assertThat(rules.stream().filter(r -> r.get("alert").equals("SkepMembersMissing")).findFirst().orElseThrow()
+                .get("expr").toString()).endsWith("< 3");
+
+        Map<String, Object> dashboard = m.get("ConfigMap", "skep-dashboard");
+        assertThat(map(map(dashboard, "metadata"), "labels")).containsEntry("grafana_dashboard", "1");
+        assertThat(map(map(dashboard, "metadata"), "annotations")).containsEntry("grafana_folder", "Redis");
+        String json = map(dashboard, "data").get("skep.json").toString();
+        assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(json))
+                .isEqualTo(new com.fasterxml.jackson.databind.ObjectMapper().readTree(DASHBOARD.toFile()));
+
+        // with TLS the certificate's expiry is watched; an alert can be left out; a selector of one's own
+        KubeManifests tls = render("--set", "prometheusRule.enabled=true", "--set", "tls.enabled=true", "--set",
+                "tls.existingSecret=x", "--set", "prometheusRule.disabled={SkepFrequentFailovers}", "--set",
+                "prometheusRule.selector=cluster=\"eu\"\\,service=\"redis\"");
+        List<Map<String, Object>> tlsRules = list(list(map(tls.ofKind("PrometheusRule").get(0), "spec"), "groups").get(0),
+                "rules");
+        assertThat(tlsRules).extracting(r -> r.get("alert")).contains("SkepCertificateExpiresSoon")
+                .doesNotContain("SkepFrequentFailovers");
+        assertThat(tlsRules).allSatisfy(r -> assertThat(r.get("expr").toString()).contains("cluster=\"eu\",service=\"redis\""));
+    }
+
+    /**
+     * The NetworkPolicy opens the peer, redis and admin ports to the hive's own pods, the client ports (and redis, for
+     * Sentinel-aware clients) to the clients given, the admin port to the metrics source, each by a port name the pod
+     * really has.
+     */
+    @Test
+    @Needs(Need.HELM)
+    void networkPolicyOpensEachPortToWhoNeedsIt() throws Exception {
+        KubeManifests m = render("--set", "networkPolicy.enabled=true", "--set", "tls.enabled=true", "--set",
+                "tls.existingSecret=x", "--set", "networkPolicy.clients[0].namespaceSelector.matchLabels.team=shop",
+                "--set", "networkPolicy.metrics[0].namespaceSelector.matchLabels.name=monitoring");
+        Map<String, Object> spec = map(m.ofKind("NetworkPolicy").get(0), "spec");
+        Map<String, Object> podLabels = map(map(map(map(m.ofKind("Deployment").get(0), "spec"), "template"), "metadata"),
+                "labels");
+        assertThat(podLabels.entrySet()).containsAll(map(map(spec, "podSelector"), "matchLabels").entrySet());
+        assertThat(strings(spec.get("policyTypes"))).containsExactly("Ingress");
+        Set<String> podPorts = new HashSet<>(KubeManifests.ports(m.container("skep")).keySet());
+        podPorts.addAll(KubeManifests.ports(m.container("redis")).keySet());
+
+        List<Map<String, Object>> ingress = list(spec, "ingress");
+        for (Map<String, Object> rule : ingress) {
+            assertThat(podPorts).as("named ports of the NetworkPolicy").containsAll(policyPorts(rule));
+        }
+        Map<String, Object> hive = ingress.get(0);
+        assertThat(map(map(list(hive, "from").get(0), "podSelector"), "matchLabels")).isEqualTo(podLabels);
+        assertThat(policyPorts(hive)).containsExactlyInAnyOrder("peer", "redis", "http");
+        Map<String, Object> clients = ingress.get(1);
+        assertThat(policyPorts(clients)).containsExactlyInAnyOrder("write", "read", "sentinel", "write-tls", "read-tls",
+                "sentinel-tls", "redis");
+        assertThat(list(clients, "from").toString()).contains("team=shop");
+        Map<String, Object> metrics = ingress.get(2);
+        assertThat(policyPorts(metrics)).containsExactly("http");
+        assertThat(list(metrics, "from").toString()).contains("name=monitoring");
+
+        // no clients given: from anywhere; redis kept to the hive on request
+        KubeManifests open = render("--set", "networkPolicy.enabled=true", "--set", "networkPolicy.clientsReachRedis=false");
+        List<Map<String, Object>> openIngress = list(map(open.ofKind("NetworkPolicy").get(0), "spec"), "ingress");
+        assertThat(openIngress.get(1)).doesNotContainKey("from");
+        assertThat(policyPorts(openIngress.get(1))).containsExactlyInAnyOrder("write", "read", "sentinel");
+        assertThat(openIngress.get(2)).doesNotContainKey("from");
+    }
+
+    /**
+     * Placement: a soft zone spread by default, with the pods' own labels; off, hard, or more constraints on request;
+     * an affinity of one's own replaces the anti-affinity; the budget's two forms.
+     */
+    @Test
+    @Needs(Need.HELM)
+    void placementAndDisruptionOptions() throws Exception {
+        KubeManifests defaults = KubeManifests.read(KubeManifests.COMMITTED);
+        Map<String, Object> podLabels = map(map(map(map(defaults.ofKind("Deployment").get(0), "spec"), "template"),
+                "metadata"), "labels");
+        List<Map<String, Object>> spread = list(defaults.podSpec(), "topologySpreadConstraints");
+        assertThat(spread).hasSize(1);
+        assertThat(spread.get(0)).containsEntry("topologyKey", "topology.kubernetes.io/zone")
+                .containsEntry("whenUnsatisfiable", "ScheduleAnyway").containsEntry("maxSkew", 1);
+        assertThat(podLabels).isEqualTo(map(map(spread.get(0), "labelSelector"), "matchLabels"));
+        Map<String, Object> pdb = map(defaults.ofKind("PodDisruptionBudget").get(0), "spec");
+        assertThat(pdb).containsEntry("maxUnavailable", 1).doesNotContainKey("minAvailable");
+        assertThat(podLabels).isEqualTo(map(map(pdb, "selector"), "matchLabels"));
+
+        KubeManifests off = render("--set", "topologySpread.whenUnsatisfiable=", "--set", "podAntiAffinity=none");
+        assertThat(off.podSpec()).doesNotContainKeys("topologySpreadConstraints", "affinity");
+
+        KubeManifests more = render("--set", "topologySpread.whenUnsatisfiable=DoNotSchedule", "--set",
+                "topologySpreadConstraints[0].maxSkew=2", "--set",
+                "topologySpreadConstraints[0].topologyKey=kubernetes.io/hostname", "--set",
+                "topologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway", "--set",
+                "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]"
+                        + ".matchExpressions[0].key=pool", "--set",
+                "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]"
+                        + ".matchExpressions[0].operator=Exists", "--set", "podDisruptionBudget.minAvailable=2",
+                "--set", "podDisruptionBudget.unhealthyPodEvictionPolicy=AlwaysAllow", "--set", "priorityClassName=high",
+                "--set", "nodeSelector.disk=ssd", "--set", "tolerations[0].key=redis", "--set",
+                "tolerations[0].operator=Exists");
+        List<Map<String, Object>> constraints = list(more.podSpec(), "topologySpreadConstraints");
+        assertThat(constraints).extracting(c -> c.get("whenUnsatisfiable")).containsExactly("DoNotSchedule", "ScheduleAnyway");
+        assertThat(map(map(constraints.get(1), "labelSelector"), "matchLabels")).isEqualTo(podLabels);
+        assertThat(map(more.podSpec(), "affinity")).containsOnlyKeys("nodeAffinity");
+        assertThat(map(more.ofKind("PodDisruptionBudget").get(0), "spec")).containsEntry("minAvailable", 2)
+                .containsEntry("unhealthyPodEvictionPolicy", "AlwaysAllow").doesNotContainKey("maxUnavailable");
+        assertThat(more.podSpec()).containsEntry("priorityClassName", "high");
+        assertThat(map(more.podSpec(), "nodeSelector")).containsEntry("disk", "ssd");
+        assertThat(list(more.podSpec(), "tolerations").get(0)).containsEntry("key", "redis");
+
+        for (List<String> bad : List.of(List.of("podAntiAffinity=preferred", "podAntiAffinity: preferred"),
+                List.of("topologySpread.whenUnsatisfiable=Maybe", "topologySpread.whenUnsatisfiable: Maybe"))) {
+            Result r = run(List.of(helm(), "template", "skep", CHART.toString(), "--set", bad.get(0)), Map.of());
+            assertThat(r.code).as(bad.get(0)).isNotZero();
+            assertThat(r.out).contains(bad.get(1));
+        }
+    }
+
+    /**
+     * Both containers run as non-root on a read-only root filesystem with no capabilities (what the "restricted" Pod
+     * Security Standard asks), and each has the writable directories it needs: redis its working directory, the agent
+     * /tmp (java.io.tmpdir: where Netty extracts its native transport and tcnative libraries, the JVM its perf data).
+     */
+    @Test
+    void bothContainersAreRestrictedAndHaveTheWritableDirectoriesTheyNeed() throws IOException {
+        KubeManifests m = KubeManifests.read(KubeManifests.COMMITTED);
+        Map<String, Object> pod = m.podSpec();
+        Map<String, Object> podSecurity = map(pod, "securityContext");
+        assertThat(podSecurity).containsEntry("runAsNonRoot", true);
+        assertThat(((Number) podSecurity.get("runAsUser")).intValue()).isPositive();
+        assertThat(map(podSecurity, "seccompProfile")).containsEntry("type", "RuntimeDefault");
+        for (String c : List.of("redis", "skep")) {
+            Map<String, Object> security = map(m.container(c), "securityContext");
+            assertThat(security).as(c).containsEntry("readOnlyRootFilesystem", true)
+                    .containsEntry("allowPrivilegeEscalation", false);
+            assertThat(map(security, "capabilities").get("drop").toString()).as(c).contains("ALL");
+            assertThat(security).as(c).doesNotContainKeys("privileged", "runAsUser");
+        }
+        assertThat(writableMount(m, "redis", "/data")).containsKey("emptyDir");
+        assertThat(writableMount(m, "skep", "/tmp")).containsKey("emptyDir");
+        // nothing moves java.io.tmpdir (or Netty's work directory) off the writable /tmp
+        String javaOptions = m.environment(m.container("skep"), "10.1.2.3").get("JAVA_TOOL_OPTIONS");
+        assertThat(javaOptions).doesNotContain("java.io.tmpdir", "io.netty.native.workdir");
+    }
+
+    /**
+     * persistence: redis's working directory is a claim of the StatefulSet's, redis saves RDB snapshots (and an AOF
+     * on request) there; without it, an emptyDir and no persistence at all; a Deployment cannot have it.
+     */
+    @Test
+    @Needs(Need.HELM)
+    void persistenceKeepsRedisDataOnAClaimOfTheStatefulSet() throws Exception {
+        KubeManifests m = render("--set", "workload=StatefulSet", "--set", "persistence.enabled=true", "--set",
+                "persistence.size=20Gi", "--set", "persistence.storageClass=fast", "--set",
+                "persistence.retentionPolicy.whenScaled=Delete");
+        Map<String, Object> sts = map(m.ofKind("StatefulSet").get(0), "spec");
+        List<Map<String, Object>> claims = list(sts, "volumeClaimTemplates");
+        assertThat(claims).hasSize(1);
+        Map<String, Object> claim = claims.get(0);
+        assertThat(map(claim, "metadata").get("name")).isEqualTo("redis-data");
+        assertThat(map(claim, "spec")).containsEntry("storageClassName", "fast");
+        assertThat(map(map(map(claim, "spec"), "resources"), "requests")).containsEntry("storage", "20Gi");
+        assertThat(map(sts, "persistentVolumeClaimRetentionPolicy")).containsEntry("whenScaled", "Delete");
+        assertThat(list(m.podSpec(), "volumes")).noneMatch(v -> "redis-data".equals(v.get("name")));
+        Map<String, Object> mount = list(m.container("redis"), "volumeMounts").stream()
+                .filter(v -> "redis-data".equals(v.get("name"))).findFirst().orElseThrow();
+        assertThat(mount).containsEntry("mountPath", "/data").doesNotContainKey("readOnly");
+        String args = String.join(" ", KubeManifests.commandLine(m.container("redis"), Map.of()));
+        assertThat(args).contains("--save 3600 1 300 100 60 10000 --appendonly no",
+                "--replicaof 127.0.0.1 1 --min-replicas-to-write 1000000");
+        assertThat(String.join(" ", KubeManifests.commandLine(render("--set", "workload=StatefulSet", "--set",
+                "persistence.enabled=true", "--set", "persistence.appendonly=true", "--set", "persistence.storageClass=-")
+                .container("redis"), Map.of()))).contains("--appendonly yes");
+        assertThat(map(list(map(render("--set", "workload=StatefulSet", "--set", "persistence.enabled=true", "--set",
+                "persistence.storageClass=-").ofKind("StatefulSet").get(0), "spec"), "volumeClaimTemplates").get(0),
+                "spec")).containsEntry("storageClassName", "");
+
+        KubeManifests none = render("--set", "workload=StatefulSet");
+        assertThat(map(none.ofKind("StatefulSet").get(0), "spec")).doesNotContainKey("volumeClaimTemplates");
+        assertThat(String.join(" ", KubeManifests.commandLine(none.container("redis"), Map.of())))
+                .contains("--save  --appendonly no");
+
+        Result deployment = run(List.of(helm(), "template", "skep", CHART.toString(), "--set", "persistence.enabled=true"),
+                Map.of());
+        assertThat(deployment.code).isNotZero();
+        assertThat(deployment.out).contains("persistence.enabled needs workload=StatefulSet");
+    }
+
+    /** The Grafana dashboard in the repository (the chart's ConfigMap carries it). */
+    static final Path DASHBOARD = CHART.resolve("dashboards/skep.json");
+
+    /** The port names of one NetworkPolicy ingress rule. */
+    private static List<String> policyPorts(Map<String, Object> rule) {
+        return list(rule, "ports").stream().map(p -> p.get("port").toString()).toList();
+    }
+
+    /** The volume mounted at {@code path} in {@code container}, which must not be read-only. */
+    private static Map<String, Object> writableMount(KubeManifests m, String container, String path) {
+        Map<String, Object> mount = list(m.container(container), "volumeMounts").stream()
+                .filter(v -> path.equals(v.get("mountPath"))).findFirst()
+                .orElseThrow(() -> new AssertionError(container + " mounts nothing at " + path));
+        assertThat(mount.get("readOnly")).as(container + " " + path).isNotEqualTo(true);
+        return volume(m, mount.get("name").toString());
     }
 
     /** Where the chart mounts the TLS Secret. */

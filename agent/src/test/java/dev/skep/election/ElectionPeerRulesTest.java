@@ -41,6 +41,34 @@ class ElectionPeerRulesTest {
     }
 
     @Test
+    void aNodeWhoseRedisCannotLoadTheLeadersFullSyncDoesNotReplicateItAndSaysWhyOnce() {
+        Node a = new Node(A);
+        RedisSnapshot valkey = new RedisSnapshot("run-a", 1, "valkey 8.1.1", RedisRole.MASTER, null, 0, false, false, 0,
+                0, 0);
+        a.probe(valkey);
+        a.at(2 * HB).hear(withRedisVersion(leading(B, 7, 500), "redis 8.0.2"));
+        String why = "local valkey 8.1.1 cannot replicate the master's redis 8.0.2: a full sync sends RDB format 12 and "
+                + "valkey 8.1.1 loads up to 11 (run the same server on every node, or upgrade the replicas first)";
+        assertThat(a.election.state()).isEqualTo(NodeState.FOLLOWING);
+        assertThat(a.effects).as("not pointed at a master whose sync would fail for ever")
+                .noneMatch(e -> e instanceof Effect.Follow);
+        assertThat(a.effects).contains(new Effect.Record("incompatible-master", why + "; not replicating leader " + B));
+        assertThat(a.election.notReadyReason()).isEqualTo(why);
+
+        a.later(HB).probe(valkey);
+        a.later(HB).hear(withRedisVersion(leading(B, 7, 600), "redis 8.0.2"));
+        assertThat(a.seen.stream().filter(e -> e instanceof Effect.Follow)).isEmpty();
+        assertThat(a.seen.stream().filter(e -> e instanceof Effect.Record r && r.kind().equals("incompatible-master")))
+                .as("said once").hasSize(1);
+
+        // the leader's redis is replaced by one ours can load (a Valkey, or a Redis up to 7.2): replicated at once
+        a.later(HB).hear(withRedisVersion(leading(B, 7, 700), "redis 7.0.15"));
+        a.later(HB).probe(valkey);
+        assertThat(a.effects).contains(new Effect.Follow(redisOf(B), "local redis is not replicating leader " + B));
+        assertThat(a.election.notReadyReason()).isEqualTo("local redis is not yet in sync with leader " + B);
+    }
+
+    @Test
     void aNodeWithNoLeaderToFollowProposesOnlyOnceItHasListenedForAPeerTimeout() {
         Node a = new Node(A);
         a.probe(master("run-a", 100));
@@ -281,6 +309,13 @@ class ElectionPeerRulesTest {
 
     private static NodeStatus leading(Endpoint node, long epoch, long offset) {
         return status(node, NodeState.LEADING, epoch, node, 0, offset);
+    }
+
+    private static NodeStatus withRedisVersion(NodeStatus s, String redisVersion) {
+        return new NodeStatus(s.node(), s.redis(), s.httpPort(), s.state(), s.epoch(), s.leader(), s.since(), s.offset(),
+                s.tainted(), s.redisRole(), s.linkUp(), s.redisRunId(), s.redisProcessId(), s.sentAtMillis(),
+                s.handoverTo(), s.handoverOffset(), s.masterSinceOffset(), s.leaderHeardAgoMs(), s.replId(), s.dataEpoch(),
+                s.replId2(), s.histories(), "0.2.0", redisVersion);
     }
 
     private static NodeStatus proposing(Endpoint node, long offset, long since) {

@@ -39,7 +39,9 @@ class PeerCodecTest {
                 "2f8c1e9d0a7b4c3e5f6a8b9c0d1e2f3a4b5c6d7e",
                 1_796_585_191_000L,
                 "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b",
-                histories(2));
+                histories(2),
+                "0.2.0-\u00e9",
+                "valkey 8.1.1");
     }
 
     /** {@code n} leaders' histories, oldest first. */
@@ -51,7 +53,13 @@ class PeerCodecTest {
         return h;
     }
 
-    /** The bytes of the histories appended last. */
+    /** The bytes of the agent's and its redis's versions, appended last. */
+    static int versionBytes(NodeStatus s) {
+        return 2 + s.agentVersion().getBytes(StandardCharsets.UTF_8).length + 2
+                + s.redisVersion().getBytes(StandardCharsets.UTF_8).length;
+    }
+
+    /** The bytes of the histories, appended before the version. */
     static int historiesBytes(NodeStatus s) {
         int n = 4;
         for (String id : s.histories().keySet()) {
@@ -167,10 +175,11 @@ class PeerCodecTest {
         for (byte[] secret : new byte[][] {null, SECRET}) {
             byte[] frame = PeerCodec.encode(full(), secret);
             // the lengths that are whole: senders from before the appended fields (no HMAC to break)
-            int beforeHistories = frame.length - historiesBytes(full());
+            int beforeVersion = frame.length - versionBytes(full());
+            int beforeHistories = beforeVersion - historiesBytes(full());
             int olderSender = beforeHistories - replicationBytes(full());
             for (int len = 0; len < frame.length; len++) {
-                if (secret == null && (len == olderSender || len == beforeHistories)) {
+                if (secret == null && (len == olderSender || len == beforeHistories || len == beforeVersion)) {
                     continue;
                 }
                 byte[] cut = Arrays.copyOf(frame, len);
@@ -184,8 +193,8 @@ class PeerCodecTest {
     @Test
     void truncationInsideTheBodyNamesTheField() {
         byte[] frame = PeerCodec.encode(sparse(), null);
-        // the histories' count (4 bytes), replId2 (2) and the last byte of dataEpoch
-        byte[] cut = Arrays.copyOf(frame, frame.length - 7);
+        // the versions (2 + 2 bytes), the histories' count (4), replId2 (2) and the last byte of dataEpoch
+        byte[] cut = Arrays.copyOf(frame, frame.length - 11);
         assertThatThrownBy(() -> PeerCodec.decode(cut, null))
                 .isInstanceOf(PeerCodecException.class)
                 .hasMessageStartingWith("truncated at field 'dataEpoch' offset");
@@ -204,7 +213,7 @@ class PeerCodecTest {
     void aFrameOfASenderBeforeTheAppendedFieldsHasTheirNeutralValues() throws PeerCodecException {
         NodeStatus status = full();
         byte[] frame = PeerCodec.encode(status, null);
-        int appended = replicationBytes(status) + historiesBytes(status);
+        int appended = replicationBytes(status) + historiesBytes(status) + versionBytes(status);
         NodeStatus old = (NodeStatus) PeerCodec.decode(Arrays.copyOf(frame, frame.length - appended), null);
         assertThat(old.replId()).isEmpty();
         assertThat(old.dataEpoch()).isZero();
@@ -217,10 +226,21 @@ class PeerCodecTest {
     void aFrameOfASenderBeforeTheHistoriesHasNone() throws PeerCodecException {
         NodeStatus status = full();
         byte[] frame = PeerCodec.encode(status, null);
-        NodeStatus old = (NodeStatus) PeerCodec.decode(Arrays.copyOf(frame, frame.length - historiesBytes(status)), null);
+        int cut = historiesBytes(status) + versionBytes(status);
+        NodeStatus old = (NodeStatus) PeerCodec.decode(Arrays.copyOf(frame, frame.length - cut), null);
         assertThat(old.histories()).isEmpty();
         assertThat(old.replId2()).isEqualTo(status.replId2());
         assertThat(old.dataEpoch()).isEqualTo(status.dataEpoch());
+    }
+
+    @Test
+    void aFrameOfASenderBeforeTheVersionSaysNone() throws PeerCodecException {
+        NodeStatus status = full();
+        byte[] frame = PeerCodec.encode(status, null);
+        NodeStatus old = (NodeStatus) PeerCodec.decode(Arrays.copyOf(frame, frame.length - versionBytes(status)), null);
+        assertThat(old.agentVersion()).isEmpty();
+        assertThat(old.redisVersion()).isEmpty();
+        assertThat(old.histories()).isEqualTo(status.histories());
     }
 
     @Test
@@ -229,7 +249,7 @@ class PeerCodecTest {
         NodeStatus many = new NodeStatus(f.node(), f.redis(), f.httpPort(), f.state(), f.epoch(), f.leader(), f.since(),
                 f.offset(), f.tainted(), f.redisRole(), f.linkUp(), f.redisRunId(), f.redisProcessId(), f.sentAtMillis(),
                 f.handoverTo(), f.handoverOffset(), f.masterSinceOffset(), f.leaderHeardAgoMs(), f.replId(), f.dataEpoch(),
-                f.replId2(), histories(NodeStatus.MAX_HISTORIES + 3));
+                f.replId2(), histories(NodeStatus.MAX_HISTORIES + 3), f.agentVersion(), f.redisVersion());
         NodeStatus decoded = (NodeStatus) PeerCodec.decode(PeerCodec.encode(many, null), null);
         assertThat(decoded.histories()).hasSize(NodeStatus.MAX_HISTORIES)
                 .doesNotContainKey(String.format("%040x", 3))
@@ -241,7 +261,7 @@ class PeerCodecTest {
     void moreHistoriesThanAllowedAreRejected() {
         NodeStatus status = full();
         byte[] frame = PeerCodec.encode(status, null);
-        int count = frame.length - historiesBytes(status);
+        int count = frame.length - versionBytes(status) - historiesBytes(status);
         frame[count + 3] = (byte) (NodeStatus.MAX_HISTORIES + 1); // big-endian int: the count's last byte
         assertThatThrownBy(() -> PeerCodec.decode(frame, null))
                 .isInstanceOf(PeerCodecException.class)

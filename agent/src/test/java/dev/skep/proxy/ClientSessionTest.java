@@ -175,6 +175,30 @@ class ClientSessionTest {
     }
 
     @Test
+    void clientCapaIsAnsweredByTheProxyAndNeverReachesRedisSoNoReplicaRedirectsAroundIt() {
+        bench = new SessionBench(SessionBench.settings(""), Port.READ).master(PEER_A, A);
+        bench.send(cmd("CLIENT", "CAPA", "redirect") + cmd("GET", "a"));
+        assertThat(bench.received()).isEqualTo("+OK\r\n");
+        SessionBench.Conn redis = bench.with(A);
+        assertThat(redis.sent()).as("only the read").isEqualTo(cmd("GET", "a"));
+        redis.reply("$1\r\nv\r\n");
+        assertThat(bench.received()).isEqualTo("$1\r\nv\r\n");
+    }
+
+    @Test
+    void clientCapaOnADedicatedConnectionIsAnsweredInItsTurn() {
+        bench = SessionBench.writePort().master(PEER_A, A);
+        bench.send(cmd("MULTI") + cmd("CLIENT", "CAPA", "redirect") + cmd("EXEC"));
+        SessionBench.Conn dedicated = bench.with(A);
+        assertThat(dedicated.sent()).as("MULTI, not the CAPA").isEqualTo(cmd("MULTI"));
+        assertThat(bench.received()).as("nothing before MULTI's reply").isEmpty();
+        dedicated.reply("+OK\r\n");
+        assertThat(dedicated.sent()).isEqualTo(cmd("EXEC"));
+        dedicated.reply("*0\r\n");
+        assertThat(bench.received()).isEqualTo("+OK\r\n+OK\r\n*0\r\n");
+    }
+
+    @Test
     void theReadPortRefusesWritesAsAReplicaWould() {
         bench = new SessionBench(SessionBench.settings(""), Port.READ).master(PEER_A, A);
         bench.send(cmd("SET", "k", "v"));

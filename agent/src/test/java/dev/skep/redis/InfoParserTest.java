@@ -17,7 +17,7 @@ class InfoParserTest {
         assertThat(s.role()).isEqualTo(RedisRole.MASTER);
         assertThat(s.runId()).isEqualTo("6eb77ddd83ffd5c19125691c5d60b5d0089f1ebb");
         assertThat(s.processId()).isEqualTo(3574);
-        assertThat(s.version()).isEqualTo("7.0.15");
+        assertThat(s.version()).isEqualTo("redis 7.0.15");
         assertThat(s.connectedReplicas()).isEqualTo(2);
         assertThat(s.replOffset()).isEqualTo(577);
         assertThat(s.keys()).as("db0 keys=5 plus db3 keys=3").isEqualTo(8);

@@ -81,6 +81,20 @@ class SentinelCommandsTest {
     }
 
     @Test
+    void valkeysPrimaryNamesAnswerAsTheMasterOnes() {
+        // Valkey 8's Sentinel: GET-PRIMARY-ADDR-BY-NAME, PRIMARY, PRIMARIES, IS-PRIMARY-DOWN-BY-ADDR, same replies
+        assertThat(run("SENTINEL", "get-primary-addr-by-name", "mymaster"))
+                .isEqualTo(run("SENTINEL", "get-master-addr-by-name", "mymaster"));
+        assertThat(run("SENTINEL", "GET-PRIMARY-ADDR-BY-NAME", "nope")).isEqualTo("*-1\r\n");
+        assertThat(run("SENTINEL", "primary", "mymaster")).isEqualTo(run("SENTINEL", "master", "mymaster"));
+        assertThat(run("SENTINEL", "primary", "nope")).isEqualTo(run("SENTINEL", "master", "nope"));
+        assertThat(run("SENTINEL", "primaries")).isEqualTo(run("SENTINEL", "masters"));
+        assertThat(run("SENTINEL", "is-primary-down-by-addr", "127.0.0.1", "21379", "0", "*"))
+                .isEqualTo(run("SENTINEL", "is-master-down-by-addr", "127.0.0.1", "21379", "0", "*"));
+        assertThat(run("SENTINEL", "help")).contains("GET-PRIMARY-ADDR-BY-NAME");
+    }
+
+    @Test
     void masterFieldsAsSentinelWritesThem() {
         // Skep reports a quorum of 1 (no quorum: each node decides) and refreshes info as often as it hears
         String expected = CAPTURED_MASTER
@@ -322,7 +336,7 @@ class SentinelCommandsTest {
     @Test
     void helpListsWhatIsAnswered() {
         String help = run("SENTINEL", "HELP");
-        assertThat(help).startsWith("*26\r\n+SENTINEL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n")
+        assertThat(help).startsWith("*32\r\n+SENTINEL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n")
                 .contains("+GET-MASTER-ADDR-BY-NAME <master-name>\r\n").endsWith("+HELP\r\n+    Print this help.\r\n");
     }
 

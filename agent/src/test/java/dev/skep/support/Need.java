@@ -31,6 +31,13 @@ public enum Need {
             }
         }
     },
+    PROMTOOL("promtool, to check the chart's alerts (Debian's prometheus)",
+            "sudo apt-get install -y --no-install-recommends prometheus") {
+        @Override
+        boolean check() {
+            return onPath("promtool");
+        }
+    },
     CHROMIUM("Debian's chromium and chromium-driver", "sudo apt-get install -y chromium chromium-driver") {
         @Override
         boolean check() {
@@ -50,6 +57,15 @@ public enum Need {
                     ".cache/skep-tools/node/node_modules/ioredis"));
         }
     },
+    PODMAN("root with podman, nsenter and the images of .ci/build-images", ContainerImages.BUILD
+            + " (installs podman and builds the images from Debian's packages, about 3 minutes)") {
+        @Override
+        boolean check() {
+            return ROOT.present() && onPath("podman") && onPath("nsenter")
+                    && runs("podman", "image", "exists", ContainerImages.BASE_JRE)
+                    && runs("podman", "image", "exists", ContainerImages.REDIS_REPOSITORY + ":" + ContainerImages.REDIS_TAG);
+        }
+    },
     REDIS_SUITE("Redis 7.0.15's own test suite and tclsh",
             "sudo apt-get install -y tcl && bash .ci/fetch-redis-tests (or keep it in ../shared/redis-tests)") {
         @Override
@@ -58,7 +74,34 @@ public enum Need {
             Path cache = Path.of(System.getProperty("user.home"), ".cache/skep-tools/redis-7.0.15-tests.tar.gz");
             return onPath("tclsh") && (Files.exists(shared.normalize()) || Files.exists(cache));
         }
+    },
+    PREVIOUS_RELEASE("the previous release's jar, built from this checkout's history", "bash .ci/build-previous-release") {
+        @Override
+        boolean check() {
+            return Files.isRegularFile(previousReleaseJar());
+        }
     };
+
+    /**
+     * Where {@code .ci/build-previous-release} puts the jar of the release named in {@code .ci/previous-release}
+     * (read from the checkout's top directory, where the tests run).
+     */
+    public static Path previousReleaseJar() {
+        return Path.of(System.getProperty("user.home"), ".cache/skep-tools/releases",
+                "skep-" + previousReleaseVersion() + ".jar");
+    }
+
+    /** The version of the release before this one, from {@code .ci/previous-release}. */
+    public static String previousReleaseVersion() {
+        try {
+            return Files.readAllLines(Path.of(".ci/previous-release")).stream()
+                    .filter(l -> !l.isBlank() && !l.startsWith("#"))
+                    .map(l -> l.trim().split("\\s+")[0])
+                    .findFirst().orElseThrow(() -> new IllegalStateException(".ci/previous-release names no release"));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("reading .ci/previous-release (the tests run from the checkout's top)", e);
+        }
+    }
 
     /**
      * Set (to anything) by {@code .ci/run}: every tier must run, so a missing part is the test's own failure (with

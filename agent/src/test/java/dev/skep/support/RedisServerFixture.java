@@ -200,6 +200,10 @@ public final class RedisServerFixture implements AutoCloseable {
     }
 
     private void launchAndAwait() {
+        launchAndAwait(List.of());
+    }
+
+    private void launchAndAwait(List<String> moreArgs) {
         incarnation++;
         runDir = baseDir.resolve("run-" + incarnation);
         List<String> cmd = new ArrayList<>(List.of(executable.toString(),
@@ -213,6 +217,7 @@ public final class RedisServerFixture implements AutoCloseable {
             cmd.addAll(List.of("--tls-port", Integer.toString(port)));
         }
         cmd.addAll(extraArgs);
+        cmd.addAll(moreArgs);
         try {
             Files.createDirectories(runDir);
             process = new ProcessBuilder(cmd)
@@ -273,6 +278,25 @@ public final class RedisServerFixture implements AutoCloseable {
     }
 
     /** The address of this redis: 127.0.0.1 and its port. */
+    /**
+     * The server's name and version as INFO server gives them, e.g. {@code redis 7.0.15} or {@code valkey 8.1.1}
+     * (Valkey 8 also reports {@code redis_version:7.2.4}, for clients: its own version is {@code valkey_version}).
+     */
+    public String version() {
+        String info = jedis().info("server");
+        String valkey = infoField(info, "valkey_version");
+        return valkey != null ? "valkey " + valkey : "redis " + infoField(info, "redis_version");
+    }
+
+    private static String infoField(String info, String field) {
+        for (String line : info.split("\r?\n")) {
+            if (line.startsWith(field + ":")) {
+                return line.substring(field.length() + 1).trim();
+            }
+        }
+        return null;
+    }
+
     public Endpoint endpoint() {
         return new Endpoint(HOST, port);
     }
@@ -346,6 +370,28 @@ public final class RedisServerFixture implements AutoCloseable {
     public void restartEmpty() {
         kill9();
         launchAndAwait();
+    }
+
+    /**
+     * Stops the process if it runs (SIGKILL), then starts a new redis-server on the same port in a new directory holding
+     * the RDB file the last one saved ({@code SAVE}, into its {@code dump.rdb}), with {@code moreArgs} added for this
+     * start only (e.g. the chart's fence at birth): a restart with persistence, a new {@code run_id} and the data, the
+     * replication id and the offset of that snapshot. Waits until it answers PING.
+     */
+    public void restartFromDisk(String... moreArgs) {
+        Path saved = runDir.resolve("dump.rdb");
+        if (!Files.exists(saved)) {
+            throw new IllegalStateException("redis-server on port " + port + " saved no dump.rdb in " + runDir);
+        }
+        kill9();
+        try {
+            Path next = baseDir.resolve("run-" + (incarnation + 1));
+            Files.createDirectories(next);
+            Files.copy(saved, next.resolve("dump.rdb"));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot copy " + saved, e);
+        }
+        launchAndAwait(List.of(moreArgs));
     }
 
     /** SIGSTOP: the process hangs (accepts TCP connections in the kernel, answers nothing), like a stalled host. */

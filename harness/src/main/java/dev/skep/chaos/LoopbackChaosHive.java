@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntFunction;
 
 /**
  * The {@code skep up} hive on 127.0.0.1 (same layout, same commands, same supervision: a dead redis comes back
@@ -34,6 +35,12 @@ final class LoopbackChaosHive implements ChaosHive {
 
     static LoopbackChaosHive start(int nodes, int basePort, List<String> java, List<String> agentArgs, Path runDir,
                                    PrintStream out) throws IOException {
+        return start(nodes, basePort, i -> java, agentArgs, runDir, out);
+    }
+
+    /** A hive whose node {@code i} runs its agent with {@code java.apply(i)} (mixed versions: each its own jar). */
+    static LoopbackChaosHive start(int nodes, int basePort, IntFunction<List<String>> java, List<String> agentArgs,
+                                   Path runDir, PrintStream out) throws IOException {
         List<NodePorts> layout = LocalHive.layout(basePort, nodes);
         List<String> busy = LocalHive.busyPorts(layout);
         if (!busy.isEmpty()) {
@@ -53,17 +60,23 @@ final class LoopbackChaosHive implements ChaosHive {
                         () -> LocalHive.emptyDirectory(data), "empty")));
             }
             for (NodePorts n : layout) {
-                List<String> cmd = new ArrayList<>(session);
-                cmd.addAll(LocalHive.agentCommand(java, n, layout, null, null));
-                cmd.addAll(agentArgs);
-                hive.agents.add(hive.supervisor.start(new ChildSpec("node " + n.index(), "agent", cmd,
-                        runDir.resolve("node-" + n.index()).resolve("agent.log"), LocalHive.agentEnvironment(), null, "")));
+                hive.agents.add(hive.supervisor.start(hive.agentSpec(n.index(), java.apply(n.index()), agentArgs)));
             }
             return hive;
         } catch (IOException | RuntimeException e) {
             hive.close();
             throw e;
         }
+    }
+
+    /** What node {@code node}'s agent runs: {@code java} (the JVM and the program) with the hive's flags. */
+    ChildSpec agentSpec(int node, List<String> java, List<String> agentArgs) {
+        NodePorts n = layout.get(node);
+        List<String> cmd = new ArrayList<>(LocalHive.ownSession());
+        cmd.addAll(LocalHive.agentCommand(java, n, layout, null, null));
+        cmd.addAll(agentArgs);
+        return new ChildSpec("node " + n.index(), "agent", cmd, runDir.resolve("node-" + n.index()).resolve("agent.log"),
+                LocalHive.agentEnvironment(), null, "");
     }
 
     @Override
