@@ -69,6 +69,37 @@ class ElectionPeerRulesTest {
     }
 
     @Test
+    void aHandoverPrefersTheReplicaThatHasRunForAWhileOverOneJustStartedEvenWithMoreData() {
+        Node a = leader(A);
+        long epoch = a.election.epoch();
+        // B has followed for a while; C is the pod a rollout has just started (less than Handover.SETTLED_MS ago)
+        a.later(HB).hear(status(B, NodeState.FOLLOWING, epoch, A, 0, 100));
+        while (a.now < Handover.SETTLED_MS) {
+            a.later(HB).hear(status(B, NodeState.FOLLOWING, epoch, A, 0, 100));
+        }
+        a.hear(status(C, NodeState.FOLLOWING, epoch, A, 0, 100));
+        a.later(HB).hear(status(C, NodeState.FOLLOWING, epoch, A, 0, 101));
+        a.hear(status(B, NodeState.FOLLOWING, epoch, A, 0, 100));
+        a.feed(new ElectionEvent.HandoverRequested(null, "SIGTERM", a.now));
+        assertThat(a.effects).anyMatch(e -> e instanceof Effect.Record r && r.kind().equals("handover")
+                && r.message().contains("handing over to " + B));
+
+        // both settled: the one with more data
+        Node a2 = leader(A);
+        long epoch2 = a2.election.epoch();
+        a2.later(HB).hear(status(B, NodeState.FOLLOWING, epoch2, A, 0, 100));
+        a2.hear(status(C, NodeState.FOLLOWING, epoch2, A, 0, 100));
+        long start = a2.now;
+        while (a2.now < start + Handover.SETTLED_MS) {
+            a2.later(HB).hear(status(B, NodeState.FOLLOWING, epoch2, A, 0, 100));
+            a2.hear(status(C, NodeState.FOLLOWING, epoch2, A, 0, 101));
+        }
+        a2.feed(new ElectionEvent.HandoverRequested(null, "SIGTERM", a2.now));
+        assertThat(a2.effects).anyMatch(e -> e instanceof Effect.Record r && r.kind().equals("handover")
+                && r.message().contains("handing over to " + C));
+    }
+
+    @Test
     void aNodeWithNoLeaderToFollowProposesOnlyOnceItHasListenedForAPeerTimeout() {
         Node a = new Node(A);
         a.probe(master("run-a", 100));

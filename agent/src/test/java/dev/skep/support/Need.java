@@ -57,6 +57,15 @@ public enum Need {
                     ".cache/skep-tools/node/node_modules/ioredis"));
         }
     },
+    PODMAN("root with podman, nsenter and the images of .ci/build-images", ContainerImages.BUILD
+            + " (installs podman and builds the images from Debian's packages, about 3 minutes)") {
+        @Override
+        boolean check() {
+            return ROOT.present() && onPath("podman") && onPath("nsenter")
+                    && runs("podman", "image", "exists", ContainerImages.BASE_JRE)
+                    && runs("podman", "image", "exists", ContainerImages.REDIS_REPOSITORY + ":" + ContainerImages.REDIS_TAG);
+        }
+    },
     REDIS_SUITE("Redis 7.0.15's own test suite and tclsh",
             "sudo apt-get install -y tcl && bash .ci/fetch-redis-tests (or keep it in ../shared/redis-tests)") {
         @Override

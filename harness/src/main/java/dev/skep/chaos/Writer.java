@@ -53,6 +53,8 @@ final class Writer implements Runnable {
     private final int nodes;
     private final Duration readTimeout;
     private final long hardDeadline;
+    /** The {@code default} user's password (redis's requirepass behind the write port); null: none. */
+    private final String password;
     private int node;
     private volatile boolean stop;
 
@@ -74,6 +76,12 @@ final class Writer implements Runnable {
      *                    and than a busy master's pause, so a request held or delayed ends with its reply
      */
     Writer(int id, IntFunction<Endpoint> writePorts, int nodes, Duration readTimeout, Duration maxRun) {
+        this(id, writePorts, nodes, readTimeout, maxRun, null);
+    }
+
+    /** Like the other, sending {@code AUTH password} on each connection (a write port in front of a password). */
+    Writer(int id, IntFunction<Endpoint> writePorts, int nodes, Duration readTimeout, Duration maxRun, String password) {
+        this.password = password;
         this.id = id;
         this.writePorts = writePorts;
         this.nodes = nodes;
@@ -211,10 +219,12 @@ final class Writer implements Runnable {
                     node = (node + 1) % nodes;
                     client = client();
                     pause(20); // a refused connect returns at once: do not spin through the nodes
-                    if (Boolean.FALSE.equals(applied(client, set, n, r))) {
+                    Boolean applied = applied(client, set, n, r);
+                    if (Boolean.FALSE.equals(applied)) {
                         closedNotApplied(r);
                     } else {
-                        error(r, "connection: " + firstWords(e.getMessage()));
+                        error(r, "connection: " + firstWords(e.getMessage()),
+                                applied == null ? "outcome unknown: " + checkFailure : "applied, reply lost");
                     }
                 }
             }
@@ -243,6 +253,7 @@ final class Writer implements Runnable {
                 return false;
             }
         } catch (IOException | RuntimeException e) {
+            checkFailure = e.toString();
             return null;
         }
     }
@@ -252,7 +263,7 @@ final class Writer implements Runnable {
     }
 
     private RespClient client() {
-        return new RespClient(writePorts.apply(node), null, CONNECT, readTimeout);
+        return new RespClient(writePorts.apply(node), password, CONNECT, readTimeout);
     }
 
     private synchronized void acked(int r, long sent, int seq, boolean incr) {
@@ -274,7 +285,24 @@ final class Writer implements Runnable {
         }
     }
 
+    /** The first errors' wall-clock times and kinds, for a timeline next to what the cluster did (at most 50). */
+    private final List<String> errorLog = new ArrayList<>();
+
+    synchronized List<String> errorLog() {
+        return new ArrayList<>(errorLog);
+    }
+
+    /** Why the last check of a failed request's outcome failed (the writer's thread only). */
+    private String checkFailure;
+
     private synchronized void error(int r, String kind) {
+        error(r, kind, "");
+    }
+
+    private synchronized void error(int r, String kind, String detail) {
+        if (errorLog.size() < 50) {
+            errorLog.add(java.time.LocalTime.now() + " writer " + id + ": " + kind + (detail.isEmpty() ? "" : " (" + detail + ")"));
+        }
         RoundStats s = rounds.get(round);
         s.errors++;
         if (s.errorKinds.size() < 8 || s.errorKinds.containsKey(kind)) {

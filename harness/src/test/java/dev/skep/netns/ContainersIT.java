@@ -1,0 +1,390 @@
+package dev.skep.netns;
+
+import dev.skep.deploy.KubeManifests;
+import dev.skep.support.ContainerImages;
+import dev.skep.support.Helm;
+import dev.skep.support.Need;
+import dev.skep.support.Needs;
+import dev.skep.topology.Endpoint;
+import org.awaitility.core.ConditionTimeoutException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static dev.skep.deploy.KubeManifests.map;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * What a user meets on a first {@code helm install}, with real containers: Skep's image built from the
+ * {@code Dockerfile} (with the jar under test, on the JRE image of {@code .ci/build-images}), Debian's redis image,
+ * and the chart rendered with helm, each pod of its Deployment played by podman ({@link PodManifest},
+ * {@link PodmanNode}) in a network namespace of its own (a {@link NetnsHive}: a bridge between the pods, and dnsmasq
+ * answering the headless Service's name). It checks that the image runs the agent as the chart's non-root user, on a
+ * read-only root filesystem, with every file it needs; that the probes' paths and ports answer and every pod becomes
+ * ready; that the JVM sees the container's CPU and memory limits; that a write through one pod's write port is read
+ * through another's read port; that killing the master pod's redis container fails over (and the container comes
+ * back, as a replica); and that a pod terminated as the kubelet does it (both preStop hooks in their containers,
+ * then SIGTERM) stops within its grace period, redis outliving its agent.
+ *
+ * <p>Root and podman only (see {@link Need#PODMAN}); under {@code .ci/run} it fails, saying what to do, when they are
+ * missing. Every pod, container and namespace it creates is removed by {@link #tearDown}; the containers' logs are
+ * kept in the run directory ({@code harness/target/containers-*}).
+ */
+@Needs({Need.ROOT, Need.HELM, Need.PODMAN})
+class ContainersIT {
+    private static final int PODS = 3;
+    /** The image this test builds from the Dockerfile: a tag of its own, so a user's images are left alone. */
+    private static final String IMAGE_REPOSITORY = "localhost/skep";
+    private static final String IMAGE_TAG = "it";
+    private static final String CPU_LIMIT = "1";
+    private static final long MEMORY_LIMIT = 512L << 20;
+    private static final Duration PODMAN_BOUND = Duration.ofSeconds(120);
+    private static final Duration SHORT = Duration.ofSeconds(30);
+
+    private NetnsHive hive;
+    private final List<Pod> pods = new ArrayList<>();
+    private Path runDir;
+
+    /** One played pod: its node in the hive, its podman name and the podman of its node. */
+    private record Pod(int node, String name, PodmanNode podman, Path dir) {
+        String ip() {
+            return NetnsHive.address(node);
+        }
+
+        /** The podman name of the pod's container {@code c} (podman names them {@code <pod>-<container>}). */
+        String container(String c) {
+            return name + "-" + c;
+        }
+    }
+
+    @AfterEach
+    void tearDown() {
+        for (Pod p : pods) {
+            for (String c : List.of("redis", "skep")) {
+                try {
+                    Commands.Result logs = p.podman().run(SHORT, "logs", p.container(c));
+                    Files.writeString(p.dir().resolve(c + ".log"), logs.stdout() + logs.stderr());
+                } catch (IOException e) {
+                    System.out.println("cleanup: logs of " + p.container(c) + ": " + e.getMessage());
+                }
+            }
+            try {
+                p.podman().run(PODMAN_BOUND, "pod", "rm", "--force", "--time", "0", p.name());
+            } catch (IOException e) {
+                System.out.println("cleanup: " + e.getMessage());
+            }
+        }
+        if (hive != null) {
+            hive.close();
+        }
+    }
+
+    @Test
+    void theChartsPodsRunInRealContainers() throws Exception {
+        runDir = Files.createTempDirectory(Files.createDirectories(Paths.get("target").toAbsolutePath()), "containers-");
+        String java = ProcessHandle.current().info().command().orElse("java");
+        hive = NetnsHive.startNetwork(new NetnsHive.Options(PODS, List.of(java), runDir, null, false, System.out));
+        String id = HexFormat.of().toHexDigits((short) ThreadLocalRandom.current().nextInt());
+        for (int i = 0; i < PODS; i++) {
+            Path dir = Files.createDirectories(runDir.resolve("pod-" + i));
+            pods.add(new Pod(i, "skep-" + id + "-" + i, PodmanNode.of(hive.namespace(i), dir), dir));
+        }
+
+        buildImage(pods.get(0).podman());
+        KubeManifests m = KubeManifests.parse(Helm.template("default", "--set", "image.repository=" + IMAGE_REPOSITORY,
+                "--set", "image.tag=" + IMAGE_TAG, "--set", "redis.image.repository=" + ContainerImages.REDIS_REPOSITORY,
+                "--set", "redis.image.tag=" + ContainerImages.REDIS_TAG, "--set", "agent.resources.limits.cpu=" + CPU_LIMIT,
+                "--set", "agent.resources.limits.memory=" + (MEMORY_LIMIT >> 20) + "Mi"));
+        assertThat(((Number) map(m.ofKind("Deployment").get(0), "spec").get("replicas")).intValue()).isEqualTo(PODS);
+        Map<String, Integer> ports = KubeManifests.ports(m.container("skep"));
+        assertThat(ports).as("the ports NetnsHive's helpers use").containsEntry("sentinel", NetnsHive.SENTINEL_PORT);
+        String password = m.secretValue("skep-auth", "password");
+
+        long start = System.nanoTime();
+        for (Pod p : pods) {
+            Path file = p.dir().resolve("pod.yaml");
+            Files.writeString(file, PodManifest.of(m, p.name(), p.ip(), p.dir().resolve("volumes")));
+            p.podman().check(PODMAN_BOUND, "kube", "play", "--network", "host", file.toString());
+        }
+        for (Pod p : pods) {
+            awaitProbe(m, p, "readinessProbe", Duration.ofSeconds(180));
+        }
+        System.out.printf("containers: %d pods ready %d ms after kube play%n", PODS,
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+
+        for (Pod p : pods) {
+            for (String probe : List.of("startupProbe", "livenessProbe", "readinessProbe")) {
+                assertThat(probe(m, p, probe)).as(probe + " of " + p.ip()).contains(" 200 ");
+            }
+            assertRunsAsPodUser(m, p, "skep");
+            assertRunsAsPodUser(m, p, "redis");
+            assertSeesLimits(p);
+            assertLogsClean(p);
+        }
+
+        // a write through one pod's write port, read through another pod's read port
+        String value = "v-" + id;
+        assertThat(cli(0, ports.get("write"), password, "SET", "containers:key", value)).isEqualTo("OK");
+        awaitReply(1, ports.get("read"), password, value, "GET", "containers:key");
+
+        failOverOnRedisKill(m, password, ports);
+        terminateLikeTheKubelet(m);
+    }
+
+    /**
+     * Builds Skep's image as a user would here: the repository's Dockerfile, offline, with the jar under test and
+     * the Debian JRE image; then checks what it promises (non-root user 10001, {@code java -jar} entrypoint).
+     */
+    private void buildImage(PodmanNode podman) throws IOException {
+        Path jar = Paths.get(System.getProperty("skep.jar", "agent/target/skep.jar"));
+        assertThat(jar).as("the shaded jar (built by `mvn package`, before failsafe runs)").exists();
+        assertThat(jar.toAbsolutePath().normalize()).as("the Dockerfile's target host-jar copies agent/target/skep.jar")
+                .isEqualTo(Paths.get("agent/target/skep.jar").toAbsolutePath().normalize());
+        long start = System.nanoTime();
+        podman.check(Duration.ofMinutes(5), "build", "--network", "none", "--target", "host-jar", "--build-arg",
+                "RUNTIME_IMAGE=" + ContainerImages.BASE_JRE, "--tag", IMAGE_REPOSITORY + ":" + IMAGE_TAG,
+                Paths.get("").toAbsolutePath().toString());
+        System.out.printf("containers: podman build %s:%s in %d ms%n", IMAGE_REPOSITORY, IMAGE_TAG,
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+        String config = podman.check(SHORT, "image", "inspect", "--format", "{{.Config.User}} {{json .Config.Entrypoint}}",
+                IMAGE_REPOSITORY + ":" + IMAGE_TAG).strip();
+        assertThat(config).isEqualTo("10001:10001 [\"java\",\"-jar\",\"/opt/skep/skep.jar\"]");
+    }
+
+    /** The container's main process runs as the pod's {@code runAsUser}/{@code runAsGroup}, never as root. */
+    private void assertRunsAsPodUser(KubeManifests m, Pod p, String container) throws IOException {
+        Map<String, Object> sc = map(m.podSpec(), "securityContext");
+        String uid = sc.get("runAsUser").toString();
+        String gid = sc.get("runAsGroup").toString();
+        assertThat(uid).isNotEqualTo("0");
+        long pid = pid(p, container);
+        String status = Files.readString(Path.of("/proc/" + pid + "/status"));
+        assertThat(field(status, "Uid")).as(container + " of " + p.ip() + ": real, effective, saved, fs uid")
+                .isEqualTo(String.join("\t", uid, uid, uid, uid));
+        assertThat(field(status, "Gid")).as(container + " of " + p.ip() + ": gids").isEqualTo(String.join("\t", gid, gid, gid, gid));
+        assertThat(field(status, "NoNewPrivs")).as("allowPrivilegeEscalation: false").isEqualTo("1");
+        assertThat(field(status, "CapEff")).as("capabilities dropped").isEqualTo("0000000000000000");
+        Commands.Result write = p.podman().run(SHORT, "exec", p.container(container), "sh", "-c", "echo x > /skep-probe");
+        assertThat(write.ok()).as("readOnlyRootFilesystem: " + write.stderr()).isFalse();
+        assertThat(write.stderr()).contains("Read-only file system");
+    }
+
+    /** The JVM counts the container's CPU limit as its processors, and sizes its heap from the memory limit. */
+    private void assertSeesLimits(Pod p) throws IOException {
+        String metrics = http(p, NetnsHive.HTTP_PORT, "/metrics");
+        Matcher cpus = Pattern.compile("(?m)^system_cpu_count ([0-9.]+)$").matcher(metrics);
+        assertThat(cpus.find()).as("system_cpu_count in /metrics of " + p.ip()).isTrue();
+        assertThat(Double.parseDouble(cpus.group(1))).as("Runtime.availableProcessors() with a CPU limit of " + CPU_LIMIT)
+                .isEqualTo(Double.parseDouble(CPU_LIMIT));
+        double heap = 0;
+        Matcher h = Pattern.compile("(?m)^jvm_memory_max_bytes\\{area=\"heap\",[^}]*} ([0-9.E+-]+)$").matcher(metrics);
+        while (h.find()) {
+            heap += Double.parseDouble(h.group(1));
+        }
+        // -XX:MaxRAMPercentage=75 of the chart's javaOptions, of the container's limit (not of the machine's memory)
+        assertThat(heap / MEMORY_LIMIT).as("max heap / memory limit of " + p.ip() + " (heap " + (long) heap + " bytes)")
+                .isBetween(0.6, 0.8);
+    }
+
+    /** Nothing in either container's log says a file or directory was refused to it. */
+    private void assertLogsClean(Pod p) throws IOException {
+        for (String c : List.of("redis", "skep")) {
+            Commands.Result logs = p.podman().run(SHORT, "logs", p.container(c));
+            assertThat(logs.stdout() + logs.stderr()).as("log of " + p.container(c))
+                    .doesNotContain("Permission denied").doesNotContain("Read-only file system").doesNotContain("AccessDenied");
+        }
+    }
+
+    /**
+     * Kills the master pod's redis-server (SIGKILL to the container's process, as a crash or the OOM killer would):
+     * another pod's redis is promoted, writes go on through the write port, and the container, restarted by its
+     * restart policy, comes back empty and replicates the new master.
+     */
+    private void failOverOnRedisKill(KubeManifests m, String password, Map<String, Integer> ports) throws Exception {
+        Endpoint master = hive.sentinelMaster(0).orElseThrow(() -> new AssertionError("no master named by pod 0"));
+        Pod old = pods.get(hive.indexOf(master.host()));
+        long pid = pid(old, "redis");
+        Pod other = pods.get((old.node() + 1) % PODS);
+        long start = System.nanoTime();
+        Commands.check("kill", "-KILL", Long.toString(pid));
+        java.util.concurrent.atomic.AtomicReference<Optional<Endpoint>> seen = new java.util.concurrent.atomic.AtomicReference<>(Optional.empty());
+        try {
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> {
+                seen.set(hive.sentinelMaster(other.node()));
+                return seen.get().isPresent() && !seen.get().get().host().equals(old.ip());
+            });
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError("no new master 30 s after the master's redis was killed; pod " + other.ip()
+                    + " names " + seen.get(), e);
+        }
+        System.out.printf("containers: redis of %s killed, %s promoted in %d ms%n", old.ip(), seen.get().get(),
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+        assertThat(cli(other.node(), ports.get("write"), password, "SET", "containers:after", "failover")).isEqualTo("OK");
+        AtomicLong restarts = new AtomicLong();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).untilAsserted(() -> {
+            restarts.set(Long.parseLong(old.podman().check(SHORT, "inspect", "--format", "{{.RestartCount}}",
+                    old.container("redis")).strip()));
+            assertThat(restarts.get()).as("restarts of " + old.container("redis")).isPositive();
+        });
+        awaitProbe(m, old, "readinessProbe", Duration.ofSeconds(60));
+        awaitReply(old.node(), NetnsHive.REDIS_PORT, password, "failover", "GET", "containers:after");
+        assertThat(cli(old.node(), NetnsHive.REDIS_PORT, password, "ROLE")).as("the restarted redis").startsWith("slave");
+    }
+
+    /**
+     * Terminates a replica's pod as the kubelet does: each container's preStop hook (the manifests' commands, run
+     * in that container) then SIGTERM to it, all within the grace period. The agent's hook ({@code sleep}) and
+     * redis's ({@code sh} and {@code redis-cli}, waiting for the agent's Sentinel port to close) must exist in their
+     * images and work: redis must outlive its agent, and neither may need SIGKILL.
+     */
+    private void terminateLikeTheKubelet(KubeManifests m) throws Exception {
+        Endpoint master = hive.sentinelMaster(0).orElseThrow(() -> new AssertionError("no master named by pod 0"));
+        Pod p = pods.stream().filter(x -> !x.ip().equals(master.host())).findFirst().orElseThrow();
+        long grace = ((Number) m.podSpec().get("terminationGracePeriodSeconds")).longValue();
+        // what redis's hook polls: the agent's Sentinel port, from the redis container (redis-cli is in its image)
+        assertThat(p.podman().check(SHORT, "exec", p.container("redis"), "redis-cli", "-p",
+                Integer.toString(NetnsHive.SENTINEL_PORT), "PING").strip()).isEqualTo("PONG");
+        long start = System.nanoTime();
+        CompletableFuture<Stopped> agent = CompletableFuture.supplyAsync(
+                () -> stopContainer(m, p, "skep", grace, start, CompletableFuture.completedFuture(null)));
+        CompletableFuture<Stopped> redis = CompletableFuture.supplyAsync(() -> stopContainer(m, p, "redis", grace, start, agent));
+        CompletableFuture.allOf(agent, redis).get(grace + 30, TimeUnit.SECONDS);
+        long total = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        System.out.printf("containers: pod %s terminated in %d ms (agent: %s, redis: %s)%n", p.ip(), total, agent.get(),
+                redis.get());
+        assertThat(total).as("termination within the grace period").isLessThan(TimeUnit.SECONDS.toMillis(grace));
+        // the agent gets SIGTERM only once its own hook is over, and closes its Sentinel port last, after any
+        // handover: a redis hook that returned before the agent's did not wait for it
+        assertThat(redis.get().preStopEndMs()).as("redis's preStop waits for its agent to stop")
+                .isGreaterThan(agent.get().preStopEndMs());
+        Commands.Result logs = p.podman().run(SHORT, "logs", p.container("skep"));
+        String log = logs.stdout() + logs.stderr(); // podman logs gives the container's stderr on its own
+        int stopping = log.indexOf("stopping skep agent");
+        assertThat(stopping).as("the agent logs its stop on SIGTERM").isNotNegative();
+        assertThat(log.substring(stopping)).as("the agent reached its redis until it stopped")
+                .doesNotContain("not reachable").doesNotContain("connect failed");
+        for (String c : List.of("skep", "redis")) {
+            String state = p.podman().check(SHORT, "inspect", "--format",
+                    "{{.State.ExitCode}} oom={{.State.OOMKilled}} started={{.State.StartedAt}} finished={{.State.FinishedAt}} {{.State.Error}}",
+                    p.container(c)).strip();
+            assertThat(state).as(c + " of " + p.ip() + " exited on SIGTERM, not SIGKILL (137)").doesNotStartWith("137");
+        }
+        Pod survivor = pods.stream().filter(x -> x != p && !x.ip().equals(master.host())).findFirst()
+                .orElse(pods.stream().filter(x -> x != p).findFirst().orElseThrow());
+        assertThat(probe(m, survivor, "readinessProbe")).as("the others stay ready").contains(" 200 ");
+    }
+
+    /** When a container's preStop hook returned and when it had stopped, in ms since the pod's termination began. */
+    private record Stopped(long preStopEndMs, long stoppedMs) {
+    }
+
+    /**
+     * One container's end, as the kubelet does it: its preStop command inside it, then SIGTERM ({@code podman stop}),
+     * SIGKILL after what is left of the grace period. SIGTERM waits for {@code before} too (the agent's end, for
+     * redis), for two things of podman's that a kubelet does not do: a container that exits on a signal podman did
+     * not send through {@code stop} is restarted by the restart policy; and once no container of the pod runs, the
+     * pod's exit policy ("stop", what {@code kube play} gives) stops the infra container, whose end, as PID 1 of the
+     * shared PID namespace, SIGKILLs an agent still closing. A kubelet removes the sandbox once every container
+     * has exited, and redis's SIGTERM then comes a few milliseconds before the agent's exit at most, its Sentinel
+     * port (which redis's hook waits on) being the last thing the agent closes.
+     */
+    private Stopped stopContainer(KubeManifests m, Pod p, String container, long grace, long start, CompletableFuture<?> before) {
+        List<?> hook = (List<?>) map(map(map(m.container(container), "lifecycle"), "preStop"), "exec").get("command");
+        List<String> exec = new ArrayList<>(List.of("exec", p.container(container)));
+        hook.forEach(a -> exec.add(a.toString()));
+        try {
+            Commands.Result r = p.podman().run(Duration.ofSeconds(grace), exec.toArray(String[]::new));
+            assertThat(r.exitCode()).as("preStop of " + container + " " + hook + ": " + r.stderr()).isZero();
+            long preStopEnd = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            before.get(TimeUnit.SECONDS.toMillis(grace) - preStopEnd, TimeUnit.MILLISECONDS);
+            long left = Math.max(1, grace - TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start));
+            p.podman().check(Duration.ofSeconds(left + 15), "stop", "--time", Long.toString(left), p.container(container));
+            return new Stopped(preStopEnd, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new AssertionError("waiting for the agent to stop before redis's SIGTERM: " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
+    /** The container's main process, as the host sees it. */
+    private static long pid(Pod p, String container) throws IOException {
+        return Long.parseLong(p.podman().check(SHORT, "inspect", "--format", "{{.State.Pid}}", p.container(container)).strip());
+    }
+
+    private static String field(String procStatus, String name) {
+        return procStatus.lines().filter(l -> l.startsWith(name + ":")).findFirst().map(l -> l.substring(name.length() + 1).strip())
+                .orElseThrow(() -> new AssertionError("no " + name + " in /proc/<pid>/status"));
+    }
+
+    /** Waits for the container's probe to answer 200, polling as the kubelet would. */
+    private void awaitProbe(KubeManifests m, Pod p, String probe, Duration atMost) {
+        String[] last = {""};
+        try {
+            await().atMost(atMost).pollInterval(Duration.ofMillis(500)).until(() -> {
+                last[0] = probe(m, p, probe);
+                return last[0].contains(" 200 ");
+            });
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError("pod " + p.ip() + ": " + probe + " not answering 200 after " + atMost.toSeconds()
+                    + " s (last: " + last[0] + "); logs: " + p.dir(), e);
+        }
+    }
+
+    /** The status line of the container's httpGet probe, from the manifest's path and (named) port. */
+    private String probe(KubeManifests m, Pod p, String probe) throws IOException {
+        Map<String, Object> get = map(map(m.container("skep"), probe), "httpGet");
+        Object port = get.get("port");
+        int number = port instanceof Number n ? n.intValue() : KubeManifests.ports(m.container("skep")).get(port.toString());
+        String response = http(p, number, get.get("path").toString());
+        return response.lines().findFirst().orElse("(no answer)");
+    }
+
+    /** An HTTP/1.0 GET from inside the pod's node, as the kubelet's prober connects to the pod IP. */
+    private String http(Pod p, int port, String path) throws IOException {
+        Commands.Result r = Commands.run(List.of("ip", "netns", "exec", hive.namespace(p.node()), "bash", "-c",
+                "exec 3<>/dev/tcp/" + p.ip() + "/" + port + " && printf 'GET " + path
+                        + " HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n' >&3 && cat <&3"), Duration.ofSeconds(5));
+        return r.stdout().isEmpty() ? r.stderr() : r.stdout();
+    }
+
+    /** redis-cli against {@code port} of node {@code i}, authenticated; its reply, trimmed. */
+    private String cli(int i, int port, String password, String... command) throws IOException {
+        List<String> args = new ArrayList<>(List.of("--no-auth-warning", "-a", password));
+        args.addAll(List.of(command));
+        return hive.cli(i, port, args.toArray(String[]::new)).stdout().strip();
+    }
+
+    private void awaitReply(int i, int port, String password, String expected, String... command) {
+        String[] last = {""};
+        try {
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                last[0] = cli(i, port, password, command);
+                return last[0].equals(expected);
+            });
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError(String.join(" ", command) + " on " + NetnsHive.address(i) + ":" + port + " answers '"
+                    + last[0] + "', expected '" + expected + "'", e);
+        }
+    }
+}
