@@ -6,6 +6,9 @@
 #
 #   bench/failover-time.sh [TRIES] [BASE_PORT] [KEYS]      defaults: 5 7600 10000
 #
+# SKEP_SERVER_BIN=<dir>: the hive's servers are that directory's redis-server or valkey-server (e.g. a
+# .ci/build-servers build; bench/server-lib.sh) instead of the PATH's.
+#
 # Everything runs on 127.0.0.1; the script stops the hive it started (by PID) when it ends.
 set -euo pipefail
 tries=${1:-5}
@@ -13,6 +16,8 @@ base=${2:-7600}
 keys=${3:-10000}
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 command -v redis-cli >/dev/null || { echo "redis-cli not found: apt-get install -y redis-tools" >&2; exit 1; }
+source "$root/bench/server-lib.sh"
+bench_server
 
 run="$(mktemp -d /tmp/skep-failover-XXXXXX)"
 "$root/skep" up --base-port "$base" --dir "$run/hive" >"$run/up.log" 2>&1 &

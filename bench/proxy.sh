@@ -12,6 +12,9 @@
 # SKEP_COMPARE_JAR=path/to/other/skep.jar: the second Skep target runs that build instead, with the same flags as
 # the first (no --spin-us), as "skep-cmp": two builds compared in one run, in alternation (before/after a change).
 #
+# SKEP_SERVER_BIN=<dir>: every target is in front of that directory's redis-server or valkey-server (e.g. a
+# .ci/build-servers build; bench/server-lib.sh) instead of the PATH's; redis-benchmark stays the PATH's.
+#
 # Needs redis-server, redis-benchmark, haproxy and nutcracker (Debian: apt-get install -y redis-server
 # haproxy nutcracker). Everything listens on 127.0.0.1; the script stops what it started, by PID.
 set -euo pipefail
@@ -19,6 +22,8 @@ rounds=${1:-3}
 requests=${2:-200000}
 base=${3:-7900}
 source "$(dirname "${BASH_SOURCE[0]}")/throughput-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/server-lib.sh"
+bench_server
 root=$bench_root
 bench_need "apt-get install -y redis-server haproxy nutcracker" redis-server redis-benchmark redis-cli haproxy nutcracker java
 bench_jar

@@ -110,14 +110,15 @@ public final class SkepNode implements AutoCloseable {
         ElectionSettings settings = new ElectionSettings(config.self(), config.announcedRedis(), config.httpPort(),
                 config.heartbeatMs(), config.peerTimeoutMs(), config.redisFailures(), config.maxLagMs(),
                 config.handoverTimeoutMs(), config.quorum().equals("majority") ? Quorum.MAJORITY : Quorum.NONE,
-                config.lease() == null ? 0 : config.lease().durationSeconds(), config.busyGraceMs());
+                config.lease() == null ? 0 : config.lease().durationSeconds(), config.busyGraceMs(),
+                config.server().zone());
 
         tls = startTls();
         EventLoops loops = EventLoops.create(config.eventLoops(), "skep-io", false,
                 TimeUnit.MICROSECONDS.toNanos(config.spinUs()));
         started.push(loops);
         RedisController controller = new RedisController(config.redis(), config.announcedRedis(), config.redisUser(),
-                config.redisPassword(), redisIoTimeout(), redisTls());
+                config.redisPassword(), redisIoTimeout(), redisTls(), config.server());
         started.push(controller);
         // each request bounded by a heartbeat or two: a slow API server must not hold the Lease thread for long
         LeaseStore leaseStore = config.lease() == null ? null

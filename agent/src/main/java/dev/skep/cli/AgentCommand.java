@@ -4,6 +4,7 @@ import dev.skep.app.SkepNode;
 import dev.skep.config.AgentConfig;
 import dev.skep.config.ConfigException;
 import dev.skep.config.PasswordFile;
+import dev.skep.config.ServerOptions;
 import dev.skep.logging.LogFormat;
 import dev.skep.topology.Endpoint;
 import picocli.CommandLine;
@@ -178,6 +179,22 @@ public final class AgentCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}.")
     String unknownOutcome;
 
+    @Option(names = "--dual-channel-replication", paramLabel = "BOOL", arity = "0..1", fallbackValue = "true",
+            defaultValue = "${env:SKEP_DUAL_CHANNEL_REPLICATION:-false}",
+            description = "Turn on the server's dual-channel replication (CONFIG SET dual-channel-replication-enabled "
+                    + "yes; Valkey 8.0 and later): a full sync sends the RDB over a connection of its own while the "
+                    + "writes made meanwhile stream over the replication link, instead of piling up in the master's "
+                    + "output buffer. A server without it leaves the node not ready, saying so. "
+                    + "Env SKEP_DUAL_CHANNEL_REPLICATION. Default: ${DEFAULT-VALUE}.")
+    boolean dualChannelReplication;
+
+    @Option(names = "--availability-zone", paramLabel = "ZONE", defaultValue = "${env:SKEP_AVAILABILITY_ZONE:-}",
+            description = "The zone this node runs in (the chart passes its Kubernetes node's "
+                    + "topology.kubernetes.io/zone label): told to peers, the read port prefers replicas in this zone "
+                    + "(falling back to the others), and set as the server's availability-zone where it has one "
+                    + "(Valkey 8.1). Empty: none. Env SKEP_AVAILABILITY_ZONE.")
+    String availabilityZone;
+
     @Option(names = "--max-clients", paramLabel = "N", defaultValue = "${env:SKEP_MAX_CLIENTS:-10000}",
             description = "Client connections accepted on the write and read ports together. Env SKEP_MAX_CLIENTS. "
                     + "Default: ${DEFAULT-VALUE}.")
@@ -262,7 +279,8 @@ public final class AgentCommand implements Callable<Integer> {
                     maxClients, sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum,
                     ioThreads, AgentConfig.lease(election, leaseName, leaseNamespace, kubeApi, leaseDurationS), spinUs,
                     busyGraceMs, unknownOutcome).withTls(tls.config()).withRedisUser(redisUser)
-                    .withPasswordFile(passwordFile);
+                    .withPasswordFile(passwordFile)
+                    .withServerOptions(new ServerOptions(dualChannelReplication, availabilityZone));
         } catch (ConfigException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -46,6 +46,8 @@ import java.util.Optional;
  * @param redisUser      the ACL user the agent authenticates as, with {@code redisPassword}, and replicas as
  *                       ({@code masteruser}); empty: redis's default user, {@code redisPassword} being requirepass
  * @param passwordFile   where {@code redisPassword} was read from and is rotated from; null: it is fixed
+ * @param server         what the agent asks of its redis where the server has it: dual-channel replication, the
+ *                       node's availability zone ({@link ServerOptions#NONE}: neither)
  */
 public record AgentConfig(
         Endpoint redis,
@@ -76,7 +78,8 @@ public record AgentConfig(
         String unknownOutcome,
         TlsConfig tls,
         String redisUser,
-        PasswordFile passwordFile) {
+        PasswordFile passwordFile,
+        ServerOptions server) {
 
     /** Settings with TLS off. */
     public AgentConfig(Endpoint redis, String redisPassword, List<Endpoint> staticPeers, String peersDns, int peerPort,
@@ -87,7 +90,7 @@ public record AgentConfig(
         this(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost, heartbeatMs, peerTimeoutMs,
                 redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName,
                 maxLagMs, handoverTimeoutMs, quorum, ioThreads, lease, spinUs, busyGraceMs, unknownOutcome,
-                TlsConfig.OFF, "", null);
+                TlsConfig.OFF, "", null, ServerOptions.NONE);
     }
 
     /** These settings with {@code tls}. */
@@ -95,7 +98,7 @@ public record AgentConfig(
         return new AgentConfig(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost,
                 heartbeatMs, peerTimeoutMs, redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients,
                 sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum, ioThreads, lease, spinUs, busyGraceMs,
-                unknownOutcome, tls, redisUser, passwordFile);
+                unknownOutcome, tls, redisUser, passwordFile, server);
     }
 
     /** These settings with the hive password read from, and rotated from, {@code file} (null: none). */
@@ -103,7 +106,7 @@ public record AgentConfig(
         return new AgentConfig(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost,
                 heartbeatMs, peerTimeoutMs, redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients,
                 sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum, ioThreads, lease, spinUs, busyGraceMs,
-                unknownOutcome, tls, redisUser, file);
+                unknownOutcome, tls, redisUser, file, server);
     }
 
     /**
@@ -114,7 +117,15 @@ public record AgentConfig(
         return new AgentConfig(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost,
                 heartbeatMs, peerTimeoutMs, redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients,
                 sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum, ioThreads, lease, spinUs, busyGraceMs,
-                unknownOutcome, tls, user, passwordFile);
+                unknownOutcome, tls, user, passwordFile, server);
+    }
+
+    /** These settings with {@code server}'s options for the local redis (dual-channel replication, the zone). */
+    public AgentConfig withServerOptions(ServerOptions server) {
+        return new AgentConfig(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost,
+                heartbeatMs, peerTimeoutMs, redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients,
+                sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum, ioThreads, lease, spinUs, busyGraceMs,
+                unknownOutcome, tls, redisUser, passwordFile, server);
     }
 
     /** The accepted values of {@code --unknown-outcome}. */
@@ -245,6 +256,7 @@ public record AgentConfig(
         peersDns = peersDns == null ? "" : peersDns.trim();
         peerSecret = peerSecret == null ? "" : peerSecret;
         tls = tls == null ? TlsConfig.OFF : tls;
+        server = server == null ? ServerOptions.NONE : server;
         redisUser = redisUser == null ? "" : redisUser.trim();
         if (!redisUser.isEmpty() && redisPassword.isEmpty()) {
             throw new ConfigException("--redis-user " + redisUser + " needs --redis-password (its password)");
@@ -326,7 +338,7 @@ public record AgentConfig(
         return new AgentConfig(redis, redisPassword.isEmpty() ? "" : "***", staticPeers, peersDns, peerPort, bindHost,
                 announceHost, heartbeatMs, peerTimeoutMs, redisFailures, peerSecret.isEmpty() ? "" : "***", httpPort,
                 proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum,
-                ioThreads, lease, spinUs, busyGraceMs, unknownOutcome, tls, redisUser, passwordFile).toString();
+                ioThreads, lease, spinUs, busyGraceMs, unknownOutcome, tls, redisUser, passwordFile, server).toString();
     }
 
     public Optional<String> password() {

@@ -426,7 +426,7 @@ public final class Election {
                 state == NodeState.FOLLOWING ? members.heardAgo(leader, now) : -1,
                 r == null || (state == NodeState.LEADING && r.role() != RedisRole.MASTER) ? "" : r.replId(),
                 proposing ? candidacy.dataEpoch() : data.epoch(), r == null ? "" : r.replId2(), data.histories(),
-                SkepVersion.CURRENT, r == null || r.version() == null ? "" : r.version());
+                SkepVersion.CURRENT, r == null || r.version() == null ? "" : r.version(), settings.zone());
     }
 
     public NodeState state() {

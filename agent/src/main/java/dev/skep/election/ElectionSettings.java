@@ -19,10 +19,24 @@ import dev.skep.topology.Endpoint;
  *                          (no Lease: the peers alone decide)
  * @param busyGraceMs       how long the local redis may stay alive but unanswering (busy: a long script, a fork)
  *                          before this node counts it as down ({@code --busy-grace-ms})
+ * @param zone              this node's availability zone ({@code --availability-zone}), empty for none: told to peers,
+ *                          and its read port prefers the replicas of this zone
  */
 public record ElectionSettings(Endpoint self, Endpoint redis, int httpPort, long heartbeatMs, long peerTimeoutMs,
                                int redisFailures, long maxLagMs, long handoverTimeoutMs, Quorum quorum,
-                               int leaseDurationSeconds, long busyGraceMs) {
+                               int leaseDurationSeconds, long busyGraceMs, String zone) {
+
+    public ElectionSettings {
+        zone = zone == null ? "" : zone;
+    }
+
+    /** Settings with no zone. */
+    public ElectionSettings(Endpoint self, Endpoint redis, int httpPort, long heartbeatMs, long peerTimeoutMs,
+                            int redisFailures, long maxLagMs, long handoverTimeoutMs, Quorum quorum,
+                            int leaseDurationSeconds, long busyGraceMs) {
+        this(self, redis, httpPort, heartbeatMs, peerTimeoutMs, redisFailures, maxLagMs, handoverTimeoutMs, quorum,
+                leaseDurationSeconds, busyGraceMs, "");
+    }
 
     /**
      * The default busy grace: twice Redis's own {@code busy-reply-threshold} (5 s), after which a script still

@@ -39,7 +39,9 @@ final class LocalProbes {
      */
     String notReadyReason(RedisSnapshot redis, NodeState state, Endpoint leader, Endpoint leaderRedis) {
         if (redis == null) {
-            return "waiting for the first answer of the local redis";
+            // never answered as asked: say why it failed rather than that it is awaited (e.g. a setting refused)
+            return state == NodeState.NOT_READY && !last.isEmpty() ? "local redis unhealthy: " + last
+                    : "waiting for the first answer of the local redis";
         }
         return switch (state) {
             case NOT_READY -> "local redis unhealthy: " + last;

@@ -50,6 +50,8 @@ import java.util.Map;
  *                         agent before this field): shows a hive in the middle of a rolling upgrade for what it is
  * @param redisVersion     its redis's server and version ({@code valkey 8.1.1}), empty when unknown: a replica checks
  *                         it can load what the leader's redis would send it ({@link dev.skep.redis.ServerVersion})
+ * @param zone             its availability zone ({@code --availability-zone}), empty when none or unknown: read ports
+ *                         prefer the replicas of their own zone
  */
 public record NodeStatus(
         Endpoint node,
@@ -75,7 +77,8 @@ public record NodeStatus(
         String replId2,
         Map<String, Long> histories,
         String agentVersion,
-        String redisVersion) implements PeerMessage {
+        String redisVersion,
+        String zone) implements PeerMessage {
 
     /** At most this many {@link #histories} travel in one status (the most recent ones). */
     public static final int MAX_HISTORIES = 16;
@@ -86,6 +89,18 @@ public record NodeStatus(
         histories = histories == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(histories));
         agentVersion = agentVersion == null ? "" : agentVersion;
         redisVersion = redisVersion == null ? "" : redisVersion;
+        zone = zone == null ? "" : zone;
+    }
+
+    /** A status that does not say its zone (an agent before the field). */
+    public NodeStatus(Endpoint node, Endpoint redis, int httpPort, NodeState state, long epoch, Endpoint leader,
+                      long since, long offset, boolean tainted, RedisRole redisRole, boolean linkUp, String redisRunId,
+                      long redisProcessId, long sentAtMillis, Endpoint handoverTo, long handoverOffset,
+                      long masterSinceOffset, long leaderHeardAgoMs, String replId, long dataEpoch, String replId2,
+                      Map<String, Long> histories, String agentVersion, String redisVersion) {
+        this(node, redis, httpPort, state, epoch, leader, since, offset, tainted, redisRole, linkUp, redisRunId,
+                redisProcessId, sentAtMillis, handoverTo, handoverOffset, masterSinceOffset, leaderHeardAgoMs, replId,
+                dataEpoch, replId2, histories, agentVersion, redisVersion, "");
     }
 
     /** A status that does not say which version of Skep sent it. */

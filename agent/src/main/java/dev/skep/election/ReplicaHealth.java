@@ -57,6 +57,30 @@ final class ReplicaHealth {
         return replicas;
     }
 
+    /**
+     * Those of {@code replicas} in this node's zone (its own redis, and members that said the same zone, compared
+     * without case); empty when this node has no zone. A member that said no zone is in none.
+     */
+    List<Endpoint> sameZone(List<Endpoint> replicas) {
+        if (settings.zone().isEmpty()) {
+            return List.of();
+        }
+        List<Endpoint> near = new ArrayList<>();
+        for (Endpoint r : replicas) {
+            if (r.equals(settings.redis())) {
+                near.add(r);
+                continue;
+            }
+            for (Member m : members.all()) {
+                if (r.equals(m.status().redis()) && settings.zone().equalsIgnoreCase(m.status().zone())) {
+                    near.add(r);
+                    break;
+                }
+            }
+        }
+        return near;
+    }
+
     /** Whether a replica that had {@code offset} at {@code at} is within --max-lag-ms of that leadership. */
     private boolean withinLag(Endpoint leaderNode, long leaderEpoch, long offset, long at) {
         if (settings.maxLagMs() == Long.MAX_VALUE) {

@@ -62,6 +62,10 @@ final class RoutedTopology {
                                 lead.status().handoverTo() != null, guard.syncReplicas());
             }
         };
+        List<Endpoint> near = health.sameZone(t.replicas());
+        if (!near.isEmpty()) {
+            t = new Topology(t.epoch(), t.leader(), t.master(), t.replicas(), t.writesHeld(), t.syncReplicas(), near);
+        }
         if (!t.equals(published)) {
             published = t;
             out.add(new Effect.PublishTopology(t));

@@ -51,7 +51,7 @@ import java.util.Map;
  * leaderHeardAgoMs (long); then, appended later, replId (string), dataEpoch (long) and replId2 (string); then,
  * appended after those, histories: a count (int, at most {@link NodeStatus#MAX_HISTORIES}) and as many pairs of
  * replId (string) and epoch (long); then, appended together, agentVersion (string, the sender's Skep version) and
- * redisVersion (string, its redis's server and version).
+ * redisVersion (string, its redis's server and version); then zone (string, its availability zone).
  *
  * <h2>Fields appended</h2>
  * Fields are only ever appended to a message type, so that two adjacent versions of Skep understand each other
@@ -227,6 +227,7 @@ public final class PeerCodec {
         }
         w.string("agentVersion", s.agentVersion());
         w.string("redisVersion", s.redisVersion());
+        w.string("zone", s.zone());
     }
 
     private static NodeStatus readNodeStatus(Reader r) throws PeerCodecException {
@@ -274,7 +275,7 @@ public final class PeerCodec {
         }
         return new NodeStatus(node, redis, httpPort, state, epoch, leader, since, offset, tainted, role, linkUp,
                 runId, processId, sentAt, handoverTo, handoverOffset, masterSinceOffset, leaderHeardAgo, replId,
-                dataEpoch, replId2, histories, agentVersion, redisVersion);
+                dataEpoch, replId2, histories, agentVersion, redisVersion, r.more() ? r.string("zone") : "");
     }
 
     // ---- enum code tables: stable on the wire, independent of declaration order ----

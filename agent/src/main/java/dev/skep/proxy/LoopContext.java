@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -197,14 +198,11 @@ final class LoopContext {
             readersPerReplica.merge(current, -1, Integer::sum);
             s.readReplica = null;
         }
-        Endpoint best = null;
-        int fewest = Integer.MAX_VALUE;
-        for (Endpoint r : topology.replicas()) {
-            int n = readersPerReplica.getOrDefault(r, 0);
-            if (!isDown(r) && n < fewest) {
-                best = r;
-                fewest = n;
-            }
+        // the replicas of this node's zone first (--availability-zone: no cross-zone hop, nor its cost), spread evenly;
+        // any other when none of them is up
+        Endpoint best = leastRead(topology.nearReplicas());
+        if (best == null) {
+            best = leastRead(topology.replicas());
         }
         if (best != null) {
             s.readReplica = best;
@@ -212,6 +210,20 @@ final class LoopContext {
             return best;
         }
         return topology.master(); // no healthy replica: reads go to the master
+    }
+
+    /** Of {@code replicas}, the one up with the fewest read sessions of this loop; null when none is up. */
+    private Endpoint leastRead(List<Endpoint> replicas) {
+        Endpoint best = null;
+        int fewest = Integer.MAX_VALUE;
+        for (Endpoint r : replicas) {
+            int n = readersPerReplica.getOrDefault(r, 0);
+            if (!isDown(r) && n < fewest) {
+                best = r;
+                fewest = n;
+            }
+        }
+        return best;
     }
 
     /** A shared connection to {@code target} for {@code route}, opened when needed; null when it is down. */

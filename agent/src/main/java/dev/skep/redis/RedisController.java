@@ -60,6 +60,15 @@ public final class RedisController implements Closeable {
     private final Duration ioTimeout;
     private final RespClient client;
 
+    /** What the user asked of the server beyond the usual settings: dual-channel replication, the zone. */
+    private final dev.skep.config.ServerOptions options;
+    /**
+     * Why the local redis cannot do what {@code --dual-channel-replication} asked (it refused the setting); empty
+     * when it took it or nothing was asked. Every probe fails with it meanwhile, so the node is not ready and says
+     * why: the user asked for it explicitly, and a hive that quietly runs without it is not what was deployed.
+     */
+    private volatile String refusedRequired = "";
+
     /** Set by the first prepare(): from then on the settings are (re)applied on each new connection. */
     private boolean prepareWanted;
     /** {@link RespClient#connects()} when the settings were last applied. */
@@ -85,6 +94,13 @@ public final class RedisController implements Closeable {
     /** @param tls the TLS context of every connection to a redis (the local one, a successor, an orphan); null: plain */
     public RedisController(Endpoint redis, Endpoint announced, String user, String password, Duration ioTimeout,
             java.util.function.Supplier<javax.net.ssl.SSLContext> tls) {
+        this(redis, announced, user, password, ioTimeout, tls, dev.skep.config.ServerOptions.NONE);
+    }
+
+    /** @param options what the user asked of the server beyond the usual settings ({@code --dual-channel-replication}...) */
+    public RedisController(Endpoint redis, Endpoint announced, String user, String password, Duration ioTimeout,
+            java.util.function.Supplier<javax.net.ssl.SSLContext> tls, dev.skep.config.ServerOptions options) {
+        this.options = Objects.requireNonNull(options, "options");
         this.tls = tls;
         this.user = user == null ? "" : user;
         this.redis = Objects.requireNonNull(redis, "redis");
@@ -136,6 +152,12 @@ public final class RedisController implements Closeable {
      *   <li>{@code tls-replication yes} (when the agent reaches redis over TLS): a replica connects to its master's
      *       TLS port over TLS, so the data never crosses the network in clear; redis listening only on its TLS
      *       port, the address the hive knows is that port.</li>
+     *   <li>{@code dual-channel-replication-enabled yes} (with {@code --dual-channel-replication}; Valkey 8.0 and
+     *       later): on every node, since it takes both sides, and any node may become master. A server without it
+     *       refuses it and the node is not ready ({@link #DUAL_CHANNEL}).</li>
+     *   <li>{@code availability-zone <zone>} (with {@code --availability-zone}; Valkey 8.1): the server gives it to
+     *       its clients in {@code HELLO}; a server without it refuses it, which costs nothing: the agent's read port
+     *       prefers its zone's replicas from what peers tell each other, not from this.</li>
      * </ul>
      */
     List<String[]> settings() {
@@ -152,20 +174,48 @@ public final class RedisController implements Closeable {
         if (tls != null) {
             s.add(new String[] {"tls-replication", "yes"});
         }
+        if (options.dualChannelReplication()) {
+            s.add(new String[] {DUAL_CHANNEL, "yes"});
+        }
+        if (!options.zone().isEmpty()) {
+            s.add(new String[] {"availability-zone", options.zone()});
+        }
         return s;
+    }
+
+    /** The server setting {@code --dual-channel-replication} turns on. */
+    public static final String DUAL_CHANNEL = "dual-channel-replication-enabled";
+
+    /** Why the local redis cannot do what was asked of it ({@code --dual-channel-replication}); empty when it can. */
+    public String refusedRequired() {
+        return refusedRequired;
     }
 
     private void applySettings() throws IOException {
         List<String> applied = new ArrayList<>();
+        String refused = "";
         for (String[] setting : settings()) {
             try {
                 client.call("CONFIG", "SET", setting[0], setting[1]);
                 applied.add(setting[0]);
             } catch (RedisErrorReply e) {
+                if (setting[0].equals(DUAL_CHANNEL)) {
+                    refused = "--dual-channel-replication: the local redis refused CONFIG SET " + DUAL_CHANNEL
+                            + " yes (" + e.error() + "): only Valkey 8.0 and later have dual-channel replication; "
+                            + "run such a server or leave the option off";
+                    log.error("redis {}: {}", redis, refused);
+                    continue;
+                }
+                if (setting[0].equals("availability-zone")) {
+                    log.info("redis {} has no availability-zone setting (Valkey 8.1 and later): its clients are not "
+                            + "told the zone; the read port still prefers replicas in zone {}", redis, options.zone());
+                    continue;
+                }
                 // e.g. a managed redis that renames CONFIG or forbids a parameter: the rest still helps
                 log.warn("redis {} refused CONFIG SET {}: {} (continuing without it)", redis, setting[0], e.error());
             }
         }
+        refusedRequired = refused;
         preparedOnConnection = client.connects();
         log.info("redis {} prepared: {}", redis, applied.isEmpty() ? "no setting accepted" : String.join(", ", applied));
     }
@@ -210,7 +260,14 @@ public final class RedisController implements Closeable {
             throw new IOException(redis + ": PING answered '" + pong + "' (expected PONG)");
         }
         reapplyIfReconnected();
-        return InfoParser.parse(infoText(client.callUntil(deadline, "INFO")));
+        RedisSnapshot snap = InfoParser.parse(infoText(client.callUntil(deadline, "INFO")));
+        if (!refusedRequired.isEmpty()) {
+            // answers, but not as asked: unhealthy, so that the node is not ready and says why (an error reply, not
+            // an I/O failure: the connection is fine and stays)
+            throw new RedisErrorReply(refusedRequired.replace("the local redis", snap.version() == null
+                    ? "the local redis" : "the local " + snap.version()));
+        }
+        return snap;
     }
 
     /**

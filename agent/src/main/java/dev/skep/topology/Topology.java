@@ -16,13 +16,22 @@ import java.util.List;
  * @param syncReplicas {@code --quorum majority}: how many replicas must confirm a write (redis {@code WAIT})
  *                   before the proxy acknowledges it, so that no write it acknowledged can be lost to a
  *                   partition; 0 for none
+ * @param nearReplicas those of {@code replicas} in this node's availability zone ({@code --availability-zone}), which
+ *                   its read port prefers; empty with no zone, or none there
  */
 public record Topology(long epoch, Endpoint leader, Endpoint master, List<Endpoint> replicas, boolean writesHeld,
-                       int syncReplicas) {
+                       int syncReplicas, List<Endpoint> nearReplicas) {
     public static final Topology NONE = new Topology(0, null, null, List.of());
 
     public Topology {
         replicas = List.copyOf(replicas);
+        nearReplicas = nearReplicas == null ? List.of() : List.copyOf(nearReplicas);
+    }
+
+    /** A topology with no zone preference. */
+    public Topology(long epoch, Endpoint leader, Endpoint master, List<Endpoint> replicas, boolean writesHeld,
+                    int syncReplicas) {
+        this(epoch, leader, master, replicas, writesHeld, syncReplicas, List.of());
     }
 
     /** A topology with writes flowing (no handover under way). */

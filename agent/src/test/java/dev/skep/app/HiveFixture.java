@@ -110,6 +110,14 @@ final class HiveFixture implements AutoCloseable {
     /** How often the agents check their TLS files. */
     static final long TLS_RELOAD_MS = 100;
 
+    /**
+     * The server each node runs, by index ({@link RedisServerFixture#startServer}); a node past its end, or null
+     * there, runs the default one ({@code SKEP_SERVER_BIN}, else the PATH's redis-server).
+     */
+    List<java.nio.file.Path> servers = List.of();
+    /** Each node's {@code --dual-channel-replication} and {@code --availability-zone}, by index. */
+    java.util.function.IntFunction<dev.skep.config.ServerOptions> serverOptions = i -> dev.skep.config.ServerOptions.NONE;
+
     /** Ports per node: peer, admin HTTP, Sentinel endpoint. */
     private static final int PORTS_PER_NODE = 3;
 
@@ -191,6 +199,43 @@ final class HiveFixture implements AutoCloseable {
         return start(n, "", "none", null, unknownOutcome);
     }
 
+    /**
+     * Starts one node per server of {@code servers} (a mixed fleet), one after the other: node 0 first, alone until
+     * it leads, so that the first server named is the master's; then the others, which follow it.
+     */
+    static HiveFixture startServers(List<java.nio.file.Path> servers) {
+        return startServers(servers, i -> dev.skep.config.ServerOptions.NONE);
+    }
+
+    /** As {@link #startServers(List)}, node {@code i}'s agent given {@code options.apply(i)}. */
+    static HiveFixture startServers(List<java.nio.file.Path> servers,
+            java.util.function.IntFunction<dev.skep.config.ServerOptions> options) {
+        HiveFixture hive = new HiveFixture(servers.size() + 2, "none", null);
+        hive.servers = new ArrayList<>(servers); // nulls allowed: the default server
+        hive.serverOptions = options;
+        try {
+            List<Endpoint> peers = new ArrayList<>();
+            for (int i = 0; i < servers.size(); i++) {
+                peers.add(hive.peerOf(i));
+            }
+            Node first = hive.addNode(peers, "");
+            try {
+                // alone, it waits for its unheard peers before it leads (MemberView#unheardPeer: 10 s at most)
+                hive.awaitLeader(Duration.ofSeconds(30));
+            } catch (org.awaitility.core.ConditionTimeoutException e) {
+                throw new IllegalStateException("node 0 (" + first.redis.version() + ") did not lead alone: "
+                        + first.status(), e);
+            }
+            for (int i = 1; i < servers.size(); i++) {
+                hive.addNode(peers, "");
+            }
+            return hive;
+        } catch (RuntimeException e) {
+            hive.close();
+            throw e;
+        }
+    }
+
     private static HiveFixture start(int n, String secret, String quorum, LeaseSettings lease) {
         return start(n, secret, quorum, lease, "close");
     }
@@ -226,13 +271,15 @@ final class HiveFixture implements AutoCloseable {
     Node addNode(List<Endpoint> peers, String secret) {
         int index = nodes.size();
         TestCertificates.Pair pair = certs == null ? null : certs.issue("node" + index);
-        RedisServerFixture redis = certs == null ? RedisServerFixture.start(redisArgs)
-                : RedisServerFixture.startTls(certs, pair, redisArgs);
+        java.nio.file.Path server = index < servers.size() ? servers.get(index) : null;
+        RedisServerFixture redis = certs != null ? RedisServerFixture.startTls(certs, pair, redisArgs)
+                : server != null ? RedisServerFixture.startServer(server, redisArgs) : RedisServerFixture.start(redisArgs);
         AgentConfig config = new AgentConfig(redis.endpoint(), password, peers, "", peerOf(index).port(), "127.0.0.1",
                 "127.0.0.1", HEARTBEAT_MS, PEER_TIMEOUT_MS, 3, secret, peerOf(index).port() + 1,
                 FreePorts.freePort(), FreePorts.freePort(), 5000, 10000, peerOf(index).port() + 2, "mymaster", 2000,
                 HANDOVER_TIMEOUT_MS, quorum, 0, lease, AgentConfig.DEFAULT_SPIN_US,
                 dev.skep.election.ElectionSettings.DEFAULT_BUSY_GRACE_MS, unknownOutcome).withRedisUser(redisUser);
+        config = config.withServerOptions(serverOptions.apply(index));
         if (passwordDir != null) {
             try {
                 java.nio.file.Files.writeString(passwordFile(index), password + "\n");

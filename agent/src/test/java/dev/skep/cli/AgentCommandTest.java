@@ -62,6 +62,19 @@ class AgentCommandTest {
     }
 
     @Test
+    void serverOptionsAreOffByDefaultAndTakenFromTheFlags() {
+        assertThat(parse("--peers", "127.0.0.1:7380").server()).isEqualTo(dev.skep.config.ServerOptions.NONE);
+        AgentConfig config = parse("--peers", "127.0.0.1:7380", "--dual-channel-replication", "--availability-zone",
+                "eu-west-1a");
+        assertThat(config.server()).isEqualTo(new dev.skep.config.ServerOptions(true, "eu-west-1a"));
+        assertThat(parse("--peers", "127.0.0.1:7380", "--dual-channel-replication=false").server()
+                .dualChannelReplication()).isFalse();
+        assertThatThrownBy(() -> parse("--peers", "127.0.0.1:7380", "--availability-zone", "eu west"))
+                .isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageStartingWith("--availability-zone: 'eu west' (expected: a zone name");
+    }
+
+    @Test
     void versionNamesTheBuildsVersion() {
         java.io.StringWriter out = new java.io.StringWriter();
         CommandLine cl = SkepCommand.commandLine();

@@ -41,7 +41,8 @@ class PeerCodecTest {
                 "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b",
                 histories(2),
                 "0.2.0-\u00e9",
-                "valkey 8.1.1");
+                "valkey 8.1.1",
+                "eu-west-1a");
     }
 
     /** {@code n} leaders' histories, oldest first. */
@@ -53,10 +54,15 @@ class PeerCodecTest {
         return h;
     }
 
-    /** The bytes of the agent's and its redis's versions, appended last. */
+    /** The bytes of the agent's and its redis's versions and of the zone, appended last. */
     static int versionBytes(NodeStatus s) {
         return 2 + s.agentVersion().getBytes(StandardCharsets.UTF_8).length + 2
-                + s.redisVersion().getBytes(StandardCharsets.UTF_8).length;
+                + s.redisVersion().getBytes(StandardCharsets.UTF_8).length + zoneBytes(s);
+    }
+
+    /** The bytes of the zone, appended after the versions. */
+    static int zoneBytes(NodeStatus s) {
+        return 2 + s.zone().getBytes(StandardCharsets.UTF_8).length;
     }
 
     /** The bytes of the histories, appended before the version. */
@@ -175,11 +181,13 @@ class PeerCodecTest {
         for (byte[] secret : new byte[][] {null, SECRET}) {
             byte[] frame = PeerCodec.encode(full(), secret);
             // the lengths that are whole: senders from before the appended fields (no HMAC to break)
+            int beforeZone = frame.length - zoneBytes(full());
             int beforeVersion = frame.length - versionBytes(full());
             int beforeHistories = beforeVersion - historiesBytes(full());
             int olderSender = beforeHistories - replicationBytes(full());
             for (int len = 0; len < frame.length; len++) {
-                if (secret == null && (len == olderSender || len == beforeHistories || len == beforeVersion)) {
+                if (secret == null && (len == olderSender || len == beforeHistories || len == beforeVersion
+                        || len == beforeZone)) {
                     continue;
                 }
                 byte[] cut = Arrays.copyOf(frame, len);
@@ -193,8 +201,8 @@ class PeerCodecTest {
     @Test
     void truncationInsideTheBodyNamesTheField() {
         byte[] frame = PeerCodec.encode(sparse(), null);
-        // the versions (2 + 2 bytes), the histories' count (4), replId2 (2) and the last byte of dataEpoch
-        byte[] cut = Arrays.copyOf(frame, frame.length - 11);
+        // the zone (2 bytes), the versions (2 + 2), the histories' count (4), replId2 (2) and the last byte of dataEpoch
+        byte[] cut = Arrays.copyOf(frame, frame.length - 13);
         assertThatThrownBy(() -> PeerCodec.decode(cut, null))
                 .isInstanceOf(PeerCodecException.class)
                 .hasMessageStartingWith("truncated at field 'dataEpoch' offset");
@@ -244,12 +252,22 @@ class PeerCodecTest {
     }
 
     @Test
+    void aFrameOfASenderBeforeTheZoneSaysNone() throws PeerCodecException {
+        NodeStatus status = full();
+        byte[] frame = PeerCodec.encode(status, null);
+        NodeStatus old = (NodeStatus) PeerCodec.decode(Arrays.copyOf(frame, frame.length - zoneBytes(status)), null);
+        assertThat(old.zone()).isEmpty();
+        assertThat(old.redisVersion()).isEqualTo("valkey 8.1.1");
+        assertThat(old.agentVersion()).isEqualTo(status.agentVersion());
+    }
+
+    @Test
     void onlyTheMostRecentHistoriesTravel() throws PeerCodecException {
         NodeStatus f = full();
         NodeStatus many = new NodeStatus(f.node(), f.redis(), f.httpPort(), f.state(), f.epoch(), f.leader(), f.since(),
                 f.offset(), f.tainted(), f.redisRole(), f.linkUp(), f.redisRunId(), f.redisProcessId(), f.sentAtMillis(),
                 f.handoverTo(), f.handoverOffset(), f.masterSinceOffset(), f.leaderHeardAgoMs(), f.replId(), f.dataEpoch(),
-                f.replId2(), histories(NodeStatus.MAX_HISTORIES + 3), f.agentVersion(), f.redisVersion());
+                f.replId2(), histories(NodeStatus.MAX_HISTORIES + 3), f.agentVersion(), f.redisVersion(), f.zone());
         NodeStatus decoded = (NodeStatus) PeerCodec.decode(PeerCodec.encode(many, null), null);
         assertThat(decoded.histories()).hasSize(NodeStatus.MAX_HISTORIES)
                 .doesNotContainKey(String.format("%040x", 3))

@@ -75,6 +75,14 @@ public enum Need {
             return onPath("tclsh") && (Files.exists(shared.normalize()) || Files.exists(cache));
         }
     },
+    OTHER_SERVERS("Redis 8.0.2 and Valkey 8.1.1 built from Debian trixie's sources", "bash .ci/build-servers") {
+        @Override
+        boolean check() {
+            return java.util.stream.Stream.of("redis-8.0.2/bin/redis-server", "valkey-8.1.1/bin/valkey-server")
+                    .allMatch(s -> Files.isExecutable(Path.of(System.getProperty("user.home"),
+                            ".cache/skep-tools/servers", s)));
+        }
+    },
     PREVIOUS_RELEASE("the previous release's jar, built from this checkout's history", "bash .ci/build-previous-release") {
         @Override
         boolean check() {

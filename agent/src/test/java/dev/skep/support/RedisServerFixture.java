@@ -123,8 +123,45 @@ public final class RedisServerFixture implements AutoCloseable {
         return start(certs.clientContext(pair), args.toArray(String[]::new));
     }
 
+    /**
+     * Starts the server {@code executable} (one of {@link #pathServer()}, {@link #builtServer}), whatever
+     * {@value #SERVER_BIN_ENV} says: for a hive whose nodes run different servers. Null: the default server.
+     */
+    public static RedisServerFixture startServer(Path executable, String... extraArgs) {
+        return start(executable, null, extraArgs);
+    }
+
+    /** The PATH's {@code redis-server} (Debian bookworm's 7.0.15 on the build machines), or fails with the advice. */
+    public static Path pathServer() {
+        return findOnPath("redis-server", System.getenv("PATH"));
+    }
+
+    /**
+     * The server {@code .ci/build-servers} built and cached, e.g. {@code builtServer("valkey-8.1.1")}; fails, saying
+     * how to build it, when it is not there.
+     */
+    public static Path builtServer(String nameAndVersion) {
+        Path dir = builtServerDir(nameAndVersion);
+        try {
+            return serverExecutable(dir.toString(), null);
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException(dir + " holds no " + nameAndVersion + " server: build it with bash "
+                    + ".ci/build-servers", e);
+        }
+    }
+
+    /** Where {@code .ci/build-servers} puts the binaries of {@code nameAndVersion} ({@code redis-8.0.2}). */
+    public static Path builtServerDir(String nameAndVersion) {
+        return Path.of(System.getProperty("user.home"), ".cache/skep-tools/servers", nameAndVersion, "bin");
+    }
+
     private static RedisServerFixture start(SSLContext tls, String... extraArgs) {
-        Path executable = serverExecutable(System.getenv(SERVER_BIN_ENV), System.getenv("PATH"));
+        return start(null, tls, extraArgs);
+    }
+
+    private static RedisServerFixture start(Path chosen, SSLContext tls, String... extraArgs) {
+        Path executable = chosen != null ? chosen
+                : serverExecutable(System.getenv(SERVER_BIN_ENV), System.getenv("PATH"));
         Path baseDir;
         try {
             baseDir = Files.createTempDirectory("skep-redis-");
@@ -341,9 +378,17 @@ public final class RedisServerFixture implements AutoCloseable {
 
     /** A new Jedis connection to this redis, authenticated when it has a password; the caller closes it. */
     public Jedis newJedis() {
+        return newJedis(Duration.ofSeconds(5));
+    }
+
+    /**
+     * As {@link #newJedis()}, waiting up to {@code socketTimeout} for a reply: for a long script, which on Redis 8 and
+     * Valkey 8 lasts at least until the busy threshold (5 s) when it waits on {@code TIME}, frozen meanwhile.
+     */
+    public Jedis newJedis(Duration socketTimeout) {
         DefaultJedisClientConfig.Builder config = DefaultJedisClientConfig.builder()
                 .connectionTimeoutMillis(2000)
-                .socketTimeoutMillis(5000);
+                .socketTimeoutMillis((int) socketTimeout.toMillis());
         if (!password.isEmpty()) {
             config.password(password);
         }
