@@ -160,8 +160,6 @@ public final class LocalHive {
      * class path) this class was loaded from, so the agents are exactly this build.
      */
     public static List<String> javaCommand(Class<?> mainClass) {
-        String java = ProcessHandle.current().info().command()
-                .orElse(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
         String classpath = System.getProperty("java.class.path");
         try {
             Path location = Paths.get(mainClass.getProtectionDomain().getCodeSource().getLocation().toURI());
@@ -171,9 +169,18 @@ public final class LocalHive {
         } catch (URISyntaxException | NullPointerException | SecurityException e) {
             // no code source: fall back to the class path we were started with
         }
+        return javaCommand(classpath, mainClass.getName());
+    }
+
+    /**
+     * {@code java [opts] -cp <classpath> <mainClass>} with the java binary running now and an agent's JVM options
+     * (a small heap, the serial collector): how {@code skep up} and the harnesses start an agent of any build.
+     */
+    public static List<String> javaCommand(String classpath, String mainClass) {
+        String java = ProcessHandle.current().info().command()
+                .orElse(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
         // -Xms8m: the heap starts small and grows when needed (an idle agent's RSS: ~78 MiB instead of ~108)
-        return List.of(java, "-Xms8m", "-Xmx128m", "-Xss512k", "-XX:+UseSerialGC",
-                "-cp", classpath, mainClass.getName());
+        return List.of(java, "-Xms8m", "-Xmx128m", "-Xss512k", "-XX:+UseSerialGC", "-cp", classpath, mainClass);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.skep.support;
 
+import dev.skep.redis.InfoParser;
 import dev.skep.topology.Endpoint;
 import org.awaitility.core.ConditionTimeoutException;
 import redis.clients.jedis.DefaultJedisClientConfig;
@@ -314,26 +315,15 @@ public final class RedisServerFixture implements AutoCloseable {
         }
     }
 
-    /** The address of this redis: 127.0.0.1 and its port. */
     /**
-     * The server's name and version as INFO server gives them, e.g. {@code redis 7.0.15} or {@code valkey 8.1.1}
-     * (Valkey 8 also reports {@code redis_version:7.2.4}, for clients: its own version is {@code valkey_version}).
+     * The server's name and version as the agent reads them from INFO server ({@link InfoParser}), e.g.
+     * {@code redis 7.0.15} or {@code valkey 8.1.1} (Valkey 8 also reports {@code redis_version:7.2.4}, for clients).
      */
     public String version() {
-        String info = jedis().info("server");
-        String valkey = infoField(info, "valkey_version");
-        return valkey != null ? "valkey " + valkey : "redis " + infoField(info, "redis_version");
+        return InfoParser.parse(jedis().info("server")).version();
     }
 
-    private static String infoField(String info, String field) {
-        for (String line : info.split("\r?\n")) {
-            if (line.startsWith(field + ":")) {
-                return line.substring(field.length() + 1).trim();
-            }
-        }
-        return null;
-    }
-
+    /** The address of this redis: 127.0.0.1 and its port. */
     public Endpoint endpoint() {
         return new Endpoint(HOST, port);
     }

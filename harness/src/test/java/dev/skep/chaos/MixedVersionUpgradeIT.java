@@ -151,9 +151,7 @@ class MixedVersionUpgradeIT {
     }
 
     private static List<String> java(Path jar) {
-        String java = ProcessHandle.current().info().command()
-                .orElse(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
-        return List.of(java, "-Xms8m", "-Xmx128m", "-Xss512k", "-XX:+UseSerialGC", "-cp", jar.toString(), "dev.skep.Skep");
+        return LocalHive.javaCommand(jar.toString(), "dev.skep.Skep");
     }
 
     private String selfVersion(LoopbackChaosHive hive, int node) throws IOException, InterruptedException {

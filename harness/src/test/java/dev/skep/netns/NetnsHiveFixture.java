@@ -3,6 +3,7 @@ package dev.skep.netns;
 import dev.skep.redis.RedisRole;
 import dev.skep.redis.RedisSnapshot;
 import dev.skep.topology.Endpoint;
+import dev.skep.up.LocalHive;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -40,9 +41,7 @@ final class NetnsHiveFixture implements AutoCloseable {
         NetnsHive.requirePrerequisites();
         Path jar = Paths.get(System.getProperty("skep.jar", "agent/target/skep.jar")).toAbsolutePath();
         assertThat(jar).as("the shaded jar (built by `mvn package`, before failsafe runs)").exists();
-        String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> javaCmd = List.of(java, "-Xms8m", "-Xmx128m", "-Xss512k", "-XX:+UseSerialGC", "-cp", jar.toString(),
-                "dev.skep.Skep");
+        List<String> javaCmd = LocalHive.javaCommand(jar.toString(), "dev.skep.Skep");
         Files.createDirectories(runDir);
         NetnsHive hive = NetnsHive.start(new NetnsHive.Options(nodes, javaCmd, runDir, i -> {
             List<String> flags = new ArrayList<>(List.of("--heartbeat-ms", Integer.toString(HEARTBEAT_MS)));
