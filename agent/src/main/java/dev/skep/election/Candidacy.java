@@ -100,10 +100,19 @@ final class Candidacy {
                 + " for epoch " + epoch);
     }
 
-    /** The local redis's data was replaced (a full sync) and is below the proposal: propose what it has. */
-    boolean lower(long offset) {
-        if (offset >= this.offset) {
+    /**
+     * The local redis now holds {@code offset}: below the proposal, its data was replaced (a full sync); above it
+     * ({@code mayRise}, while proposing), it still replicates a master that takes writes, writes a leader we do not
+     * hear may have acknowledged with our redis's confirmation (WAIT counts it). Either way we propose what it has;
+     * with more, as a new proposal from {@code now}, as for {@link #newerData}: a node that ranked our old one may have
+     * decided already, and we wait to hear it. Returns whether the proposal changed.
+     */
+    boolean track(long offset, boolean mayRise, long now) {
+        if (offset == this.offset || (offset > this.offset && !mayRise)) {
             return false;
+        }
+        if (offset > this.offset) {
+            since = now;
         }
         this.offset = offset;
         return true;
@@ -142,14 +151,11 @@ final class Candidacy {
      * promote itself by its guard. Returns how many nodes were ranked, 0 when it did not win (yet).
      */
     private int won(long now) {
-        if (now - since < settings.heartbeatMs() / 2) {
-            // Let our proposal reach the others, and statuses already in flight (a PROMOTING peer) reach
-            // us, before deciding: nodes decide alike only from alike views.
-            return 0;
-        }
         List<Candidate> pool = new ArrayList<>();
         pool.add(new Candidate(settings.self(), data.tainted(), dataEpoch, offset, since));
         boolean everyoneProposed = true;
+        /* Whether every proposal in the pool, ours included, is younger than the proposal window by a heartbeat. */
+        boolean freshProposals = now - since <= settings.proposalWindowMs() - settings.heartbeatMs();
         for (Member m : members.all()) {
             NodeStatus s = m.status();
             if (!members.live(m, now) || s.state() == NodeState.NOT_READY) {
@@ -176,9 +182,20 @@ final class Candidacy {
                 return 0;
             }
             everyoneProposed &= s.state() == NodeState.PROPOSING;
+            freshProposals &= proposingFor(m, now) <= settings.proposalWindowMs() - settings.heartbeatMs();
             pool.add(Candidate.of(s, data.knownEpoch(s)));
         }
         if (!everyoneProposed && now - since < settings.proposalWindowMs()) {
+            return 0;
+        }
+        if (!(everyoneProposed && freshProposals && members.knowsOthers()) && now - since < settings.heartbeatMs() / 2) {
+            // Deciding on every live ready member's proposal needs no wait (when there are others to hear from at
+            // all: discovery may not have answered yet): every node that ranks the same
+            // proposals picks the same winner, and none of them can have decided without ours (it waits for every
+            // proposal, or for the proposal window, which none of these proposals is near the end of). Otherwise
+            // let our proposal reach the others, and statuses already in flight (a PROMOTING peer that decided at
+            // the end of its window, from a view in which we had not proposed) reach us: nodes decide alike only
+            // from alike views.
             return 0;
         }
         if (members.unheardPeer(now) != null) {
@@ -199,6 +216,15 @@ final class Candidacy {
             return 0;
         }
         return guard.mayPromote(now) ? pool.size() : 0;
+    }
+
+    /**
+     * How long member {@code m} has been proposing, as far as its last status tells: how long before sending it had
+     * proposed (both on its clock, so skew cancels out) plus how long ago it arrived (on ours), the transit aside.
+     */
+    private static long proposingFor(Member m, long now) {
+        NodeStatus s = m.status();
+        return Math.max(0, s.sentAtMillis() - s.since()) + Math.max(0, now - m.heardAt());
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.skep.election;
 
+import dev.skep.redis.ProbeFailure;
 import dev.skep.redis.RedisRole;
 import dev.skep.redis.RedisSnapshot;
 import dev.skep.status.HiveStatus;
@@ -96,7 +97,7 @@ public final class Election {
         } else if (event instanceof ElectionEvent.ProbeSucceeded e) {
             onProbe(e.snapshot(), now);
         } else if (event instanceof ElectionEvent.ProbeFailed e) {
-            onProbeFailed(e.reason(), e.busy(), now);
+            onProbeFailed(e.reason(), e.kind(), now);
         } else if (event instanceof ElectionEvent.PromotionFinished e) {
             onPromotionFinished(e, now);
         } else if (event instanceof ElectionEvent.HandoverRequested e) {
@@ -173,8 +174,9 @@ public final class Election {
         if (state == NodeState.LEADING && snap.role() == RedisRole.REPLICA) {
             stepDown("its redis was made a replica outside Skep", NodeState.ALONE, null, now);
         }
-        if ((state == NodeState.PROPOSING || state == NodeState.PROMOTING) && candidacy.lower(snap.replOffset())) {
-            out.changed(); // our data was replaced (a full sync): we propose what we have
+        if ((state == NodeState.PROPOSING || state == NodeState.PROMOTING)
+                && candidacy.track(snap.replOffset(), state == NodeState.PROPOSING, now)) {
+            out.changed(); // our data was replaced (a full sync), or grew: we propose what we have
         }
         if (state == NodeState.LEADING) {
             health.sample(settings.self(), epoch, snap.replOffset(), now);
@@ -187,8 +189,8 @@ public final class Election {
         fencing.enforce(snap, state, epoch, now);
     }
 
-    private void onProbeFailed(String reason, boolean busy, long now) {
-        String cause = probes.failed(reason, busy, state != NodeState.NOT_READY, now);
+    private void onProbeFailed(String reason, ProbeFailure.Kind kind, long now) {
+        String cause = probes.failed(reason, kind, state != NodeState.NOT_READY, now);
         if (cause != null) {
             stepDown(cause, NodeState.NOT_READY, null, now);
             enter(NodeState.NOT_READY);

@@ -1,6 +1,7 @@
 package dev.skep.election;
 
 import dev.skep.lease.LeaseRecord;
+import dev.skep.redis.ProbeFailure;
 import dev.skep.redis.RedisSnapshot;
 import dev.skep.topology.Endpoint;
 
@@ -23,14 +24,25 @@ public sealed interface ElectionEvent {
     record ProbeSucceeded(RedisSnapshot snapshot, long now) implements ElectionEvent {}
 
     /**
-     * The local redis did not answer (or answered an error). {@code busy}: the evidence says it is alive but busy
-     * (a long script, a fork, a flood of replies: see {@code redis.ProbeFailure}), which costs a leader its
-     * leadership only past the busy grace; otherwise it counts towards {@code --redis-failures}.
+     * The local redis did not answer (or answered an error). {@code kind} says what the evidence says
+     * ({@code redis.ProbeFailure}): {@code BUSY}, alive but busy (a long script, a fork, a flood of replies), which
+     * costs a leader its leadership only past the busy grace; {@code GONE}, its port refuses connections (the process
+     * died), which makes a redis that answered before down at once; otherwise it counts towards
+     * {@code --redis-failures}.
      */
-    record ProbeFailed(String reason, boolean busy, long now) implements ElectionEvent {
-        /** A failure that counts (redis down, stopped, refusing). */
+    record ProbeFailed(String reason, ProbeFailure.Kind kind, long now) implements ElectionEvent {
+        /** A failure that counts (redis down, stopped, erroring). */
         public ProbeFailed(String reason, long now) {
-            this(reason, false, now);
+            this(reason, ProbeFailure.Kind.FAILED, now);
+        }
+
+        /** {@code busy}: alive but busy; otherwise a failure that counts. */
+        public ProbeFailed(String reason, boolean busy, long now) {
+            this(reason, busy ? ProbeFailure.Kind.BUSY : ProbeFailure.Kind.FAILED, now);
+        }
+
+        public boolean busy() {
+            return kind == ProbeFailure.Kind.BUSY;
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.skep.election;
 
+import dev.skep.redis.ProbeFailure;
 import dev.skep.redis.RedisRole;
 import dev.skep.redis.RedisSnapshot;
 import dev.skep.status.NodeState;
@@ -7,12 +8,12 @@ import dev.skep.topology.Endpoint;
 
 /**
  * The probes of the local redis (PING and INFO, every heartbeat and when the election asks): whether it counts as
- * down, {@code --redis-failures} failed probes in a row, and whether a probe came since the election asked for a
- * fresh one. A failure that says redis is down (refused, reset, stopped) counts at once; one that says it is alive
- * but busy (a long script, a fork, a flood of replies) counts only once it has been busy for
- * {@code --busy-grace-ms}: failing over a busy master discards what it is doing and gains nothing, while a crashed
- * one closes its sockets and is declared down as before. Pure, and confined to the control thread, as
- * {@link Election} is.
+ * down, and whether a probe came since the election asked for a fresh one. A redis that answered before and now
+ * refuses connections is gone (the process died and the kernel closed its port): down at once, the crash's own
+ * evidence. Other failures that say redis is down (reset, stopped, an error) count towards
+ * {@code --redis-failures} in a row; one that says it is alive but busy (a long script, a fork, a flood of replies)
+ * counts only once it has been busy for {@code --busy-grace-ms}: failing over a busy master discards what it is
+ * doing and gains nothing. Pure, and confined to the control thread, as {@link Election} is.
  */
 final class LocalProbes {
     private final ElectionSettings settings;
@@ -85,11 +86,17 @@ final class LocalProbes {
     }
 
     /**
-     * A probe failed ({@code busy}: the evidence says redis is alive). Returns why the local redis now counts as
-     * down, when it does and this node was {@code ready}; null otherwise.
+     * A probe failed ({@code kind}: what the evidence says of redis). Returns why the local redis now counts as down,
+     * when it does and this node was {@code ready}; null otherwise.
      */
-    String failed(String reason, boolean busy, boolean ready, long now) {
+    String failed(String reason, ProbeFailure.Kind kind, boolean ready, long now) {
         last = reason;
+        boolean busy = kind == ProbeFailure.Kind.BUSY;
+        if (kind == ProbeFailure.Kind.GONE && answered > 0) {
+            // refused where it answered before: not a slow start, a dead process (a busy one is still accepted)
+            failures = Math.max(failures + 1, settings.redisFailures());
+            return ready ? "local redis is gone (its port refuses connections): " + reason : null;
+        }
         if (busy) {
             if (busySince < 0) {
                 busySince = now;

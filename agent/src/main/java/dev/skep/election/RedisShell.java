@@ -4,6 +4,7 @@ import dev.skep.redis.ProbeFailure;
 import dev.skep.redis.RedisController;
 import dev.skep.redis.RedisProcess;
 import dev.skep.redis.RedisSnapshot;
+import dev.skep.redis.RespClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,7 +17,9 @@ import java.util.function.LongSupplier;
 
 /**
  * The I/O shell around the local redis: the periodic probe (PING + INFO every heartbeat, every third of a heartbeat
- * after a failure, so that a dead redis is declared in about one heartbeat) and the election's effects on its redis
+ * after a failure), a probe at once when redis closes the connection a watching thread keeps open to it
+ * ({@code skep-redis-watch}: a crashed redis's sockets are closed by the kernel the moment it dies, and the probe
+ * that follows is refused), and the election's effects on its redis
  * ({@code REPLICAOF}, promotion, the pause of a handover, the fence), all on one thread, {@code skep-redis}, in the
  * order they were asked for, so that a probe never races a role change. What it finds goes to the
  * {@link ControlThread}. The effect methods are called on the control thread and only queue the work; a failed
@@ -37,6 +40,9 @@ final class RedisShell {
     /** Told of each probe (metrics); set once at start. */
     private volatile ElectionLoop.ProbeObserver probeObserver = ElectionLoop.ProbeObserver.NONE;
     private volatile boolean closing;
+    /** A connection that asks nothing of the local redis, only to learn the moment it ends; watch thread only. */
+    private final RespClient watch;
+    private final Thread watcher;
 
     /** A command to the local redis, run on the redis thread. */
     interface RedisAction {
@@ -48,6 +54,9 @@ final class RedisShell {
         this.redis = redis;
         this.control = control;
         this.clock = clock;
+        this.watch = redis.watchClient();
+        this.watcher = new Thread(this::watch, "skep-redis-watch");
+        this.watcher.setDaemon(true);
     }
 
     /** Reports every probe from now on to {@code observer}. */
@@ -59,6 +68,7 @@ final class RedisShell {
     void start() {
         thread.execute(this::prepareRedis);
         thread.execute(this::probe);
+        watcher.start();
     }
 
     // ---- effects (called on the control thread, run on the redis thread) ----
@@ -135,6 +145,27 @@ final class RedisShell {
         }
     }
 
+    // ---- watch thread ----
+
+    /**
+     * Keeps a connection open to the local redis and probes at once when it ends: a redis killed or crashed is
+     * declared by the probe that follows (refused: nothing listens any more) within milliseconds rather than after
+     * failed probes. A connection ended for another reason (a {@code CLIENT KILL}, redis's {@code timeout}) costs one
+     * probe that succeeds. Reconnects no more often than the heartbeat.
+     */
+    private void watch() {
+        while (!closing) {
+            if (watch.awaitClosed() && !closing) {
+                queue(this::probeOnce);
+            }
+            try {
+                Thread.sleep(settings.heartbeatMs());
+            } catch (InterruptedException e) {
+                return; // closing
+            }
+        }
+    }
+
     /** Probes once and reports the result to the control thread; true when redis answered. */
     private boolean probeOnce() {
         long start = System.nanoTime();
@@ -147,7 +178,7 @@ final class RedisShell {
         } catch (Exception e) {
             probeObserver.probed(System.nanoTime() - start, false);
             ProbeFailure failure = ProbeFailure.classify(e, redisProcess::observe);
-            control.handle(now -> new ElectionEvent.ProbeFailed(failure.reason(), failure.busy(), now));
+            control.handle(now -> new ElectionEvent.ProbeFailed(failure.reason(), failure.kind(), now));
             return false;
         }
     }
@@ -217,6 +248,8 @@ final class RedisShell {
     /** No probe starts from now on (the first step of closing the loop). */
     void closing() {
         closing = true;
+        watcher.interrupt();
+        watch.close();
     }
 
     /** Lets a command in progress finish (2 s at most), then stops the thread. */

@@ -1,5 +1,6 @@
 package dev.skep.redis;
 
+import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.util.function.Supplier;
 
@@ -14,32 +15,60 @@ import java.util.function.Supplier;
  *       {@code DEBUG SLEEP}, forking, writing a flood of replies), or when the agent cannot see it at all (no
  *       evidence either way: the busy grace bounds how long that lasts); down when it is stopped ({@code SIGSTOP})
  *       or gone.</li>
- *   <li>Anything else (connection refused or reset, closed, a malformed reply, another error): down. A crashed
- *       redis closes its sockets: that is evidence, not silence.</li>
+ *   <li>A connection refused: gone. Nothing listens on redis's port any more: the process died (a crash, kill -9,
+ *       the OOM killer) and the kernel closed its sockets. A busy or stopped redis still accepts connections (the
+ *       kernel queues them), so this is the crash's own evidence, not a shorter timeout.</li>
+ *   <li>Anything else (connection reset, closed, a malformed reply, another error): down. A crashed redis closes its
+ *       sockets: that is evidence, not silence.</li>
  * </ul>
  *
- * @param busy   redis is alive but not answering: not a failure until the busy grace has passed
+ * @param kind   what the failure says of redis
  * @param reason for the event log, e.g. "no reply to PING in time (process 812 state R, 490 ms CPU in the last
  *               500 ms)"
  */
-public record ProbeFailure(boolean busy, String reason) {
+public record ProbeFailure(Kind kind, String reason) {
+
+    /** What a failed probe says of the local redis. */
+    public enum Kind {
+        /** Alive but not answering: not a failure until the busy grace has passed. */
+        BUSY,
+        /** Down, as far as this probe can tell: counts towards {@code --redis-failures}. */
+        FAILED,
+        /** Gone: its port refuses connections, so no process serves it (a crash): down at once. */
+        GONE
+    }
+
+    /** Whether the evidence says redis is alive but busy. */
+    public boolean busy() {
+        return kind == Kind.BUSY;
+    }
 
     /** Classifies {@code failure}; {@code process} is asked only when redis did not answer in time. */
     public static ProbeFailure classify(Exception failure, Supplier<RedisProcess.Observation> process) {
         String message = failure.getMessage() == null ? failure.getClass().getSimpleName() : failure.getMessage();
         if (failure instanceof RedisErrorReply r && r.code().equals("BUSY")) {
-            return new ProbeFailure(true, "redis answers -BUSY (a script or function is running): " + message);
+            return new ProbeFailure(Kind.BUSY, "redis answers -BUSY (a script or function is running): " + message);
         }
         if (failure instanceof SocketTimeoutException) {
             RedisProcess.Observation seen = process.get();
             return switch (seen.state()) {
-                case ALIVE -> new ProbeFailure(true, message + " (" + seen.detail() + ": busy, not dead)");
-                case NOT_VISIBLE -> new ProbeFailure(true, message + " (" + seen.detail()
+                case ALIVE -> new ProbeFailure(Kind.BUSY, message + " (" + seen.detail() + ": busy, not dead)");
+                case NOT_VISIBLE -> new ProbeFailure(Kind.BUSY, message + " (" + seen.detail()
                         + ": busy or stopped, cannot tell)");
-                case STOPPED -> new ProbeFailure(false, message + " (" + seen.detail() + ": stopped)");
-                case GONE -> new ProbeFailure(false, message + " (" + seen.detail() + ")");
+                case STOPPED -> new ProbeFailure(Kind.FAILED, message + " (" + seen.detail() + ": stopped)");
+                case GONE -> new ProbeFailure(Kind.FAILED, message + " (" + seen.detail() + ")");
             };
         }
-        return new ProbeFailure(false, message);
+        return new ProbeFailure(refused(failure) ? Kind.GONE : Kind.FAILED, message);
+    }
+
+    /** Whether {@code failure} (or what caused it) is a refused connection. */
+    private static boolean refused(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof ConnectException c && c.getMessage() != null && c.getMessage().contains("refused")) {
+                return true;
+            }
+        }
+        return false;
     }
 }

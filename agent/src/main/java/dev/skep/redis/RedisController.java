@@ -118,6 +118,14 @@ public final class RedisController implements Closeable {
         this.password = newPassword;
     }
 
+    /**
+     * A new client of the local redis with this controller's credentials and TLS, for a thread that watches it
+     * ({@link RespClient#awaitClosed}): its connection ends the moment redis dies.
+     */
+    public RespClient watchClient() {
+        return new RespClient(redis, user, () -> password, ioTimeout, ioTimeout, tls);
+    }
+
     /** The redis this controller drives. */
     public Endpoint redis() {
         return redis;

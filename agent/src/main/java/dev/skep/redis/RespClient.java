@@ -160,6 +160,35 @@ public final class RespClient implements Closeable {
     }
 
     /**
+     * Opens a connection (with AUTH, as for a call) and waits, asking nothing, until it ends: for watching a redis, not
+     * for commands. Returns true once an open connection ended (redis closed it: it exited, was killed, or dropped
+     * the client; or {@link #close} from another thread), false when it could not be opened at all. The calling
+     * thread is the one that waits.
+     */
+    public boolean awaitClosed() {
+        try {
+            this.deadline = System.nanoTime() + readTimeout.toNanos();
+            ensureConnected();
+        } catch (IOException e) {
+            closeQuietly();
+            return false;
+        }
+        Socket s = socket;
+        InputStream i = in;
+        try {
+            s.setSoTimeout(0); // no deadline: the wait is the point
+            while (i.read(buf, 0, buf.length) >= 0) {
+                // nothing was asked, so nothing is expected; whatever comes is not a reason to stop watching
+            }
+        } catch (IOException e) {
+            // reset, or closed by close(): ended either way
+        } finally {
+            closeQuietly();
+        }
+        return true;
+    }
+
+    /**
      * Opens the connection if there is none (with AUTH when a password is set), bounded by the connect
      * timeout and by the deadline of the call in progress.
      *

@@ -143,7 +143,7 @@ final class SimNetwork {
         } else if (e instanceof ElectionEvent.ProbeSucceeded p) {
             return new ElectionEvent.ProbeSucceeded(p.snapshot(), now);
         } else if (e instanceof ElectionEvent.ProbeFailed p) {
-            return new ElectionEvent.ProbeFailed(p.reason(), now);
+            return new ElectionEvent.ProbeFailed(p.reason(), p.kind(), now);
         } else if (e instanceof ElectionEvent.PromotionFinished p) {
             return new ElectionEvent.PromotionFinished(p.epoch(), p.ok(), p.detail(), now);
         } else if (e instanceof ElectionEvent.Tick) {

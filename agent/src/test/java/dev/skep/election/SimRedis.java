@@ -1,5 +1,6 @@
 package dev.skep.election;
 
+import dev.skep.redis.ProbeFailure;
 import dev.skep.redis.RedisRole;
 import dev.skep.status.NodeState;
 import dev.skep.topology.Endpoint;
@@ -114,6 +115,10 @@ final class SimRedis {
         x.paused = false;
         x.redisBackAt = sim.now + downFor;
         sim.log("kill -9 redis " + x.id + " for " + downFor + " ms");
+        if (x.election != null) {
+            // the agent's watching connection ends with the process, and the probe it asks for at once is refused
+            sim.network.enqueueRedis(x, sim.now + 1 + sim.rnd.nextInt(3), refused());
+        }
         if (sim.majority) {
             sim.acks.exclude(x, SimAcks.Excluded.HOLDER_CRASHED);
         }
@@ -230,8 +235,13 @@ final class SimRedis {
             sim.network.enqueueRedis(x, sim.now + 1 + sim.rnd.nextInt(bound), new ElectionEvent.ProbeSucceeded(
                     x.snapshot(), 0));
         } else {
-            sim.network.enqueueRedis(x, sim.now + 100, new ElectionEvent.ProbeFailed("connection refused", 0));
+            sim.network.enqueueRedis(x, sim.now + 1 + sim.rnd.nextInt(bound), refused());
         }
+    }
+
+    /** What a probe of a redis that is down gets: its port refuses connections. */
+    private static ElectionEvent refused() {
+        return new ElectionEvent.ProbeFailed("connect failed: Connection refused", ProbeFailure.Kind.GONE, 0);
     }
 
     void promote(SimNode x, Effect.Promote p) {

@@ -3,6 +3,7 @@ package dev.skep.redis;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.file.Files;
@@ -84,8 +85,11 @@ class RedisProcessTest {
         assertThat(ProbeFailure.classify(new RedisErrorReply("BUSY Redis is busy running a script."), () -> never)
                 .busy()).isTrue();
         assertThat(ProbeFailure.classify(new SocketException("Connection reset"), () -> never).busy()).isFalse();
-        assertThat(ProbeFailure.classify(new IOException("127.0.0.1:6379: connect failed: Connection refused"),
-                () -> never)).isEqualTo(new ProbeFailure(false, "127.0.0.1:6379: connect failed: Connection refused"));
+        assertThat(ProbeFailure.classify(new IOException("127.0.0.1:6379: connect failed: Connection refused",
+                new ConnectException("Connection refused")), () -> never)).as("nothing listens: the process is gone")
+                .isEqualTo(new ProbeFailure(ProbeFailure.Kind.GONE, "127.0.0.1:6379: connect failed: Connection refused"));
+        assertThat(ProbeFailure.classify(new SocketException("Connection reset"), () -> never).kind())
+                .as("a reset alone may be a CLIENT KILL: the next connect tells").isEqualTo(ProbeFailure.Kind.FAILED);
         assertThat(ProbeFailure.classify(new RedisErrorReply("LOADING Redis is loading the dataset in memory"),
                 () -> never).busy()).as("a redis loading its data restarted: not the one that was elected").isFalse();
     }
