@@ -61,6 +61,8 @@ public final class Election {
     private long listenUntil;
     /** The local redis as last probed; null before its first answer. */
     private RedisSnapshot redis;
+    /** The leader's agent closed its connection: the next probe's link state is told at once. */
+    private boolean linkReportDue;
 
     public Election(ElectionSettings settings, long now) {
         this.settings = Objects.requireNonNull(settings);
@@ -94,6 +96,8 @@ public final class Election {
             out.told();
         } else if (event instanceof ElectionEvent.PeerStatusReceived e) {
             onPeerStatus(e.status(), now);
+        } else if (event instanceof ElectionEvent.PeerClosed e) {
+            onPeerClosed(e.node(), now);
         } else if (event instanceof ElectionEvent.ProbeSucceeded e) {
             onProbe(e.snapshot(), now);
         } else if (event instanceof ElectionEvent.ProbeFailed e) {
@@ -155,6 +159,37 @@ public final class Election {
         evaluate(now);
     }
 
+    /**
+     * The connection a peer opened to us ended. When it is our leader's, our redis is probed at once and what its link
+     * says told to the others at once: if every follower's link is down too, the leader's whole node is gone
+     * ({@link #leaderGone}). Only without a quorum or a Lease: a majority's leader counts on its followers for a peer
+     * timeout, and a Lease is held for its duration, whatever the evidence.
+     */
+    private void onPeerClosed(Endpoint node, long now) {
+        members.connectionClosed(node, now);
+        if (state == NodeState.FOLLOWING && node.equals(leader) && crashEvidenceCounts()) {
+            linkReportDue = true;
+            out.add(new Effect.Probe("leader " + node + "'s agent closed its connection"));
+        }
+    }
+
+    private boolean crashEvidenceCounts() {
+        return settings.quorum() == Quorum.NONE && !settings.leaseElection();
+    }
+
+    /**
+     * While following: whether the leader's node is gone, with its redis ({@link MemberView#goneWithItsRedis}); it is
+     * then no longer live, and the election starts without waiting for the peer timeout.
+     */
+    private void leaderGone(long now) {
+        if (state == NodeState.FOLLOWING && leader != null && crashEvidenceCounts()
+                && members.goneWithItsRedis(leader, !redis.linkUp(), probes.answeredAt(), now)) {
+            members.markGone(leader);
+            out.record("leader-gone", "leader " + leader + "'s agent closed its connection and every follower's "
+                    + "replication link is down: its node is gone");
+        }
+    }
+
     private void onProbe(RedisSnapshot snap, long now) {
         RedisSnapshot previous = redis;
         redis = snap;
@@ -183,7 +218,11 @@ public final class Election {
         }
         if (state == NodeState.FOLLOWING) {
             following.probed(previous, snap, leader, leaderRedis);
+            if (linkReportDue) {
+                out.changed(); // our link, as the redis sees it since the leader's agent closed its connection
+            }
         }
+        linkReportDue = false;
         learnDataEpoch(snap, now);
         evaluate(now);
         fencing.enforce(snap, state, epoch, now);
@@ -224,6 +263,7 @@ public final class Election {
         if (state == NodeState.NOT_READY || redis == null) {
             return;
         }
+        leaderGone(now);
         Member lead = members.liveLeader(now, state, epoch);
         switch (state) {
             case LEADING -> {

@@ -20,6 +20,13 @@ public sealed interface ElectionEvent {
     /** A peer told us its state. */
     record PeerStatusReceived(NodeStatus status, long now) implements ElectionEvent {}
 
+    /**
+     * The connection {@code node} opened to our peer port ended, closed from its side: its agent's process ended (a
+     * crash, a kill, a stop: the kernel closes its sockets) or it reconnected. Evidence, with what its followers'
+     * redis say, that a leader's whole node is gone.
+     */
+    record PeerClosed(Endpoint node, long now) implements ElectionEvent {}
+
     /** The local redis answered PING and INFO. */
     record ProbeSucceeded(RedisSnapshot snapshot, long now) implements ElectionEvent {}
 

@@ -155,7 +155,10 @@ final class Following {
         Member m = members.get(leader);
         String why;
         boolean leaderRedisDown;
-        if (m == null || !members.live(m, now)) {
+        if (m != null && !members.live(m, now) && members.closedSinceHeard(leader) >= 0 && !linkUp) {
+            why = "its node is gone (its agent's connection closed, replication links down)";
+            leaderRedisDown = true;
+        } else if (m == null || !members.live(m, now)) {
             why = "silent for more than " + settings.peerTimeoutMs() + " ms";
             leaderRedisDown = false;
         } else {

@@ -31,6 +31,14 @@ final class MemberView {
     /** Discovery has answered once: before that, the membership a majority is counted on is unknown. */
     private boolean discoveryAnswered;
 
+    /** When each member's connection to us ended (its agent's process ended, or it reconnected), as last told. */
+    private final Map<Endpoint, Long> closedAt = new HashMap<>();
+    /**
+     * Members known gone with their redis ({@link #markGone}), each with the arrival time of its last status then: no
+     * longer live until a newer status arrives.
+     */
+    private final Map<Endpoint, Long> gone = new HashMap<>();
+
     /** The shortest {@code arrival - sentAt} seen from a sender, and since when its messages look stale (-1: not). */
     private record Delay(long min, long staleSince) {}
 
@@ -125,7 +133,52 @@ final class MemberView {
     }
 
     boolean live(Member m, long now) {
-        return now - m.heardAt() <= settings.peerTimeoutMs();
+        return now - m.heardAt() <= settings.peerTimeoutMs() && !Long.valueOf(m.heardAt()).equals(gone.get(m.status().node()));
+    }
+
+    /** The connection {@code node} opened to us ended (the peer port saw it close) at {@code now}. */
+    void connectionClosed(Endpoint node, long now) {
+        if (members.containsKey(node)) {
+            closedAt.put(node, now);
+        }
+    }
+
+    /** When {@code node}'s connection to us ended after its last status arrived; -1 when it has not. */
+    long closedSinceHeard(Endpoint node) {
+        Long at = closedAt.get(node);
+        Member m = members.get(node);
+        return at == null || m == null || at < m.heardAt() ? -1 : at;
+    }
+
+    /**
+     * Whether {@code leader}'s whole node is gone, from the crash's own evidence rather than its silence: its agent's
+     * connection to us ended after its last status, our redis's replication link is down in a probe since
+     * ({@code ownLinkDown}, probed at {@code ownProbedAt}), and every other live member has told us since that its
+     * link is down too. A dead agent alone leaves the links up (its redis still streams); a redis that lost its links
+     * alone leaves the agent connected (and saying so); a partition closes nothing.
+     */
+    boolean goneWithItsRedis(Endpoint leader, boolean ownLinkDown, long ownProbedAt, long now) {
+        long closed = closedSinceHeard(leader);
+        if (closed < 0 || !ownLinkDown || ownProbedAt < closed) {
+            return false;
+        }
+        for (Member m : members.values()) {
+            if (m.status().node().equals(leader) || !live(m, now)) {
+                continue;
+            }
+            if (m.heardAt() < closed || m.status().linkUp()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** {@code node} is gone ({@link #goneWithItsRedis}): not live until a newer status of it arrives. */
+    void markGone(Endpoint node) {
+        Member m = members.get(node);
+        if (m != null) {
+            gone.put(node, m.heardAt());
+        }
     }
 
     boolean isLive(Endpoint node, long now) {
@@ -142,6 +195,8 @@ final class MemberView {
     void purge(long now) {
         members.values().removeIf(m -> now - m.heardAt() > settings.purgeAfterMs());
         firstHeard.keySet().retainAll(members.keySet());
+        closedAt.keySet().retainAll(members.keySet());
+        gone.keySet().retainAll(members.keySet());
     }
 
     /** Every node this one knows of: itself, discovered peers, members heard of (not yet purged). */

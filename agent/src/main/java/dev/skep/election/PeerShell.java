@@ -104,6 +104,11 @@ final class PeerShell implements PeerListener {
     }
 
     @Override
+    public void onClosed(Endpoint node) {
+        control.handle(now -> new ElectionEvent.PeerClosed(node, now));
+    }
+
+    @Override
     public void onRejected(String reason, String remoteAddress) {
         long now = clock.getAsLong();
         if (now - lastRejectedLogAt >= REJECTED_LOG_INTERVAL_MS) {

@@ -1,6 +1,7 @@
 package dev.skep.peer;
 
 import dev.skep.election.PeerMessage;
+import dev.skep.topology.Endpoint;
 
 /** Receiver of what arrives on the peer port ({@link PeerTransport}). */
 public interface PeerListener {
@@ -19,4 +20,11 @@ public interface PeerListener {
      * @param remoteAddress the sender's {@code ip:port}
      */
     void onRejected(String reason, String remoteAddress);
+
+    /**
+     * A connection that {@code node} opened to us ended from its side (its agent's process ended, or it reconnected),
+     * after at least one good message on it; not called when this node closed it. On a Netty event loop, like
+     * {@link #onMessage}.
+     */
+    default void onClosed(Endpoint node) {}
 }

@@ -1,5 +1,6 @@
 package dev.skep.peer;
 
+import dev.skep.election.NodeStatus;
 import dev.skep.election.PeerMessage;
 import dev.skep.netty.EventLoops;
 import dev.skep.netty.OffLoopResolverGroup;
@@ -331,12 +332,18 @@ public final class PeerTransport implements AutoCloseable {
 
     /** Decodes the frames of one inbound connection. One instance per connection, on its event loop. */
     private final class InboundHandler extends SimpleChannelInboundHandler<ByteBuf> {
+        /** The node whose good messages came on this connection; null before the first. */
+        private Endpoint sender;
+        /** This side closed the connection (broken framing, a failed handshake): not the peer's doing. */
+        private boolean closedHere;
+
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, ByteBuf buf) {
             byte[] frame = ByteBufUtil.getBytes(buf);
             if (!startsWithMagic(frame)) {
                 // not our protocol (or out of sync): later bytes cannot be trusted to be framed either
                 reject("not a Skep peer frame (bad magic; another protocol on the peer port?)", ctx.channel());
+                closedHere = true;
                 ctx.close();
                 return;
             }
@@ -348,6 +355,9 @@ public final class PeerTransport implements AutoCloseable {
                 return;
             }
             received.increment();
+            if (msg instanceof NodeStatus status) {
+                sender = status.node();
+            }
             try {
                 listener.onMessage(msg);
             } catch (RuntimeException e) {
@@ -365,14 +375,29 @@ public final class PeerTransport implements AutoCloseable {
         }
 
         @Override
+        public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+            // the peer's side closed (a reset counts: exceptionCaught closes after it), unless we are stopping
+            if (sender != null && !closedHere && !closed) {
+                try {
+                    listener.onClosed(sender);
+                } catch (RuntimeException e) {
+                    log.warn("peer listener failed on the close of {}'s connection", sender, e);
+                }
+            }
+            super.channelInactive(ctx);
+        }
+
+        @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (cause.getCause() instanceof javax.net.ssl.SSLException) {
+                closedHere = true;
                 ctx.close(); // reported by userEventTriggered
                 return;
             }
             if (cause instanceof DecoderException) {
                 // TooLongFrameException, CorruptedFrameException (negative length): the stream is broken
                 reject("broken framing: " + cause.getMessage(), ctx.channel());
+                closedHere = true;
             } else {
                 log.debug("peer connection from {} failed: {}", describe(ctx.channel().remoteAddress()),
                         cause.toString());

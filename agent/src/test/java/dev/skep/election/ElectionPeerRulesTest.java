@@ -1,5 +1,6 @@
 package dev.skep.election;
 
+import dev.skep.redis.ProbeFailure;
 import dev.skep.redis.RedisRole;
 import dev.skep.redis.RedisSnapshot;
 import dev.skep.status.NodeState;
@@ -184,6 +185,58 @@ class ElectionPeerRulesTest {
     }
 
     @Test
+    void aLeaderWhoseRedisRefusesConnectionsIsDownOnTheFirstRefusal() {
+        Node a = leader(A);
+        a.later(5).feed(new ElectionEvent.ProbeFailed("connect failed: Connection refused", ProbeFailure.Kind.GONE,
+                a.now));
+        assertThat(a.election.state()).as("nothing listens on its port: the process died").isEqualTo(NodeState.NOT_READY);
+        assertThat(a.effects).contains(new Effect.Record("not-ready",
+                "local redis is gone (its port refuses connections): connect failed: Connection refused"));
+        assertThat(a.effects).as("told to its peers at once").anyMatch(e -> e instanceof Effect.Broadcast b
+                && b.status().state() == NodeState.NOT_READY);
+    }
+
+    @Test
+    void aRedisThatNeverAnsweredIsNotGoneWhenItRefusesItIsStarting() {
+        Node a = new Node(A);
+        a.feed(new ElectionEvent.ProbeFailed("connect failed: Connection refused", ProbeFailure.Kind.GONE, a.now));
+        assertThat(a.election.state()).as("one failure of " + REDIS_FAILURES).isNotEqualTo(NodeState.NOT_READY);
+    }
+
+    @Test
+    void aFollowerElectsAtOnceWhenItsLeadersAgentClosedItsConnectionAndEveryFollowersLinkIsDown() {
+        Node a = follower(A, B, 7, 400);
+        a.hear(status(C, NodeState.FOLLOWING, 7, B, 0, 400));
+        a.later(HB / 5).feed(new ElectionEvent.PeerClosed(B, a.now));
+        assertThat(a.effects).as("our link, as our redis sees it now").contains(
+                new Effect.Probe("leader " + B + "'s agent closed its connection"));
+        a.later(1).probe(linkDown(B, runOf(A), 400));
+        assertThat(a.effects).as("told at once").anyMatch(e -> e instanceof Effect.Broadcast b && !b.status().linkUp());
+        assertThat(a.election.state()).as("C's link may still be up").isEqualTo(NodeState.FOLLOWING);
+
+        a.later(1).hear(withLinkDown(status(C, NodeState.FOLLOWING, 7, B, 0, 400), a.now));
+        assertThat(a.effects).contains(new Effect.Record("leader-gone", "leader " + B + "'s agent closed its "
+                + "connection and every follower's replication link is down: its node is gone"));
+        assertThat(a.election.state()).isNotEqualTo(NodeState.FOLLOWING);
+        assertThat(a.effects).as("its redis stops replicating the dead one").anyMatch(e -> e instanceof Effect.Detach);
+    }
+
+    @Test
+    void aClosedConnectionIsNotEnoughWhileAFollowersLinkIsUp() {
+        Node a = follower(A, B, 7, 400);
+        a.hear(status(C, NodeState.FOLLOWING, 7, B, 0, 400));
+        a.later(HB / 5).feed(new ElectionEvent.PeerClosed(B, a.now));
+        a.later(1).probe(linkDown(B, runOf(A), 400));
+        a.later(1).hear(status(C, NodeState.FOLLOWING, 7, B, a.now, 400)); // C's redis still streams from B's
+        assertThat(a.election.state()).as("B's agent died, its redis lives").isEqualTo(NodeState.FOLLOWING);
+
+        Node b = follower(A, B, 7, 400);
+        b.later(HB / 5).feed(new ElectionEvent.PeerClosed(B, b.now));
+        b.later(1).probe(replicaOf(B, runOf(A), 400));
+        assertThat(b.election.state()).as("our own link is up").isEqualTo(NodeState.FOLLOWING);
+    }
+
+    @Test
     void aNodeWhoseRedisRestartedFollowsTheLeaderAndRanksLastUntilItHasResynced() {
         Node a = follower(A, B, 7, 400);
         // its redis restarts (a new run_id) with data of its own from disk, a master of nothing, at a higher offset
@@ -347,6 +400,18 @@ class ElectionPeerRulesTest {
                 s.tainted(), s.redisRole(), s.linkUp(), s.redisRunId(), s.redisProcessId(), s.sentAtMillis(),
                 s.handoverTo(), s.handoverOffset(), s.masterSinceOffset(), s.leaderHeardAgoMs(), s.replId(), s.dataEpoch(),
                 s.replId2(), s.histories(), "0.2.0", redisVersion);
+    }
+
+    /** A replica of {@code leader}'s redis whose link to it is down. */
+    private static RedisSnapshot linkDown(Endpoint leader, String runId, long offset) {
+        Endpoint r = redisOf(leader);
+        return new RedisSnapshot(runId, 1, "7.0.15", RedisRole.REPLICA, r.host(), r.port(), false, false, offset,
+                offset, 0, true, 60);
+    }
+
+    private static NodeStatus withLinkDown(NodeStatus s, long sentAt) {
+        return new NodeStatus(s.node(), s.redis(), s.httpPort(), s.state(), s.epoch(), s.leader(), s.since(), s.offset(),
+                s.tainted(), s.redisRole(), false, s.redisRunId(), s.redisProcessId(), sentAt);
     }
 
     private static NodeStatus proposing(Endpoint node, long offset, long since) {

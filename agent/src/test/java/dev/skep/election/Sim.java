@@ -178,6 +178,7 @@ final class Sim {
             return;
         }
         x.election = null;
+        network.closed(x);
         x.agentDiedAt = now;
         x.agentBackAt = now + downFor;
         log("kill -9 agent " + x.id + " for " + downFor + " ms");

@@ -64,6 +64,12 @@ class PeerTransportIT {
     static final class Inbox implements PeerListener {
         final Queue<NodeStatus> messages = new ConcurrentLinkedQueue<>();
         final Queue<String> rejections = new ConcurrentLinkedQueue<>();
+        final Queue<Endpoint> closed = new ConcurrentLinkedQueue<>();
+
+        @Override
+        public void onClosed(Endpoint node) {
+            closed.add(node);
+        }
 
         @Override
         public void onMessage(PeerMessage msg) {
@@ -208,6 +214,26 @@ class PeerTransportIT {
                     .anySatisfy(r -> assertThat(r).startsWith("unexpected HMAC: this node has no --peer-secret"));
         });
         assertThat(inboxD.messages).isEmpty();
+    }
+
+    @Test
+    void aPeerWhoseProcessEndsIsReportedClosedByItsNodeAndAConnectionClosedForBadBytesIsNot() throws Exception {
+        Inbox inboxA = new Inbox();
+        Inbox inboxB = new Inbox();
+        PeerTransport a = transport(0, SECRET, inboxA).start();
+        PeerTransport b = transport(0, SECRET, inboxB).start();
+        Endpoint ea = endpoint(a);
+        Endpoint eb = endpoint(b);
+        await().atMost(DEADLINE).pollInterval(POLL).untilAsserted(() -> {
+            a.send(eb, status(ea, NodeState.LEADING));
+            assertThat(inboxB.hasFrom(ea)).isTrue();
+        });
+        assertClosedAfterWriting(eb, lengthPrefix(8, "GARBAGE!".getBytes(StandardCharsets.US_ASCII)));
+        assertThat(inboxB.closed).as("closed by B itself, from no known node").isEmpty();
+
+        a.close(); // as the kernel does for a process that dies: its connections end
+        await().atMost(DEADLINE).pollInterval(POLL).untilAsserted(() ->
+                assertThat(inboxB.closed).as("by the node whose messages came on it").containsExactly(ea));
     }
 
     @Test
