@@ -239,6 +239,11 @@ public final class ElectionLoop implements PeerListener, AutoCloseable {
         peers.onRejected(reason, remoteAddress);
     }
 
+    @Override
+    public void onClosed(Endpoint node) {
+        peers.onClosed(node);
+    }
+
     // ---- control thread ----
 
     private void handle(ElectionEvent event) {

@@ -26,5 +26,5 @@ public interface PeerListener {
      * after at least one good message on it; not called when this node closed it. On a Netty event loop, like
      * {@link #onMessage}.
      */
-    default void onClosed(Endpoint node) {}
+    void onClosed(Endpoint node);
 }
