@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Failover after a crash, as a client of a write port sees it, beside its anchor from the same run.
+#
+# Skep: a 3-node loopback hive under write load (bench/chaos: 4 writers, one request at a time each, on the nodes'
+# write ports), ROUNDS rounds each of kill -9 of the master's redis (restarted empty after 1 s) and kill -9 of the
+# master's whole node (agent and redis together, as a pod that dies). The figure: from the kill to the first
+# acknowledged write sent after it, slowest writer of the round; median and max over the rounds. Targets (issue 20):
+# redis killed <= 150 ms median, <= 300 ms max; whole node killed <= 1 s. No acknowledged write may be lost.
+#
+# Anchor: real Sentinel, as a team would run it: 3 redis (a master, 2 replicas) and 3 sentinels (quorum 2) with
+# down-after-milliseconds 1000 (the default is 30000), ROUNDS rounds of kill -9 of the master's redis while a client
+# writes, one request at a time, to the master the sentinels name (as a Sentinel-aware client does, asking again after
+# each failure); the figure is the same: kill to the first acknowledged write. The killed redis is started again as the
+# sentinels' replica before the next round.
+#
+#   bench/crash-failover.sh [ROUNDS] [BASE_PORT]        defaults: 10 7800
+#
+# Needs redis-server, redis-cli, redis-sentinel (Debian: apt-get install -y redis-server redis-sentinel; or
+# redis-server --sentinel) and java. Everything listens on 127.0.0.1; the script stops what it started, by PID.
+set -euo pipefail
+rounds=${1:-10}
+base=${2:-7800}
+source "$(dirname "${BASH_SOURCE[0]}")/throughput-lib.sh"
+root=$bench_root
+bench_need "apt-get install -y redis-server" redis-server redis-cli java
+bench_start
+
+now_ms() { date +%s%3N; }
+
+# ---- Skep, through bench/chaos ----
+echo "== Skep: $rounds rounds each of kill-redis and restart-empty (bench/chaos, loopback, base port $((base + 100)))"
+"$root/bench/chaos" --rounds "$rounds" --kinds kill-redis,restart-empty --network loopback --round-ms 4000 \
+    --base-port $((base + 100)) --dir "$run/chaos" >"$run/chaos.out" 2>&1 || {
+    tail -30 "$run/chaos.out" >&2
+    echo "bench/chaos failed (output: $run/chaos.out)" >&2
+    exit 1
+}
+skep_redis=$(awk -F'|' '$2 ~ /kill-redis/ {gsub(/ /, "", $7); print $7}' "$run/chaos.out")
+skep_node=$(awk -F'|' '$2 ~ /restart-empty/ {gsub(/ /, "", $7); print $7}' "$run/chaos.out")
+skep_lost=$(awk -F'|' '$2 ~ /kill-redis|restart-empty/ {gsub(/ /, "", $5); gsub(/ /, "", $6); s += $5 + $6} END {print s + 0}' "$run/chaos.out")
+grep -E '^\| (fault|kill-redis|restart-empty)' "$run/chaos.out"
+
+# ---- the anchor: Sentinel ----
+echo "== Sentinel: $rounds rounds of kill -9 of the master's redis (down-after-milliseconds 1000)"
+ports=($base $((base + 1)) $((base + 2)))
+sentinels=($((base + 10)) $((base + 11)) $((base + 12)))
+declare -A redis_pid
+start_redis() { # start_redis PORT [REPLICAOF-PORT]
+    local p=$1
+    mkdir -p "$run/redis-$p"
+    redis-server --port "$p" --bind 127.0.0.1 --save "" --appendonly no --dir "$run/redis-$p" \
+        ${2:+--replicaof 127.0.0.1 $2} >>"$run/redis-$p.log" 2>&1 &
+    redis_pid[$p]=$!
+    pids+=($!)
+}
+start_redis "${ports[0]}"
+start_redis "${ports[1]}" "${ports[0]}"
+start_redis "${ports[2]}" "${ports[0]}"
+for s in "${sentinels[@]}"; do
+    cat >"$run/sentinel-$s.conf" <<EOF
+port $s
+bind 127.0.0.1
+dir $run
+sentinel monitor mymaster 127.0.0.1 ${ports[0]} 2
+sentinel down-after-milliseconds mymaster 1000
+sentinel failover-timeout mymaster 5000
+sentinel parallel-syncs mymaster 2
+EOF
+    redis-server "$run/sentinel-$s.conf" --sentinel >"$run/sentinel-$s.log" 2>&1 &
+    pids+=($!)
+done
+
+sentinel_master() { redis-cli -p "${sentinels[0]}" SENTINEL get-master-addr-by-name mymaster 2>/dev/null | tail -1; }
+wait_until() { # wait_until SECONDS CMD...
+    local deadline=$(( $(now_ms) + $1 * 1000 )); shift
+    until "$@"; do
+        (( $(now_ms) < deadline )) || return 1
+        sleep 0.05
+    done
+}
+settled() { # the sentinels agree on a master that has 2 linked replicas, and every sentinel sees the other two
+    local m s; m=$(sentinel_master); [[ -n "$m" ]] || return 1
+    [[ "$(redis-cli -p "$m" INFO replication | grep -c 'state=online')" == 2 ]] || return 1
+    for s in "${sentinels[@]}"; do
+        [[ "$(redis-cli -p "$s" SENTINEL get-master-addr-by-name mymaster 2>/dev/null | tail -1)" == "$m" ]] || return 1
+        [[ "$(redis-cli -p "$s" SENTINEL master mymaster 2>/dev/null | awk 'p {print; exit} /^num-other-sentinels$/ {p=1}')" == 2 ]] || return 1
+        redis-cli -p "$s" SENTINEL master mymaster 2>/dev/null | grep -qx 'master' || return 1
+    done
+}
+wait_until 60 settled || { echo "Sentinel did not settle (logs in $run)" >&2; exit 1; }
+
+sentinel_times=()
+for r in $(seq 1 "$rounds"); do
+    m=$(sentinel_master)
+    t0=$(now_ms)
+    { kill -9 "${redis_pid[$m]}"; wait "${redis_pid[$m]}"; } 2>/dev/null || true # (no "Killed" from bash)
+    i=0
+    while :; do
+        i=$((i + 1))
+        p=$(sentinel_master)
+        if [[ -n "$p" && "$p" != "$m" && "$(redis-cli -p "$p" SET "bench:crash:$r" "$i" 2>/dev/null)" == OK ]]; then
+            break
+        fi
+        (( $(now_ms) - t0 < 60000 )) || { echo "Sentinel round $r: no write acknowledged 60 s after the kill" >&2; exit 1; }
+        sleep 0.005
+    done
+    took=$(( $(now_ms) - t0 ))
+    sentinel_times+=("$took")
+    echo "sentinel round $r: master $m killed; first acknowledged write to $p after $took ms"
+    start_redis "$m" "$p" # back as a replica; the sentinels take it in
+    wait_until 60 settled || { echo "Sentinel did not settle after round $r (logs in $run)" >&2; exit 1; }
+done
+max() { printf '%s\n' "$@" | sort -n | tail -1; }
+s_med=$(median "${sentinel_times[@]}")
+s_max=$(max "${sentinel_times[@]}")
+
+echo
+echo "| kill -9 of ...                       | first acknowledged write, ms (median / max over $rounds rounds) | target |"
+echo "| ------------------------------------ | ---------------------------------------------------------- | ------ |"
+echo "| Skep: the master's redis             | $skep_redis | <= 150 / <= 300 |"
+echo "| Skep: the master's agent and redis   | $skep_node | <= 1000 |"
+echo "| Sentinel (down-after 1000): master   | $s_med / $s_max | (anchor) |"
+echo "acknowledged writes lost by Skep: $skep_lost; Sentinel rounds: ${sentinel_times[*]} ms; logs in $run"
+[[ "$skep_lost" == 0 ]]
