@@ -143,8 +143,8 @@ public record AgentConfig(
 
     /**
      * The default of {@code --io-transport}: epoll where it loads (NIO otherwise). io_uring measured level with it
-     * on the build machine (docs/benchmarks.md, "Proxy at -P 16"), and some kernels and container runtimes
-     * disable io_uring.
+     * at {@code -P 16} on the build machine, less CPU at {@code -P 1}, more at one client (docs/benchmarks.md,
+     * "Proxy at -P 16"), and some kernels and container runtimes disable io_uring.
      */
     public static final String DEFAULT_IO_TRANSPORT = "auto";
 
