@@ -115,7 +115,11 @@ public final class SkepNode implements AutoCloseable {
 
         tls = startTls();
         EventLoops loops = EventLoops.create(config.eventLoops(), "skep-io", false,
-                TimeUnit.MICROSECONDS.toNanos(config.spinUs()));
+                TimeUnit.MICROSECONDS.toNanos(config.spinUs()), EventLoops.Transport.parse(config.ioTransport()));
+        if (config.spinUs() > 0 && !loops.isEpoll()) {
+            log.warn("--spin-us {} has no effect on the {} transport (epoll only)", config.spinUs(),
+                    loops.transport().flag());
+        }
         started.push(loops);
         RedisController controller = new RedisController(config.redis(), config.announcedRedis(), config.redisUser(),
                 config.redisPassword(), redisIoTimeout(), redisTls(), config.server());

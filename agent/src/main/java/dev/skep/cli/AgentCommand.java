@@ -156,6 +156,13 @@ public final class AgentCommand implements Callable<Integer> {
                     + "Env SKEP_IO_THREADS. Default: ${DEFAULT-VALUE}.")
     int ioThreads;
 
+    @Option(names = "--io-transport", paramLabel = "auto|epoll|io_uring|nio",
+            defaultValue = "${env:SKEP_IO_TRANSPORT:-auto}",
+            description = "The event loops' I/O transport: auto (epoll where it loads, NIO otherwise), epoll, io_uring "
+                    + "(Linux 5.14+; epoll where the kernel or a seccomp profile does not allow it) or nio. "
+                    + "Env SKEP_IO_TRANSPORT. Default: ${DEFAULT-VALUE}.")
+    String ioTransport;
+
     @Option(names = "--spin-us", paramLabel = "US", defaultValue = "${env:SKEP_SPIN_US:-0}",
             description = "While one request is out to redis, an idle event loop polls for the reply this long before "
                     + "it sleeps (e.g. 50): one thread wake-up less per request at low concurrency, for CPU (and tail "
@@ -280,7 +287,8 @@ public final class AgentCommand implements Callable<Integer> {
                     ioThreads, AgentConfig.lease(election, leaseName, leaseNamespace, kubeApi, leaseDurationS), spinUs,
                     busyGraceMs, unknownOutcome).withTls(tls.config()).withRedisUser(redisUser)
                     .withPasswordFile(passwordFile)
-                    .withServerOptions(new ServerOptions(dualChannelReplication, availabilityZone));
+                    .withServerOptions(new ServerOptions(dualChannelReplication, availabilityZone))
+                    .withIoTransport(ioTransport);
         } catch (ConfigException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -48,6 +48,8 @@ import java.util.Optional;
  * @param passwordFile   where {@code redisPassword} was read from and is rotated from; null: it is fixed
  * @param server         what the agent asks of its redis where the server has it: dual-channel replication, the
  *                       node's availability zone ({@link ServerOptions#NONE}: neither)
+ * @param ioTransport    the event loops' I/O transport ({@code --io-transport}): {@code auto} (epoll where it loads,
+ *                       NIO otherwise), {@code epoll}, {@code io_uring} (epoll where it is not available) or {@code nio}
  */
 public record AgentConfig(
         Endpoint redis,
@@ -79,7 +81,8 @@ public record AgentConfig(
         TlsConfig tls,
         String redisUser,
         PasswordFile passwordFile,
-        ServerOptions server) {
+        ServerOptions server,
+        String ioTransport) {
 
     /** Settings with TLS off. */
     public AgentConfig(Endpoint redis, String redisPassword, List<Endpoint> staticPeers, String peersDns, int peerPort,
@@ -90,7 +93,7 @@ public record AgentConfig(
         this(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost, heartbeatMs, peerTimeoutMs,
                 redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName,
                 maxLagMs, handoverTimeoutMs, quorum, ioThreads, lease, spinUs, busyGraceMs, unknownOutcome,
-                TlsConfig.OFF, "", null, ServerOptions.NONE);
+                TlsConfig.OFF, "", null, ServerOptions.NONE, DEFAULT_IO_TRANSPORT);
     }
 
     /** These settings with {@code tls}. */
@@ -98,7 +101,7 @@ public record AgentConfig(
         return new AgentConfig(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost,
                 heartbeatMs, peerTimeoutMs, redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients,
                 sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum, ioThreads, lease, spinUs, busyGraceMs,
-                unknownOutcome, tls, redisUser, passwordFile, server);
+                unknownOutcome, tls, redisUser, passwordFile, server, ioTransport);
     }
 
     /** These settings with the hive password read from, and rotated from, {@code file} (null: none). */
@@ -106,7 +109,7 @@ public record AgentConfig(
         return new AgentConfig(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost,
                 heartbeatMs, peerTimeoutMs, redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients,
                 sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum, ioThreads, lease, spinUs, busyGraceMs,
-                unknownOutcome, tls, redisUser, file, server);
+                unknownOutcome, tls, redisUser, file, server, ioTransport);
     }
 
     /**
@@ -117,7 +120,7 @@ public record AgentConfig(
         return new AgentConfig(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost,
                 heartbeatMs, peerTimeoutMs, redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients,
                 sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum, ioThreads, lease, spinUs, busyGraceMs,
-                unknownOutcome, tls, user, passwordFile, server);
+                unknownOutcome, tls, user, passwordFile, server, ioTransport);
     }
 
     /** These settings with {@code server}'s options for the local redis (dual-channel replication, the zone). */
@@ -125,8 +128,28 @@ public record AgentConfig(
         return new AgentConfig(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost,
                 heartbeatMs, peerTimeoutMs, redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients,
                 sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum, ioThreads, lease, spinUs, busyGraceMs,
-                unknownOutcome, tls, redisUser, passwordFile, server);
+                unknownOutcome, tls, redisUser, passwordFile, server, ioTransport);
     }
+
+    /**
+     * These settings with the event loops on {@code transport} ({@code --io-transport}: auto, epoll, io_uring or nio).
+     */
+    public AgentConfig withIoTransport(String transport) {
+        return new AgentConfig(redis, redisPassword, staticPeers, peersDns, peerPort, bindHost, announceHost,
+                heartbeatMs, peerTimeoutMs, redisFailures, peerSecret, httpPort, proxyPort, readPort, holdMs, maxClients,
+                sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum, ioThreads, lease, spinUs, busyGraceMs,
+                unknownOutcome, tls, redisUser, passwordFile, server, transport);
+    }
+
+    /**
+     * The default of {@code --io-transport}: epoll where it loads (NIO otherwise). io_uring measured level with it
+     * at {@code -P 16} on the build machine, less CPU at {@code -P 1}, more at one client (docs/benchmarks.md,
+     * "Proxy at -P 16"), and some kernels and container runtimes disable io_uring.
+     */
+    public static final String DEFAULT_IO_TRANSPORT = "auto";
+
+    /** The accepted values of {@code --io-transport}. */
+    public static final List<String> IO_TRANSPORTS = List.of("auto", "epoll", "io_uring", "nio");
 
     /** The accepted values of {@code --unknown-outcome}. */
     public static final List<String> UNKNOWN_OUTCOMES = List.of("close", "error");
@@ -311,6 +334,10 @@ public record AgentConfig(
         if (busyGraceMs < 0 || busyGraceMs > 600_000) {
             throw new ConfigException("--busy-grace-ms: " + busyGraceMs + " (expected: 0..600000)");
         }
+        ioTransport = ioTransport == null ? DEFAULT_IO_TRANSPORT : ioTransport.trim().toLowerCase(java.util.Locale.ROOT);
+        if (!IO_TRANSPORTS.contains(ioTransport)) {
+            throw new ConfigException("--io-transport: '" + ioTransport + "' (expected: auto, epoll, io_uring or nio)");
+        }
         unknownOutcome = unknownOutcome == null ? "" : unknownOutcome.trim().toLowerCase(java.util.Locale.ROOT);
         if (!UNKNOWN_OUTCOMES.contains(unknownOutcome)) {
             throw new ConfigException("--unknown-outcome: '" + unknownOutcome + "' (expected: close or error)");
@@ -338,7 +365,7 @@ public record AgentConfig(
         return new AgentConfig(redis, redisPassword.isEmpty() ? "" : "***", staticPeers, peersDns, peerPort, bindHost,
                 announceHost, heartbeatMs, peerTimeoutMs, redisFailures, peerSecret.isEmpty() ? "" : "***", httpPort,
                 proxyPort, readPort, holdMs, maxClients, sentinelPort, masterName, maxLagMs, handoverTimeoutMs, quorum,
-                ioThreads, lease, spinUs, busyGraceMs, unknownOutcome, tls, redisUser, passwordFile, server).toString();
+                ioThreads, lease, spinUs, busyGraceMs, unknownOutcome, tls, redisUser, passwordFile, server, ioTransport).toString();
     }
 
     public Optional<String> password() {

@@ -13,11 +13,16 @@ import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -27,10 +32,12 @@ import java.util.function.BooleanSupplier;
 
 /**
  * One Netty event loop group together with the channel classes that match its transport: native epoll
- * where available (Linux x86_64 with the native library loadable), NIO otherwise. Every Netty component of
- * Skep (peer transport, proxy, sentinel endpoint) is built from an instance of this class, so that the
- * choice of transport is made in one place and a group is never paired with a channel class of another
- * transport (Netty rejects that at registration time, which would surface only at run time).
+ * where available (Linux x86_64 with the native library loadable), NIO otherwise; io_uring when asked for
+ * ({@link Transport#IO_URING}) and available (Linux 5.14 or later, x86_64, not disabled by the kernel or a
+ * seccomp profile), epoll (then NIO) otherwise. Every Netty component of Skep (peer transport, proxy, sentinel
+ * endpoint) is built from an instance of this class, so that the choice of transport is made in one place and a
+ * group is never paired with a channel class of another transport (Netty rejects that at registration time,
+ * which would surface only at run time).
  *
  * <p>Thread-safe: the accessors return immutable values; {@link #close()} may be called from any thread
  * except one of this group's own event loops (it waits for them to stop), and more than once.
@@ -43,16 +50,43 @@ public final class EventLoops implements AutoCloseable {
     /** Bound of the graceful shutdown: a stuck task must not hold the process on its way down. */
     private static final Duration SHUTDOWN_TIMEOUT = Duration.ofSeconds(3);
 
+    /** The I/O transports Netty offers here ({@code --io-transport}). */
+    public enum Transport {
+        /** Native epoll where it loads, NIO otherwise: the default. */
+        AUTO,
+        EPOLL,
+        /** Linux's io_uring (Netty's IoUringIoHandler): epoll where it is not available. */
+        IO_URING,
+        NIO;
+
+        /** The transport named {@code name} ({@code auto}, {@code epoll}, {@code io_uring}, {@code nio}), any case. */
+        public static Transport parse(String name) {
+            for (Transport t : values()) {
+                if (t.flag().equals(name.trim().toLowerCase(Locale.ROOT))) {
+                    return t;
+                }
+            }
+            throw new IllegalArgumentException("'" + name + "' (expected: auto, epoll, io_uring or nio)");
+        }
+
+        /** How {@code --io-transport} names it. */
+        public String flag() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
     private final EventLoopGroup group;
-    private final boolean epoll;
+    /** The transport in use: never AUTO. */
+    private final Transport transport;
     private final String namePrefix;
     /** Each loop's select strategy, when the loops may spin; empty otherwise. */
     private final Map<Executor, SpinThenSleep> strategies;
 
-    private EventLoops(EventLoopGroup group, boolean epoll, String namePrefix, Map<Executor, SpinThenSleep> strategies) {
+    private EventLoops(EventLoopGroup group, Transport transport, String namePrefix,
+            Map<Executor, SpinThenSleep> strategies) {
         this.group = group;
         this.strategies = strategies;
-        this.epoll = epoll;
+        this.transport = transport;
         this.namePrefix = namePrefix;
     }
 
@@ -78,20 +112,35 @@ public final class EventLoops implements AutoCloseable {
 
     /**
      * Creates a group of threads named {@code namePrefix-N-M} whose loops may poll instead of sleeping while
-     * their owner expects an answer soon (see {@link SpinThenSleep} and {@link #expecting}).
+     * their owner expects an answer soon (see {@link SpinThenSleep} and {@link #expecting}), on the default
+     * transport.
      *
      * @param spinNanos how long an idle loop keeps polling while an answer is expected; 0 for never (the loops
      *                  then always sleep in {@code epoll_wait}, as Netty's default). Ignored with NIO.
      */
     public static EventLoops create(int threads, String namePrefix, boolean daemon, long spinNanos) {
+        return create(threads, namePrefix, daemon, spinNanos, Transport.AUTO);
+    }
+
+    /**
+     * Creates a group of threads named {@code namePrefix-N-M} on {@code wanted}'s transport, or the next one
+     * available (io_uring, then epoll, then NIO; logged at WARN when it is not the one asked for).
+     *
+     * @param spinNanos how long an idle loop keeps polling while an answer is expected; 0 for never. Epoll only:
+     *                  ignored with io_uring and NIO (whose loops always sleep until an event comes)
+     */
+    public static EventLoops create(int threads, String namePrefix, boolean daemon, long spinNanos,
+            Transport wanted) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads: " + threads + " (expected: at least 1)");
         }
         Objects.requireNonNull(namePrefix, "namePrefix");
-        boolean useEpoll = Epoll.isAvailable();
+        Transport transport = resolve(wanted);
         Map<Executor, SpinThenSleep> strategies = new ConcurrentHashMap<>();
         IoHandlerFactory handler;
-        if (useEpoll && spinNanos > 0) {
+        if (transport == Transport.IO_URING) {
+            handler = IoUringIoHandler.newFactory();
+        } else if (transport == Transport.EPOLL && spinNanos > 0) {
             // one strategy per loop (it keeps state), found again by the loop it serves: Netty gives each loop's
             // handler factory call the loop itself
             handler = loop -> {
@@ -100,15 +149,35 @@ public final class EventLoops implements AutoCloseable {
                 return EpollIoHandler.newFactory(0, () -> strategy).newHandler(loop);
             };
         } else {
-            handler = useEpoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
-        }
-        if (!useEpoll) {
-            // Not an error (macOS, other architectures), but worth knowing when comparing benchmarks.
-            log.debug("native epoll unavailable, using NIO: {}", Epoll.unavailabilityCause().toString());
+            handler = transport == Transport.EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         }
         EventLoopGroup group =
                 new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(namePrefix, daemon), handler);
-        return new EventLoops(group, useEpoll, namePrefix, strategies);
+        return new EventLoops(group, transport, namePrefix, strategies);
+    }
+
+    /** The transport to use for {@code wanted}: itself when available, else the next one that is. */
+    static Transport resolve(Transport wanted) {
+        if (wanted == Transport.IO_URING) {
+            if (IoUring.isAvailable()) {
+                return Transport.IO_URING;
+            }
+            log.warn("io_uring unavailable, using {}: {}", Epoll.isAvailable() ? "epoll" : "NIO",
+                    IoUring.unavailabilityCause().toString());
+        }
+        if (wanted == Transport.NIO) {
+            return Transport.NIO;
+        }
+        if (Epoll.isAvailable()) {
+            return Transport.EPOLL;
+        }
+        // Not an error for the default (macOS, other architectures), but worth knowing when comparing benchmarks.
+        if (wanted == Transport.EPOLL) {
+            log.warn("native epoll unavailable, using NIO: {}", Epoll.unavailabilityCause().toString());
+        } else {
+            log.debug("native epoll unavailable, using NIO: {}", Epoll.unavailabilityCause().toString());
+        }
+        return Transport.NIO;
     }
 
     /**
@@ -134,17 +203,30 @@ public final class EventLoops implements AutoCloseable {
 
     /** The server channel class matching {@link #group()}'s transport, for {@code ServerBootstrap.channel}. */
     public Class<? extends ServerSocketChannel> serverChannel() {
-        return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        return switch (transport) {
+            case IO_URING -> IoUringServerSocketChannel.class;
+            case EPOLL -> EpollServerSocketChannel.class;
+            default -> NioServerSocketChannel.class;
+        };
     }
 
     /** The client channel class matching {@link #group()}'s transport, for {@code Bootstrap.channel}. */
     public Class<? extends SocketChannel> channel() {
-        return epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+        return switch (transport) {
+            case IO_URING -> IoUringSocketChannel.class;
+            case EPOLL -> EpollSocketChannel.class;
+            default -> NioSocketChannel.class;
+        };
     }
 
-    /** True when the group uses native epoll, false for NIO. */
+    /** True when the group uses native epoll. */
     public boolean isEpoll() {
-        return epoll;
+        return transport == Transport.EPOLL;
+    }
+
+    /** The transport the group uses: {@link Transport#EPOLL}, {@link Transport#IO_URING} or {@link Transport#NIO}. */
+    public Transport transport() {
+        return transport;
     }
 
     /**
@@ -166,6 +248,6 @@ public final class EventLoops implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "EventLoops[" + namePrefix + ", " + (epoll ? "epoll" : "nio") + "]";
+        return "EventLoops[" + namePrefix + ", " + transport.flag() + "]";
     }
 }

@@ -192,7 +192,7 @@ public final class PeerTransport implements AutoCloseable {
                     cause instanceof IOException io ? io : new IOException(cause));
         }
         serverChannel = bind.channel();
-        log.info("peer port listening on {} ({})", localAddress(), loops.isEpoll() ? "epoll" : "nio");
+        log.info("peer port listening on {} ({})", localAddress(), loops.transport().flag());
         return this;
     }
 

@@ -247,7 +247,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     void sized(long bytes, int count, long largest) {
-        window.replied(bytes, count, largest, dispatcher.dedicatedMode());
+        window.replied(bytes, count, largest, dispatcher.dedicatedMode(), slots.inFlight());
     }
 
     /** One reply of {@code size} bytes from the dedicated connection is complete. */

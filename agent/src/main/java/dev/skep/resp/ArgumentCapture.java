@@ -1,7 +1,5 @@
 package dev.skep.resp;
 
-import io.netty.buffer.ByteBuf;
-
 /**
  * Keeps the first two arguments of a request (command and subcommand), lowercase, in fixed arrays, and
  * resolves them to a {@link CommandTable} line: all a request needs to be classified, with no allocation.
@@ -50,7 +48,7 @@ final class ArgumentCapture implements InlineTokenizer.Sink {
     }
 
     /** Multibulk requests: argument {@code index} is the {@code length} bytes at {@code from} of {@code buf}. */
-    void bulk(int index, ByteBuf buf, int from, int length) {
+    void bulk(int index, ScanView buf, int from, int length) {
         if (index == 0) {
             command = null;
         }
@@ -60,7 +58,7 @@ final class ArgumentCapture implements InlineTokenizer.Sink {
         }
         byte[] into = bytes[index];
         for (int i = 0; i < length; i++) {
-            into[i] = RespBytes.lower(buf.getByte(from + i)); // cheaper than getBytes() at these lengths
+            into[i] = RespBytes.lower(buf.get(from + i)); // cheaper than getBytes() at these lengths
         }
         lengths[index] = length;
     }

@@ -27,9 +27,6 @@ public final class ReplyScanner {
     /** Returned by {@link #scan} while the next reply is not complete. */
     public static final int NEED_MORE = -1;
 
-    /** The two bytes that end a bulk, as one big-endian short: one bounds-checked read. */
-    private static final short CRLF = ('\r' << 8) | '\n';
-
     private static final int LINE = 0;
     private static final int BULK_DATA = 1;
 
@@ -48,6 +45,8 @@ public final class ReplyScanner {
     private boolean complete;
     private byte type;
     private RespProtocolException failure;
+    /** The buffer being scanned, read without per-byte checks: every read is within {@code available}. */
+    private final ScanView view = new ScanView();
     /** Unread bytes at the last NEED_MORE: fewer at the next call means the caller consumed some. */
     private int seen;
 
@@ -67,6 +66,7 @@ public final class ReplyScanner {
             throw new IllegalStateException("fewer unread bytes (" + available + ") than at the last call (" + seen
                     + "): consume a reply only after scan() returned its length, or call reset()");
         }
+        view.attach(buf);
         try {
             int length = scan(buf, buf.readerIndex(), available);
             seen = length == NEED_MORE ? available : 0;
@@ -148,7 +148,7 @@ public final class ReplyScanner {
                 if (end > available) {
                     return NEED_MORE;
                 }
-                if (buf.getShort(base + (int) end - 2) != CRLF) {
+                if (view.get(base + (int) end - 2) != '\r' || view.get(base + (int) end - 1) != '\n') {
                     throw new RespProtocolException("Protocol error: bulk reply of " + bulkLength
                             + " bytes not followed by CRLF");
                 }
@@ -163,7 +163,7 @@ public final class ReplyScanner {
             if (searchFrom >= available) {
                 return NEED_MORE;
             }
-            int cr = buf.indexOf(base + searchFrom, base + available, (byte) '\r');
+            int cr = view.indexOf(base + searchFrom, base + available, (byte) '\r');
             if (cr < 0) {
                 searchFrom = available;
                 return NEED_MORE;
@@ -173,10 +173,10 @@ public final class ReplyScanner {
             if (cr + 1 >= available) {
                 return NEED_MORE;
             }
-            if (buf.getByte(base + cr + 1) != '\n') {
+            if (view.get(base + cr + 1) != '\n') {
                 throw new RespProtocolException("Protocol error: reply line not ended by CRLF");
             }
-            byte lineType = buf.getByte(base + pos);
+            byte lineType = view.get(base + pos);
             int from = base + pos + 1;
             pos = cr + 2;
             searchFrom = pos;
@@ -190,7 +190,7 @@ public final class ReplyScanner {
                     }
                 }
                 case '$', '!', '=' -> {
-                    long length = number(buf, from, base + cr, lineType);
+                    long length = number(buf, view, from, base + cr, lineType);
                     if (length == -1) { // null bulk: only '$' gets here
                         if (valueDone()) {
                             return complete();
@@ -201,7 +201,7 @@ public final class ReplyScanner {
                     }
                 }
                 case '*', '~', '>', '%', '|' -> {
-                    long count = number(buf, from, base + cr, lineType);
+                    long count = number(buf, view, from, base + cr, lineType);
                     if (count <= 0) { // -1, the null array, only for '*'
                         if (lineType != '|' && valueDone()) {
                             return complete();
@@ -217,12 +217,12 @@ public final class ReplyScanner {
     }
 
     /** The length or count of a line; -1 (null) allowed for '$' and '*' only. */
-    private static long number(ByteBuf buf, int from, int to, byte lineType) {
-        if (to - from == 1 && buf.getByte(from) == '?') {
+    private static long number(ByteBuf buf, ScanView view, int from, int to, byte lineType) {
+        if (to - from == 1 && view.get(from) == '?') {
             throw new RespProtocolException("Protocol error: streamed RESP3 reply '" + (char) lineType
                     + "?' not supported");
         }
-        long n = RespBytes.parseLong(buf, from, to);
+        long n = RespBytes.parseLong(view, from, to);
         boolean nullable = lineType == '$' || lineType == '*';
         if (n == RespBytes.INVALID || n > Integer.MAX_VALUE || n < (nullable ? -1 : 0)) {
             throw new RespProtocolException("Protocol error: invalid length in reply '" + (char) lineType

@@ -72,6 +72,8 @@ public final class RequestScanner {
 
     private final RequestLimits limits;
     private final ArgumentCapture capture = new ArgumentCapture();
+    /** The buffer being scanned, read without per-byte checks: every read is within {@code available}. */
+    private final ScanView view = new ScanView();
     /** Multibulk: where the first two arguments are, from the start of the request. */
     private final int[] argumentOffsets = new int[ArgumentCapture.KEPT];
     private final int[] argumentLengths = new int[ArgumentCapture.KEPT];
@@ -135,6 +137,7 @@ public final class RequestScanner {
             throw new IllegalStateException("fewer unread bytes (" + available + ") than at the last call (" + seen
                     + "): consume a request only after scan() returned its length, or call reset()");
         }
+        view.attach(buf);
         try {
             int length = SLOW;
             if (state == START && pos == 0) {
@@ -273,7 +276,7 @@ public final class RequestScanner {
                 argumentOffsets[i] = data;
                 argumentLengths[i] = (int) length;
                 if (i == 0 || capture.command().container()) {
-                    capture.bulk(i, buf, base + data, (int) length);
+                    capture.bulk(i, view, base + data, (int) length);
                 }
             }
             p = (int) end;
@@ -290,7 +293,7 @@ public final class RequestScanner {
      * within the line limit; -1 otherwise. Leaves the offset of the \r in {@link #headerEnd}.
      */
     private long header(ByteBuf buf, int base, int available, int from, byte type) {
-        if (from + 1 >= available || buf.getByte(base + from) != type) {
+        if (from + 1 >= available || view.get(base + from) != type) {
             return -1;
         }
         int digits = from + 1;
@@ -298,7 +301,7 @@ public final class RequestScanner {
         long value = 0;
         int i = digits;
         for (; i < end; i++) {
-            byte b = buf.getByte(base + i);
+            byte b = view.get(base + i);
             if (b == '\r') {
                 break;
             }
@@ -321,7 +324,7 @@ public final class RequestScanner {
                     if (pos == available) {
                         return NEED_MORE;
                     }
-                    state = buf.getByte(base + pos) == '*' ? COUNT_LINE : INLINE_LINE;
+                    state = view.get(base + pos) == '*' ? COUNT_LINE : INLINE_LINE;
                     startLine();
                 }
                 case COUNT_LINE -> {
@@ -329,7 +332,7 @@ public final class RequestScanner {
                     if (cr < 0) {
                         return NEED_MORE;
                     }
-                    long count = RespBytes.parseLong(buf, base + pos + 1, base + cr);
+                    long count = RespBytes.parseLong(view, base + pos + 1, base + cr);
                     if (count == RespBytes.INVALID || count > limits.maxArguments()) {
                         throw new RespProtocolException(INVALID_MULTIBULK_LENGTH);
                     }
@@ -349,11 +352,11 @@ public final class RequestScanner {
                     if (cr < 0) {
                         return NEED_MORE;
                     }
-                    byte first = buf.getByte(base + pos);
+                    byte first = view.get(base + pos);
                     if (first != '$') {
                         throw expectedDollar(first);
                     }
-                    long length = RespBytes.parseLong(buf, base + pos + 1, base + cr);
+                    long length = RespBytes.parseLong(view, base + pos + 1, base + cr);
                     if (length < 0 || length > limits.maxBulkLength()) { // INVALID is negative too
                         throw new RespProtocolException(INVALID_BULK_LENGTH);
                     }
@@ -374,7 +377,7 @@ public final class RequestScanner {
                         argumentOffsets[(int) index] = pos;
                         argumentLengths[(int) index] = (int) bulkLength;
                         if (index == 0 || capture.command().container()) {
-                            capture.bulk((int) index, buf, base + pos, (int) bulkLength);
+                            capture.bulk((int) index, view, base + pos, (int) bulkLength);
                         }
                     }
                     pos = (int) end;

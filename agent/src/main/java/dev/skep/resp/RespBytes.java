@@ -35,18 +35,23 @@ final class RespBytes {
      *     Long.MIN_VALUE + 1, which every caller treats the same way (a negative count or length)
      */
     static long parseLong(ByteBuf buf, int from, int to) {
+        return parseLong(ScanView.of(buf), from, to);
+    }
+
+    /** {@link #parseLong(ByteBuf, int, int)} of the bytes of a view, which must be readable. */
+    static long parseLong(ScanView buf, int from, int to) {
         int length = to - from;
         if (length == 0 || length >= LONG_STR_SIZE) {
             return INVALID;
         }
         int i = from;
-        byte c = buf.getByte(i++);
+        byte c = buf.get(i++);
         boolean negative = c == '-';
         if (negative) {
             if (i == to) {
                 return INVALID;
             }
-            c = buf.getByte(i++);
+            c = buf.get(i++);
         }
         if (c < '1' || c > '9') {
             return c == '0' && length == 1 ? 0 : INVALID;
@@ -56,7 +61,7 @@ final class RespBytes {
         long multiplyMin = limit / 10;
         long result = -(c - '0');
         for (; i < to; i++) {
-            c = buf.getByte(i);
+            c = buf.get(i);
             if (c < '0' || c > '9' || result < multiplyMin) {
                 return INVALID;
             }

@@ -75,6 +75,18 @@ class AgentCommandTest {
     }
 
     @Test
+    void theIoTransportIsAutoByDefaultAndOneOfFourOtherwise() {
+        assertThat(parse("--peers", "127.0.0.1:7380").ioTransport()).isEqualTo("auto");
+        AgentConfig uring = parse("--peers", "127.0.0.1:7380", "--io-transport", "IO_URING");
+        assertThat(uring.ioTransport()).isEqualTo("io_uring");
+        assertThat(uring.withSecretsHidden()).contains("ioTransport=io_uring");
+        assertThat(parse("--peers", "127.0.0.1:7380", "--io-transport", "nio").ioTransport()).isEqualTo("nio");
+        assertThatThrownBy(() -> parse("--peers", "127.0.0.1:7380", "--io-transport", "kqueue"))
+                .isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessage("--io-transport: 'kqueue' (expected: auto, epoll, io_uring or nio)");
+    }
+
+    @Test
     void versionNamesTheBuildsVersion() {
         java.io.StringWriter out = new java.io.StringWriter();
         CommandLine cl = SkepCommand.commandLine();

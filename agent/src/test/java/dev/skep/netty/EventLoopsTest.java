@@ -3,7 +3,11 @@ package dev.skep.netty;
 import io.netty.channel.EventLoop;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.EventExecutor;
 import org.junit.jupiter.api.Test;
 
@@ -14,6 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 class EventLoopsTest {
@@ -63,5 +68,48 @@ class EventLoopsTest {
         } finally {
             plain.close();
         }
+    }
+
+    @Test
+    void eachTransportAskedForIsUsedWhereAvailableAndTheNextOneOtherwise() throws Exception {
+        EventLoops.Transport native_ = Epoll.isAvailable() ? EventLoops.Transport.EPOLL : EventLoops.Transport.NIO;
+        EventLoops.Transport uring = IoUring.isAvailable() ? EventLoops.Transport.IO_URING : native_;
+        assertThat(EventLoops.resolve(EventLoops.Transport.AUTO)).isEqualTo(native_);
+        assertThat(EventLoops.resolve(EventLoops.Transport.EPOLL)).isEqualTo(native_);
+        assertThat(EventLoops.resolve(EventLoops.Transport.NIO)).isEqualTo(EventLoops.Transport.NIO);
+        assertThat(EventLoops.resolve(EventLoops.Transport.IO_URING)).isEqualTo(uring);
+
+        EventLoops nio = EventLoops.create(1, "skep-nio", true, TimeUnit.MICROSECONDS.toNanos(50),
+                EventLoops.Transport.NIO);
+        try {
+            assertThat(nio.channel()).isEqualTo(NioSocketChannel.class);
+            assertThat(nio.serverChannel()).isEqualTo(NioServerSocketChannel.class);
+            assertThat(nio.expecting((EventLoop) nio.group().next(), () -> true)).as("epoll only spins").isFalse();
+        } finally {
+            nio.close();
+        }
+        EventLoops loops = EventLoops.create(1, "skep-uring", true, TimeUnit.MICROSECONDS.toNanos(50),
+                EventLoops.Transport.IO_URING);
+        try {
+            assertThat(loops.transport()).isEqualTo(uring);
+            if (uring == EventLoops.Transport.IO_URING) {
+                assertThat(loops.channel()).isEqualTo(IoUringSocketChannel.class);
+                assertThat(loops.serverChannel()).isEqualTo(IoUringServerSocketChannel.class);
+                assertThat(loops.expecting((EventLoop) loops.group().next(), () -> true)).isFalse();
+            }
+            CompletableFuture<String> ran = new CompletableFuture<>();
+            loops.group().execute(() -> ran.complete(Thread.currentThread().getName()));
+            assertThat(ran.get(5, TimeUnit.SECONDS)).startsWith("skep-uring");
+        } finally {
+            loops.close();
+        }
+    }
+
+    @Test
+    void transportsAreNamedAsTheFlagNamesThem() {
+        assertThat(EventLoops.Transport.parse(" IO_URING ")).isEqualTo(EventLoops.Transport.IO_URING);
+        assertThat(EventLoops.Transport.parse("auto")).isEqualTo(EventLoops.Transport.AUTO);
+        assertThat(EventLoops.Transport.IO_URING.flag()).isEqualTo("io_uring");
+        assertThatThrownBy(() -> EventLoops.Transport.parse("kqueue")).hasMessageContaining("expected: auto, epoll");
     }
 }

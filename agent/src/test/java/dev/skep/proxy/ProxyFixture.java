@@ -19,8 +19,11 @@ import java.util.concurrent.TimeUnit;
  */
 final class ProxyFixture implements AutoCloseable {
     final TopologyHolder topology = new TopologyHolder();
-    // polling as with --spin-us 50, so that the ITs cover that path too
-    final EventLoops loops = EventLoops.create(2, "test-proxy", true, TimeUnit.MICROSECONDS.toNanos(50));
+    /** The system property that puts the fixtures' event loops on another transport (ProxyIoUringIT). */
+    static final String TRANSPORT_PROPERTY = "skep.test.ioTransport";
+    // polling as with --spin-us 50 (epoll only), so that the ITs cover that path too
+    final EventLoops loops = EventLoops.create(2, "test-proxy", true, TimeUnit.MICROSECONDS.toNanos(50),
+            EventLoops.Transport.parse(System.getProperty(TRANSPORT_PROPERTY, "auto")));
     final ProxyServer proxy;
     final int writePort;
     final int readPort;

@@ -69,13 +69,26 @@ final class Frames {
      * contract allows. Returns the frame lengths the scanner reported.
      */
     static List<Integer> feed(ToIntFunction<ByteBuf> scan, byte[] stream, int[] cuts, List<Integer> frameLengths) {
+        // a heap buffer (read through getByte), then a direct one, as the proxy reads sockets into (read at its address)
+        feed(scan, stream, cuts, frameLengths, Unpooled.buffer());
+        return feed(scan, stream, cuts, frameLengths, direct(0));
+    }
+
+    /** An empty direct buffer with a memory address: what the scanners read without Netty's per-byte checks. */
+    static ByteBuf direct(int capacity) {
+        ByteBuf buf = Unpooled.directBuffer(capacity);
+        assertThat(buf.hasMemoryAddress()).as("a direct buffer read at its address").isTrue();
+        return buf;
+    }
+
+    private static List<Integer> feed(ToIntFunction<ByteBuf> scan, byte[] stream, int[] cuts, List<Integer> frameLengths,
+            ByteBuf in) {
         List<Integer> ends = new ArrayList<>();
         int end = 0;
         for (int length : frameLengths) {
             end += length;
             ends.add(end);
         }
-        ByteBuf in = Unpooled.buffer();
         List<Integer> reported = new ArrayList<>();
         int consumed = 0;
         int from = 0;
@@ -106,7 +119,7 @@ final class Frames {
      * with the last byte: not before the bytes that make the error are all there (Redis would still wait).
      */
     static RespProtocolException failByteByByte(ToIntFunction<ByteBuf> scan, byte[] stream) {
-        ByteBuf in = Unpooled.buffer();
+        ByteBuf in = direct(0);
         int i = 0;
         try {
             for (; i < stream.length; i++) {

@@ -98,7 +98,7 @@ class ReplyScannerTest {
                 }
                 return length;
             }, bytes, cuts, List.of(bytes.length));
-            assertThat(types).containsExactly(reply.type());
+            assertThat(types).as("once in a heap buffer, once in a direct one").containsExactly(reply.type(), reply.type());
         }
     }
 
