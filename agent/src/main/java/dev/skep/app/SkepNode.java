@@ -162,6 +162,7 @@ public final class SkepNode implements AutoCloseable {
         election.start(transport);
 
         metrics.bindPeerMessages(transport::sentCount, transport::receivedCount, transport::rejectedCount);
+        metrics.bindPeerBytes(transport::sentBytes, transport::receivedBytes);
 
         proxy = new ProxyServer(loops, new ProxySettings(config.bindHost(), config.proxyPort(),
                 // with ACL users, clients authenticate to redis themselves (the proxy checks each AUTH against it)
