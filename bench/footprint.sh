@@ -22,16 +22,10 @@ set -euo pipefail
 rounds=${1:-3}
 base=${2:-8100}
 requests=${3:-200000}
-settle=${SKEP_FOOTPRINT_SETTLE:-30}
-window=${SKEP_FOOTPRINT_WINDOW:-30}
 source "$(dirname "${BASH_SOURCE[0]}")/throughput-lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/hive-lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/server-lib.sh"
-bench_server
-bench_need "apt-get install -y redis-server" redis-server redis-benchmark redis-cli java bc
-((BASH_VERSINFO[0] >= 5)) || { echo "bash 5 or later needed (EPOCHREALTIME)" >&2; exit 1; }
-bench_jar
-bench_start
+source "$(dirname "${BASH_SOURCE[0]}")/hive-lib.sh"
+hive_bench_setup redis-benchmark
 
 targets=(skep); jars=("$bench_root/agent/target/skep.jar")
 if [[ -n "${SKEP_COMPARE_JAR:-}" ]]; then
@@ -42,7 +36,6 @@ fi
 mkfifo "$run/never"
 exec {never}<>"$run/never"
 pause() { read -r -t "$1" -u "$never" _ || true; }
-epoch_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 
 # --- the anchor: 3 sentinels watching a master and 2 replicas of their own
 s_redis=($((base + 300)) $((base + 301)) $((base + 302))); s_ports=($((base + 310)) $((base + 311)) $((base + 312)))

@@ -4,6 +4,22 @@
 # shellcheck shell=bash
 
 now_ms() { date +%s%3N; }
+# epoch_ms: the same without starting a process (bash 5's EPOCHREALTIME), for polling loops
+epoch_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
+
+# hive_bench_setup [TOOL...]: what bench/footprint.sh and bench/scale.sh do first (after sourcing throughput-lib.sh,
+# server-lib.sh and this): the server (SKEP_SERVER_BIN), the tools they need (redis-server, redis-cli, java, bc and
+# TOOLs), bash 5, the jar, a run directory; settle and window, in seconds, from SKEP_FOOTPRINT_SETTLE and
+# SKEP_FOOTPRINT_WINDOW (30 each)
+hive_bench_setup() {
+    settle=${SKEP_FOOTPRINT_SETTLE:-30}
+    window=${SKEP_FOOTPRINT_WINDOW:-30}
+    bench_server
+    bench_need "apt-get install -y redis-server" redis-server redis-cli java bc "$@"
+    ((BASH_VERSINFO[0] >= 5)) || { echo "bash 5 or later needed (EPOCHREALTIME)" >&2; exit 1; }
+    bench_jar
+    bench_start
+}
 
 # wait_until SECONDS CMD...: runs CMD every 10 ms until it succeeds (0) or SECONDS pass (1)
 wait_until() {

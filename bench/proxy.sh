@@ -12,6 +12,10 @@
 # SKEP_COMPARE_JAR=path/to/other/skep.jar: the second Skep target runs that build instead, with the same flags as
 # the first (no --spin-us), as "skep-cmp": two builds compared in one run, in alternation (before/after a change).
 #
+# SKEP_COMPARE_JAVA_OPTS="...": the second Skep target runs with these JVM options instead of SKEP_JAVA_OPTS (with
+# no --spin-us), as "skep-cmp": two sets of JVM options compared in one run (e.g. `skep up`'s agent options against
+# the JVM's defaults); with SKEP_COMPARE_JAR too, that build with these options.
+#
 # SKEP_SERVER_BIN=<dir>: every target is in front of that directory's redis-server or valkey-server (e.g. a
 # .ci/build-servers build; bench/server-lib.sh) instead of the PATH's; redis-benchmark stays the PATH's.
 #
@@ -82,8 +86,12 @@ second_jar="$root/agent/target/skep.jar"; second_flags=(--spin-us 50); second_na
 if [[ -n "${SKEP_COMPARE_JAR:-}" ]]; then
     second_jar=$SKEP_COMPARE_JAR; second_flags=(); second_name=skep-cmp
 fi
+if [[ -n "${SKEP_COMPARE_JAVA_OPTS+set}" ]]; then
+    second_flags=(); second_name=skep-cmp; bench_java_opts=$SKEP_COMPARE_JAVA_OPTS
+fi
 bench_agent "$second_name" "$second_jar" "127.0.0.1:$redis_port" "$peer1_port" "$http1_port" "$sentinel1_port" \
     --proxy-port "$skep1_port" "${second_flags[@]}"
+unset bench_java_opts
 
 for p in $redis_port $haproxy_port $twem_port $skep_port $skep1_port; do bench_await "$p"; done
 

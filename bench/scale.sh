@@ -17,18 +17,11 @@ set -euo pipefail
 sizes=(${1:-3 5 9 15})
 base=${2:-8100}
 tries=${3:-3}
-settle=${SKEP_FOOTPRINT_SETTLE:-30}
-window=${SKEP_FOOTPRINT_WINDOW:-30}
 source "$(dirname "${BASH_SOURCE[0]}")/throughput-lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/hive-lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/server-lib.sh"
-bench_server
-bench_need "apt-get install -y redis-server" redis-server redis-cli java bc
-((BASH_VERSINFO[0] >= 5)) || { echo "bash 5 or later needed (EPOCHREALTIME)" >&2; exit 1; }
-bench_jar
-bench_start
+source "$(dirname "${BASH_SOURCE[0]}")/hive-lib.sh"
+hive_bench_setup
 jar="$bench_root/agent/target/skep.jar"
-epoch_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 
 # resp_role PORT: "master", or "slave MASTER_PORT STATE" (ROLE over bash's /dev/tcp: no process per question, so
 # that a large hive is polled quickly); nothing when the redis does not answer
@@ -73,14 +66,15 @@ steady() {
     done
 }
 
-# peer_bytes PORT: "SENT RECEIVED" of that agent's counters
+# peer_bytes PORT: "SENT RECEIVED MESSAGES_SENT" of that agent's counters
 peer_bytes() {
     local m
     m=$(http_get "$1" /metrics)
-    echo "$(awk '/^skep_peer_sent_bytes_total/{printf "%d", $2}' <<<"$m") $(awk '/^skep_peer_received_bytes_total/{printf "%d", $2}' <<<"$m")"
+    awk '/^skep_peer_sent_bytes_total/{s=$2} /^skep_peer_received_bytes_total/{r=$2} /^skep_peer_messages_sent_total/{n=$2}
+        END {printf "%d %d %d\n", s, r, n}' <<<"$m"
 }
 
-declare -A r_cpu=() r_cpu_max=() r_sent=() r_recv=() r_fail=()
+declare -A r_cpu=() r_cpu_max=() r_sent=() r_recv=() r_fail=() r_msgs=()
 echo "sizes ${sizes[*]}, settle $settle s, window $window s, $tries kills each; logs in $run"
 for n in "${sizes[@]}"; do
     hive_start "$jar" "$base" "$n" "hive-$n"
@@ -89,11 +83,12 @@ for n in "${sizes[@]}"; do
     for p in "${hive_http_ports[@]}"; do b0+=("$(peer_bytes "$p")"); done
     mapfile -t c < <(cpu_percent "$window" "${hive_agents[@]}")
     for p in "${hive_http_ports[@]}"; do b1+=("$(peer_bytes "$p")"); done
-    sent=(); recv=()
+    sent=(); recv=(); msgs=()
     for i in "${!b0[@]}"; do
-        read -r s0 v0 <<<"${b0[$i]}"; read -r s1 v1 <<<"${b1[$i]}"
-        sent+=($(((s1 - s0) / window))); recv+=($(((v1 - v0) / window)))
+        read -r s0 v0 n0 <<<"${b0[$i]}"; read -r s1 v1 n1 <<<"${b1[$i]}"
+        sent+=($(((s1 - s0) / window))); recv+=($(((v1 - v0) / window))); msgs+=($(((n1 - n0) / window)))
     done
+    r_msgs[$n]=$(mean "${msgs[@]}")
     r_cpu[$n]=$(mean "${c[@]}"); r_cpu_max[$n]=$(printf '%s\n' "${c[@]}" | sort -g | tail -1)
     r_sent[$n]=$(mean "${sent[@]}"); r_recv[$n]=$(mean "${recv[@]}")
     times=()
@@ -114,17 +109,19 @@ for n in "${sizes[@]}"; do
         times+=($(($(epoch_ms) - start)))
     done
     r_fail[$n]=$(median "${times[@]}")
-    printf 'N=%-2d idle CPU %% per agent: %s; peer bytes/s per node sent %s received %s; failover ms: %s\n' \
-        "$n" "${c[*]}" "${r_sent[$n]}" "${r_recv[$n]}" "${times[*]}"
+    printf 'N=%-2d idle CPU %% per agent: %s; peer bytes/s per node sent %s received %s (%s messages/s sent); failover ms: %s\n' \
+        "$n" "${c[*]}" "${r_sent[$n]}" "${r_recv[$n]}" "${r_msgs[$n]}" "${times[*]}"
     hive_stop
 done
 
 echo
 echo "== per node (idle CPU: mean and highest agent; bytes: mean of the nodes; per peer: divided by N-1)"
-printf '%3s %8s %8s %11s %11s %13s %13s %13s\n' N "CPU %" "max %" "sent B/s" "recv B/s" "sent B/s/peer" "CPU %/peer" "failover ms"
+printf '%3s %8s %8s %11s %11s %13s %9s %11s %13s\n' N "CPU %" "max %" "sent B/s" "recv B/s" "sent B/s/peer" "B/message" "CPU %/peer" \
+    "failover ms"
 for n in "${sizes[@]}"; do
-    printf '%3d %8.2f %8.2f %11.0f %11.0f %13.0f %13.3f %13.0f\n' "$n" "${r_cpu[$n]}" "${r_cpu_max[$n]}" "${r_sent[$n]}" \
-        "${r_recv[$n]}" "$(echo "${r_sent[$n]} / ($n - 1)" | bc -l)" "$(echo "${r_cpu[$n]} / ($n - 1)" | bc -l)" "${r_fail[$n]}"
+    printf '%3d %8.2f %8.2f %11.0f %11.0f %13.0f %9.0f %11.3f %13.0f\n' "$n" "${r_cpu[$n]}" "${r_cpu_max[$n]}" "${r_sent[$n]}" \
+        "${r_recv[$n]}" "$(echo "${r_sent[$n]} / ($n - 1)" | bc -l)" "$(echo "${r_sent[$n]} / ${r_msgs[$n]}" | bc -l)" \
+        "$(echo "${r_cpu[$n]} / ($n - 1)" | bc -l)" "${r_fail[$n]}"
 done
 first=${sizes[0]}; last=${sizes[-1]}
 for what in sent cpu; do
