@@ -196,9 +196,10 @@ public final class LocalHive {
      *       held replies (ProxySettings);</li>
      *   <li>{@code -XX:+UseSerialGC}: no GC threads, the smallest footprint; the agent's heap is small;</li>
      *   <li>{@code -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1}: the C1 compiler only, on one thread. C2 kept
-     *       compiling the agent's idle paths for minutes after start (most of its idle CPU: 1 % of a core and
-     *       more) and its arenas held megabytes; the proxy's throughput is unchanged within the noise (the work is
-     *       in the kernel's sockets and in redis);</li>
+     *       compiling the agent's idle paths for minutes after start (idle: 0.9 % of a core with C1 only, 1.5 % with
+     *       C2) and its arenas held megabytes. It costs the proxy throughput under heavy pipelining (fewer SETs and
+     *       GETs at {@code -c 50 -P 16}), which a local hive's mostly idle agents, sharing one machine, can spare;
+     *       the chart keeps C2 (docs/kubernetes.md);</li>
      *   <li>{@code -Xss512k}: thread stacks (few threads, shallow stacks);</li>
      *   <li>{@code -XX:-UsePerfData}: no hsperfdata file and no sampling of it every 50 ms ({@code jcmd PID} still
      *       attaches; {@code jps} no longer lists the agent);</li>
