@@ -38,7 +38,8 @@ import java.util.function.Supplier;
  * {@code /api/status} ({@link #viewed}), never otherwise. An idle hive's agents thus make no HTTP requests to each
  * other (polling every peer every second cost each agent about 1 % of a core with three nodes, and grew with the
  * square of the hive's size: N-1 peers, each answering with N rows); the first view after a quiet spell waits for
- * the peers' answers (at most {@link #TIMEOUT_MS} ms per peer) so that a one-off {@code skep status} shows them. A
+ * the peers' answers, at most {@link #TIMEOUT_MS} ms in all (the liveness probes share the HTTP threads), so that a
+ * one-off {@code skep status} shows them. A
  * peer's own poll ({@link AdminHttpServer#PEER_POLL_QUERY}) is not a view, or two agents would keep each other polling.
  *
  * <p>Threads: sampling and polling run on a thread of its own ({@code skep-traffic}), with plain blocking sockets;
@@ -91,8 +92,8 @@ final class TrafficWatch implements AutoCloseable {
 
     /**
      * An operator asked for this node's status: the peers are asked every second from now on for
-     * {@value #WATCHED_MS} ms. When they were not being asked, waits (on the calling HTTP thread, bounded) for one
-     * round of answers first, so that this very view shows them.
+     * {@value #WATCHED_MS} ms. When they were not being asked, waits (on the calling HTTP thread, at most
+     * {@value #TIMEOUT_MS} ms) for one round of answers first, so that this very view shows them.
      */
     void viewed() {
         long now = System.nanoTime();
@@ -103,7 +104,7 @@ final class TrafficWatch implements AutoCloseable {
         }
         try {
             Future<?> round = thread.submit(this::pollPeersQuietly);
-            round.get(TIMEOUT_MS + PERIOD_MS, TimeUnit.MILLISECONDS);
+            round.get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException | ExecutionException | TimeoutException e) {
             // closing, or a slow peer: this view shows what is known, the next ones the rest
         } catch (InterruptedException e) {
