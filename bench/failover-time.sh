@@ -17,6 +17,8 @@ keys=${3:-10000}
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 command -v redis-cli >/dev/null || { echo "redis-cli not found: apt-get install -y redis-tools" >&2; exit 1; }
 source "$root/bench/server-lib.sh"
+source "$root/bench/throughput-lib.sh"
+source "$root/bench/hive-lib.sh"
 bench_server
 
 run="$(mktemp -d /tmp/skep-failover-XXXXXX)"
@@ -25,23 +27,11 @@ up_pid=$!
 trap 'kill -TERM $up_pid 2>/dev/null; wait $up_pid 2>/dev/null || true' EXIT
 
 ports=($base $((base + 10)) $((base + 20)))
-now_ms() { date +%s%3N; }
-role() { redis-cli -p "$1" --no-raw ROLE 2>/dev/null | head -1 | tr -d '"' | sed 's/^1) //' || true; }
-master_port() {
-    for p in "${ports[@]}"; do [[ "$(role "$p")" == master ]] && { echo "$p"; return; }; done
-    echo ""
-}
+hive_redis_ports=("${ports[@]}") # master_port (bench/hive-lib.sh) looks among these
 # the master that every node's agent agrees on (from the HTTP status of node 0)
 agreed_master() {
     java -jar "$root/agent/target/skep.jar" status --json --http "127.0.0.1:$((base + 5))" 2>/dev/null \
         | python3 -c 'import json,sys; s=json.load(sys.stdin); m=s.get("master"); print(m.split(":")[1] if m and s.get("ready") else "")' 2>/dev/null || true
-}
-wait_until() { # wait_until SECONDS CMD...: polls every 10 ms
-    local deadline=$(( $(now_ms) + $1 * 1000 )); shift
-    until "$@"; do
-        (( $(now_ms) < deadline )) || return 1
-        sleep 0.01
-    done
 }
 steady() { # one master, two linked replicas with all the keys, agents agree
     local m; m=$(master_port); [[ -n "$m" ]] || return 1
@@ -90,7 +80,6 @@ for t in $(seq 1 "$tries"); do
     wait_until 30 steady
 done
 
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 echo "kill -9 of the master's redis -> new master confirmed by ROLE: median $(median "${promote[@]}") ms (tries: ${promote[*]})"
 echo "kill -9 -> restarted node a replica with all $keys keys: median $(median "${rejoin[@]}") ms (tries: ${rejoin[*]})"
 sleep 5

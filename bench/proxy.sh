@@ -16,6 +16,10 @@
 # SKEP_IO_URING=1: one more Skep target, "skep-uring", the first build with --io-transport io_uring (Netty's io_uring
 # transport instead of epoll), as a sixth hive of one on the same redis.
 #
+# SKEP_COMPARE_JAVA_OPTS="...": the second Skep target runs with these JVM options instead of SKEP_JAVA_OPTS (with
+# no --spin-us), as "skep-cmp": two sets of JVM options compared in one run (e.g. `skep up`'s agent options against
+# the JVM's defaults); with SKEP_COMPARE_JAR too, that build with these options.
+#
 # SKEP_SERVER_BIN=<dir>: every target is in front of that directory's redis-server or valkey-server (e.g. a
 # .ci/build-servers build; bench/server-lib.sh) instead of the PATH's; redis-benchmark stays the PATH's.
 #
@@ -91,9 +95,13 @@ second_jar="$root/agent/target/skep.jar"; second_flags=(--spin-us 50); second_na
 if [[ -n "${SKEP_COMPARE_JAR:-}" ]]; then
     second_jar=$SKEP_COMPARE_JAR; second_flags=(); second_name=skep-cmp
 fi
+if [[ -n "${SKEP_COMPARE_JAVA_OPTS+set}" ]]; then
+    second_flags=(); second_name=skep-cmp; bench_java_opts=$SKEP_COMPARE_JAVA_OPTS
+fi
 bench_agent "$second_name" "$second_jar" "127.0.0.1:$redis_port" "$peer1_port" "$http1_port" "$sentinel1_port" \
     --proxy-port "$skep1_port" "${second_flags[@]}"
 second_pid=${pids[-1]}
+unset bench_java_opts
 
 bench_names=(redis haproxy twemproxy skep "$second_name")
 bench_ports=($redis_port $haproxy_port $twem_port $skep_port $skep1_port)

@@ -42,11 +42,13 @@ bench_cleanup() {
 
 # bench_agent NAME JAR REDIS PEER_PORT HTTP_PORT SENTINEL_PORT [FLAG...]: starts a Skep agent from JAR as a one-node
 # hive of its own (its only peer is itself, so it promotes REDIS, host:port, and proxies to it), with no read port,
-# its log in $run/NAME.log; FLAGs add its write ports (--proxy-port, --tls-proxy-port) and anything else.
+# its log in $run/NAME.log; FLAGs add its write ports (--proxy-port, --tls-proxy-port) and anything else. Its JVM
+# options: $bench_java_opts when set, else $SKEP_JAVA_OPTS.
 bench_agent() {
     local name=$1 jar=$2 redis=$3 peer=$4 http=$5 sentinel=$6
     shift 6
-    java ${SKEP_JAVA_OPTS:-} -jar "$jar" agent --redis "$redis" --bind 127.0.0.1 \
+    # shellcheck disable=SC2086 # a list of words
+    java ${bench_java_opts-${SKEP_JAVA_OPTS:-}} -jar "$jar" agent --redis "$redis" --bind 127.0.0.1 \
         --peers "127.0.0.1:$peer" --peer-port "$peer" --http-port "$http" --sentinel-port "$sentinel" \
         --read-port 0 "$@" >"$run/$name.log" 2>&1 &
     pids+=($!)

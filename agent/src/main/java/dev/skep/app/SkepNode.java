@@ -72,11 +72,12 @@ public final class SkepNode implements AutoCloseable {
     private final EventLog events = new EventLog(EVENTS_KEPT);
     /** What to close, last started first. */
     private final Deque<AutoCloseable> started = new ArrayDeque<>();
-    private ElectionLoop election;
+    /** Set once while starting; read by HTTP threads, which may come before it. */
+    private volatile ElectionLoop election;
     private AdminHttpServer http;
     private SentinelServer sentinel;
     private ProxyServer proxy;
-    private SkepMetrics metrics;
+    private volatile SkepMetrics metrics;
     private volatile TrafficWatch traffic;
     private TlsReloader tls;
 
@@ -114,6 +115,7 @@ public final class SkepNode implements AutoCloseable {
                 config.server().zone());
 
         tls = startTls();
+        startHttp();
         EventLoops loops = EventLoops.create(config.eventLoops(), "skep-io", false,
                 TimeUnit.MICROSECONDS.toNanos(config.spinUs()), EventLoops.Transport.parse(config.ioTransport()));
         if (config.spinUs() > 0 && !loops.isEpoll()) {
@@ -130,19 +132,6 @@ public final class SkepNode implements AutoCloseable {
         election = new ElectionLoop(settings, controller, peers, topology, events, System::currentTimeMillis, leaseStore);
         started.push(election);
         startMetrics();
-
-        http = new AdminHttpServer(config.bindHost(), config.httpPort(), this::status, metrics::scrape);
-        http.onFailover(this::handover);
-        if (config.tls().http()) {
-            http.withTls(new CurrentSslContext(() -> tls.current().jdk()));
-        }
-        try {
-            http.start();
-        } catch (IOException e) {
-            throw new UncheckedIOException("--http-port " + config.bindHost() + ":" + config.httpPort() + ": "
-                    + e.getMessage(), e);
-        }
-        started.push(http);
 
         SentinelSettings sentinelSettings = new SentinelSettings(config.masterName(),
                 SentinelSettings.idFor(new Endpoint(config.announceHost(), config.sentinelPort())),
@@ -177,6 +166,7 @@ public final class SkepNode implements AutoCloseable {
         election.start(transport);
 
         metrics.bindPeerMessages(transport::sentCount, transport::receivedCount, transport::rejectedCount);
+        metrics.bindPeerBytes(transport::sentBytes, transport::receivedBytes);
 
         proxy = new ProxyServer(loops, new ProxySettings(config.bindHost(), config.proxyPort(),
                 // with ACL users, clients authenticate to redis themselves (the proxy checks each AUTH against it)
@@ -189,10 +179,35 @@ public final class SkepNode implements AutoCloseable {
         proxy.start();
         metrics.bindProxy(proxy);
         startPasswordRotation(controller);
-        traffic = new TrafficWatch(proxy::clients, proxy::commands, election::status);
-        started.push(traffic);
-        traffic.start();
+        TrafficWatch watch = new TrafficWatch(proxy::clients, proxy::commands, election::status);
+        started.push(watch);
+        watch.start();
+        http.onStatusViewed(watch::viewed);
+        traffic = watch;
         log.info("skep agent {} started: {}", config.self(), config.withSecretsHidden());
+    }
+
+    /**
+     * The admin HTTP port, first of all: {@code /livez} answers as soon as the JVM can serve it (a liveness probe, an
+     * operator's curl), while the rest starts; until the election exists {@code /readyz} and {@code /api/status}
+     * answer 503 "starting" and {@code /metrics} is empty.
+     */
+    private void startHttp() {
+        http = new AdminHttpServer(config.bindHost(), config.httpPort(), this::status, () -> {
+            SkepMetrics m = metrics;
+            return m == null ? "" : m.scrape();
+        });
+        http.onFailover(this::handover);
+        if (config.tls().http()) {
+            http.withTls(new CurrentSslContext(() -> tls.current().jdk()));
+        }
+        try {
+            http.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("--http-port " + config.bindHost() + ":" + config.httpPort() + ": "
+                    + e.getMessage(), e);
+        }
+        started.push(http);
     }
 
     /**
@@ -298,6 +313,10 @@ public final class SkepNode implements AutoCloseable {
 
     /** Asks this node to hand its leadership over ({@code skep failover}); see {@link ElectionLoop#requestHandover}. */
     public CompletableFuture<HandoverResult> handover(Endpoint to, String cause) {
+        ElectionLoop election = this.election;
+        if (election == null) {
+            return CompletableFuture.completedFuture(new HandoverResult(false, "the agent is starting", null, 0, 0));
+        }
         return election.requestHandover(to, cause).whenComplete((r, e) -> {
             if (r != null && r.ok()) {
                 metrics.handoverPause(Duration.ofMillis(r.pausedMs()));
@@ -307,8 +326,12 @@ public final class SkepNode implements AutoCloseable {
 
     /** This node's current view of the hive, with each member's proxy traffic as far as it is known. */
     public HiveStatus status() {
+        ElectionLoop e = election;
+        if (e == null) {
+            return null; // starting
+        }
         TrafficWatch t = traffic;
-        HiveStatus s = t == null ? election.status() : t.decorate(election.status());
+        HiveStatus s = t == null ? e.status() : t.decorate(e.status());
         TlsReloader r = tls;
         if (r == null) {
             return s;

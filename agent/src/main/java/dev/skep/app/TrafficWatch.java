@@ -1,5 +1,6 @@
 package dev.skep.app;
 
+import dev.skep.http.AdminHttpServer;
 import dev.skep.http.StatusJson;
 import dev.skep.status.HiveStatus;
 import dev.skep.status.HiveStatus.Traffic;
@@ -7,16 +8,22 @@ import dev.skep.topology.Endpoint;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.IntSupplier;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
@@ -24,29 +31,37 @@ import java.util.function.Supplier;
 /**
  * Each member's proxy traffic (client connections, commands per second) for the status page and
  * {@code skep status}: this node's measured from its own proxy every second, the others' read from their
- * {@code /api/status} (the row each tells about itself) over their admin HTTP port, every second, with a
- * short timeout. Peer messages stay as they are: traffic is for operators, not for the election.
+ * {@code /api/status} (the row each tells about itself) over their admin HTTP port, with a short timeout. Peer
+ * messages stay as they are: traffic is for operators, not for the election.
  *
- * <p>Threads: sampling and polling run on a thread of its own ({@code skep-traffic}) and the HTTP client's;
- * {@link #decorate} is called on HTTP threads. A peer that does not answer costs one timed-out request
- * per second and shows as unknown.
+ * <p>The peers are asked only while someone looks: every second for {@value #WATCHED_MS} ms after an operator's
+ * {@code /api/status} ({@link #viewed}), never otherwise. An idle hive's agents thus make no HTTP requests to each
+ * other (polling every peer every second cost each agent about 1 % of a core with three nodes, and grew with the
+ * square of the hive's size: N-1 peers, each answering with N rows); the first view after a quiet spell waits for
+ * the peers' answers, at most {@link #TIMEOUT_MS} ms in all (the liveness probes share the HTTP threads), so that a
+ * one-off {@code skep status} shows them. A
+ * peer's own poll ({@link AdminHttpServer#PEER_POLL_QUERY}) is not a view, or two agents would keep each other polling.
+ *
+ * <p>Threads: sampling and polling run on a thread of its own ({@code skep-traffic}), with plain blocking sockets;
+ * {@link #decorate} and {@link #viewed} are called on HTTP threads. A peer that does not answer costs one timed-out
+ * request per second while watched and shows as unknown.
  */
 final class TrafficWatch implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TrafficWatch.class);
     private static final long PERIOD_MS = 1000;
-    private static final Duration TIMEOUT = Duration.ofMillis(800);
+    private static final int TIMEOUT_MS = 800;
+    /** How long after an operator's last view the peers are still asked. */
+    static final long WATCHED_MS = 30_000;
     /** A peer's figures older than this are shown as unknown. */
     private static final long STALE_MS = 5000;
+    /** The most of a peer's answer read: a hive's status is a few KiB. */
+    private static final int MAX_ANSWER = 1 << 20;
 
     private record Heard(Traffic traffic, long atMillis) {}
 
     private final IntSupplier clients;
     private final LongSupplier commands;
     private final Supplier<HiveStatus> status;
-    private final HttpClient http = HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(TIMEOUT)
-            .build();
     private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "skep-traffic");
         t.setDaemon(true);
@@ -54,6 +69,8 @@ final class TrafficWatch implements AutoCloseable {
     });
     private final Map<Endpoint, Heard> peers = new ConcurrentHashMap<>();
     private volatile Traffic own = new Traffic(0, 0);
+    /** When an operator last looked ({@link System#nanoTime}); 0: never. */
+    private volatile long viewedAtNanos;
     // skep-traffic thread only
     private long lastCommands = -1;
     private long lastSampleNanos;
@@ -71,6 +88,33 @@ final class TrafficWatch implements AutoCloseable {
 
     void start() {
         thread.scheduleAtFixedRate(this::round, 0, PERIOD_MS, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * An operator asked for this node's status: the peers are asked every second from now on for
+     * {@value #WATCHED_MS} ms. When they were not being asked, waits (on the calling HTTP thread, at most
+     * {@value #TIMEOUT_MS} ms) for one round of answers first, so that this very view shows them.
+     */
+    void viewed() {
+        long now = System.nanoTime();
+        boolean quiet = !watched(now);
+        viewedAtNanos = now == 0 ? 1 : now;
+        if (!quiet) {
+            return;
+        }
+        try {
+            Future<?> round = thread.submit(this::pollPeersQuietly);
+            round.get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException | ExecutionException | TimeoutException e) {
+            // closing, or a slow peer: this view shows what is known, the next ones the rest
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private boolean watched(long nowNanos) {
+        long at = viewedAtNanos;
+        return at != 0 && nowNanos - at < TimeUnit.MILLISECONDS.toNanos(WATCHED_MS);
     }
 
     /** {@code s} with each member's traffic as last known (unknown ones left null). */
@@ -91,10 +135,20 @@ final class TrafficWatch implements AutoCloseable {
     private void round() {
         try {
             sampleOwn();
-            pollPeers();
+            if (watched(System.nanoTime())) {
+                pollPeers();
+            }
         } catch (RuntimeException e) {
             // a periodic task that throws is never run again
             log.warn("traffic sampling failed (continuing)", e);
+        }
+    }
+
+    private void pollPeersQuietly() {
+        try {
+            pollPeers();
+        } catch (RuntimeException e) {
+            log.warn("traffic polling failed (continuing)", e);
         }
     }
 
@@ -120,23 +174,50 @@ final class TrafficWatch implements AutoCloseable {
                 continue;
             }
             Endpoint node = m.node();
-            URI uri = URI.create("http://" + new Endpoint(node.host(), m.httpPort()) + "/api/status");
-            HttpRequest request = HttpRequest.newBuilder(uri).timeout(TIMEOUT).GET().build();
-            http.sendAsync(request, HttpResponse.BodyHandlers.ofString()).whenComplete((response, error) -> {
-                if (error != null || response.statusCode() != 200) {
-                    return; // shown as unknown once stale
-                }
-                try {
-                    for (HiveStatus.Member r : StatusJson.read(response.body()).members()) {
-                        if (r.self() && r.clients() != null && r.opsPerSec() != null) {
-                            peers.put(node, new Heard(new Traffic(r.clients(), r.opsPerSec()),
-                                    System.currentTimeMillis()));
-                        }
+            try {
+                String body = get(new Endpoint(node.host(), m.httpPort()), "/api/status?" + AdminHttpServer.PEER_POLL_QUERY);
+                for (HiveStatus.Member r : StatusJson.read(body).members()) {
+                    if (r.self() && r.clients() != null && r.opsPerSec() != null) {
+                        peers.put(node, new Heard(new Traffic(r.clients(), r.opsPerSec()), System.currentTimeMillis()));
                     }
-                } catch (RuntimeException e) {
-                    log.debug("traffic of {} unreadable: {}", node, e.toString());
                 }
-            });
+            } catch (IOException | RuntimeException e) {
+                log.debug("traffic of {} unknown: {}", node, e.toString()); // shown as unknown once stale
+            }
+        }
+    }
+
+    /**
+     * The body of {@code GET path} from {@code at}'s admin HTTP port over plain HTTP/1.0 (one request, then the
+     * server closes): a blocking socket on this thread, rather than an HTTP client's threads and TLS set-up for one
+     * small answer a second.
+     */
+    private static String get(Endpoint at, String path) throws IOException {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(at.host(), at.port()), TIMEOUT_MS);
+            socket.setSoTimeout(TIMEOUT_MS);
+            OutputStream out = socket.getOutputStream();
+            out.write(("GET " + path + " HTTP/1.0\r\nHost: " + at + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = socket.getInputStream();
+            ByteArrayOutputStream answer = new ByteArrayOutputStream();
+            byte[] buf = new byte[8192];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                answer.write(buf, 0, n);
+                if (answer.size() > MAX_ANSWER) {
+                    throw new IOException("answer over " + MAX_ANSWER + " bytes");
+                }
+            }
+            String text = answer.toString(StandardCharsets.UTF_8);
+            int bodyAt = text.indexOf("\r\n\r\n");
+            if (!text.startsWith("HTTP/1.") || text.indexOf(' ') < 0 || bodyAt < 0) {
+                throw new IOException("not an HTTP answer");
+            }
+            String code = text.substring(text.indexOf(' ') + 1, Math.min(text.length(), text.indexOf(' ') + 4));
+            if (!code.equals("200")) {
+                throw new IOException("HTTP " + code);
+            }
+            return text.substring(bodyAt + 4);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.skep.cli;
 
 import dev.skep.Skep;
+import dev.skep.http.AdminHttpServer;
 import dev.skep.http.StatusJson;
 import dev.skep.status.HiveStatus;
 import dev.skep.up.ChildSpec;
@@ -229,7 +230,10 @@ public final class UpCommand implements Callable<Integer> {
             Map<Integer, HiveStatus> statuses = new HashMap<>();
             for (NodePorts n : layout) {
                 try {
-                    HiveStatus s = StatusJson.read(client.fetch(StatusClient.statusUri(LocalHive.HOST + ":" + n.http())));
+                    // asked as a peer asks: this is no operator's view, which would set every agent polling its
+                    // peers' traffic for a while (TrafficWatch)
+                    HiveStatus s = StatusJson.read(client.fetch(java.net.URI.create(
+                            StatusClient.statusUri(LocalHive.HOST + ":" + n.http()) + "?" + AdminHttpServer.PEER_POLL_QUERY)));
                     if (s.master() != null) {
                         statuses.put(n.index(), s);
                     }

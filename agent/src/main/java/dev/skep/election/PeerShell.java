@@ -10,6 +10,7 @@ import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
 
 /**
@@ -30,6 +31,8 @@ final class PeerShell implements PeerListener {
     private volatile PeerTransport transport;
     /** When the last dropped message was logged; any thread. */
     private volatile long lastRejectedLogAt;
+    /** Whether a status from another node has arrived yet (logged once); any event loop. */
+    private final AtomicBoolean heardPeer = new AtomicBoolean();
 
     PeerShell(ElectionSettings settings, ControlThread control, LongSupplier clock) {
         this.settings = settings;
@@ -94,6 +97,12 @@ final class PeerShell implements PeerListener {
             if (s.node().equals(settings.self())) {
                 ownMessageBack.countDown();
                 return;
+            }
+            if (!heardPeer.get() && heardPeer.compareAndSet(false, true)) {
+                // once: how long after the process started peer messages flow (bench/footprint.sh reads it)
+                log.info("first status from a peer: {}, {} ms after the process started", s.node(),
+                        ProcessHandle.current().info().startInstant()
+                                .map(t -> Long.toString(clock.getAsLong() - t.toEpochMilli())).orElse("?"));
             }
             if (log.isTraceEnabled()) {
                 log.trace("from {}: {} epoch {} leader {} offset {}", s.node(), s.state(), s.epoch(), s.leader(),

@@ -55,7 +55,15 @@ public final class AdminHttpServer implements AutoCloseable {
     /** Two threads: probes and an operator's curl never queue behind one slow client. */
     private static final int THREADS = 2;
     private static final long FAILOVER_WAIT_SECONDS = 120;
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Jackson, loaded at the first answer that needs it rather than before {@code /livez} can answer. */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper();
+    }
+    /**
+     * The query string with which one agent asks another's {@code /api/status} for its own figures: served as any
+     * other, but not an operator's view ({@link #onStatusViewed}).
+     */
+    public static final String PEER_POLL_QUERY = "poll=traffic";
 
     private final String bindHost;
     private final int requestedPort;
@@ -66,6 +74,7 @@ public final class AdminHttpServer implements AutoCloseable {
     private SSLContext tls;
     private ExecutorService executor;
     private volatile FailoverHandler failover;
+    private volatile Runnable statusViewed = () -> {};
 
     /**
      * Starts a planned handover ({@code POST /api/failover[?to=host:port]}); called on an HTTP thread, must
@@ -83,6 +92,15 @@ public final class AdminHttpServer implements AutoCloseable {
     /** Serves {@code POST /api/failover} with {@code handler}; before {@link #start()}. Without one it is 404. */
     public void onFailover(FailoverHandler handler) {
         this.failover = handler;
+    }
+
+    /**
+     * Runs {@code listener} on the HTTP thread before answering each {@code GET /api/status} that an operator sent
+     * (the status page, {@code skep status}, curl), not another agent ({@link #PEER_POLL_QUERY}); may be set at any
+     * time. It may block briefly: the answer waits for it.
+     */
+    public void onStatusViewed(Runnable listener) {
+        this.statusViewed = Objects.requireNonNull(listener, "listener");
     }
 
     /**
@@ -213,6 +231,9 @@ public final class AdminHttpServer implements AutoCloseable {
     }
 
     private void apiStatus(HttpExchange exchange) throws IOException {
+        if (!PEER_POLL_QUERY.equals(exchange.getRequestURI().getQuery())) {
+            statusViewed.run();
+        }
         HiveStatus s = status.get();
         if (s == null) {
             send(exchange, 503, "application/json", "{\"error\":\"starting\"}\n".getBytes(StandardCharsets.UTF_8));
@@ -273,7 +294,7 @@ public final class AdminHttpServer implements AutoCloseable {
             body.put("successor", r.successor() == null ? null : r.successor().toString());
             body.put("epoch", r.epoch());
             body.put("pausedMs", r.pausedMs());
-            send(exchange, r.ok() ? 200 : 409, "application/json", JSON.writeValueAsBytes(body));
+            send(exchange, r.ok() ? 200 : 409, "application/json", Json.MAPPER.writeValueAsBytes(body));
         } catch (RuntimeException e) {
             log.warn("admin HTTP request {} failed", exchange.getRequestURI(), e);
         }

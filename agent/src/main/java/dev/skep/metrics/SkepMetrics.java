@@ -225,6 +225,18 @@ public final class SkepMetrics implements AutoCloseable {
     }
 
     /**
+     * The peer traffic in bytes (frames with their length fields, without TCP/IP or TLS overhead): what a hive's
+     * size costs each node's network. Sent counts what was handed to the transport, as for the messages.
+     */
+    public void bindPeerBytes(LongSupplier sent, LongSupplier received) {
+        keep.addAll(List.of(sent, received));
+        FunctionCounter.builder("skep.peer.sent", sent, LongSupplier::getAsLong).baseUnit("bytes")
+                .description("Bytes of the messages to peers handed to the transport").register(registry);
+        FunctionCounter.builder("skep.peer.received", received, LongSupplier::getAsLong).baseUnit("bytes")
+                .description("Bytes of the messages from peers accepted").register(registry);
+    }
+
+    /**
      * TLS: seconds until the certificate in use expires (negative once it has), read at each scrape so a reload
      * shows at once; {@code provider} says which implementation serves it (OPENSSL, JDK).
      */

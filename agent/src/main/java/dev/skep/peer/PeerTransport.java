@@ -91,6 +91,9 @@ public final class PeerTransport implements AutoCloseable {
     private final LongAdder rejected = new LongAdder();
     private final LongAdder received = new LongAdder();
     private final LongAdder sent = new LongAdder();
+    /** Bytes of the frames counted in {@link #sent} and {@link #received}, length fields included. */
+    private final LongAdder sentBytes = new LongAdder();
+    private final LongAdder receivedBytes = new LongAdder();
     private final ChannelGroup inbound = new DefaultChannelGroup("skep-peer-inbound", GlobalEventExecutor.INSTANCE);
     private final ExecutorService lookups;
     private final Bootstrap clientBootstrap;
@@ -219,6 +222,7 @@ public final class PeerTransport implements AutoCloseable {
         PeerLink peer = peers.computeIfAbsent(to, e -> new PeerLink(e, loops.group().next(), this::connect,
                 () -> closed));
         sent.increment();
+        sentBytes.add(LENGTH_BYTES + frame.length);
         peer.loop.execute(() -> peer.offer(frame));
     }
 
@@ -266,6 +270,19 @@ public final class PeerTransport implements AutoCloseable {
     /** Messages received and passed to the listener since start. */
     public long receivedCount() {
         return received.sum();
+    }
+
+    /**
+     * Bytes of the messages counted by {@link #sentCount}: frames with their length fields, without TCP/IP's
+     * headers or TLS records.
+     */
+    public long sentBytes() {
+        return sentBytes.sum();
+    }
+
+    /** Bytes of the messages counted by {@link #receivedCount}, as {@link #sentBytes} counts them. */
+    public long receivedBytes() {
+        return receivedBytes.sum();
     }
 
     /**
@@ -355,6 +372,7 @@ public final class PeerTransport implements AutoCloseable {
                 return;
             }
             received.increment();
+            receivedBytes.add(LENGTH_BYTES + frame.length);
             if (msg instanceof NodeStatus status) {
                 sender = status.node();
             }

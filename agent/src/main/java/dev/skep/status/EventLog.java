@@ -14,6 +14,11 @@ public final class EventLog {
     private final int capacity;
     private final ArrayDeque<HiveEvent> events;
     private final List<Consumer<HiveEvent>> listeners = new CopyOnWriteArrayList<>();
+    /**
+     * The copy last handed out, until the next {@link #add}: the control thread asks after every event (several times
+     * a heartbeat) and events are rare, so copying each time was most of what an idle agent's log cost.
+     */
+    private List<HiveEvent> copy = List.of();
 
     public EventLog(int capacity) {
         if (capacity < 1) {
@@ -30,6 +35,7 @@ public final class EventLog {
                 events.removeFirst();
             }
             events.addLast(event);
+            copy = null;
         }
         for (Consumer<HiveEvent> l : listeners) {
             l.accept(event);
@@ -43,6 +49,9 @@ public final class EventLog {
 
     /** A copy of the events, oldest first. */
     public synchronized List<HiveEvent> snapshot() {
-        return List.copyOf(events);
+        if (copy == null) {
+            copy = List.copyOf(events);
+        }
+        return copy;
     }
 }

@@ -174,24 +174,82 @@ public final class LocalHive {
 
     /**
      * {@code java [opts] -cp <classpath> <mainClass>} with the java binary running now and an agent's JVM options
-     * (a small heap, the serial collector): how {@code skep up} and the harnesses start an agent of any build.
+     * ({@link #agentJvmOptions}): how {@code skep up} and the harnesses start an agent of any build.
      */
     public static List<String> javaCommand(String classpath, String mainClass) {
         String java = ProcessHandle.current().info().command()
                 .orElse(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
-        // -Xms8m: the heap starts small and grows when needed (an idle agent's RSS: ~78 MiB instead of ~108)
-        return List.of(java, "-Xms8m", "-Xmx128m", "-Xss512k", "-XX:+UseSerialGC", "-cp", classpath, mainClass);
+        List<String> cmd = new ArrayList<>();
+        cmd.add(java);
+        cmd.addAll(agentJvmOptions(Runtime.version(), sharedArchiveBeside(classpath)));
+        cmd.addAll(List.of("-cp", classpath, mainClass));
+        return List.copyOf(cmd);
     }
+
+    /**
+     * An agent's JVM options, for a JVM of version {@code java} (the one running now: the children run the same
+     * binary), with the class-data sharing archive {@code archive} (null: none). Measured with
+     * {@code bench/footprint.sh} (docs/benchmarks.md): an idle agent's CPU and resident memory is mostly the JVM's
+     * own, not Skep's. Why each:
+     * <ul>
+     *   <li>{@code -Xms8m -Xmx128m}: the heap starts small and grows when needed; the bound also bounds the proxy's
+     *       held replies (ProxySettings);</li>
+     *   <li>{@code -XX:+UseSerialGC}: no GC threads, the smallest footprint; the agent's heap is small;</li>
+     *   <li>{@code -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1}: the C1 compiler only, on one thread. C2 kept
+     *       compiling the agent's idle paths for minutes after start (idle: 0.9 % of a core with C1 only, 1.5 % with
+     *       C2) and its arenas held megabytes. It costs the proxy throughput under heavy pipelining (fewer SETs and
+     *       GETs at {@code -c 50 -P 16}), which a local hive's mostly idle agents, sharing one machine, can spare;
+     *       the chart keeps C2 (docs/kubernetes.md);</li>
+     *   <li>{@code -Xss512k}: thread stacks (few threads, shallow stacks);</li>
+     *   <li>{@code -XX:-UsePerfData}: no hsperfdata file and no sampling of it every 50 ms ({@code jcmd PID} still
+     *       attaches; {@code jps} no longer lists the agent);</li>
+     *   <li>{@code -XX:TrimNativeHeapInterval=5000} (Java 17.0.9 and later): gives the C library's freed memory
+     *       back to the system every 5 s; without it an agent kept about 20 MiB of freed native memory;</li>
+     *   <li>{@code -XX:SharedArchiveFile} (when the build made {@code skep.jsa} beside the jar): the classes an
+     *       agent loads at start, parsed and verified at build time, mapped instead of loaded; a JVM that cannot
+     *       use the archive (another build) ignores it ({@code -Xshare:auto}, the default) and starts as without.</li>
+     * </ul>
+     * {@code MALLOC_ARENA_MAX=2} is in the environment ({@link #agentEnvironment}).
+     */
+    public static List<String> agentJvmOptions(Runtime.Version java, Path archive) {
+        List<String> opts = new ArrayList<>(List.of("-Xms8m", "-Xmx128m", "-Xss512k", "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:-UsePerfData"));
+        if (java.feature() > 17 || (java.feature() == 17 && java.update() >= 9)) {
+            opts.add("-XX:TrimNativeHeapInterval=5000");
+        }
+        if (archive != null) {
+            opts.add("-XX:SharedArchiveFile=" + archive);
+            // a JVM that cannot map it says so at warning level on stdout: the agent starts anyway, as without it
+            opts.add("-Xlog:cds=off");
+            opts.add("-Xlog:cds+dynamic=off");
+        }
+        return List.copyOf(opts);
+    }
+
+    /** {@code skep.jsa} beside the jar {@code classpath} names (the build writes it there), or null. */
+    static Path sharedArchiveBeside(String classpath) {
+        if (classpath.contains(File.pathSeparator) || !classpath.endsWith(".jar")) {
+            return null;
+        }
+        Path archive = Paths.get(classpath).toAbsolutePath().resolveSibling(SHARED_ARCHIVE);
+        return Files.isRegularFile(archive) ? archive : null;
+    }
+
+    /** The class-data sharing archive's file name, beside the jar (agent/target/, /opt/skep/ in the image). */
+    public static final String SHARED_ARCHIVE = "skep.jsa";
 
     /**
      * The environment changes for child agents: every {@code SKEP_*} variable of this shell is removed,
      * because the agents get all their settings as flags, and a stray {@code SKEP_PEERS_DNS} or
      * {@code SKEP_REDIS_PASSWORD} would otherwise change or break the local hive. {@code SKEP_LOG_LEVEL} is
-     * kept: it changes only how much the agents log, which is what someone who sets it wants.
+     * kept: it changes only how much the agents log, which is what someone who sets it wants. {@code
+     * MALLOC_ARENA_MAX} is set to 2 (see {@link #agentJvmOptions}).
      */
     public static Map<String, String> agentEnvironment() {
         Map<String, String> env = new HashMap<>();
         System.getenv().keySet().stream().filter(k -> k.startsWith("SKEP_") && !k.equals("SKEP_LOG_LEVEL")).forEach(k -> env.put(k, null));
+        // two malloc arenas rather than one per thread that ever allocated (8 per core): less native memory held
+        env.put("MALLOC_ARENA_MAX", "2");
         return env;
     }
 

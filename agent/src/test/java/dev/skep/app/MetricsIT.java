@@ -71,7 +71,7 @@ class MetricsIT {
                 "skep_proxy_holds_total", "skep_proxy_hold_seconds", "skep_proxy_held_bytes",
                 "skep_proxy_held_limit_bytes", "skep_proxy_overload_closed_total", "skep_handover_pause_seconds",
                 "skep_peer_messages_sent_total", "skep_peer_messages_received_total",
-                "skep_peer_messages_rejected_total",
+                "skep_peer_messages_rejected_total", "skep_peer_sent_bytes_total", "skep_peer_received_bytes_total",
                 "jvm_memory_used_bytes", "jvm_gc_pause_seconds", "jvm_threads_live_threads", "process_uptime_seconds");
         for (String name : declared) {
             if (name.equals("jvm_gc_pause_seconds")) {
@@ -99,6 +99,10 @@ class MetricsIT {
         assertThat(m.value("skep_peer_messages_sent_total")).isGreaterThan(0);
         assertThat(m.value("skep_peer_messages_received_total")).isGreaterThan(0);
         assertThat(m.value("skep_peer_messages_rejected_total")).isEqualTo(0);
+        // every message is a frame of more than its 4-byte length field
+        assertThat(m.value("skep_peer_sent_bytes_total")).isGreaterThan(4 * m.value("skep_peer_messages_sent_total"));
+        assertThat(m.value("skep_peer_received_bytes_total"))
+                .isGreaterThan(4 * m.value("skep_peer_messages_received_total"));
         for (HiveFixture.Node n : hive.nodes) {
             assertThat(m.value("skep_replication_offset_bytes", "node", n.peer().toString()))
                     .as("offset of %s", n).isGreaterThanOrEqualTo(0);

@@ -91,6 +91,12 @@ class UpCommandIT {
             return s.master() != null && s.members().size() == 3 && leading == 1 && following == 2;
         });
 
+        // node 1's status, asked for the first time by an operator: every live member's traffic is in it (the agents
+        // ask each other only while someone looks, and the first look waits for the answers)
+        HiveStatus first = StatusJson.read(client.fetch(StatusClient.statusUri("127.0.0.1:" + (base + 15))));
+        assertThat(first.members()).filteredOn(HiveStatus.Member::alive).hasSize(3)
+                .allSatisfy(m -> assertThat(m.clients()).as("clients of %s", m.node()).isNotNull());
+
         for (int i = 0; i < 3; i++) {
             try (Jedis redis = new Jedis("127.0.0.1", base + 10 * i)) {
                 assertThat(redis.configGet("enable-debug-command")).containsEntry("enable-debug-command", "yes");

@@ -63,6 +63,21 @@ class AdminHttpServerTest {
     }
 
     @Test
+    void anOperatorsStatusRequestIsAViewAndAPeersPollOrAProbeIsNot() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger views = new java.util.concurrent.atomic.AtomicInteger();
+        call("GET", "/livez");
+        server.onStatusViewed(views::incrementAndGet);
+
+        assertThat(call("GET", "/api/status").statusCode()).isEqualTo(200);
+        assertThat(views).hasValue(1);
+        // another agent asking for its traffic figures, and the probes, do not count
+        assertThat(call("GET", "/api/status?" + AdminHttpServer.PEER_POLL_QUERY).statusCode()).isEqualTo(200);
+        call("GET", "/readyz");
+        call("GET", "/livez");
+        assertThat(views).hasValue(1);
+    }
+
+    @Test
     void apiStatusIsJsonThatParsesBack() throws Exception {
         HttpResponse<String> r = call("GET", "/api/status");
         assertThat(r.statusCode()).isEqualTo(200);
