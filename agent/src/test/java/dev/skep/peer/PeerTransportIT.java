@@ -218,16 +218,12 @@ class PeerTransportIT {
 
     @Test
     void aPeerWhoseProcessEndsIsReportedClosedByItsNodeAndAConnectionClosedForBadBytesIsNot() throws Exception {
-        Inbox inboxA = new Inbox();
         Inbox inboxB = new Inbox();
-        PeerTransport a = transport(0, SECRET, inboxA).start();
+        PeerTransport a = transport(0, SECRET, new Inbox()).start();
         PeerTransport b = transport(0, SECRET, inboxB).start();
         Endpoint ea = endpoint(a);
         Endpoint eb = endpoint(b);
-        await().atMost(DEADLINE).pollInterval(POLL).untilAsserted(() -> {
-            a.send(eb, status(ea, NodeState.LEADING));
-            assertThat(inboxB.hasFrom(ea)).isTrue();
-        });
+        awaitHeard(a, ea, eb, inboxB);
         assertClosedAfterWriting(eb, lengthPrefix(8, "GARBAGE!".getBytes(StandardCharsets.US_ASCII)));
         assertThat(inboxB.closed).as("closed by B itself, from no known node").isEmpty();
 
@@ -245,10 +241,7 @@ class PeerTransportIT {
         Endpoint ea = endpoint(a);
         Endpoint eb = endpoint(b);
         // the good connection is up before the bad ones arrive, and must survive them
-        await().atMost(DEADLINE).pollInterval(POLL).untilAsserted(() -> {
-            a.send(eb, status(ea, NodeState.LEADING));
-            assertThat(inboxB.hasFrom(ea)).isTrue();
-        });
+        awaitHeard(a, ea, eb, inboxB);
 
         // text on the peer port: its first 4 bytes read as a length of ~1.7 GB
         assertClosedAfterWriting(eb, "hello, is this redis?\r\n".getBytes(StandardCharsets.US_ASCII));
@@ -265,6 +258,14 @@ class PeerTransportIT {
         await().atMost(DEADLINE).pollInterval(POLL).untilAsserted(() -> {
             a.send(eb, status(ea, NodeState.LEADING));
             assertThat(inboxB.countFrom(ea)).isGreaterThan(before + 3);
+        });
+    }
+
+    /** Sends from {@code a} (node {@code ea}) to {@code eb} until {@code inboxB} has heard {@code ea}. */
+    private void awaitHeard(PeerTransport a, Endpoint ea, Endpoint eb, Inbox inboxB) {
+        await().atMost(DEADLINE).pollInterval(POLL).untilAsserted(() -> {
+            a.send(eb, status(ea, NodeState.LEADING));
+            assertThat(inboxB.hasFrom(ea)).isTrue();
         });
     }
 
