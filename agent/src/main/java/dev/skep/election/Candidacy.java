@@ -182,15 +182,20 @@ final class Candidacy {
                 return 0;
             }
             everyoneProposed &= s.state() == NodeState.PROPOSING;
-            freshProposals &= proposingFor(m, now) <= settings.proposalWindowMs() - settings.heartbeatMs();
-            pool.add(Candidate.of(s, data.knownEpoch(s)));
+            Candidate c = Candidate.of(s, data.knownEpoch(s));
+            // a proposal of another data epoch than ours may be about to change: its agent may still be learning
+            // which epoch its redis's data is from (reliable schedule 28571752 of 5000: decided on the older one)
+            freshProposals &= proposingFor(m, now) <= settings.proposalWindowMs() - settings.heartbeatMs()
+                    && c.dataEpoch() == dataEpoch;
+            pool.add(c);
         }
         if (!everyoneProposed && now - since < settings.proposalWindowMs()) {
             return 0;
         }
         if (!(everyoneProposed && freshProposals && members.knowsOthers()) && now - since < settings.heartbeatMs() / 2) {
             // Deciding on every live ready member's proposal needs no wait (when there are others to hear from at
-            // all: discovery may not have answered yet): every node that ranks the same
+            // all: discovery may not have answered yet, and all proposals are of our data epoch): every node that
+            // ranks the same
             // proposals picks the same winner, and none of them can have decided without ours (it waits for every
             // proposal, or for the proposal window, which none of these proposals is near the end of). Otherwise
             // let our proposal reach the others, and statuses already in flight (a PROMOTING peer that decided at
