@@ -154,8 +154,10 @@ final class Candidacy {
         List<Candidate> pool = new ArrayList<>();
         pool.add(new Candidate(settings.self(), data.tainted(), dataEpoch, offset, since));
         boolean everyoneProposed = true;
-        /* Whether every proposal in the pool, ours included, is younger than the proposal window by a heartbeat. */
-        boolean freshProposals = now - since <= settings.proposalWindowMs() - settings.heartbeatMs();
+        // Whether every proposal in the pool, ours included, is younger than the proposal window by a heartbeat and
+        // of our data epoch: then the decision needs no wait (below).
+        long youngFor = settings.proposalWindowMs() - settings.heartbeatMs();
+        boolean freshProposals = now - since <= youngFor;
         for (Member m : members.all()) {
             NodeStatus s = m.status();
             if (!members.live(m, now) || s.state() == NodeState.NOT_READY) {
@@ -185,8 +187,7 @@ final class Candidacy {
             Candidate c = Candidate.of(s, data.knownEpoch(s));
             // a proposal of another data epoch than ours may be about to change: its agent may still be learning
             // which epoch its redis's data is from (reliable schedule 28571752 of 5000: decided on the older one)
-            freshProposals &= proposingFor(m, now) <= settings.proposalWindowMs() - settings.heartbeatMs()
-                    && c.dataEpoch() == dataEpoch;
+            freshProposals &= proposingFor(m, now) <= youngFor && c.dataEpoch() == dataEpoch;
             pool.add(c);
         }
         if (!everyoneProposed && now - since < settings.proposalWindowMs()) {
@@ -195,9 +196,8 @@ final class Candidacy {
         if (!(everyoneProposed && freshProposals && members.knowsOthers()) && now - since < settings.heartbeatMs() / 2) {
             // Deciding on every live ready member's proposal needs no wait (when there are others to hear from at
             // all: discovery may not have answered yet, and all proposals are of our data epoch): every node that
-            // ranks the same
-            // proposals picks the same winner, and none of them can have decided without ours (it waits for every
-            // proposal, or for the proposal window, which none of these proposals is near the end of). Otherwise
+            // ranks the same proposals picks the same winner, and none of them can have decided without ours (it
+            // waits for every proposal, or for the proposal window, which none of these is near the end of). Otherwise
             // let our proposal reach the others, and statuses already in flight (a PROMOTING peer that decided at
             // the end of its window, from a view in which we had not proposed) reach us: nodes decide alike only
             // from alike views.

@@ -155,7 +155,7 @@ final class Following {
         Member m = members.get(leader);
         String why;
         boolean leaderRedisDown;
-        if (m != null && !members.live(m, now) && members.closedSinceHeard(leader) >= 0 && !linkUp) {
+        if (m != null && members.gone(m)) {
             why = "its node is gone (its agent's connection closed, replication links down)";
             leaderRedisDown = true;
         } else if (m == null || !members.live(m, now)) {

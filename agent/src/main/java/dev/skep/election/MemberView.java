@@ -133,7 +133,12 @@ final class MemberView {
     }
 
     boolean live(Member m, long now) {
-        return now - m.heardAt() <= settings.peerTimeoutMs() && !Long.valueOf(m.heardAt()).equals(gone.get(m.status().node()));
+        return now - m.heardAt() <= settings.peerTimeoutMs() && !gone(m);
+    }
+
+    /** Whether {@code m}, as last heard, was found gone with its redis ({@link #markGone}). */
+    boolean gone(Member m) {
+        return Long.valueOf(m.heardAt()).equals(gone.get(m.status().node()));
     }
 
     /** The connection {@code node} opened to us ended (the peer port saw it close) at {@code now}. */
@@ -144,7 +149,7 @@ final class MemberView {
     }
 
     /** When {@code node}'s connection to us ended after its last status arrived; -1 when it has not. */
-    long closedSinceHeard(Endpoint node) {
+    private long closedSinceHeard(Endpoint node) {
         Long at = closedAt.get(node);
         Member m = members.get(node);
         return at == null || m == null || at < m.heardAt() ? -1 : at;
