@@ -107,7 +107,7 @@ public final class RedisController implements Closeable {
         this.announced = Objects.requireNonNull(announced, "announced");
         this.password = password == null ? "" : password;
         this.ioTimeout = Objects.requireNonNull(ioTimeout, "ioTimeout");
-        this.client = new RespClient(redis, this.user, () -> this.password, ioTimeout, ioTimeout, tls);
+        this.client = localClient();
     }
 
     /**
@@ -123,6 +123,11 @@ public final class RedisController implements Closeable {
      * ({@link RespClient#awaitClosed}): its connection ends the moment redis dies.
      */
     public RespClient watchClient() {
+        return localClient();
+    }
+
+    /** A client of the local redis: its credentials (the password read at each connect, as rotated) and TLS. */
+    private RespClient localClient() {
         return new RespClient(redis, user, () -> password, ioTimeout, ioTimeout, tls);
     }
 
