@@ -368,7 +368,7 @@ public final class Chaos implements Callable<Integer> {
                 OUT.println("round " + round + ": lost, e.g. " + found.examples());
             }
             return new RoundResult(round, kind, m, what, acks, firstWrite, firstWriteElsewhere, stall, errors, closed, errorKinds, found.keys(),
-                    found.increments(), overlap.anyMs(), overlap.routedMs(), (settledSince - t0) / 1_000_000, changes, after);
+                    found.increments(), overlap.anyMs(), overlap.routedMs(), overlap.provenMs(), (settledSince - t0) / 1_000_000, changes, after);
         }
 
         private String inject(FaultKind kind, int m) throws IOException, InterruptedException {

@@ -20,20 +20,28 @@ import java.util.List;
  *   <li>its agent's Sentinel-compatible endpoint ({@code get-master-addr-by-name}), the master that node's
  *       write port and Sentinel clients are sent to.</li>
  * </ul>
- * Two figures come out of a window: the longest time at least two redis servers accepted writes (any
- * client talking to them directly could have written to both), and the longest time at least two of them
- * did so while an agent routed clients to each (what write-port and Sentinel clients could hit). A freshly
- * restarted redis is a master until its agent makes it a replica: it counts in the first figure only.
- * The state between two polls is taken to be the earlier poll's, so figures are exact to about a period.
+ * Three figures come out of a window: the longest time at least two redis servers accepted writes (any
+ * client talking to them directly could have written to both), the longest time at least two of them did so
+ * while an agent routed clients to each (what write-port and Sentinel clients could hit), and the longest
+ * time two of them were <em>proven</em> to accept writes at once. The first two take the state between two
+ * polls to be the earlier poll's, so they are upper bounds exact to about a period: a master paused for a
+ * handover a few milliseconds after its last poll counts as accepting until its next poll, and overlaps a
+ * successor promoted in between (an artefact, not two masters). The third counts only the span of a node's
+ * run of accepting answers (from the run's first answer's arrival to its last poll's sending), so it is a
+ * lower bound: it is non-zero only when two nodes answered "accepting" around the same moment.
  *
  * <p>Threads: its own pollers; {@link #begin} and {@link #end} from the harness's main thread.
  */
 final class MasterWatch implements AutoCloseable {
-    /** One poll of one node. */
-    record Sample(long nanos, int node, boolean accepting, int routedTo) {}
+    /** One poll of one node: sent at {@code nanos}, its redis's answer back at {@code answered}. */
+    record Sample(long nanos, long answered, int node, boolean accepting, int routedTo) {}
 
-    /** The longest overlaps of a window, in milliseconds. */
-    record Overlap(long anyMs, long routedMs) {}
+    /**
+     * The longest overlaps of a window, in milliseconds: upper bounds ({@code anyMs}, {@code routedMs}), the
+     * proven lower bound ({@code provenMs}), and the polls around the longest {@code anyMs} span ({@code around},
+     * empty when there was none), to tell an artefact of the polling from two masters.
+     */
+    record Overlap(long anyMs, long routedMs, long provenMs, String around) {}
 
     private static final int MAX_SAMPLES = 400_000;
     private final ChaosHive hive;
@@ -86,6 +94,7 @@ final class MasterWatch implements AutoCloseable {
                     } catch (RedisErrorReply | IOException e) {
                         accepting = false;
                     }
+                    long answered = System.nanoTime();
                     int routed = -1;
                     try {
                         if (sentinel.call("SENTINEL", "get-master-addr-by-name", "mymaster") instanceof List<?> l && l.size() == 2) {
@@ -96,7 +105,7 @@ final class MasterWatch implements AutoCloseable {
                     }
                     synchronized (samples) {
                         if (samples.size() < MAX_SAMPLES) {
-                            samples.add(new Sample(start, node, accepting, routed));
+                            samples.add(new Sample(start, answered, node, accepting, routed));
                         }
                     }
                 }
@@ -123,6 +132,7 @@ final class MasterWatch implements AutoCloseable {
         long anyStart = -1;
         long routedStart = -1;
         long anyLongest = 0;
+        long anyLongestStart = -1;
         long routedLongest = 0;
         for (Sample s : sorted) {
             accepting[s.node()] = s.accepting();
@@ -143,7 +153,10 @@ final class MasterWatch implements AutoCloseable {
             if (any >= 2 && anyStart < 0) {
                 anyStart = s.nanos();
             } else if (any < 2 && anyStart >= 0) {
-                anyLongest = Math.max(anyLongest, s.nanos() - anyStart);
+                if (s.nanos() - anyStart > anyLongest) {
+                    anyLongest = s.nanos() - anyStart;
+                    anyLongestStart = anyStart;
+                }
                 anyStart = -1;
             }
             if (routed >= 2 && routedStart < 0) {
@@ -155,14 +168,80 @@ final class MasterWatch implements AutoCloseable {
         }
         if (!sorted.isEmpty()) {
             long last = sorted.get(sorted.size() - 1).nanos();
-            if (anyStart >= 0) {
-                anyLongest = Math.max(anyLongest, last - anyStart);
+            if (anyStart >= 0 && last - anyStart > anyLongest) {
+                anyLongest = last - anyStart;
+                anyLongestStart = anyStart;
             }
             if (routedStart >= 0) {
                 routedLongest = Math.max(routedLongest, last - routedStart);
             }
         }
-        return new Overlap(anyLongest / 1_000_000, routedLongest / 1_000_000);
+        String around = anyLongestStart < 0 ? "" : around(sorted, anyLongestStart, anyLongestStart + anyLongest);
+        return new Overlap(anyLongest / 1_000_000, routedLongest / 1_000_000, proven(sorted, nodes) / 1_000_000, around);
+    }
+
+    /**
+     * The longest span, in nanoseconds, in which two nodes were each inside a run of polls that all found them
+     * accepting (from the run's first answer's arrival to its last poll's sending): what the polls prove.
+     */
+    static long proven(List<Sample> sorted, int nodes) {
+        List<Edge> edges = new ArrayList<>();
+        Sample[] first = new Sample[nodes];
+        Sample[] last = new Sample[nodes];
+        for (Sample s : sorted) {
+            int n = s.node();
+            if (s.accepting()) {
+                first[n] = first[n] == null ? s : first[n];
+                last[n] = s;
+            } else {
+                run(first[n], last[n], edges);
+                first[n] = null;
+                last[n] = null;
+            }
+        }
+        for (int n = 0; n < nodes; n++) {
+            run(first[n], last[n], edges);
+        }
+        // at equal times an end comes before a start: spans that only touch do not overlap
+        edges.sort((a, b) -> a.at() != b.at() ? Long.compare(a.at(), b.at()) : Integer.compare(a.delta(), b.delta()));
+        int open = 0;
+        long start = -1;
+        long longest = 0;
+        for (Edge e : edges) {
+            open += e.delta();
+            if (open >= 2 && start < 0) {
+                start = e.at();
+            } else if (open < 2 && start >= 0) {
+                longest = Math.max(longest, e.at() - start);
+                start = -1;
+            }
+        }
+        return longest;
+    }
+
+    /** A proven span's start (+1) or end (-1). */
+    private record Edge(long at, int delta) {}
+
+    /** Adds the span a run of accepting polls proves, if it has one (a single poll proves only an instant). */
+    private static void run(Sample first, Sample last, List<Edge> edges) {
+        if (first != null && first.answered() < last.nanos()) {
+            edges.add(new Edge(first.answered(), 1));
+            edges.add(new Edge(last.nanos(), -1));
+        }
+    }
+
+    /** The polls from one period before {@code from} to one after {@code to}, times in ms from {@code from}. */
+    private static String around(List<Sample> sorted, long from, long to) {
+        long margin = 60_000_000L;
+        StringBuilder b = new StringBuilder();
+        for (Sample s : sorted) {
+            if (s.nanos() >= from - margin && s.nanos() <= to + margin) {
+                b.append(String.format(java.util.Locale.ROOT, "%n  node %d sent %+.1f answered %+.1f ms: %s, routed to %d",
+                        s.node(), (s.nanos() - from) / 1e6, (s.answered() - from) / 1e6,
+                        s.accepting() ? "accepting" : "not accepting", s.routedTo()));
+            }
+        }
+        return b.toString();
     }
 
     @Override

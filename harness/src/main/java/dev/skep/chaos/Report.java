@@ -10,12 +10,12 @@ final class Report {
 
     static String line(RoundResult r) {
         return String.format(Locale.ROOT, "round %d %s: node %d, %s; acked %d; first write after fault %s (writers on other nodes %s); longest stall %d ms; "
-                        + "errors %d%s; closed with the request not applied %d; lost %d keys + %d incr; two masters %d ms (routed %d ms); converged %s; "
+                        + "errors %d%s; closed with the request not applied %d; lost %d keys + %d incr; two masters %d ms (routed %d ms, proven %d ms); converged %s; "
                         + "leader changes %s; master node %d -> %d (%s)",
                 r.round(), r.kind().flag(), r.node(), r.what(), r.acks(), ms(r.firstWriteMs()), ms(r.firstWriteElsewhereMs()),
                 r.longestStallMs(), r.errors(),
                 r.errorKinds().isEmpty() ? "" : " " + r.errorKinds(), r.closedNotApplied(), r.lostKeys(), r.lostIncrements(), r.twoMastersMs(),
-                r.twoRoutedMs(), ms(r.convergedMs()), leaderChanges(r.leaders()), r.node(), r.masterAfter(),
+                r.twoRoutedMs(), r.twoProvenMs(), ms(r.convergedMs()), leaderChanges(r.leaders()), r.node(), r.masterAfter(),
                 r.masterKept() ? "kept" : "moved");
     }
 
@@ -52,7 +52,7 @@ final class Report {
     static String table(List<FaultKind> kinds, List<RoundResult> results) {
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"fault", "rounds", "acked", "lost keys", "lost incr", "first write ms (median/max)",
-                "other nodes' writers", "longest stall ms (median/max)", "errors", "closed, not applied", "two masters ms (max)", "routed (max)", "converged ms (median/max)",
+                "other nodes' writers", "longest stall ms (median/max)", "errors", "closed, not applied", "two masters ms (max)", "routed (max)", "proven (max)", "converged ms (median/max)",
                 "leader changes (total/max)", "master kept"});
         for (FaultKind k : kinds) {
             List<RoundResult> rs = results.stream().filter(r -> r.kind() == k).toList();
@@ -71,6 +71,7 @@ final class Report {
                 Long.toString(rs.stream().mapToLong(RoundResult::closedNotApplied).sum()),
                 Long.toString(rs.stream().mapToLong(RoundResult::twoMastersMs).max().orElse(0)),
                 Long.toString(rs.stream().mapToLong(RoundResult::twoRoutedMs).max().orElse(0)),
+                Long.toString(rs.stream().mapToLong(RoundResult::twoProvenMs).max().orElse(0)),
                 medianMax(rs.stream().mapToLong(RoundResult::convergedMs).toArray()),
                 totalMax(rs.stream().mapToLong(RoundResult::leaderChanges).toArray()),
                 rs.stream().filter(RoundResult::masterKept).count() + " of " + rs.size(),

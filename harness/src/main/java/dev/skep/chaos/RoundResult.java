@@ -23,6 +23,8 @@ import java.util.Map;
  * @param lostIncrements acknowledged INCRs found missing after this round
  * @param twoMastersMs   longest time two redis servers accepted writes at once
  * @param twoRoutedMs    the same, counting only servers an agent was sending clients to
+ * @param twoProvenMs    the longest time two redis servers were proven to accept writes at once (a lower bound:
+ *                       the first two are upper bounds exact to a poll period; see {@link MasterWatch})
  * @param convergedMs    fault to a hive with one master replicated by all and named by every agent; -1 if not
  * @param leaders        the leader changes from the fault to the settled hive (new epochs)
  * @param masterAfter    the settled master's node after the round
@@ -30,7 +32,7 @@ import java.util.Map;
 record RoundResult(int round, FaultKind kind, int node, String what, long acks, long firstWriteMs,
                    long firstWriteElsewhereMs, long longestStallMs,
                    long errors, long closedNotApplied, Map<String, Integer> errorKinds, long lostKeys, long lostIncrements, long twoMastersMs,
-                   long twoRoutedMs, long convergedMs, LeaderWatch.Changes leaders, int masterAfter) {
+                   long twoRoutedMs, long twoProvenMs, long convergedMs, LeaderWatch.Changes leaders, int masterAfter) {
     long lost() {
         return lostKeys + lostIncrements;
     }
