@@ -12,7 +12,7 @@ import java.util.Locale;
 
 /**
  * How the agent writes its logs ({@code --log-format}, {@code SKEP_LOG_FORMAT}): {@code text} for people
- * (the pattern of {@code logback.xml}), {@code json} for collectors (one object per line,
+ * ({@link SkepLogConfigurator#PATTERN}), {@code json} for collectors (one object per line,
  * {@link JsonLogEncoder}). Applied once at start, by the thread that parses the command line, before the
  * agent's threads start logging.
  */
@@ -31,7 +31,7 @@ public enum LogFormat {
 
     /**
      * Makes the console appenders of the root logger write in this format. {@code TEXT} leaves the
-     * configuration of {@code logback.xml} as it is.
+     * configuration of {@link SkepLogConfigurator} as it is.
      */
     public void apply() {
         if (this == TEXT || !(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {

@@ -242,7 +242,7 @@ public final class RedisController implements Closeable {
     }
 
     /**
-     * PING, then INFO, parsed. Bounded as a whole by the I/O timeout: a hung redis (SIGSTOP, a long blocking
+     * PING, then INFO (the sections {@link InfoParser} reads, once the server is known to take several), parsed. Bounded as a whole by the I/O timeout: a hung redis (SIGSTOP, a long blocking
      * script) or a gone one makes it throw within that time.
      *
      * <p>When a connection opened before this probe turns out to be dead (redis restarted, or closed an idle
@@ -267,13 +267,39 @@ public final class RedisController implements Closeable {
         }
     }
 
+    /**
+     * The sections a probe asks for: what {@link InfoParser} reads, a quarter of INFO's text (the clients, memory,
+     * stats, CPU and error sections are the rest, and redis computes them for nothing).
+     */
+    private static final String[] PROBE_INFO = {"INFO", "server", "replication", "keyspace"};
+    private static final String[] FULL_INFO = {"INFO"};
+
+    /**
+     * Several sections in one INFO came with Redis 7.0 (and so are in every Valkey); an older server answers a
+     * syntax error. Until the server on the connection is known, a probe asks for all of INFO.
+     */
+    static boolean takesSeveralSections(String version) {
+        return ServerVersion.parse(version).map(v -> v.family().equals("valkey") || v.major() >= 7).orElse(false);
+    }
+
+    /**
+     * The connection ({@link RespClient#connects}) on which the server was found to take several INFO sections; a
+     * new connection may be to another server (a restart, a downgrade), which must show its version again. Probing
+     * thread only.
+     */
+    private long sectionsOnConnection = -1;
+
     private RedisSnapshot probeOnce(long deadline) throws IOException {
         Object pong = client.callUntil(deadline, "PING");
         if (!"PONG".equals(pong)) {
             throw new IOException(redis + ": PING answered '" + pong + "' (expected PONG)");
         }
         reapplyIfReconnected();
-        RedisSnapshot snap = InfoParser.parse(infoText(client.callUntil(deadline, "INFO")));
+        boolean sections = sectionsOnConnection == client.connects();
+        RedisSnapshot snap = InfoParser.parse(infoText(client.callUntil(deadline, sections ? PROBE_INFO : FULL_INFO)));
+        if (!sections && takesSeveralSections(snap.version())) {
+            sectionsOnConnection = client.connects();
+        }
         if (!refusedRequired.isEmpty()) {
             // answers, but not as asked: unhealthy, so that the node is not ready and says why (an error reply, not
             // an I/O failure: the connection is fine and stays)

@@ -53,24 +53,32 @@ public record Endpoint(String host, int port) implements Comparable<Endpoint> {
         return a.compareTo(b);
     }
 
-    /** The value of a dotted IPv4 literal, or -1 when the host is not one. */
-    private static long ipv4(String h) {
-        String[] parts = h.split("\\.", -1);
-        if (parts.length != 4) {
-            return -1;
-        }
+    /**
+     * The value of a dotted IPv4 literal, or -1 when the host is not one. Walks the characters without allocating:
+     * members are sorted by address on every peer message.
+     */
+    static long ipv4(String h) {
         long v = 0;
-        for (String p : parts) {
-            if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(Character::isDigit)) {
+        int octets = 0;
+        int octet = 0;
+        int digits = 0;
+        for (int i = 0; i <= h.length(); i++) {
+            char c = i < h.length() ? h.charAt(i) : '.';
+            if (c >= '0' && c <= '9') {
+                octet = octet * 10 + (c - '0');
+                if (++digits > 3 || octet > 255) {
+                    return -1;
+                }
+            } else if (c == '.' && digits > 0 && octets < 4) {
+                v = (v << 8) | octet;
+                octets++;
+                octet = 0;
+                digits = 0;
+            } else {
                 return -1;
             }
-            int octet = Integer.parseInt(p);
-            if (octet > 255) {
-                return -1;
-            }
-            v = (v << 8) | octet;
         }
-        return v;
+        return octets == 4 ? v : -1;
     }
 
     @Override

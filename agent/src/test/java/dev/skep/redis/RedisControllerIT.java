@@ -168,6 +168,26 @@ class RedisControllerIT {
     }
 
     @Test
+    void aProbeAskingOnlyForTheSectionsItReadsSeesWhatAFullInfoShows() throws IOException {
+        RedisServerFixture a = redis();
+        RedisController ca = prepared(a);
+        try (RespClient c = new RespClient(a.endpoint(), a.password(), IO_TIMEOUT, IO_TIMEOUT)) {
+            c.call("SET", "k1", "v");
+            c.call("SELECT", "3");
+            c.call("SET", "k2", "v");
+        }
+
+        RedisSnapshot full = ca.probe(); // the server is not known yet: all of INFO
+        assertThat(RedisController.takesSeveralSections(full.version())).as(full.version()).isTrue();
+        RedisSnapshot sections = ca.probe(); // server, replication and keyspace only
+
+        // the uptime may tick between the two; the offset does not move on an idle master of no replica
+        assertThat(sections).usingRecursiveComparison().ignoringFields("uptimeSeconds").isEqualTo(full);
+        assertThat(sections.keys()).isEqualTo(2);
+        assertThat(sections.runId()).isNotEmpty();
+    }
+
+    @Test
     void probeOfAKilledRedisFailsWithinTheTimeout() throws IOException {
         RedisServerFixture a = redis();
         RedisController ca = controller(a);

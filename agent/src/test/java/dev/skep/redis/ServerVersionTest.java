@@ -39,4 +39,14 @@ class ServerVersionTest {
                 + "replicate the master's redis 7.4.0: a full sync sends RDB format 12 and redis 7.2.4 loads up to 11 (run "
                 + "the same server on every node, or upgrade the replicas first)");
     }
+
+    @Test
+    void severalInfoSectionsAtOnceAreAskedOfRedis7AndEveryValkeyOnly() {
+        assertThat(RedisController.takesSeveralSections("redis 7.0.15")).isTrue();
+        assertThat(RedisController.takesSeveralSections("redis 8.0.2")).isTrue();
+        assertThat(RedisController.takesSeveralSections("valkey 7.2.5")).isTrue();
+        assertThat(RedisController.takesSeveralSections("redis 6.2.14")).isFalse();
+        assertThat(RedisController.takesSeveralSections(null)).isFalse();
+        assertThat(RedisController.takesSeveralSections("something 9")).isFalse();
+    }
 }
