@@ -15,4 +15,9 @@ import java.util.Set;
 public interface PeerSource {
     /** The current peer addresses; a fresh answer on every call. */
     Set<Endpoint> peers();
+
+    /** Whether every call answers the same (a fixed list): then it is asked once, not every heartbeat. */
+    default boolean fixed() {
+        return false;
+    }
 }

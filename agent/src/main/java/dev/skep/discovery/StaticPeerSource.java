@@ -25,6 +25,11 @@ public final class StaticPeerSource implements PeerSource {
     }
 
     @Override
+    public boolean fixed() {
+        return true;
+    }
+
+    @Override
     public String toString() {
         return "StaticPeerSource" + peers;
     }

@@ -40,9 +40,13 @@ final class DiscoveryShell {
         this.control = control;
     }
 
-    /** Asks the source now and every {@code heartbeatMs}. */
+    /** Asks the source now and, unless its answer is {@link PeerSource#fixed fixed}, every {@code heartbeatMs}. */
     void start(long heartbeatMs) {
-        thread.scheduleWithFixedDelay(ShellThreads.guarded(this::discover), 0, heartbeatMs, TimeUnit.MILLISECONDS);
+        if (source.fixed()) {
+            thread.execute(ShellThreads.guarded(this::discover)); // a static list: its thread then sleeps for good
+        } else {
+            thread.scheduleWithFixedDelay(ShellThreads.guarded(this::discover), 0, heartbeatMs, TimeUnit.MILLISECONDS);
+        }
     }
 
     /** The peers last found, this node apart; control thread only. */

@@ -35,4 +35,12 @@ class EndpointTest {
 
         assertThat(sorted).map(Endpoint::toString).containsExactly("redis-0.skep:6379", "redis-1.skep:6379");
     }
+
+    @Test
+    void equalByHostAndPort() {
+        assertThat(Endpoint.parse("10.0.0.1:6379")).isEqualTo(new Endpoint("10.0.0.1", 6379))
+                .hasSameHashCodeAs(new Endpoint("10.0.0.1", 6379))
+                .isNotEqualTo(new Endpoint("10.0.0.1", 6380)).isNotEqualTo(new Endpoint("10.0.0.2", 6379))
+                .isNotEqualTo("10.0.0.1:6379");
+    }
 }
