@@ -24,11 +24,10 @@ set -euo pipefail
 rounds=${1:-10}
 base=${2:-7800}
 source "$(dirname "${BASH_SOURCE[0]}")/throughput-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/hive-lib.sh"
 root=$bench_root
 bench_need "apt-get install -y redis-server" redis-server redis-cli java
 bench_start
-
-now_ms() { date +%s%3N; }
 
 # ---- Skep, through bench/chaos ----
 skep_redis=-; skep_node=-; skep_lost=-
@@ -58,40 +57,13 @@ if [[ "${CRASH_FAILOVER_ONLY:-}" != skep ]]; then
 echo "== Sentinel: $rounds rounds of kill -9 of the master's redis (down-after-milliseconds 1000)"
 ports=($base $((base + 1)) $((base + 2)))
 sentinels=($((base + 10)) $((base + 11)) $((base + 12)))
-declare -A redis_pid
-start_redis() { # start_redis PORT [REPLICAOF-PORT]
-    local p=$1
-    mkdir -p "$run/redis-$p"
-    redis-server --port "$p" --bind 127.0.0.1 --save "" --appendonly no --dir "$run/redis-$p" \
-        ${2:+--replicaof 127.0.0.1 $2} >>"$run/redis-$p.log" 2>&1 &
-    redis_pid[$p]=$!
-    pids+=($!)
-}
-start_redis "${ports[0]}"
-start_redis "${ports[1]}" "${ports[0]}"
-start_redis "${ports[2]}" "${ports[0]}"
-for s in "${sentinels[@]}"; do
-    cat >"$run/sentinel-$s.conf" <<EOF
-port $s
-bind 127.0.0.1
-dir $run
-sentinel monitor mymaster 127.0.0.1 ${ports[0]} 2
-sentinel down-after-milliseconds mymaster 1000
-sentinel failover-timeout mymaster 5000
-sentinel parallel-syncs mymaster 2
-EOF
-    redis-server "$run/sentinel-$s.conf" --sentinel >"$run/sentinel-$s.log" 2>&1 &
-    pids+=($!)
-done
+anchor_redis "${ports[0]}"
+anchor_redis "${ports[1]}" "${ports[0]}"
+anchor_redis "${ports[2]}" "${ports[0]}"
+sentinel_extra_conf=$'sentinel failover-timeout mymaster 5000\nsentinel parallel-syncs mymaster 2'
+anchor_sentinels "${ports[0]}" "${sentinels[@]}"
 
 sentinel_master() { redis-cli -p "${sentinels[0]}" SENTINEL get-master-addr-by-name mymaster 2>/dev/null | tail -1; }
-wait_until() { # wait_until SECONDS CMD...
-    local deadline=$(( $(now_ms) + $1 * 1000 )); shift
-    until "$@"; do
-        (( $(now_ms) < deadline )) || return 1
-        sleep 0.05
-    done
-}
 settled() { # the sentinels agree on a master with 2 linked replicas (a restarted one may first chain through the
     # other: the sentinels fix that later) and every sentinel sees the other two
     local m s; m=$(sentinel_master); [[ -n "$m" ]] || return 1
@@ -123,7 +95,7 @@ for r in $(seq 1 "$rounds"); do
     took=$(( $(now_ms) - t0 ))
     sentinel_times+=("$took")
     echo "sentinel round $r: master $m killed; first acknowledged write to $p after $took ms"
-    start_redis "$m" "$p" # back as a replica; the sentinels take it in
+    anchor_redis "$m" "$p" # back as a replica; the sentinels take it in
     wait_until 60 settled || { echo "Sentinel did not settle after round $r (logs in $run)" >&2; exit 1; }
 done
 max() { printf '%s\n' "$@" | sort -n | tail -1; }

@@ -39,23 +39,11 @@ pause() { read -r -t "$1" -u "$never" _ || true; }
 
 # --- the anchor: 3 sentinels watching a master and 2 replicas of their own
 s_redis=($((base + 300)) $((base + 301)) $((base + 302))); s_ports=($((base + 310)) $((base + 311)) $((base + 312)))
-sentinels=()
-for p in "${s_redis[@]}"; do
-    redis-server --port "$p" --bind 127.0.0.1 --save "" --appendonly no --dir "$run" \
-        $([[ "$p" != "${s_redis[0]}" ]] && echo "--replicaof 127.0.0.1 ${s_redis[0]}") >"$run/redis-$p.log" 2>&1 &
-    pids+=($!)
-done
-for p in "${s_ports[@]}"; do
-    cat >"$run/sentinel-$p.conf" <<EOF
-port $p
-bind 127.0.0.1
-dir $run
-sentinel monitor mymaster 127.0.0.1 ${s_redis[0]} 2
-sentinel down-after-milliseconds mymaster 1000
-EOF
-    redis-server "$run/sentinel-$p.conf" --sentinel >"$run/sentinel-$p.log" 2>&1 &
-    pids+=($!); sentinels+=($!)
-done
+anchor_redis "${s_redis[0]}"
+anchor_redis "${s_redis[1]}" "${s_redis[0]}"
+anchor_redis "${s_redis[2]}" "${s_redis[0]}"
+anchor_sentinels "${s_redis[0]}" "${s_ports[@]}"
+sentinels=("${sentinel_pids[@]}")
 wait_until 60 eval '[[ "$(redis-cli -p '"${s_ports[0]}"' SENTINEL master mymaster 2>/dev/null | grep -A1 -x num-other-sentinels | tail -1)" == 2 ]]' \
     || { echo "the sentinels did not find each other (logs in $run)" >&2; exit 1; }
 

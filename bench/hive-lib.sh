@@ -132,3 +132,39 @@ started_ms() {
 
 # mean VALUE...: their arithmetic mean, two decimals
 mean() { printf '%s\n' "$@" | awk '{s += $1} END {printf "%.2f", NR ? s / NR : 0}'; }
+
+# --- the Sentinel anchor (bench/footprint.sh, bench/crash-failover.sh): real redis-servers and real Sentinels ---
+
+# anchor_redis PORT [REPLICAOF-PORT]: a redis-server on PORT (no persistence, its own directory under $run), a
+# replica of REPLICAOF-PORT if given; its PID in redis_pid[PORT] and in pids. Call again to restart a killed one.
+declare -A redis_pid
+anchor_redis() {
+    local p=$1
+    mkdir -p "$run/redis-$p"
+    redis-server --port "$p" --bind 127.0.0.1 --save "" --appendonly no --dir "$run/redis-$p" \
+        ${2:+--replicaof 127.0.0.1 $2} >>"$run/redis-$p.log" 2>&1 &
+    redis_pid[$p]=$!
+    pids+=($!)
+}
+
+# anchor_sentinels MASTER-PORT SENTINEL-PORT...: a Sentinel on each port watching the redis on MASTER-PORT as
+# mymaster (quorum 2, down-after-milliseconds 1000, and the lines of $sentinel_extra_conf); their PIDs in
+# sentinel_pids and in pids
+sentinel_pids=()
+anchor_sentinels() {
+    local master=$1 s
+    shift
+    for s in "$@"; do
+        cat >"$run/sentinel-$s.conf" <<CONF
+port $s
+bind 127.0.0.1
+dir $run
+sentinel monitor mymaster 127.0.0.1 $master 2
+sentinel down-after-milliseconds mymaster 1000
+${sentinel_extra_conf:-}
+CONF
+        redis-server "$run/sentinel-$s.conf" --sentinel >"$run/sentinel-$s.log" 2>&1 &
+        pids+=($!)
+        sentinel_pids+=($!)
+    done
+}
