@@ -1,5 +1,6 @@
 package dev.skep.app;
 
+import dev.skep.Skep;
 import dev.skep.cli.SkepCommand;
 
 import java.io.IOException;
@@ -32,6 +33,7 @@ public final class CdsTraining {
     private CdsTraining() {}
 
     public static void main(String[] args) throws IOException {
+        Skep.quietNetty();
         String host = "127.0.0.1";
         int redis = freePort(); // closed again: nothing listens there, every probe fails
         int peer = freePort();
