@@ -49,6 +49,13 @@ public final class RedisController implements Closeable {
     /** How many times {@link #promote} reads INFO to see {@code role:master} before giving up. */
     private static final int PROMOTE_CHECKS = 5;
 
+    /**
+     * The sections a probe asks for: what {@link InfoParser} reads, a quarter of INFO's text (the clients, memory,
+     * stats, CPU and error sections are the rest, and redis computes them for nothing).
+     */
+    private static final String[] PROBE_INFO = {"INFO", "server", "replication", "keyspace"};
+    private static final String[] FULL_INFO = {"INFO"};
+
     private final java.util.function.Supplier<javax.net.ssl.SSLContext> tls;
     /** The agent's ACL user ({@code --redis-user}), also every replica's {@code masteruser}; empty: default. */
     private final String user;
@@ -73,6 +80,13 @@ public final class RedisController implements Closeable {
     private boolean prepareWanted;
     /** {@link RespClient#connects()} when the settings were last applied. */
     private long preparedOnConnection = -1;
+
+    /**
+     * The connection ({@link RespClient#connects}) on which the server was found to take several INFO sections; a
+     * new connection may be to another server (a restart, a downgrade), which must show its version again. Probing
+     * thread only.
+     */
+    private long sectionsOnConnection = -1;
 
     /**
      * @param redis     the local redis
@@ -242,8 +256,9 @@ public final class RedisController implements Closeable {
     }
 
     /**
-     * PING, then INFO (the sections {@link InfoParser} reads, once the server is known to take several), parsed. Bounded as a whole by the I/O timeout: a hung redis (SIGSTOP, a long blocking
-     * script) or a gone one makes it throw within that time.
+     * PING, then INFO (the sections {@link InfoParser} reads, once the server is known to take several), parsed.
+     * Bounded as a whole by the I/O timeout: a hung redis (SIGSTOP, a long blocking script) or a gone one makes it
+     * throw within that time.
      *
      * <p>When a connection opened before this probe turns out to be dead (redis restarted, or closed an idle
      * client), the probe is retried once on a new connection within the same time bound, so that a restart is
@@ -268,26 +283,12 @@ public final class RedisController implements Closeable {
     }
 
     /**
-     * The sections a probe asks for: what {@link InfoParser} reads, a quarter of INFO's text (the clients, memory,
-     * stats, CPU and error sections are the rest, and redis computes them for nothing).
-     */
-    private static final String[] PROBE_INFO = {"INFO", "server", "replication", "keyspace"};
-    private static final String[] FULL_INFO = {"INFO"};
-
-    /**
      * Several sections in one INFO came with Redis 7.0 (and so are in every Valkey); an older server answers a
      * syntax error. Until the server on the connection is known, a probe asks for all of INFO.
      */
     static boolean takesSeveralSections(String version) {
         return ServerVersion.parse(version).map(v -> v.family().equals("valkey") || v.major() >= 7).orElse(false);
     }
-
-    /**
-     * The connection ({@link RespClient#connects}) on which the server was found to take several INFO sections; a
-     * new connection may be to another server (a restart, a downgrade), which must show its version again. Probing
-     * thread only.
-     */
-    private long sectionsOnConnection = -1;
 
     private RedisSnapshot probeOnce(long deadline) throws IOException {
         Object pong = client.callUntil(deadline, "PING");

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Measures how long two nodes accept writes at once. One thread per node polls, every {@code period}:
@@ -184,7 +185,7 @@ final class MasterWatch implements AutoCloseable {
      * The longest span, in nanoseconds, in which two nodes were each inside a run of polls that all found them
      * accepting (from the run's first answer's arrival to its last poll's sending): what the polls prove.
      */
-    static long proven(List<Sample> sorted, int nodes) {
+    private static long proven(List<Sample> sorted, int nodes) {
         List<Edge> edges = new ArrayList<>();
         Sample[] first = new Sample[nodes];
         Sample[] last = new Sample[nodes];
@@ -230,13 +231,16 @@ final class MasterWatch implements AutoCloseable {
         }
     }
 
-    /** The polls from one period before {@code from} to one after {@code to}, times in ms from {@code from}. */
+    /**
+     * The polls sent from 60 ms before {@code from} to 60 ms after {@code to} (three polls of 20 ms each side),
+     * times in ms from {@code from}.
+     */
     private static String around(List<Sample> sorted, long from, long to) {
         long margin = 60_000_000L;
         StringBuilder b = new StringBuilder();
         for (Sample s : sorted) {
             if (s.nanos() >= from - margin && s.nanos() <= to + margin) {
-                b.append(String.format(java.util.Locale.ROOT, "%n  node %d sent %+.1f answered %+.1f ms: %s, routed to %d",
+                b.append(String.format(Locale.ROOT, "%n  node %d sent %+.1f answered %+.1f ms: %s, routed to %d",
                         s.node(), (s.nanos() - from) / 1e6, (s.answered() - from) / 1e6,
                         s.accepting() ? "accepting" : "not accepting", s.routedTo()));
             }
