@@ -3,7 +3,6 @@ package dev.skep.election;
 import dev.skep.redis.ProbeFailure;
 import dev.skep.redis.RedisRole;
 import dev.skep.redis.RedisSnapshot;
-import dev.skep.status.HiveStatus;
 import dev.skep.status.NodeState;
 import dev.skep.status.SkepVersion;
 import dev.skep.topology.Endpoint;
@@ -50,6 +49,7 @@ public final class Election {
     private final Following following;
     private final Candidacy candidacy;
     private final RoutedTopology routed;
+    private final LeaderCrash crash;
 
     private NodeState state = NodeState.ALONE;
     private long epoch;
@@ -61,8 +61,6 @@ public final class Election {
     private long listenUntil;
     /** The local redis as last probed; null before its first answer. */
     private RedisSnapshot redis;
-    /** The leader's agent closed its connection: the next probe's link state is told at once. */
-    private boolean linkReportDue;
 
     public Election(ElectionSettings settings, long now) {
         this.settings = Objects.requireNonNull(settings);
@@ -77,6 +75,7 @@ public final class Election {
         this.following = new Following(settings, members, data, probes, guard, out);
         this.candidacy = new Candidacy(settings, members, data, guard, out);
         this.routed = new RoutedTopology(settings, members, health, handover, guard, out);
+        this.crash = new LeaderCrash(settings, members, out);
     }
 
     /** Handles one event; returns the effects to carry out, in order. */
@@ -97,7 +96,7 @@ public final class Election {
         } else if (event instanceof ElectionEvent.PeerStatusReceived e) {
             onPeerStatus(e.status(), now);
         } else if (event instanceof ElectionEvent.PeerClosed e) {
-            onPeerClosed(e.node(), now);
+            crash.peerClosed(e.node(), state, leader, now);
         } else if (event instanceof ElectionEvent.ProbeSucceeded e) {
             onProbe(e.snapshot(), now);
         } else if (event instanceof ElectionEvent.ProbeFailed e) {
@@ -159,37 +158,6 @@ public final class Election {
         evaluate(now);
     }
 
-    /**
-     * The connection a peer opened to us ended. When it is our leader's, our redis is probed at once and what its link
-     * says told to the others at once: if every follower's link is down too, the leader's whole node is gone
-     * ({@link #leaderGone}). Only without a quorum or a Lease: a majority's leader counts on its followers for a peer
-     * timeout, and a Lease is held for its duration, whatever the evidence.
-     */
-    private void onPeerClosed(Endpoint node, long now) {
-        members.connectionClosed(node, now);
-        if (state == NodeState.FOLLOWING && node.equals(leader) && crashEvidenceCounts()) {
-            linkReportDue = true;
-            out.add(new Effect.Probe("leader " + node + "'s agent closed its connection"));
-        }
-    }
-
-    private boolean crashEvidenceCounts() {
-        return settings.quorum() == Quorum.NONE && !settings.leaseElection();
-    }
-
-    /**
-     * While following: whether the leader's node is gone, with its redis ({@link MemberView#goneWithItsRedis}); it is
-     * then no longer live, and the election starts without waiting for the peer timeout.
-     */
-    private void leaderGone(long now) {
-        if (state == NodeState.FOLLOWING && leader != null && crashEvidenceCounts()
-                && members.goneWithItsRedis(leader, !redis.linkUp(), probes.answeredAt(), now)) {
-            members.markGone(leader);
-            out.record("leader-gone", "leader " + leader + "'s agent closed its connection and every follower's "
-                    + "replication link is down: its node is gone");
-        }
-    }
-
     private void onProbe(RedisSnapshot snap, long now) {
         RedisSnapshot previous = redis;
         redis = snap;
@@ -216,13 +184,13 @@ public final class Election {
         if (state == NodeState.LEADING) {
             health.sample(settings.self(), epoch, snap.replOffset(), now);
         }
+        boolean linkReport = crash.linkReportDue();
         if (state == NodeState.FOLLOWING) {
             following.probed(previous, snap, leader, leaderRedis);
-            if (linkReportDue) {
+            if (linkReport) {
                 out.changed(); // our link, as the redis sees it since the leader's agent closed its connection
             }
         }
-        linkReportDue = false;
         learnDataEpoch(snap, now);
         evaluate(now);
         fencing.enforce(snap, state, epoch, now);
@@ -263,7 +231,7 @@ public final class Election {
         if (state == NodeState.NOT_READY || redis == null) {
             return;
         }
-        leaderGone(now);
+        crash.check(state, leader, redis.linkUp(), probes.answeredAt(), now);
         Member lead = members.liveLeader(now, state, epoch);
         switch (state) {
             case LEADING -> {
@@ -436,22 +404,9 @@ public final class Election {
 
     // ---- read-only views, for ElectionLoop, the status page and the tests ----
 
-    /** While leading: when the leadership runs out unless renewed ({@link LeaderGuard#leaseExpiresAt}). */
-    public long leaseExpiresAt() {
-        return guard.leaseExpiresAt();
-    }
-
-    /**
-     * {@code --election lease}: a write of the Lease is under way, or a release waits for one to return (a
-     * stopping agent waits for both, so that the Lease is given back rather than left to expire).
-     */
-    public boolean leaseWritePending() {
-        return guard instanceof LeaseGuard lease && lease.writePending();
-    }
-
-    /** {@code --election lease}: the Lease as this node sees it at {@code now}; null with {@code --election peers}. */
-    public HiveStatus.Lease leaseStatus(long now) {
-        return guard instanceof LeaseGuard lease ? lease.status(now) : null;
+    /** The mode's rules, for what only the mode knows: when the hold runs out, the Lease and its writes. */
+    LeaderGuard guard() {
+        return guard;
     }
 
     /** This node's status as it tells its peers. */

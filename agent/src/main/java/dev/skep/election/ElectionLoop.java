@@ -203,7 +203,7 @@ public final class ElectionLoop implements PeerListener, AutoCloseable {
             // written on the version it leaves): wait for that write too, or the next leader waits for expiry.
             while (finished && System.nanoTime() < deadline) {
                 CompletableFuture<Boolean> pending = new CompletableFuture<>();
-                control.execute(() -> pending.complete(election.leaseWritePending()));
+                control.execute(() -> pending.complete(election.guard().writePending()));
                 if (!pending.get(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())),
                         TimeUnit.MILLISECONDS)) {
                     break;
@@ -271,7 +271,7 @@ public final class ElectionLoop implements PeerListener, AutoCloseable {
 
     /** A leader checks its hold (majority or Lease) when it runs out, not up to a heartbeat later. */
     private void scheduleLeaseCheck(long now) {
-        long at = election.leaseExpiresAt();
+        long at = election.guard().leaseExpiresAt();
         if (at == Long.MAX_VALUE || at == leaseCheckAt || closed) {
             return;
         }

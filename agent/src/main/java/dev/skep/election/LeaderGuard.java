@@ -1,5 +1,6 @@
 package dev.skep.election;
 
+import dev.skep.status.HiveStatus;
 import dev.skep.topology.Endpoint;
 
 /**
@@ -90,6 +91,19 @@ sealed interface LeaderGuard permits NoGuard, MajorityGuard, LeaseGuard {
      * rather than at the next tick; {@link Long#MAX_VALUE} when there is nothing to check.
      */
     long leaseExpiresAt();
+
+    /**
+     * {@code --election lease}: a write of the Lease is under way, or a release waits for one to return (a stopping
+     * agent waits for both, so that the Lease is given back rather than left to expire); false in the other modes.
+     */
+    default boolean writePending() {
+        return false;
+    }
+
+    /** {@code --election lease}: the Lease as this node sees it at {@code now}; null in the other modes. */
+    default HiveStatus.Lease leaseStatus(long now) {
+        return null;
+    }
 
     /** How many replicas must confirm each write (the proxy's {@code WAIT}). */
     int syncReplicas();

@@ -249,12 +249,13 @@ final class LeaseGuard implements LeaderGuard {
         }
     }
 
-    /** A write of the Lease is under way, or a release waits for one to return. */
-    boolean writePending() {
+    @Override
+    public boolean writePending() {
         return lease.writing() || releaseAfterWrite != null;
     }
 
-    HiveStatus.Lease status(long now) {
+    @Override
+    public HiveStatus.Lease leaseStatus(long now) {
         return lease.status(now);
     }
 

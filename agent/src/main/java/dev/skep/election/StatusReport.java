@@ -37,7 +37,7 @@ public final class StatusReport {
         String notReady = election.notReadyReason();
         return new HiveStatus(settings.self(), election.state(), election.epoch(), election.leader(),
                 election.topology().master(), notReady.isEmpty(), notReady, rows, events, peerMessagesRejected,
-                election.leaseStatus(now));
+                election.guard().leaseStatus(now));
     }
 
     /** The leader's replication offset as this node knows it, or -1 when there is no leader. */

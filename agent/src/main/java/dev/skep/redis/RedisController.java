@@ -8,8 +8,6 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -67,8 +65,8 @@ public final class RedisController implements Closeable {
     private final Duration ioTimeout;
     private final RespClient client;
 
-    /** What the user asked of the server beyond the usual settings: dual-channel replication, the zone. */
-    private final dev.skep.config.ServerOptions options;
+    /** What {@link #prepare()} sets on the local redis, and why. */
+    private final ServerSettings settings;
     /**
      * Why the local redis cannot do what {@code --dual-channel-replication} asked (it refused the setting); empty
      * when it took it or nothing was asked. Every probe fails with it meanwhile, so the node is not ready and says
@@ -114,7 +112,6 @@ public final class RedisController implements Closeable {
     /** @param options what the user asked of the server beyond the usual settings ({@code --dual-channel-replication}...) */
     public RedisController(Endpoint redis, Endpoint announced, String user, String password, Duration ioTimeout,
             java.util.function.Supplier<javax.net.ssl.SSLContext> tls, dev.skep.config.ServerOptions options) {
-        this.options = Objects.requireNonNull(options, "options");
         this.tls = tls;
         this.user = user == null ? "" : user;
         this.redis = Objects.requireNonNull(redis, "redis");
@@ -122,6 +119,8 @@ public final class RedisController implements Closeable {
         this.password = password == null ? "" : password;
         this.ioTimeout = Objects.requireNonNull(ioTimeout, "ioTimeout");
         this.client = localClient();
+        this.settings = new ServerSettings(this.user, () -> this.password, tls != null,
+                Objects.requireNonNull(options, "options"));
     }
 
     /**
@@ -151,7 +150,7 @@ public final class RedisController implements Closeable {
     }
 
     /**
-     * Applies the settings that make failover and resync fast and safe (see {@link #settings()}). A setting
+     * Applies the settings that make failover and resync fast and safe (see {@link ServerSettings#pairs()}). A setting
      * that redis refuses is logged at WARN and skipped: an older or restricted redis still gets the others.
      * Called once at start; applied again automatically after a reconnect (see the class comment).
      *
@@ -162,89 +161,14 @@ public final class RedisController implements Closeable {
         applySettings();
     }
 
-    /**
-     * The {@code CONFIG SET} pairs {@link #prepare()} applies, and why:
-     * <ul>
-     *   <li>{@code repl-diskless-sync-delay 0}: Redis 7 otherwise waits 5 s before each full sync, hoping more
-     *       replicas join it; with one restarted replica that is 5 s of rejoin for nothing. It is read on the
-     *       master's side, which is why every node sets it on its own redis, replica or not: any may become
-     *       master.</li>
-     *   <li>{@code replica-serve-stale-data yes}: a replica keeps answering reads while its link is down or a
-     *       sync runs, instead of {@code -MASTERDOWN}; the proxy decides whether its lag is acceptable.</li>
-     *   <li>{@code replica-read-only yes}: a client that reaches a replica directly cannot fork its data.</li>
-     *   <li>{@code masterauth <password>} (when a password is set): every node shares one password, and a replica
-     *       must authenticate to its master or it never syncs.</li>
-     *   <li>{@code masteruser <user>} (with {@code --redis-user}): replicas authenticate to their master as the
-     *       agent's ACL user, with {@code masterauth} its password.</li>
-     *   <li>{@code tls-replication yes} (when the agent reaches redis over TLS): a replica connects to its master's
-     *       TLS port over TLS, so the data never crosses the network in clear; redis listening only on its TLS
-     *       port, the address the hive knows is that port.</li>
-     *   <li>{@code dual-channel-replication-enabled yes} (with {@code --dual-channel-replication}; Valkey 8.0 and
-     *       later): on every node, since it takes both sides, and any node may become master. A server without it
-     *       refuses it and the node is not ready ({@link #DUAL_CHANNEL}).</li>
-     *   <li>{@code availability-zone <zone>} (with {@code --availability-zone}; Valkey 8.1): the server gives it to
-     *       its clients in {@code HELLO}; a server without it refuses it, which costs nothing: the agent's read port
-     *       prefers its zone's replicas from what peers tell each other, not from this.</li>
-     * </ul>
-     */
-    List<String[]> settings() {
-        List<String[]> s = new ArrayList<>();
-        s.add(new String[] {"repl-diskless-sync-delay", "0"});
-        s.add(new String[] {"replica-serve-stale-data", "yes"});
-        s.add(new String[] {"replica-read-only", "yes"});
-        if (!password.isEmpty()) {
-            s.add(new String[] {"masterauth", password});
-        }
-        if (!user.isEmpty()) {
-            s.add(new String[] {"masteruser", user});
-        }
-        if (tls != null) {
-            s.add(new String[] {"tls-replication", "yes"});
-        }
-        if (options.dualChannelReplication()) {
-            s.add(new String[] {DUAL_CHANNEL, "yes"});
-        }
-        if (!options.zone().isEmpty()) {
-            s.add(new String[] {"availability-zone", options.zone()});
-        }
-        return s;
-    }
-
-    /** The server setting {@code --dual-channel-replication} turns on. */
-    public static final String DUAL_CHANNEL = "dual-channel-replication-enabled";
-
     /** Why the local redis cannot do what was asked of it ({@code --dual-channel-replication}); empty when it can. */
     public String refusedRequired() {
         return refusedRequired;
     }
 
     private void applySettings() throws IOException {
-        List<String> applied = new ArrayList<>();
-        String refused = "";
-        for (String[] setting : settings()) {
-            try {
-                client.call("CONFIG", "SET", setting[0], setting[1]);
-                applied.add(setting[0]);
-            } catch (RedisErrorReply e) {
-                if (setting[0].equals(DUAL_CHANNEL)) {
-                    refused = "--dual-channel-replication: the local redis refused CONFIG SET " + DUAL_CHANNEL
-                            + " yes (" + e.error() + "): only Valkey 8.0 and later have dual-channel replication; "
-                            + "run such a server or leave the option off";
-                    log.error("redis {}: {}", redis, refused);
-                    continue;
-                }
-                if (setting[0].equals("availability-zone")) {
-                    log.info("redis {} has no availability-zone setting (Valkey 8.1 and later): its clients are not "
-                            + "told the zone; the read port still prefers replicas in zone {}", redis, options.zone());
-                    continue;
-                }
-                // e.g. a managed redis that renames CONFIG or forbids a parameter: the rest still helps
-                log.warn("redis {} refused CONFIG SET {}: {} (continuing without it)", redis, setting[0], e.error());
-            }
-        }
-        refusedRequired = refused;
+        refusedRequired = settings.apply(client, redis);
         preparedOnConnection = client.connects();
-        log.info("redis {} prepared: {}", redis, applied.isEmpty() ? "no setting accepted" : String.join(", ", applied));
     }
 
     /** Applies the settings again when the connection is new (redis may have restarted with its defaults). */

@@ -3,6 +3,8 @@ package dev.skep.resp;
 import io.netty.buffer.ByteBuf;
 import io.netty.util.ByteProcessor;
 
+import static dev.skep.resp.RespProtocolException.*;
+
 /**
  * Finds where each request of a client ends, and which command it is, by scanning bytes: no object per
  * argument, no copy of the request. Frames exactly as Redis 7.0 does ({@code processMultibulkBuffer} and
@@ -51,14 +53,6 @@ import io.netty.util.ByteProcessor;
 public final class RequestScanner {
     /** Returned by {@link #scan} while the next request is not complete. */
     public static final int NEED_MORE = -1;
-
-    static final String INVALID_MULTIBULK_LENGTH = "Protocol error: invalid multibulk length";
-    static final String INVALID_BULK_LENGTH = "Protocol error: invalid bulk length";
-    static final String TOO_BIG_INLINE = "Protocol error: too big inline request";
-    static final String TOO_BIG_MBULK_COUNT = "Protocol error: too big mbulk count string";
-    static final String TOO_BIG_BULK_COUNT = "Protocol error: too big bulk count string";
-    static final String UNBALANCED_QUOTES = "Protocol error: unbalanced quotes in request";
-    static final String TOO_LARGE = "Protocol error: request larger than 2 GB, too large for the Skep proxy";
 
     private static final int START = 0;
     private static final int COUNT_LINE = 1;
@@ -493,11 +487,5 @@ public final class RequestScanner {
         if (!complete) {
             throw new IllegalStateException("no complete request: scan() has not returned a length");
         }
-    }
-
-    /** Redis's {@code expected '$', got '%c'}; its error replies turn \r and \n into spaces. */
-    private static RespProtocolException expectedDollar(byte got) {
-        char c = got == '\r' || got == '\n' ? ' ' : (char) (got & 0xff);
-        return new RespProtocolException("Protocol error: expected '$', got '" + c + "'");
     }
 }

@@ -13,8 +13,23 @@ package dev.skep.resp;
 public final class RespProtocolException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    // Redis 7.0's texts (networking.c), the ones the request scanner throws
+    static final String INVALID_MULTIBULK_LENGTH = "Protocol error: invalid multibulk length";
+    static final String INVALID_BULK_LENGTH = "Protocol error: invalid bulk length";
+    static final String TOO_BIG_INLINE = "Protocol error: too big inline request";
+    static final String TOO_BIG_MBULK_COUNT = "Protocol error: too big mbulk count string";
+    static final String TOO_BIG_BULK_COUNT = "Protocol error: too big bulk count string";
+    static final String UNBALANCED_QUOTES = "Protocol error: unbalanced quotes in request";
+    static final String TOO_LARGE = "Protocol error: request larger than 2 GB, too large for the Skep proxy";
+
     public RespProtocolException(String message) {
         super(message, null, false, false);
+    }
+
+    /** Redis's {@code expected '$', got '%c'}; its error replies turn \r and \n into spaces. */
+    static RespProtocolException expectedDollar(byte got) {
+        char c = got == '\r' || got == '\n' ? ' ' : (char) (got & 0xff);
+        return new RespProtocolException("Protocol error: expected '$', got '" + c + "'");
     }
 
     /** {@code -ERR <message>\r\n}. */

@@ -51,7 +51,7 @@ class LeaseElectionTest {
         Effect.WriteLease renew = runUntil(Effect.WriteLease.class, 2 * HB);
         assertThat(renew.kind()).isEqualTo(Effect.LeaseWrite.RENEW);
         assertThat(renew.next().resourceVersion()).as("compare-and-swap on the version we wrote").isEqualTo("1");
-        assertThat(a.leaseExpiresAt()).as("held from when the claim was sent, less the margin")
+        assertThat(a.guard().leaseExpiresAt()).as("held from when the claim was sent, less the margin")
                 .isEqualTo(sentAt + SETTINGS.leaseHoldMs());
     }
 

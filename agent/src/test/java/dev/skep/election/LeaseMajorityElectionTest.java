@@ -45,9 +45,9 @@ class LeaseMajorityElectionTest {
         long cutAt = hive.now;
         int claims = leader.claims;
         hive.isolateFromPeers(leader); // it still reaches the API server and renews its Lease
-        long stillHeldUntil = leader.election.leaseExpiresAt();
+        long stillHeldUntil = leader.election.guard().leaseExpiresAt();
         while (leader.election.state() == NodeState.LEADING && hive.now < cutAt + 5_000) {
-            stillHeldUntil = leader.election.leaseExpiresAt();
+            stillHeldUntil = leader.election.guard().leaseExpiresAt();
             hive.step();
         }
         long steppedDownAt = hive.now;
@@ -266,7 +266,7 @@ class LeaseMajorityElectionTest {
                 }
             }
             maxWritableLeaders = Math.max(maxWritableLeaders,
-                    (int) nodes.stream().filter(x -> x.writableLeader() && x.election.leaseExpiresAt() > now).count());
+                    (int) nodes.stream().filter(x -> x.writableLeader() && x.election.guard().leaseExpiresAt() > now).count());
         }
 
         boolean linked(Node x, Node y) {
@@ -281,7 +281,7 @@ class LeaseMajorityElectionTest {
             for (Effect effect : x.election.handle(event)) {
                 execute(x, effect);
             }
-            long at = x.election.leaseExpiresAt();
+            long at = x.election.guard().leaseExpiresAt();
             if (at != Long.MAX_VALUE && at != x.leaseCheckAt) {
                 x.leaseCheckAt = at; // as ElectionLoop: a check when the hold runs out
                 deliver(x, Math.max(now + 1, at + 1), ElectionEvent.Tick::new);

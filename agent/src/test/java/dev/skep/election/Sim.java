@@ -231,7 +231,7 @@ final class Sim {
         for (Effect f : effects) {
             execute(x, f);
         }
-        long leaseAt = x.election.leaseExpiresAt();
+        long leaseAt = x.election.guard().leaseExpiresAt();
         if (leaseAt != Long.MAX_VALUE && leaseAt != x.leaseCheckAt) {
             x.leaseCheckAt = leaseAt; // as ElectionLoop does: a check when the lease runs out
             network.enqueue(x, Math.max(now + 1, leaseAt + 1), new ElectionEvent.Tick(0));

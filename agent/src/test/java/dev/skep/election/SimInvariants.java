@@ -127,8 +127,8 @@ final class SimInvariants {
         boolean unprobed = false;
         for (SimNode x : sim.nodes) {
             if (x.election != null && x.election.state() == NodeState.LEADING && x.redisUp
-                    && x.role == RedisRole.MASTER && !x.paused && x.election.leaseExpiresAt() > sim.now) {
-                long until = x.election.leaseExpiresAt();
+                    && x.role == RedisRole.MASTER && !x.paused && x.election.guard().leaseExpiresAt() > sim.now) {
+                long until = x.election.guard().leaseExpiresAt();
                 if (x.election.redis() != null && !x.election.redis().runId().equals(x.runId)) {
                     // A redis restarted (empty, unpaused) since its agent last probed it: no agent can know
                     // before its next probe, which makes it step down. It matters only for a leader that
@@ -200,9 +200,9 @@ final class SimInvariants {
             sim.violation("after healing, leader " + leader.id + " does not hold the Lease: the API server holds "
                     + sim.api.stored);
         }
-        if (sim.lease && leader.election.leaseExpiresAt() <= sim.now) {
+        if (sim.lease && leader.election.guard().leaseExpiresAt() <= sim.now) {
             sim.violation("after healing, leader " + leader.id + " leads on a Lease it believes expired at "
-                    + leader.election.leaseExpiresAt());
+                    + leader.election.guard().leaseExpiresAt());
         }
         for (SimNode x : sim.nodes) {
             if (x == leader) {
