@@ -4,6 +4,7 @@ import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLContextSpi;
 import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLServerSocketFactory;
 import javax.net.ssl.SSLSessionContext;
 import javax.net.ssl.SSLSocketFactory;
@@ -62,6 +63,17 @@ public final class CurrentSslContext extends SSLContext {
         @Override
         protected SSLSessionContext engineGetClientSessionContext() {
             return current.get().getClientSessionContext();
+        }
+
+        // what the HttpsServer's configurator applies to each connection: the current context's, protocols and all
+        @Override
+        protected SSLParameters engineGetDefaultSSLParameters() {
+            return current.get().getDefaultSSLParameters();
+        }
+
+        @Override
+        protected SSLParameters engineGetSupportedSSLParameters() {
+            return current.get().getSupportedSSLParameters();
         }
     }
 }

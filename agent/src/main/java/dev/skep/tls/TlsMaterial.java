@@ -81,8 +81,10 @@ public final class TlsMaterial {
                     .clientAuth(cas.isEmpty() ? ClientAuth.NONE : ClientAuth.REQUIRE).build();
             SslContext client = clientBuilder(s, certBytes, keyBytes, cas).sslProvider(provider).build();
             SslContext jdk = clientBuilder(s, certBytes, keyBytes, cas).sslProvider(SslProvider.JDK).build();
-            return new TlsMaterial(s, server, peerServer, client, ((JdkSslContext) jdk).context(), leaf,
-                    digest(certBytes, keyBytes, caBytes), provider.name());
+            // the JDK context under Netty's carries no protocols of its own: the wrapper holds them to --tls-protocols
+            SSLContext limited = new ProtocolsSslContext(((JdkSslContext) jdk).context(), s.protocols());
+            return new TlsMaterial(s, server, peerServer, client, limited, leaf, digest(certBytes, keyBytes, caBytes),
+                    provider.name());
         } catch (SSLException | IllegalArgumentException e) {
             throw new TlsException("cannot use --tls-key-file " + s.keyFile() + " with --tls-cert-file " + s.certFile()
                     + ": " + rootMessage(e), e);
@@ -248,7 +250,10 @@ public final class TlsMaterial {
         return client;
     }
 
-    /** The JDK's context on the same files: blocking sockets to redis, and the HTTPS admin server. */
+    /**
+     * The JDK's context on the same files: blocking sockets to redis, and the HTTPS admin server. Its sockets, engines
+     * and default parameters enable only the settings' protocols.
+     */
     public SSLContext jdk() {
         return jdk;
     }

@@ -47,6 +47,23 @@ class TlsMaterialTest {
     }
 
     @Test
+    void theJdkContextOffersOnlyTheConfiguredProtocolsToRedisAndOnTheAdminPort() throws Exception {
+        TestCertificates.Pair pair = certs.issue("node");
+        for (List<String> protocols : List.of(List.of("TLSv1.3"), List.of("TLSv1.2"), List.of("TLSv1.2", "TLSv1.3"))) {
+            TlsMaterial m = TlsMaterial.load(new TlsSettings(pair.cert(), pair.key(), certs.caFile(),
+                    TlsSettings.ClientAuth.YES, protocols, TlsSettings.Provider.AUTO, 0), Instant.now());
+            // what RespClient's sockets to redis enable (TlsClientsIT: a redis that speaks another version is refused)
+            try (javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) m.jdk().getSocketFactory().createSocket()) {
+                assertThat(s.getEnabledProtocols()).as("to redis").containsExactlyInAnyOrderElementsOf(protocols);
+            }
+            // the admin port's HttpsServer sets each connection's engine to its context's default parameters
+            assertThat(new CurrentSslContext(m::jdk).getDefaultSSLParameters().getProtocols()).as("admin port")
+                    .containsExactlyInAnyOrderElementsOf(protocols);
+            assertThat(m.jdk().createSSLEngine().getEnabledProtocols()).containsExactlyInAnyOrderElementsOf(protocols);
+        }
+    }
+
+    @Test
     void openSslLoadsOnThisPlatformSoAutoUsesIt() {
         // the bundled BoringSSL is linux-x86_64's: where it is, auto must pick it (bench/tls.sh measures both)
         assertThat(OpenSsl.isAvailable()).as("netty-tcnative: %s", OpenSsl.unavailabilityCause()).isTrue();
