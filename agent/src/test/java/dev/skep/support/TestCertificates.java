@@ -12,9 +12,12 @@ import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedKeyManager;
+import javax.net.ssl.X509KeyManager;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.math.BigInteger;
@@ -93,7 +96,11 @@ public final class TestCertificates {
         return issue(name, otherCa, now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(1)));
     }
 
-    /** A JDK context presenting {@code pair} (null: no certificate) and trusting the CA. */
+    /**
+     * A JDK context presenting {@code pair} (null: no certificate) and trusting the CA. It presents {@code pair} to
+     * any server that asks, as redis-cli and other OpenSSL clients do: the JDK's own key manager sends no certificate
+     * when the server's list of CAs does not name its issuer, which would make a stranger's certificate look like none.
+     */
     public SSLContext clientContext(Pair pair) {
         try {
             KeyStore trust = KeyStore.getInstance("PKCS12");
@@ -101,20 +108,68 @@ public final class TestCertificates {
             trust.setCertificateEntry("ca", ca.cert());
             TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             tmf.init(trust);
-            KeyManagerFactory kmf = null;
+            KeyManager[] presented = null;
             if (pair != null) {
                 KeyStore keys = KeyStore.getInstance("PKCS12");
                 keys.load(null, null);
                 keys.setKeyEntry("me", readKey(pair.key()), new char[0],
                         new java.security.cert.Certificate[] {readCert(pair.cert())});
-                kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+                KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
                 kmf.init(keys, new char[0]);
+                presented = new KeyManager[] {new Presenting((X509KeyManager) kmf.getKeyManagers()[0], "me")};
             }
             SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(kmf == null ? null : kmf.getKeyManagers(), tmf.getTrustManagers(), new SecureRandom());
+            ctx.init(presented, tmf.getTrustManagers(), new SecureRandom());
             return ctx;
         } catch (GeneralSecurityException | IOException e) {
             throw new IllegalStateException("cannot build a client TLS context", e);
+        }
+    }
+
+    /** A client key manager that offers its one certificate whatever issuers the server names. */
+    private static final class Presenting extends X509ExtendedKeyManager {
+        private final X509KeyManager keys;
+        private final String alias;
+
+        Presenting(X509KeyManager keys, String alias) {
+            this.keys = keys;
+            this.alias = alias;
+        }
+
+        @Override
+        public String chooseClientAlias(String[] keyType, java.security.Principal[] issuers, java.net.Socket socket) {
+            return alias;
+        }
+
+        @Override
+        public String chooseEngineClientAlias(String[] keyType, java.security.Principal[] issuers,
+                javax.net.ssl.SSLEngine engine) {
+            return alias;
+        }
+
+        @Override
+        public String[] getClientAliases(String keyType, java.security.Principal[] issuers) {
+            return new String[] {alias};
+        }
+
+        @Override
+        public String[] getServerAliases(String keyType, java.security.Principal[] issuers) {
+            return keys.getServerAliases(keyType, issuers);
+        }
+
+        @Override
+        public String chooseServerAlias(String keyType, java.security.Principal[] issuers, java.net.Socket socket) {
+            return keys.chooseServerAlias(keyType, issuers, socket);
+        }
+
+        @Override
+        public X509Certificate[] getCertificateChain(String name) {
+            return keys.getCertificateChain(name);
+        }
+
+        @Override
+        public java.security.PrivateKey getPrivateKey(String name) {
+            return keys.getPrivateKey(name);
         }
     }
 
