@@ -109,6 +109,9 @@ final class HiveFixture implements AutoCloseable {
     long rotationWindowMs;
     /** How often the agents check their TLS files. */
     static final long TLS_RELOAD_MS = 100;
+    /** {@code --tls-auth-clients} and {@code --tls-protocols} (empty: both versions) of the agents started from now on. */
+    TlsSettings.ClientAuth tlsClientAuth = TlsSettings.ClientAuth.YES;
+    List<String> tlsProtocols = List.of();
 
     /**
      * The server each node runs, by index ({@link RedisServerFixture#startServer}); a node past its end, or null
@@ -152,8 +155,14 @@ final class HiveFixture implements AutoCloseable {
      * {@code certs}' CA signs.
      */
     static HiveFixture startWithTls(int n, TestCertificates certs) {
+        return startWithTls(n, certs, hive -> {});
+    }
+
+    /** As {@link #startWithTls(int, TestCertificates)}, {@code setup} first setting what the nodes start with. */
+    static HiveFixture startWithTls(int n, TestCertificates certs, java.util.function.Consumer<HiveFixture> setup) {
         HiveFixture hive = new HiveFixture(n + 2, "none", null);
         hive.certs = certs;
+        setup.accept(hive);
         return hive.startNodes(n, "");
     }
 
@@ -290,7 +299,7 @@ final class HiveFixture implements AutoCloseable {
         }
         if (pair != null) {
             config = config.withTls(new TlsConfig(new TlsSettings(pair.cert(), pair.key(), certs.caFile(),
-                    TlsSettings.ClientAuth.YES, List.of(), TlsSettings.Provider.AUTO, TLS_RELOAD_MS),
+                    tlsClientAuth, tlsProtocols, TlsSettings.Provider.AUTO, TLS_RELOAD_MS),
                     FreePorts.freePort(), FreePorts.freePort(), FreePorts.freePort(), true, TlsConfig.PeerTls.ON, true));
         }
         Node node = new Node(index, redis, config, pair);

@@ -1,0 +1,285 @@
+package dev.skep.app;
+
+import dev.skep.support.ExternalProcess;
+import dev.skep.support.TestCertificates;
+import dev.skep.tls.TlsSettings;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.JedisClientConfig;
+import redis.clients.jedis.exceptions.JedisConnectionException;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * What TLS clients meet beyond {@link TlsIT}: the TLS versions {@code --tls-protocols} allows (on the write port, the
+ * HTTPS admin port and the agent's own connections to redis), {@code --tls-auth-clients optional} and {@code no}, an
+ * expired client certificate.
+ *
+ * <p>One 3-node hive with TLS everywhere serves the tests that leave it as it was; tests of other settings start a
+ * hive of their own, of one node where one is enough.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class TlsClientsIT {
+    private static final Duration ELECTION = Duration.ofSeconds(15);
+    @TempDir
+    static Path dir;
+    private static TestCertificates certs;
+    /** The hive of the tests that leave it as they found it, started by the first of them. */
+    private static HiveFixture shared;
+    /** A test's own hive, with other settings. */
+    private HiveFixture own;
+
+    private static TestCertificates certs() {
+        if (certs == null) {
+            certs = TestCertificates.create(dir);
+        }
+        return certs;
+    }
+
+    private static HiveFixture shared() {
+        if (shared == null) {
+            shared = HiveFixture.startWithTls(3, certs());
+        }
+        return shared;
+    }
+
+    @AfterEach
+    void stopOwn() {
+        if (own != null) {
+            own.close();
+        }
+    }
+
+    @AfterAll
+    static void stopShared() {
+        if (shared != null) {
+            shared.close();
+        }
+    }
+
+    // --- --tls-protocols
+
+    @Test
+    @Order(1)
+    void withTheDefaultProtocolsClientsOfTls12AndOfTls13AreBothServed() throws Exception {
+        HiveFixture hive = shared();
+        HiveFixture.Node leader = hive.awaitLeader(ELECTION);
+        int port = leader.config.tls().proxyPort();
+        TestCertificates.Pair client = certs().issue("app");
+
+        assertThat(ping(port, client, "TLSv1.2")).isEqualTo(new Exchange("TLSv1.2", "+PONG"));
+        assertThat(ping(port, client, "TLSv1.3")).isEqualTo(new Exchange("TLSv1.3", "+PONG"));
+        try (Jedis v12 = jedis(port, client, "TLSv1.2"); Jedis v13 = jedis(port, client, "TLSv1.3")) {
+            assertThat(v12.set("protocols", "written over TLSv1.2")).isEqualTo("OK");
+            assertThat(v13.get("protocols")).isEqualTo("written over TLSv1.2");
+        }
+    }
+
+    @Test
+    @Order(2)
+    void withTls13OnlyATls12ClientIsRefusedOnTheWriteAndAdminPortsAndATls13OneServed() throws Exception {
+        own = HiveFixture.startWithTls(1, certs(), h -> h.tlsProtocols = List.of("TLSv1.3"));
+        HiveFixture.Node node = own.awaitLeader(ELECTION);
+        int port = node.config.tls().proxyPort();
+        TestCertificates.Pair client = certs().issue("app");
+
+        assertThatThrownBy(() -> ping(port, client, "TLSv1.2")).as("a TLSv1.2 client on the write port")
+                .isInstanceOf(SSLHandshakeException.class);
+        assertThat(ping(port, client, "TLSv1.3")).isEqualTo(new Exchange("TLSv1.3", "+PONG"));
+        try (Jedis v13 = jedis(port, client, "TLSv1.3")) {
+            assertThat(v13.set("k", "v")).isEqualTo("OK");
+            assertThat(v13.get("k")).isEqualTo("v");
+        }
+        // the HTTPS admin port: a probe or an operator's curl that speaks only TLSv1.2 does not get in
+        assertThatThrownBy(() -> livez(node, client, "TLSv1.2")).as("a TLSv1.2 client on the admin port")
+                .isInstanceOf(SSLHandshakeException.class);
+        assertThat(livez(node, client, "TLSv1.3")).isEqualTo("ok");
+        assertThat(node.status().ready()).isTrue();
+    }
+
+    @Test
+    @Order(3)
+    void anAgentHeldToTls13DoesNotTalkTls12ToItsRedis() {
+        // a redis that speaks only TLSv1.2: the agent's probes (its own blocking connections) must not fall back to it
+        own = HiveFixture.startWithTls(1, certs(), h -> {
+            h.tlsProtocols = List.of("TLSv1.3");
+            h.redisArgs = new String[] {"--tls-protocols", "TLSv1.2"};
+        });
+        HiveFixture.Node node = own.node(0);
+        await().atMost(ELECTION).untilAsserted(() -> assertThat(node.status().readyReason())
+                .contains("TLS handshake failed"));
+        assertThat(node.status().ready()).isFalse();
+        assertThat(node.status().master()).isNull();
+    }
+
+    // --- --tls-auth-clients
+
+    @Test
+    @Order(4)
+    void withOptionalClientCertificatesAClientWithoutOneIsServedAndAStrangersIsRefused() throws Exception {
+        own = HiveFixture.startWithTls(1, certs(), h -> h.tlsClientAuth = TlsSettings.ClientAuth.OPTIONAL);
+        HiveFixture.Node node = own.awaitLeader(ELECTION);
+        int port = node.config.tls().proxyPort();
+        try (Jedis anonymous = jedis(port, null, null); Jedis known = jedis(port, certs().issue("app"), null)) {
+            assertThat(anonymous.set("o", "1")).isEqualTo("OK");
+            assertThat(known.get("o")).isEqualTo("1");
+
+            TestCertificates.Pair stranger = certs().stranger("evil");
+            for (String protocol : List.of("TLSv1.2", "TLSv1.3")) {
+                assertThatThrownBy(() -> ping(port, stranger, protocol))
+                        .as("a certificate of another CA over %s", protocol).isInstanceOf(IOException.class);
+            }
+            assertThatThrownBy(() -> {
+                try (Jedis evil = jedis(port, stranger, null)) {
+                    evil.ping();
+                }
+            }).isInstanceOf(JedisConnectionException.class);
+            // OpenSSL's client too: without a certificate it is served, with the stranger's it is not
+            assertThat(redisCli(port, null, "PING").trim()).isEqualTo("PONG");
+            assertThat(redisCli(port, stranger, "PING")).doesNotContain("PONG");
+
+            assertThat(anonymous.get("o")).isEqualTo("1");
+            assertThat(node.status().ready()).isTrue();
+        }
+    }
+
+    @Test
+    @Order(5)
+    void withoutClientCertificatesAClientWithoutOneIsServed() throws Exception {
+        own = HiveFixture.startWithTls(1, certs(), h -> h.tlsClientAuth = TlsSettings.ClientAuth.NO);
+        HiveFixture.Node node = own.awaitLeader(ELECTION);
+        int port = node.config.tls().proxyPort();
+        assertThat(ping(port, null, "TLSv1.2")).isEqualTo(new Exchange("TLSv1.2", "+PONG"));
+        assertThat(ping(port, null, "TLSv1.3")).isEqualTo(new Exchange("TLSv1.3", "+PONG"));
+        try (Jedis anonymous = jedis(port, null, null)) {
+            assertThat(anonymous.set("n", "1")).isEqualTo("OK");
+            assertThat(anonymous.get("n")).isEqualTo("1");
+        }
+    }
+
+    @Test
+    @Order(6)
+    void anExpiredClientCertificateIsRefusedAndNoOneElseNotices() throws Exception {
+        HiveFixture hive = shared();
+        HiveFixture.Node leader = hive.awaitLeader(ELECTION);
+        int port = leader.config.tls().proxyPort();
+        TestCertificates.Pair client = certs().issue("app");
+        TestCertificates.Pair expired = certs().expired("app-last-year");
+        try (Jedis established = jedis(port, client, null)) {
+            assertThat(established.set("e", "1")).isEqualTo("OK");
+
+            for (String protocol : List.of("TLSv1.2", "TLSv1.3")) {
+                assertThatThrownBy(() -> ping(port, expired, protocol))
+                        .as("an expired certificate of the hive's CA over %s", protocol).isInstanceOf(IOException.class);
+            }
+            assertThatThrownBy(() -> {
+                try (Jedis late = jedis(port, expired, null)) {
+                    late.ping();
+                }
+            }).isInstanceOf(JedisConnectionException.class);
+
+            assertThat(established.get("e")).isEqualTo("1");
+            try (Jedis fresh = jedis(port, client, null)) {
+                assertThat(fresh.get("e")).isEqualTo("1");
+            }
+            assertThat(leader.status().ready()).isTrue();
+        }
+    }
+
+    // --- helpers
+
+    /** What a TLS client got: the version negotiated and the first line of redis's reply to PING. */
+    private record Exchange(String protocol, String reply) {}
+
+    /**
+     * PING over a new TLS connection pinned to {@code protocol}, presenting {@code client} (null: no certificate).
+     *
+     * @throws IOException when the handshake fails or the connection is closed before the reply (a refused client
+     *                     certificate shows only after the handshake in TLSv1.3)
+     */
+    private static Exchange ping(int port, TestCertificates.Pair client, String protocol) throws IOException {
+        SSLContext ctx = certs().clientContext(client);
+        try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket()) {
+            s.setEnabledProtocols(new String[] {protocol});
+            s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
+            s.setSoTimeout(5000);
+            s.startHandshake();
+            OutputStream out = s.getOutputStream();
+            out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            byte[] reply = new byte[7];
+            int n = s.getInputStream().readNBytes(reply, 0, reply.length);
+            if (n < reply.length) {
+                throw new EOFException("closed after " + n + " bytes of the reply");
+            }
+            return new Exchange(s.getSession().getProtocol(), new String(reply, 0, n - 2, StandardCharsets.US_ASCII));
+        }
+    }
+
+    /** A Jedis client's TLS settings: {@code client}'s certificate (null: none), pinned to {@code protocol} if given. */
+    private static JedisClientConfig config(TestCertificates.Pair client, String protocol) {
+        DefaultJedisClientConfig.Builder b = DefaultJedisClientConfig.builder().connectionTimeoutMillis(2000)
+                .socketTimeoutMillis(10_000).ssl(true).sslSocketFactory(certs().clientContext(client).getSocketFactory());
+        if (protocol != null) {
+            SSLParameters p = new SSLParameters();
+            p.setProtocols(new String[] {protocol});
+            b.sslParameters(p);
+        }
+        return b.build();
+    }
+
+    private static Jedis jedis(int port, TestCertificates.Pair client, String protocol) {
+        return new Jedis(new HostAndPort("127.0.0.1", port), config(client, protocol));
+    }
+
+    /** GET /livez on the node's HTTPS admin port, pinned to {@code protocol}. */
+    private static String livez(HiveFixture.Node n, TestCertificates.Pair client, String protocol) throws Exception {
+        SSLParameters p = new SSLParameters();
+        p.setProtocols(new String[] {protocol});
+        HttpClient https = HttpClient.newBuilder().sslContext(certs().clientContext(client)).sslParameters(p)
+                .connectTimeout(Duration.ofSeconds(2)).build();
+        HttpResponse<String> r = https.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + n.config.httpPort()
+                + "/livez")).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        return r.body().trim();
+    }
+
+    /** {@code redis-cli --tls} presenting {@code client} (null: no certificate): what it printed. */
+    private static String redisCli(int port, TestCertificates.Pair client, String... command) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("redis-cli", "--tls", "--cacert", certs().caFile().toString()));
+        if (client != null) {
+            cmd.addAll(List.of("--cert", client.cert().toString(), "--key", client.key().toString()));
+        }
+        cmd.addAll(List.of("-p", Integer.toString(port)));
+        cmd.addAll(List.of(command));
+        return ExternalProcess.outputOf(cmd.toArray(String[]::new));
+    }
+}
