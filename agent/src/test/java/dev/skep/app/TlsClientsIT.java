@@ -1,6 +1,7 @@
 package dev.skep.app;
 
 import dev.skep.support.ExternalProcess;
+import dev.skep.support.FreePorts;
 import dev.skep.support.TestCertificates;
 import dev.skep.tls.TlsSettings;
 import org.junit.jupiter.api.AfterAll;
@@ -14,6 +15,8 @@ import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisClientConfig;
+import redis.clients.jedis.JedisPooled;
+import redis.clients.jedis.JedisSentinelPool;
 import redis.clients.jedis.exceptions.JedisConnectionException;
 
 import javax.net.ssl.SSLContext;
@@ -33,6 +36,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -41,10 +46,11 @@ import static org.awaitility.Awaitility.await;
 /**
  * What TLS clients meet beyond {@link TlsIT}: the TLS versions {@code --tls-protocols} allows (on the write port, the
  * HTTPS admin port and the agent's own connections to redis), {@code --tls-auth-clients optional} and {@code no}, an
- * expired client certificate.
+ * expired client certificate, a Sentinel-aware client, the read port and {@code redis-cli} across a kill -9 of the
+ * master's redis, and an agent refusing to start on a bad certificate.
  *
- * <p>One 3-node hive with TLS everywhere serves the tests that leave it as it was; tests of other settings start a
- * hive of their own, of one node where one is enough.
+ * <p>One 3-node hive with TLS everywhere serves the tests that leave it as it was, the failover test last; tests of
+ * other settings start a hive of their own, of one node where one is enough.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TlsClientsIT {
@@ -214,6 +220,74 @@ class TlsClientsIT {
         }
     }
 
+    // --- failover
+
+    @Test
+    @Order(7)
+    void aSentinelClientTheReadPortAndRedisCliFollowAKill9OfTheMastersRedisOverTls() throws Exception {
+        HiveFixture hive = shared();
+        HiveFixture.Node leader = hive.awaitLeader(ELECTION);
+        hive.awaitReplicasInSync(leader);
+        HiveFixture.Node reader = hive.nodes.stream().filter(n -> n != leader).findFirst().orElseThrow();
+        TestCertificates.Pair client = certs().issue("app");
+        JedisClientConfig tls = config(client, null);
+        Set<HostAndPort> sentinels = new java.util.HashSet<>();
+        for (HiveFixture.Node n : hive.nodes) {
+            sentinels.add(new HostAndPort("127.0.0.1", n.config.tls().sentinelPort()));
+        }
+
+        // a Sentinel-aware client asks the TLS Sentinel ports for the master, then talks to its redis over TLS
+        try (JedisSentinelPool pool = new JedisSentinelPool("mymaster", sentinels, tls, tls);
+                JedisPooled reads = new JedisPooled(new HostAndPort("127.0.0.1", reader.config.tls().readPort()), tls)) {
+            assertThat(pool.getCurrentHostMaster()).isEqualTo(new HostAndPort("127.0.0.1", leader.redis.port()));
+            try (Jedis master = pool.getResource()) {
+                assertThat(master.set("f", "before")).isEqualTo("OK");
+            }
+            await().atMost(ELECTION).untilAsserted(() -> assertThat(reads.get("f")).isEqualTo("before"));
+
+            leader.redis.kill9();
+            HiveFixture.Node next = hive.awaitLeaderOtherThan(leader, ELECTION);
+
+            // the pool heard +switch-master on a TLS Sentinel port and writes to the new master
+            await().atMost(ELECTION).untilAsserted(() -> assertThat(pool.getCurrentHostMaster())
+                    .isEqualTo(new HostAndPort("127.0.0.1", next.redis.port())));
+            await().atMost(ELECTION).ignoreExceptions().untilAsserted(() -> {
+                try (Jedis master = pool.getResource()) {
+                    assertThat(master.set("f", "after")).isEqualTo("OK");
+                }
+            });
+            // the TLS Sentinel port of the agent beside the dead redis names the new master too
+            try (Jedis sentinel = new Jedis(new HostAndPort("127.0.0.1", leader.config.tls().sentinelPort()), tls)) {
+                await().atMost(ELECTION).untilAsserted(() -> assertThat(sentinel.sentinelGetMasterAddrByName("mymaster"))
+                        .containsExactly("127.0.0.1", Integer.toString(next.redis.port())));
+            }
+            // the read port serves again, what was written after the failover
+            await().atMost(ELECTION).ignoreExceptions().untilAsserted(() -> assertThat(reads.get("f")).isEqualTo("after"));
+
+            // redis-cli --tls through the TLS write port of the agent whose redis died writes to the new master
+            await().atMost(ELECTION).untilAsserted(() -> assertThat(redisCli(leader.config.tls().proxyPort(), client,
+                    "SET", "cli", "after-failover").trim()).isEqualTo("OK"));
+            assertThat(next.redis.jedis().get("cli")).isEqualTo("after-failover");
+        }
+    }
+
+    // --- a bad certificate at start
+
+    @Test
+    @Order(8)
+    void anAgentGivenAnExpiredCertificateOrAMissingKeyExitsNamingTheFile() throws Exception {
+        TestCertificates.Pair expired = certs().expired("node-last-year");
+        List<String> out = runAgent(expired.cert(), expired.key());
+        assertThat(out.get(0)).as("exit code").isEqualTo("1");
+        assertThat(out.get(1)).contains("--tls-cert-file " + expired.cert()).contains("expired on");
+
+        TestCertificates.Pair good = certs().issue("node");
+        Path missing = dir.resolve("no-such.key");
+        out = runAgent(good.cert(), missing);
+        assertThat(out.get(0)).as("exit code").isEqualTo("1");
+        assertThat(out.get(1)).contains("cannot read --tls-key-file " + missing);
+    }
+
     // --- helpers
 
     /** What a TLS client got: the version negotiated and the first line of redis's reply to PING. */
@@ -281,5 +355,28 @@ class TlsClientsIT {
         cmd.addAll(List.of("-p", Integer.toString(port)));
         cmd.addAll(List.of(command));
         return ExternalProcess.outputOf(cmd.toArray(String[]::new));
+    }
+
+    /**
+     * Runs the real agent ({@code java -jar skep.jar agent}) with TLS files {@code cert} and {@code key} until it
+     * exits: its exit code and what it printed. Its ports are free loopback ones, so that an agent that did start
+     * would disturb no one before the test ends it.
+     */
+    private static List<String> runAgent(Path cert, Path key) {
+        Path jar = Path.of(System.getProperty("skep.jar", "agent/target/skep.jar"));
+        assertThat(jar).as("built jar (run with mvn verify)").exists();
+        String java = ProcessHandle.current().info().command().orElse("java");
+        int peer = FreePorts.freePort();
+        try (ExternalProcess agent = ExternalProcess.start("agent-bad-tls", Map.of(), java, "-jar",
+                jar.toAbsolutePath().toString(), "agent", "--redis", "127.0.0.1:" + FreePorts.freePort(), "--bind",
+                "127.0.0.1", "--peers", "127.0.0.1:" + peer, "--peer-port", Integer.toString(peer), "--http-port",
+                Integer.toString(FreePorts.freePort()), "--proxy-port", Integer.toString(FreePorts.freePort()),
+                "--read-port", Integer.toString(FreePorts.freePort()), "--sentinel-port",
+                Integer.toString(FreePorts.freePort()), "--tls-cert-file", cert.toString(), "--tls-key-file",
+                key.toString(), "--tls-ca-cert-file", certs().caFile().toString(), "--tls-proxy-port",
+                Integer.toString(FreePorts.freePort()))) {
+            int code = agent.await(60);
+            return List.of(Integer.toString(code), String.join("\n", agent.lines()));
+        }
     }
 }
