@@ -112,6 +112,13 @@ final class HiveFixture implements AutoCloseable {
     /** {@code --tls-auth-clients} and {@code --tls-protocols} (empty: both versions) of the agents started from now on. */
     TlsSettings.ClientAuth tlsClientAuth = TlsSettings.ClientAuth.YES;
     List<String> tlsProtocols = List.of();
+    /**
+     * Node {@code i}'s bind and announce address: where its agent listens, its identity among peers, and the host by
+     * which the hive names its redis (its agent still reaches it at the fixture's 127.0.0.1, as a pod's sidecar does).
+     */
+    java.util.function.IntFunction<String> hostOf = i -> "127.0.0.1";
+    /** Called with each node's redis and index once the redis runs, before its agent starts. */
+    java.util.function.ObjIntConsumer<RedisServerFixture> beforeAgent = (redis, i) -> {};
 
     /**
      * The server each node runs, by index ({@link RedisServerFixture#startServer}); a node past its end, or null
@@ -273,7 +280,7 @@ final class HiveFixture implements AutoCloseable {
     }
 
     Endpoint peerOf(int index) {
-        return new Endpoint("127.0.0.1", firstPeerPort + PORTS_PER_NODE * index);
+        return new Endpoint(hostOf.apply(index), firstPeerPort + PORTS_PER_NODE * index);
     }
 
     /** Adds and starts node {@code nodes.size()} with its own redis, knowing {@code peers}. */
@@ -283,8 +290,8 @@ final class HiveFixture implements AutoCloseable {
         java.nio.file.Path server = index < servers.size() ? servers.get(index) : null;
         RedisServerFixture redis = certs != null ? RedisServerFixture.startTls(certs, pair, redisArgs)
                 : server != null ? RedisServerFixture.startServer(server, redisArgs) : RedisServerFixture.start(redisArgs);
-        AgentConfig config = new AgentConfig(redis.endpoint(), password, peers, "", peerOf(index).port(), "127.0.0.1",
-                "127.0.0.1", HEARTBEAT_MS, PEER_TIMEOUT_MS, 3, secret, peerOf(index).port() + 1,
+        AgentConfig config = new AgentConfig(redis.endpoint(), password, peers, "", peerOf(index).port(),
+                hostOf.apply(index), hostOf.apply(index), HEARTBEAT_MS, PEER_TIMEOUT_MS, 3, secret, peerOf(index).port() + 1,
                 FreePorts.freePort(), FreePorts.freePort(), 5000, 10000, peerOf(index).port() + 2, "mymaster", 2000,
                 HANDOVER_TIMEOUT_MS, quorum, 0, lease, AgentConfig.DEFAULT_SPIN_US,
                 dev.skep.election.ElectionSettings.DEFAULT_BUSY_GRACE_MS, unknownOutcome).withRedisUser(redisUser);
@@ -304,6 +311,7 @@ final class HiveFixture implements AutoCloseable {
         }
         Node node = new Node(index, redis, config, pair);
         nodes.add(node);
+        beforeAgent.accept(redis, index);
         node.startAgent();
         return node;
     }

@@ -23,10 +23,14 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
+import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -38,6 +42,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -47,7 +55,8 @@ import static org.awaitility.Awaitility.await;
  * What TLS clients meet beyond {@link TlsIT}: the TLS versions {@code --tls-protocols} allows (on the write port, the
  * HTTPS admin port and the agent's own connections to redis), {@code --tls-auth-clients optional} and {@code no}, an
  * expired client certificate, a Sentinel-aware client, the read port and {@code redis-cli} across a kill -9 of the
- * master's redis, and an agent refusing to start on a bad certificate.
+ * master's redis, an agent refusing to start on a bad certificate, and replication seen on the wire through a relay
+ * the test puts in front of the master's redis.
  *
  * <p>One 3-node hive with TLS everywhere serves the tests that leave it as it was, the failover test last; tests of
  * other settings start a hive of their own, of one node where one is enough.
@@ -288,6 +297,88 @@ class TlsClientsIT {
         assertThat(out.get(1)).contains("cannot read --tls-key-file " + missing);
     }
 
+    // --- replication on the wire
+
+    @Test
+    @Order(9)
+    void replicationCrossesTheWireAsTlsOnly() throws Exception {
+        // each node announces its redis at an address of its own (127.0.7.x, as a pod its IP) where a relay of the
+        // test listens and passes the bytes on to the redis, recording them; the agents still reach their redis at
+        // 127.0.0.1, as a sidecar does
+        List<Relay> relays = new CopyOnWriteArrayList<>();
+        try {
+            own = HiveFixture.startWithTls(3, certs(), h -> {
+                h.hostOf = i -> "127.0.7." + (1 + i);
+                h.beforeAgent = (redis, i) -> relays.add(Relay.start(new InetSocketAddress("127.0.7." + (1 + i),
+                        redis.port()), new InetSocketAddress("127.0.0.1", redis.port())));
+            });
+            HiveFixture.Node leader = own.awaitLeader(ELECTION);
+            own.awaitReplicasInSync(leader);
+            Relay relay = relays.get(leader.index);
+            for (HiveFixture.Node n : own.nodes) {
+                if (n != leader) {
+                    String info = n.redis.jedis().info("replication");
+                    assertThat(HiveFixture.infoField(info, "master_host")).isEqualTo("127.0.7." + (1 + leader.index));
+                    assertThat(HiveFixture.infoField(info, "master_port")).isEqualTo(Integer.toString(leader.redis.port()));
+                    assertThat(HiveFixture.infoField(info, "master_link_status")).isEqualTo("up");
+                }
+            }
+            // the master sees its replicas come from the relay's side of the links
+            List<Relay.Link> links = replicationLinks(leader, relay);
+            assertThat(links).as("the replicas' links, through the relay").hasSize(2);
+
+            // a value written on the master itself (not through the relay) reaches each replica through it
+            String key = "wire-key-" + Long.toHexString(System.nanoTime());
+            String value = "wire-value-" + "0123456789abcdefghijklmnopqrstuvwxyz".repeat(3000);
+            long[] before = links.stream().mapToLong(Relay.Link::bytesToClient).toArray();
+            assertThat(leader.redis.jedis().set(key, value)).isEqualTo("OK");
+            for (HiveFixture.Node n : own.nodes) {
+                if (n != leader) {
+                    await().atMost(Duration.ofSeconds(10)).until(() -> value.equals(n.redis.jedis().get(key)));
+                }
+            }
+            for (int i = 0; i < links.size(); i++) {
+                assertThat(links.get(i).bytesToClient() - before[i]).as("bytes of the value to replica link %d", i)
+                        .isGreaterThanOrEqualTo(value.length());
+            }
+
+            // on the wire: TLS records from the first byte, either way, and no RESP in the clear
+            for (Relay.Link link : links) {
+                byte[] up = link.toServer();
+                byte[] down = link.toClient();
+                assertThat(up).as("from the replica").startsWith(0x16, 0x03);
+                assertThat(down).as("from the master").startsWith(0x16, 0x03);
+                for (byte[] wire : List.of(up, down)) {
+                    String text = new String(wire, StandardCharsets.ISO_8859_1);
+                    for (String clear : List.of("PSYNC", "REPLCONF", "PING\r\n", key, value.substring(0, 40))) {
+                        assertThat(text).as("%s in the clear", clear.trim()).doesNotContain(clear);
+                    }
+                }
+            }
+        } finally {
+            if (own != null) {
+                own.close();
+                own = null;
+            }
+            relays.forEach(Relay::close);
+        }
+    }
+
+    /**
+     * The relay's links that carry {@code leader}'s replicas: redis lists each replica's connection with the address
+     * it came from, which is the relay's own end of one of its links.
+     */
+    private static List<Relay.Link> replicationLinks(HiveFixture.Node leader, Relay relay) {
+        List<Relay.Link> out = new ArrayList<>();
+        Matcher m = Pattern.compile("addr=127\\.0\\.0\\.1:(\\d+)").matcher(leader.redis.jedis().clientList(
+                redis.clients.jedis.args.ClientType.REPLICA));
+        while (m.find()) {
+            int port = Integer.parseInt(m.group(1));
+            relay.links.stream().filter(l -> l.upstreamLocalPort == port).forEach(out::add);
+        }
+        return out;
+    }
+
     // --- helpers
 
     /** What a TLS client got: the version negotiated and the first line of redis's reply to PING. */
@@ -377,6 +468,140 @@ class TlsClientsIT {
                 Integer.toString(FreePorts.freePort()))) {
             int code = agent.await(60);
             return List.of(Integer.toString(code), String.join("\n", agent.lines()));
+        }
+    }
+
+    /**
+     * A TCP relay of the test: it listens on {@code listen}, opens a connection to {@code target} for each one it
+     * accepts, and copies the bytes both ways on threads of its own, keeping them (up to a bound) for the test to
+     * read. Closed by the test, which closes every socket and so ends its threads.
+     */
+    static final class Relay implements AutoCloseable {
+        private static final int KEPT = 8 * 1024 * 1024;
+        private final ServerSocket server;
+        private final InetSocketAddress target;
+        final List<Link> links = new CopyOnWriteArrayList<>();
+
+        /** One relayed connection. */
+        static final class Link {
+            final Socket client;
+            final Socket upstream;
+            /** The relay's port on its connection to the target: the address the target sees the client at. */
+            final int upstreamLocalPort;
+            private final ByteArrayOutputStream toServer = new ByteArrayOutputStream();
+            private final ByteArrayOutputStream toClient = new ByteArrayOutputStream();
+            private final AtomicLong bytesToClient = new AtomicLong();
+
+            Link(Socket client, Socket upstream) {
+                this.client = client;
+                this.upstream = upstream;
+                this.upstreamLocalPort = upstream.getLocalPort();
+            }
+
+            byte[] toServer() {
+                synchronized (toServer) {
+                    return toServer.toByteArray();
+                }
+            }
+
+            byte[] toClient() {
+                synchronized (toClient) {
+                    return toClient.toByteArray();
+                }
+            }
+
+            long bytesToClient() {
+                return bytesToClient.get();
+            }
+        }
+
+        private Relay(ServerSocket server, InetSocketAddress target) {
+            this.server = server;
+            this.target = target;
+        }
+
+        static Relay start(InetSocketAddress listen, InetSocketAddress target) {
+            try {
+                ServerSocket s = new ServerSocket();
+                s.bind(listen);
+                Relay r = new Relay(s, target);
+                thread("relay-accept-" + listen.getPort(), r::accept);
+                return r;
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("relay on " + listen, e);
+            }
+        }
+
+        private static void thread(String name, Runnable body) {
+            Thread t = new Thread(body, name);
+            t.setDaemon(true);
+            t.start();
+        }
+
+        private void accept() {
+            while (!server.isClosed()) {
+                try {
+                    Socket client = server.accept();
+                    Socket upstream = new Socket();
+                    try {
+                        upstream.connect(target, 2000);
+                    } catch (IOException e) {
+                        client.close();
+                        continue;
+                    }
+                    Link link = new Link(client, upstream);
+                    links.add(link);
+                    thread("relay-up-" + upstream.getLocalPort(), () -> copy(client, upstream, link.toServer, null));
+                    thread("relay-down-" + upstream.getLocalPort(),
+                            () -> copy(upstream, client, link.toClient, link.bytesToClient));
+                } catch (IOException e) {
+                    return; // closed
+                }
+            }
+        }
+
+        private static void copy(Socket from, Socket to, ByteArrayOutputStream kept, AtomicLong count) {
+            byte[] buf = new byte[16 * 1024];
+            try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    synchronized (kept) {
+                        if (kept.size() + n <= KEPT) {
+                            kept.write(buf, 0, n);
+                        }
+                    }
+                    if (count != null) {
+                        count.addAndGet(n);
+                    }
+                    out.write(buf, 0, n);
+                    out.flush();
+                }
+            } catch (IOException e) {
+                // one side closed: the relay closes the other
+            } finally {
+                closeQuietly(from);
+                closeQuietly(to);
+            }
+        }
+
+        private static void closeQuietly(Socket s) {
+            try {
+                s.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+        }
+
+        @Override
+        public void close() {
+            try {
+                server.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+            for (Link l : links) {
+                closeQuietly(l.client);
+                closeQuietly(l.upstream);
+            }
         }
     }
 }
