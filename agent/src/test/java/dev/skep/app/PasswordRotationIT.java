@@ -154,6 +154,50 @@ class PasswordRotationIT {
     }
 
     /**
+     * Redis servers restarted in the middle of a rotation with only the new password (the chart's auth.rotation: the
+     * container reads the mounted file at start), one after its agent had it accept the new password, one before its
+     * agent saw the file change: neither agent can reach its redis with the old password until the hive switches,
+     * then each takes its redis back, and the rotation completes on every node, those two included, whose redis
+     * never had the old password to retire. Each agent keeps watching its redis (a refused AUTH does not end it).
+     */
+    @Test
+    void redisServersRestartedMidRotationWithTheNewPasswordRejoinAndTheRotationCompletes() throws Exception {
+        hive = HiveFixture.startWithPasswordFiles(3, "old-pw", dir, WINDOW_MS);
+        HiveFixture.Node leader = hive.awaitLeader(ELECTION);
+        hive.awaitReplicasInSync(leader);
+        try (Jedis w = connect(leader.config.proxyPort(), "old-pw")) {
+            assertThat(w.set("k", "v")).isEqualTo("OK");
+        }
+        List<HiveFixture.Node> replicas = hive.nodes.stream().filter(n -> n != leader).toList();
+        HiveFixture.Node afterAccept = replicas.get(0);
+        HiveFixture.Node beforeAccept = replicas.get(1);
+        Files.writeString(hive.passwordFile(afterAccept.index), "new-pw\n");
+        await().atMost(Duration.ofSeconds(5)).until(() -> hasEvent(afterAccept, "password-accepted"));
+        afterAccept.redis.restartEmpty("--requirepass", "new-pw");
+        beforeAccept.redis.restartEmpty("--requirepass", "new-pw");
+        Files.writeString(hive.passwordFile(beforeAccept.index), "new-pw\n");
+        Files.writeString(hive.passwordFile(leader.index), "new-pw\n");
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> hive.nodes.stream().allMatch(n -> hasEvent(n,
+                "password-retired")));
+        hive.nodes.forEach(n -> n.redis.usePassword("new-pw"));
+        HiveFixture.Node now = hive.awaitLeader(ELECTION);
+        hive.awaitReplicasInSync(now);
+        for (HiveFixture.Node n : hive.nodes) {
+            assertThat(n.redis.jedis().configGet("masterauth")).containsEntry("masterauth", "new-pw");
+            try (Jedis j = new Jedis("127.0.0.1", n.config.proxyPort())) {
+                assertThat(catchThrowableOfType(() -> j.auth("old-pw"), JedisDataException.class).getMessage())
+                        .startsWith("WRONGPASS");
+                assertThat(j.auth("new-pw")).isEqualTo("OK");
+                assertThat(j.get("k")).isEqualTo("v");
+            }
+        }
+        for (HiveFixture.Node n : replicas) {
+            assertThat(n.redis.jedis().get("k")).as("%s resynced", n).isEqualTo("v");
+        }
+    }
+
+    /**
      * Load on a hive during a rotation: a writer per node incrementing one counter through that node's write port,
      * on a connection authenticated (with {@code clientPassword}) before the rotation, and a watch sampling every
      * replica's {@code master_link_status} on connections of its own, both until {@link #stopAndAssertNothingBroke}
