@@ -45,6 +45,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 /etc/skep/tls
 {{- end -}}
 
+{{/* Where the password Secret is mounted, read-only, in both containers, with auth.rotation.enabled. */}}
+{{- define "skep.authDir" -}}
+/etc/skep/auth
+{{- end -}}
+
 {{/* The kubernetes.io/tls Secret: the user's, or the one cert-manager fills for the chart's Certificate. */}}
 {{- define "skep.tlsSecretName" -}}
 {{- default (printf "%s-tls" (include "skep.fullname" .)) .Values.tls.existingSecret -}}
@@ -156,6 +161,15 @@ Combinations the chart refuses, each with what to set instead. Included by the w
 {{- end -}}
 {{- if not (trim .Values.auth.agentRules) -}}
 {{- fail "auth.agentUser needs auth.agentRules (the rights of that user; see the chart's README)" -}}
+{{- end -}}
+{{- end -}}
+{{- $rotation := .Values.auth.rotation -}}
+{{- if $rotation.enabled -}}
+{{- if and $agent (not (has "+acl|setuser" (regexSplit "\\s+" (trim .Values.auth.agentRules) -1))) -}}
+{{- fail "auth.rotation.enabled with auth.agentUser: the agent rotates its own user's password with ACL SETUSER, which auth.agentRules does not grant. Add +acl|setuser to auth.agentRules (it lets the agent's user give itself any right: see the chart's README), or leave auth.agentUser empty" -}}
+{{- end -}}
+{{- if lt (int $rotation.windowSeconds) 0 -}}
+{{- fail (printf "auth.rotation.windowSeconds: %v (expected: 0 or more)" $rotation.windowSeconds) -}}
 {{- end -}}
 {{- end -}}
 {{- range .Values.auth.aclUsers -}}

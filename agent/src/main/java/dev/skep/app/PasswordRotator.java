@@ -98,7 +98,7 @@ final class PasswordRotator implements AutoCloseable {
             return;
         }
         try {
-            apply(step);
+            apply(step, wanted);
         } catch (IOException | RedisErrorReply e) {
             log.warn("password rotation: {} failed on redis {} (tried again at the next check): {}", name(step), redis,
                     e.getMessage());
@@ -118,17 +118,49 @@ final class PasswordRotator implements AutoCloseable {
         events.add(new HiveEvent(System.currentTimeMillis(), self, name(step), message));
     }
 
-    private void apply(Step step) throws IOException {
-        try (RespClient local = new RespClient(redis, userForAuth(), rotation.inUse(), timeout, timeout, tls)) {
+    private void apply(Step step, String wanted) throws IOException {
+        try (RespClient local = openLocal(wanted)) {
             if (step instanceof Step.Accept a) {
                 local.call("ACL", "SETUSER", user, ">" + a.password());
             } else if (step instanceof Step.Switch s) {
                 local.call("CONFIG", "SET", "masterauth", s.password());
                 controller.usePassword(s.password());
             } else if (step instanceof Step.Retire r) {
-                local.call("ACL", "SETUSER", user, "<" + r.old());
+                try {
+                    local.call("ACL", "SETUSER", user, "<" + r.old());
+                } catch (RedisErrorReply e) {
+                    // a redis restarted mid-rotation never had the old one (redis: "does not exist"): done if refused
+                    if (localAccepts(r.old())) {
+                        throw e;
+                    }
+                }
             }
         }
+    }
+
+    /**
+     * A connection to the local redis, authenticated with the first password it takes: the one in use, else another
+     * of the rotation's or the file's. A redis restarted mid-rotation knows only what its configuration gave it at
+     * start (the chart's auth.rotation: the mounted file, already the new password).
+     */
+    private RespClient openLocal(String wanted) throws IOException {
+        java.util.LinkedHashSet<String> candidates = new java.util.LinkedHashSet<>(rotation.accepted());
+        candidates.add(wanted);
+        RedisErrorReply refused = null;
+        for (String password : candidates) {
+            RespClient c = new RespClient(redis, userForAuth(), password, timeout, timeout, tls);
+            try {
+                c.call("PING");
+                return c;
+            } catch (RedisErrorReply e) {
+                c.close();
+                refused = e;
+            } catch (IOException | RuntimeException e) {
+                c.close();
+                throw e;
+            }
+        }
+        throw refused;
     }
 
     /** True when every live member's redis accepts {@code password} (this node's included). */
@@ -138,18 +170,32 @@ final class PasswordRotator implements AutoCloseable {
             return false;
         }
         for (HiveStatus.Member m : s.members()) {
-            if (!m.alive() || m.redis() == null) {
-                continue;
-            }
-            Endpoint target = m.self() ? redis : m.redis();
-            try (RespClient c = new RespClient(target, userForAuth(), password, timeout, timeout, tls)) {
-                c.call("PING");
-            } catch (IOException | RedisErrorReply e) {
-                log.debug("redis {} does not accept the new password yet: {}", target, e.getMessage());
+            if (m.alive() && m.redis() != null && !accepts(m.self() ? redis : m.redis(), password)) {
                 return false;
             }
         }
         return true;
+    }
+
+    /** True when the local redis takes {@code password}, false when it refuses it; fails when it cannot be asked. */
+    private boolean localAccepts(String password) throws IOException {
+        try (RespClient c = new RespClient(redis, userForAuth(), password, timeout, timeout, tls)) {
+            c.call("PING");
+            return true;
+        } catch (RedisErrorReply refused) {
+            return false;
+        }
+    }
+
+    /** True when the redis at {@code target} takes {@code password} (an AUTH on a connection of its own). */
+    private boolean accepts(Endpoint target, String password) {
+        try (RespClient c = new RespClient(target, userForAuth(), password, timeout, timeout, tls)) {
+            c.call("PING");
+            return true;
+        } catch (IOException | RedisErrorReply e) {
+            log.debug("redis {} does not accept that password: {}", target, e.getMessage());
+            return false;
+        }
     }
 
     /** AUTH with a user only when the agent has its own; the default user's is {@code AUTH password}. */

@@ -162,14 +162,15 @@ public final class RespClient implements Closeable {
     /**
      * Opens a connection (with AUTH, as for a call) and waits, asking nothing, until it ends: for watching a redis, not
      * for commands. Returns true once an open connection ended (redis closed it: it exited, was killed, or dropped
-     * the client; or {@link #close} from another thread), false when it could not be opened at all. The calling
-     * thread is the one that waits.
+     * the client; or {@link #close} from another thread), false when it could not be opened at all (nothing listens,
+     * or redis refused the AUTH). The calling thread is the one that waits.
      */
     public boolean awaitClosed() {
         try {
             this.deadline = System.nanoTime() + readTimeout.toNanos();
             ensureConnected();
-        } catch (IOException e) {
+        } catch (IOException | RedisErrorReply e) {
+            // an AUTH refused (a redis restarted with another password) is not opened either: the caller tries again
             closeQuietly();
             return false;
         }

@@ -2,8 +2,10 @@ package dev.skep.app;
 
 import dev.skep.support.Need;
 import dev.skep.support.Needs;
+import dev.skep.support.TestCertificates;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
@@ -19,6 +21,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -27,8 +30,9 @@ import static org.awaitility.Awaitility.await;
 /**
  * The status page at {@code /} in a real headless Chromium (Debian's {@code chromium} and
  * {@code chromium-driver}): it shows the master of a live hive, and after kill -9 of that master's redis
- * it shows the new master and the events, by itself, without a reload. Screenshots at desktop and phone
- * width are saved under {@code target/} for a human to look at.
+ * it shows the new master and the events, by itself, without a reload; a TLS hive's page shows the certificate in
+ * use, red within 7 days of its end. Screenshots at desktop and phone width are saved under {@code target/} for a
+ * human to look at.
  */
 @Needs(Need.CHROMIUM)
 class StatusPageIT {
@@ -70,6 +74,8 @@ class StatusPageIT {
         options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--disable-dev-shm-usage", "--user-data-dir=" + profile, "--window-size=1280,900");
+        // a TLS hive's admin port presents a certificate of the test's own CA
+        options.setAcceptInsecureCerts(true);
         ChromeDriverService service = new ChromeDriverService.Builder()
                 .usingDriverExecutable(CHROMEDRIVER.toFile())
                 .usingAnyFreePort()
@@ -103,6 +109,60 @@ class StatusPageIT {
         Path to = Path.of("agent", "target", name);
         Files.createDirectories(to.getParent());
         Files.write(to, ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
+    }
+
+    /** The TLS line's text, once the page shows it. */
+    private String tlsLine() {
+        WebElement fact = browser.findElement(By.id("tls-fact"));
+        return fact.isDisplayed() ? browser.findElement(By.id("tls")).getText() : null;
+    }
+
+    /** The colour the TLS line is drawn in. */
+    private String tlsColour() {
+        return browser.findElement(By.id("tls")).getCssValue("color");
+    }
+
+    /**
+     * A TLS hive's page, over HTTPS, shows the certificate its node presents, subject and expiry, in the ordinary
+     * colour while it has more than 7 days left; a certificate renewed into the files (here one ending in 3 days)
+     * appears without a reload, in red.
+     */
+    @Test
+    void aTlsHivesPageShowsTheCertificateInUseAndTurnsRedWithinSevenDaysOfItsEnd(@TempDir Path dir) throws Exception {
+        TestCertificates certs = TestCertificates.create(dir);
+        hive = HiveFixture.startWithTls(1, certs);
+        HiveFixture.Node node = hive.awaitLeader(ELECTION);
+        Instant now = Instant.now();
+        Instant longEnd = now.plus(Duration.ofDays(90));
+        TestCertificates.replace(node.certificate, certs.issue("hive-long", now.minus(Duration.ofHours(1)), longEnd));
+        page().until(() -> "CN=hive-long".equals(node.status().tls().subject()));
+        browser = startBrowser();
+
+        browser.get("https://127.0.0.1:" + node.config.httpPort() + "/");
+        page().untilAsserted(() -> assertThat(tlsLine()).isEqualTo("CN=hive-long, expires in 90.0 days ("
+                + day(longEnd) + ", " + node.status().tls().provider() + ")"));
+        String ordinary = tlsColour();
+        assertThat(ordinary).isNotEqualTo(RED);
+        ((JavascriptExecutor) browser).executeScript("window.skepMark = 'no reload';");
+        screenshot("status-page-tls-desktop.png", 1280);
+
+        // renewed into the files with a certificate that ends within the week: the same line, red
+        Instant soonEnd = Instant.now().plus(Duration.ofDays(3));
+        TestCertificates.replace(node.certificate, certs.issue("hive-soon", now.minus(Duration.ofHours(1)), soonEnd));
+        page().untilAsserted(() -> {
+            assertThat(tlsLine()).startsWith("CN=hive-soon, expires in 3.0 days (" + day(soonEnd) + ", ");
+            assertThat(tlsColour()).isEqualTo(RED);
+        });
+        assertThat(((JavascriptExecutor) browser).executeScript("return window.skepMark;")).isEqualTo("no reload");
+        screenshot("status-page-tls-expiring-desktop.png", 1280);
+    }
+
+    /** The page's red for a warning in its dark header (#ff6f61), as the browser reports a computed colour. */
+    private static final String RED = "rgba(255, 111, 97, 1)";
+
+    /** The date of {@code t} as the page writes it (UTC, yyyy-mm-dd). */
+    private static String day(Instant t) {
+        return t.toString().substring(0, 10);
     }
 
     @Test

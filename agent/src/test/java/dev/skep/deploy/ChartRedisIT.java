@@ -40,11 +40,14 @@ import static org.awaitility.Awaitility.await;
  * mount point are moved for a shared machine): it listens on TLS only, the agent's user can send every command the
  * agent sends ({@code RedisController}) and nothing else, two such servers replicate over TLS as that user
  * ({@code masteruser}), clients keep the default user's password and get their ACL users, and a renewed
- * certificate in the mounted files is served without a restart (the loop beside redis, using the agent's user).
+ * certificate in the mounted files is served without a restart (the loop beside redis, using the agent's user). With
+ * {@code auth.rotation.enabled}, redis takes its passwords from the mounted Secret's files at each start, so that a
+ * container restarted after a rotation comes back with the rotated password.
  */
 @Needs(Need.HELM)
 class ChartRedisIT {
     private static final String TLS_DIR = "/etc/skep/tls";
+    private static final String AUTH_DIR = "/etc/skep/auth";
     private static final Duration START = Duration.ofSeconds(20);
     private static final String AGENT = "skep";
     private static final String AGENT_PASSWORD = "agent-secret";
@@ -79,7 +82,7 @@ class ChartRedisIT {
                 "auth.aclUsers[0]=app on >app-secret ~app:* +@read +@write");
         int[] ports = {FreePorts.freePort(), FreePorts.freePort()};
         for (int port : ports) {
-            started.add(startRedis(m, port, tls));
+            started.add(startRedis(m, port, Map.of(TLS_DIR, tls)));
         }
         int master = ports[0];
         int replica = ports[1];
@@ -141,16 +144,129 @@ class ChartRedisIT {
         assertThat(speaksPlain(master)).isFalse();
     }
 
-    /** The redis container's command line as the kubelet runs it, moved to {@code port} and the files in {@code tls}. */
-    private Process startRedis(KubeManifests m, int port, Path tls) throws IOException {
+    /**
+     * Redis as the chart starts it with auth.rotation (default user, plain): it takes requirepass and masterauth from
+     * the mounted Secret's file, with the white space around it left out as the agent does, and after a rotation (the
+     * kubelet rewrites the file, the agents have every redis accept the new password, switch masterauth, retire the
+     * old one) a restarted container comes back with the new password, and a replica restarted so reconnects to its
+     * master with it. The environment variable the chart used before holds the pod's first password for its life.
+     */
+    @Test
+    void withRotationRedisTakesItsPasswordsFromTheMountedSecretAtEachStart() throws Exception {
+        KubeManifests m = ManifestsTest.render("--set", "auth.rotation.enabled=true", "--set", "auth.password=old-pw");
+        Map<String, Path> mounts = m.mountSecrets(m.container("redis"), dir.resolve("mounts"));
+        Path passwordFile = mounts.get(AUTH_DIR).resolve("password");
+        assertThat(passwordFile).hasContent("old-pw");
+        int master = FreePorts.freePort();
+        int replica = FreePorts.freePort();
+        started.add(startRedis(m, master, mounts));
+        Process replicaProcess = startRedis(m, replica, mounts);
+        started.add(replicaProcess);
+        try (Jedis a = plainWhenUp(master, "old-pw"); Jedis b = plainWhenUp(replica, "old-pw")) {
+            assertThat(a.configGet("masterauth")).containsEntry("masterauth", "old-pw");
+            assertThat(call(a, "CONFIG", "SET", "min-replicas-to-write", "0")).isEqualTo("OK");
+            assertThat(call(a, "REPLICAOF", "NO", "ONE")).isEqualTo("OK");
+            assertThat(call(b, "REPLICAOF", "127.0.0.1", Integer.toString(master))).isEqualTo("OK");
+            awaitLinkUp(b);
+
+            // the rotation: the kubelet rewrites the file (here with the final newline a file-made Secret keeps),
+            // each agent has its redis accept the new password, switches masterauth, then retires the old one
+            Files.writeString(passwordFile, "new-pw\n");
+            for (Jedis j : List.of(a, b)) {
+                assertThat(call(j, "ACL", "SETUSER", "default", ">new-pw")).isEqualTo("OK");
+                assertThat(call(j, "CONFIG", "SET", "masterauth", "new-pw")).isEqualTo("OK");
+                assertThat(call(j, "ACL", "SETUSER", "default", "<old-pw")).isEqualTo("OK");
+            }
+        }
+        // the replica's container restarts (a crash, an OOM kill): the same command line, the file as it is now
+        replicaProcess.destroyForcibly();
+        assertThat(replicaProcess.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        started.add(startRedis(m, replica, mounts));
+        try (Jedis b = plainWhenUp(replica, "new-pw")) {
+            assertThat(b.configGet("masterauth")).containsEntry("masterauth", "new-pw");
+            try (Jedis old = new Jedis("127.0.0.1", replica)) {
+                assertThatThrownBy(() -> old.auth("old-pw")).hasMessageStartingWith("WRONGPASS");
+            }
+            // its agent points it at the master again: it authenticates there with the new password
+            assertThat(call(b, "REPLICAOF", "127.0.0.1", Integer.toString(master))).isEqualTo("OK");
+            awaitLinkUp(b);
+        }
+    }
+
+    /**
+     * With auth.agentUser and TLS: the agent's user, given +acl|setuser as the chart asks, can rotate its own password
+     * (the agent's ACL SETUSER); the certificate loop beside redis authenticates with the password the file holds at
+     * the time, so a certificate renewed after a rotation is still loaded; a restarted container defines the agent's
+     * user and masterauth with the new password, the clients' password unchanged.
+     */
+    @Test
+    void withRotationAndTheAgentsUserTheCertificateLoopAndARestartUseTheRotatedPassword() throws Exception {
+        certs = TestCertificates.create(dir);
+        client = certs.issue("agent");
+        Path tls = Files.createDirectories(dir.resolve("tls"));
+        install(certs.issue("redis"), tls);
+        KubeManifests m = ManifestsTest.render("--set", "auth.rotation.enabled=true", "--set", "tls.enabled=true",
+                "--set", "tls.existingSecret=mine-tls", "--set", "tls.reloadSeconds=1", "--set", "auth.agentUser=" + AGENT,
+                "--set", "auth.agentPassword=" + AGENT_PASSWORD, "--set", "auth.password=" + CLIENTS_PASSWORD, "--set",
+                "auth.agentRules=-@all +ping +info +config|set +replicaof +client|pause +client|unpause +acl|setuser "
+                        + "+psync +replconf");
+        Map<String, Path> mounts = new java.util.HashMap<>(m.mountSecrets(m.container("redis"), dir.resolve("mounts")));
+        mounts.put(TLS_DIR, tls);
+        Path agentPasswordFile = mounts.get(AUTH_DIR).resolve("agent-password");
+        int port = FreePorts.freePort();
+        Process redis = startRedis(m, port, mounts);
+        started.add(redis);
+        try (Jedis agent = connectWhenUp(port)) {
+            // what the agent sends for its own user's rotation, allowed by the rule
+            Files.writeString(agentPasswordFile, "rotated-agent-pw");
+            assertThat(call(agent, "ACL", "SETUSER", AGENT, ">rotated-agent-pw")).isEqualTo("OK");
+            assertThat(call(agent, "CONFIG", "SET", "masterauth", "rotated-agent-pw")).isEqualTo("OK");
+            assertThat(call(agent, "ACL", "SETUSER", AGENT, "<" + AGENT_PASSWORD)).isEqualTo("OK");
+        }
+        assertThatThrownBy(() -> {
+            try (Jedis old = connect(port, AGENT, AGENT_PASSWORD)) {
+                old.ping();
+            }
+        }).hasMessageContaining("WRONGPASS");
+
+        // a certificate renewed after the rotation: the loop authenticates with the file's password, not the pod's first
+        TestCertificates.Pair renewed = certs.issue("redis-renewed");
+        install(renewed, tls);
+        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(servedSerial(port))
+                .isEqualTo(serial(renewed.cert())));
+
+        redis.destroyForcibly();
+        assertThat(redis.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        started.add(startRedis(m, port, mounts));
+        try (Jedis agent = connectWhenUp(port, "rotated-agent-pw"); Jedis admin = connect(port, null, CLIENTS_PASSWORD)) {
+            assertThat(call(agent, "PING")).isEqualTo("PONG");
+            assertThat(admin.configGet("masterauth")).containsEntry("masterauth", "rotated-agent-pw");
+            assertThat(admin.configGet("masteruser")).containsEntry("masteruser", AGENT);
+        }
+        assertThatThrownBy(() -> {
+            try (Jedis old = connect(port, AGENT, AGENT_PASSWORD)) {
+                old.ping();
+            }
+        }).hasMessageContaining("WRONGPASS");
+    }
+
+    /**
+     * The redis container's command line as the kubelet runs it, moved to {@code port} and with each mount path of
+     * {@code mounts} (the Secrets' files) moved to its directory.
+     */
+    private Process startRedis(KubeManifests m, int port, Map<String, Path> mounts) throws IOException {
         Map<String, Object> c = m.container("redis");
         Map<String, String> env = m.environment(c, "127.0.0.1");
         List<String> cmd = new ArrayList<>();
         for (String a : KubeManifests.commandLine(c, env)) {
-            a = a.replace(TLS_DIR, tls.toString()).replace("-p 6379 ", "-p " + port + " ");
+            for (Map.Entry<String, Path> mount : mounts.entrySet()) {
+                a = a.replace(mount.getKey(), mount.getValue().toString());
+            }
+            a = a.replace("-p 6379 ", "-p " + port + " ");
             cmd.add(a.equals("6379") ? Integer.toString(port) : a.equals("0.0.0.0") ? "127.0.0.1" : a);
         }
-        assertThat(String.join(" ", cmd)).contains("--tls-port " + port, "--port 0", "--bind 127.0.0.1");
+        assertThat(String.join(" ", cmd)).containsPattern("--(tls-)?port " + port).contains("--bind 127.0.0.1")
+                .doesNotContain("/etc/skep");
         Path data = Files.createDirectories(dir.resolve("data-" + port)); // the image's WORKDIR /data, an emptyDir
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(data.toFile()).redirectErrorStream(true)
                 .redirectOutput(data.resolve("redis.log").toFile());
@@ -158,10 +274,34 @@ class ChartRedisIT {
         return pb.start();
     }
 
+    /** A plain connection as the default user, once redis answers. */
+    private static Jedis plainWhenUp(int port, String password) {
+        return await().atMost(START).ignoreExceptions().until(() -> {
+            Jedis j = new Jedis(new HostAndPort("127.0.0.1", port), DefaultJedisClientConfig.builder()
+                    .connectionTimeoutMillis(2000).socketTimeoutMillis(5000).password(password).build());
+            try {
+                j.ping();
+                return j;
+            } catch (RuntimeException e) {
+                j.close();
+                throw e;
+            }
+        }, j -> true);
+    }
+
+    private static void awaitLinkUp(Jedis replica) {
+        await().atMost(START).untilAsserted(() -> assertThat(call(replica, "INFO", "replication"))
+                .contains("master_link_status:up"));
+    }
+
     /** A connection as the agent's user, once redis answers. */
     private Jedis connectWhenUp(int port) {
+        return connectWhenUp(port, AGENT_PASSWORD);
+    }
+
+    private Jedis connectWhenUp(int port, String agentPassword) {
         return await().atMost(START).ignoreExceptions().until(() -> {
-            Jedis j = connect(port, AGENT, AGENT_PASSWORD);
+            Jedis j = connect(port, AGENT, agentPassword);
             try {
                 j.ping();
                 return j;

@@ -119,6 +119,33 @@ public final class KubeManifests {
         return env;
     }
 
+    /**
+     * Projects the container's mounts of these manifests' Secrets as the kubelet does, each key a file holding its
+     * decoded value, under {@code root}; returns each mount path with the directory standing for it, for a test to
+     * move the container's paths onto (a Secret not in the manifests, e.g. an existing TLS Secret, is left out).
+     */
+    public Map<String, Path> mountSecrets(Map<String, Object> container, Path root) throws IOException {
+        Map<String, Path> mounts = new LinkedHashMap<>();
+        for (Map<String, Object> mount : list(container, "volumeMounts")) {
+            Map<String, Object> volume = list(podSpec(), "volumes").stream()
+                    .filter(v -> mount.get("name").equals(v.get("name"))).findFirst()
+                    .orElseThrow(() -> new AssertionError("no volume " + mount.get("name") + " in the pod"));
+            if (!volume.containsKey("secret")) {
+                continue;
+            }
+            String secret = map(volume, "secret").get("secretName").toString();
+            if (ofKind("Secret").stream().noneMatch(o -> secret.equals(map(o, "metadata").get("name")))) {
+                continue;
+            }
+            Path dir = Files.createDirectories(root.resolve(mount.get("name").toString()));
+            for (Object key : map(get("Secret", secret), "data").keySet()) {
+                Files.writeString(dir.resolve(key.toString()), secretValue(secret, key.toString()));
+            }
+            mounts.put(mount.get("mountPath").toString(), dir);
+        }
+        return mounts;
+    }
+
     /** {@code command} then {@code args} of the container, {@code $(VAR)} expanded from {@code env}. */
     public static List<String> commandLine(Map<String, Object> container, Map<String, String> env) {
         List<String> cmd = new ArrayList<>();

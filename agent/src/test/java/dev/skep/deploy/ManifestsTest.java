@@ -50,7 +50,8 @@ class ManifestsTest {
         Result tls = run(List.of(helm(), "lint", "--strict", CHART.toString(), "--set", "tls.enabled=true", "--set",
                 "tls.certManager.enabled=true", "--set", "tls.certManager.issuerRef.name=ca", "--set",
                 "auth.agentUser=skep", "--set", "auth.aclUsers[0]=app on >secret +@read", "--set",
-                "serviceMonitor.enabled=true", "--set", "workload=StatefulSet"), Map.of());
+                "serviceMonitor.enabled=true", "--set", "workload=StatefulSet", "--set", "auth.rotation.enabled=true",
+                "--set", "auth.agentRules=-@all +ping +acl|setuser"), Map.of());
         assertThat(tls.code).as("helm lint --strict with TLS and ACL users:\n" + tls.out).isZero();
         Result options = run(List.of(helm(), "lint", "--strict", CHART.toString(), "--set", "workload=StatefulSet",
                 "--set", "persistence.enabled=true", "--set", "networkPolicy.enabled=true", "--set",
@@ -279,6 +280,51 @@ class ManifestsTest {
                 .doesNotContain("--user", "--masteruser");
     }
 
+    /**
+     * auth.rotation: the password Secret is mounted read-only in both containers and no password is in either's
+     * environment; the agent reads its password from the mounted file (and rotates a new one written there), redis
+     * takes requirepass and masterauth from the same file at each start (the script that reads it: ChartRedisIT),
+     * and the TLS reload loop authenticates with the file's password of the moment. With auth.agentUser, the file is
+     * the agent's key, in masterauth and the user's line. Off by default: nothing mounted.
+     */
+    @Test
+    @Needs(Need.HELM)
+    void passwordRotationReadsEveryPasswordFromTheMountedSecret() throws Exception {
+        KubeManifests m = render("--set", "auth.rotation.enabled=true", "--set", "auth.rotation.windowSeconds=30",
+                "--set", "auth.password=clients-secret");
+        assertThat(volume(m, "auth").toString()).contains("secretName=skep-auth");
+        assertThat(mountOf(m, "skep", "auth")).isEqualTo(mountOf(m, "redis", "auth")).isEqualTo(AUTH_DIR);
+        Map<String, String> env = m.environment(m.container("skep"), "10.1.2.3");
+        assertThat(env).containsEntry("SKEP_REDIS_PASSWORD_FILE", AUTH_DIR + "/password")
+                .containsEntry("SKEP_PASSWORD_ROTATION_WINDOW_MS", "30000").doesNotContainKey("SKEP_REDIS_PASSWORD")
+                .doesNotContainValue("clients-secret");
+        Map<String, Object> redis = m.container("redis");
+        assertThat(m.environment(redis, "10.1.2.3")).doesNotContainValue("clients-secret");
+        String redisArgs = String.join(" ", KubeManifests.commandLine(redis, Map.of()));
+        assertThat(redisArgs).contains("--requirepass file:" + AUTH_DIR + "/password --masterauth file:" + AUTH_DIR
+                + "/password", "file:" + AUTH_DIR + "/*) a=`pw", "exec redis-server \"$@\"").doesNotContain("$(");
+        assertAgentAccepts(m, "default").contains("/auth/password, windowMs=30000")
+                .doesNotContain("clients-secret");
+
+        // the agent's own user: its key rotates, with the right to set its password; TLS's loop reads the key too
+        KubeManifests user = render("--set", "auth.rotation.enabled=true", "--set", "auth.agentUser=skep", "--set",
+                "auth.agentRules=-@all +ping +info +config|set +replicaof +acl|setuser +psync +replconf", "--set",
+                "tls.enabled=true", "--set", "tls.existingSecret=mine-tls");
+        assertThat(user.environment(user.container("skep"), "10.1.2.3"))
+                .containsEntry("SKEP_REDIS_PASSWORD_FILE", AUTH_DIR + "/agent-password").containsEntry("SKEP_REDIS_USER", "skep");
+        String userArgs = String.join(" ", KubeManifests.commandLine(user.container("redis"), Map.of()));
+        assertThat(userArgs).contains("--requirepass file:" + AUTH_DIR + "/password",
+                "--masteruser skep --masterauth file:" + AUTH_DIR + "/agent-password",
+                "--user skep reset on >file:" + AUTH_DIR + "/agent-password -@all +ping",
+                "auth=`pw " + AUTH_DIR + "/agent-password`", "REDISCLI_AUTH=\"$auth\"", "CONFIG SET tls-cert-file");
+        assertAgentAccepts(user, "default").contains("redisUser=skep", "/auth/agent-password, windowMs=60000");
+
+        KubeManifests defaults = KubeManifests.read(KubeManifests.COMMITTED);
+        assertThat(list(defaults.podSpec(), "volumes")).noneMatch(v -> "auth".equals(v.get("name")));
+        assertThat(defaults.environment(defaults.container("skep"), "10.1.2.3")).containsKey("SKEP_REDIS_PASSWORD")
+                .doesNotContainKey("SKEP_REDIS_PASSWORD_FILE");
+    }
+
     /** Combinations that cannot work fail the render, saying what to set. */
     @Test
     @Needs(Need.HELM)
@@ -296,6 +342,11 @@ class ManifestsTest {
                 "ports: two ports of the pod are the same");
         cases.put(List.of("auth.agentUser=default"), "auth.agentUser: default is redis's default user");
         cases.put(List.of("auth.agentUser=skep", "auth.aclUsers[0]=skep on +@all"), "auth.aclUsers: skep is auth.agentUser");
+        cases.put(List.of("auth.rotation.enabled=true", "auth.agentUser=skep"),
+                "auth.rotation.enabled with auth.agentUser: the agent rotates its own user's password with ACL SETUSER, "
+                        + "which auth.agentRules does not grant. Add +acl|setuser to auth.agentRules");
+        cases.put(List.of("auth.rotation.enabled=true", "auth.rotation.windowSeconds=-1"),
+                "auth.rotation.windowSeconds: -1 (expected: 0 or more)");
         for (Map.Entry<List<String>, String> c : cases.entrySet()) {
             List<String> cmd = new ArrayList<>(List.of(helm(), "template", "skep", CHART.toString()));
             c.getKey().forEach(v -> cmd.addAll(List.of("--set", v)));
@@ -705,6 +756,8 @@ class ManifestsTest {
 
     /** Where the chart mounts the TLS Secret. */
     private static final String TLS_DIR = "/etc/skep/tls";
+    /** Where the chart mounts the password Secret, with auth.rotation.enabled. */
+    private static final String AUTH_DIR = "/etc/skep/auth";
 
     /** {@code helm template skep <chart> args...}, parsed; fails with helm's output when it fails. */
     static KubeManifests render(String... args) throws Exception {
@@ -721,14 +774,25 @@ class ManifestsTest {
      */
     private static org.assertj.core.api.AbstractStringAssert<?> assertAgentAccepts(KubeManifests m, String namespace)
             throws Exception {
-        Map<String, String> env = m.environment(m.container("skep"), "10.1.2.3");
+        Map<String, String> env = new java.util.LinkedHashMap<>(m.environment(m.container("skep"), "10.1.2.3"));
         assertThat(agentVariables()).containsAll(env.keySet().stream().filter(k -> k.startsWith("SKEP_")).toList());
-        List<String> cmd = new ArrayList<>(List.of(javaCommand(), "-cp", System.getProperty("java.class.path"), "dev.skep.Skep"));
-        cmd.addAll(KubeManifests.commandLine(m.container("skep"), env));
-        cmd.add("--check-config");
-        Result check = run(cmd, env);
-        assertThat(check.code).as("skep agent --check-config with the pod's environment:\n" + check.out).isZero();
-        return assertThat(check.out).contains("configuration ok", "skep-peers." + namespace + ".svc.cluster.local");
+        // the chart's own Secrets, mounted as the kubelet would (a password file the agent reads at start)
+        Path mounts = Files.createTempDirectory("skep-mounts-");
+        try {
+            for (Map.Entry<String, Path> mount : m.mountSecrets(m.container("skep"), mounts).entrySet()) {
+                env.replaceAll((k, v) -> v.replace(mount.getKey(), mount.getValue().toString()));
+            }
+            List<String> cmd = new ArrayList<>(List.of(javaCommand(), "-cp", System.getProperty("java.class.path"), "dev.skep.Skep"));
+            cmd.addAll(KubeManifests.commandLine(m.container("skep"), env));
+            cmd.add("--check-config");
+            Result check = run(cmd, env);
+            assertThat(check.code).as("skep agent --check-config with the pod's environment:\n" + check.out).isZero();
+            return assertThat(check.out).contains("configuration ok", "skep-peers." + namespace + ".svc.cluster.local");
+        } finally {
+            try (var files = Files.walk(mounts)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
     }
 
     /** Every named targetPort of every Service is a port of the pod. */

@@ -63,6 +63,18 @@ class RespClientIT {
         }
     }
 
+    /**
+     * Watching a redis that refuses the password (restarted with another one) says it could not open a connection,
+     * as when nothing listens, rather than throw: the agent's watch thread would end with the exception.
+     */
+    @Test
+    void awaitClosedOnARedisThatRefusesThePasswordReturnsFalse() {
+        try (RedisServerFixture redis = RedisServerFixture.start("--requirepass", "new-pw");
+             RespClient watch = new RespClient(redis.endpoint(), "old-pw", TIMEOUT, TIMEOUT)) {
+            assertThat(watch.awaitClosed()).isFalse();
+        }
+    }
+
     @Test
     void withoutThePasswordRedisRefusesCommands() throws IOException {
         try (RedisServerFixture redis = RedisServerFixture.start("--requirepass", "pw");

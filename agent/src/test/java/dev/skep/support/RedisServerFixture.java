@@ -408,6 +408,15 @@ public final class RedisServerFixture implements AutoCloseable {
     }
 
     /**
+     * As {@link #restartEmpty()}, with {@code moreArgs} added for this start only (a later {@code --requirepass} wins:
+     * a container restarted with the password its mounted Secret holds now).
+     */
+    public void restartEmpty(String... moreArgs) {
+        kill9();
+        launchAndAwait(List.of(moreArgs));
+    }
+
+    /**
      * Stops the process if it runs (SIGKILL), then starts a new redis-server on the same port in a new directory holding
      * the RDB file the last one saved ({@code SAVE}, into its {@code dump.rdb}), with {@code moreArgs} added for this
      * start only (e.g. the chart's fence at birth): a restart with persistence, a new {@code run_id} and the data, the
