@@ -41,7 +41,9 @@ import static org.awaitility.Awaitility.await;
  * ready; that the JVM sees the container's CPU and memory limits; that a write through one pod's write port is read
  * through another's read port; that killing the master pod's redis container fails over (and the container comes
  * back, as a replica); and that a pod terminated as the kubelet does it (both preStop hooks in their containers,
- * then SIGTERM) stops within its grace period, redis outliving its agent.
+ * then SIGTERM) stops within its grace period, redis outliving its agent. A second release, with TLS on every port
+ * and link from an existing Secret ({@link #aTlsReleaseRunsInRealContainers}), checks what the rendered YAML alone
+ * cannot: the HTTPS probes answer, redis runs and replicates on TLS only, and clients get through the TLS ports.
  *
  * <p>Root and podman only (see {@link Need#PODMAN}); under {@code .ci/run} it fails, saying what to do, when they are
  * missing. Every pod, container and namespace it creates is removed by {@link #tearDown}; the containers' logs are
@@ -57,10 +59,20 @@ class ContainersIT {
     private static final long MEMORY_LIMIT = 512L << 20;
     private static final Duration PODMAN_BOUND = Duration.ofSeconds(120);
     private static final Duration SHORT = Duration.ofSeconds(30);
+    /** The kubernetes.io/tls Secret the TLS release is given ({@code tls.existingSecret}). */
+    private static final String TLS_SECRET = "skep-tls";
+    /** The name the chart's ServiceMonitor checks the admin port's certificate for (its {@code serverName}). */
+    private static final String PROMETHEUS_SERVER_NAME = "skep-peers.default.svc";
+
+    /** Skep's image is built once per run: both releases use the same. */
+    private static boolean imageBuilt;
 
     private NetnsHive hive;
     private final List<Pod> pods = new ArrayList<>();
     private Path runDir;
+    private String id;
+    /** The TLS release's CA and client certificate; null for a release without TLS. */
+    private TlsFiles tls;
 
     /** One played pod: its node in the hive, its podman name and the podman of its node. */
     private record Pod(int node, String name, PodmanNode podman, Path dir) {
@@ -98,36 +110,12 @@ class ContainersIT {
 
     @Test
     void theChartsPodsRunInRealContainers() throws Exception {
-        runDir = Files.createTempDirectory(Files.createDirectories(Paths.get("target").toAbsolutePath()), "containers-");
-        String java = ProcessHandle.current().info().command().orElse("java");
-        hive = NetnsHive.startNetwork(new NetnsHive.Options(PODS, List.of(java), runDir, null, false, System.out));
-        String id = HexFormat.of().toHexDigits((short) ThreadLocalRandom.current().nextInt());
-        for (int i = 0; i < PODS; i++) {
-            Path dir = Files.createDirectories(runDir.resolve("pod-" + i));
-            pods.add(new Pod(i, "skep-" + id + "-" + i, PodmanNode.of(hive.namespace(i), dir), dir));
-        }
-
-        buildImage(pods.get(0).podman());
-        KubeManifests m = KubeManifests.parse(Helm.template("default", "--set", "image.repository=" + IMAGE_REPOSITORY,
-                "--set", "image.tag=" + IMAGE_TAG, "--set", "redis.image.repository=" + ContainerImages.REDIS_REPOSITORY,
-                "--set", "redis.image.tag=" + ContainerImages.REDIS_TAG, "--set", "agent.resources.limits.cpu=" + CPU_LIMIT,
+        startHive();
+        KubeManifests m = KubeManifests.parse(render("--set", "agent.resources.limits.cpu=" + CPU_LIMIT,
                 "--set", "agent.resources.limits.memory=" + (MEMORY_LIMIT >> 20) + "Mi"));
-        assertThat(((Number) map(m.ofKind("Deployment").get(0), "spec").get("replicas")).intValue()).isEqualTo(PODS);
         Map<String, Integer> ports = KubeManifests.ports(m.container("skep"));
-        assertThat(ports).as("the ports NetnsHive's helpers use").containsEntry("sentinel", NetnsHive.SENTINEL_PORT);
         String password = m.secretValue("skep-auth", "password");
-
-        long start = System.nanoTime();
-        for (Pod p : pods) {
-            Path file = p.dir().resolve("pod.yaml");
-            Files.writeString(file, PodManifest.of(m, p.name(), p.ip(), p.dir().resolve("volumes")));
-            p.podman().check(PODMAN_BOUND, "kube", "play", "--network", "host", file.toString());
-        }
-        for (Pod p : pods) {
-            awaitProbe(m, p, "readinessProbe", Duration.ofSeconds(180));
-        }
-        System.out.printf("containers: %d pods ready %d ms after kube play%n", PODS,
-                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+        play(m);
 
         for (Pod p : pods) {
             for (String probe : List.of("startupProbe", "livenessProbe", "readinessProbe")) {
@@ -141,11 +129,166 @@ class ContainersIT {
 
         // a write through one pod's write port, read through another pod's read port
         String value = "v-" + id;
-        assertThat(cli(0, ports.get("write"), password, "SET", "containers:key", value)).isEqualTo("OK");
-        awaitReply(1, ports.get("read"), password, value, "GET", "containers:key");
+        assertThat(cli(false, 0, ports.get("write"), password, "SET", "containers:key", value)).isEqualTo("OK");
+        awaitReply(false, 1, ports.get("read"), password, value, "GET", "containers:key");
 
-        failOverOnRedisKill(m, password, ports);
+        failOverOnRedisKill(m, password, false, ports.get("write"));
         terminateLikeTheKubelet(m);
+    }
+
+    /**
+     * A release with TLS everywhere the chart offers it at install ({@code tls.redis}, {@code tls.peers},
+     * {@code tls.http}), its certificate from an existing Secret as a user makes one: a CA and one certificate with
+     * the names the chart's cert-manager Certificate would have (its Services' and the peers', no pod IP: nothing in
+     * the pods may check a peer by its address), made with openssl. It checks that every probe answers 200 over
+     * HTTPS, with a certificate the CA signed for the name Prometheus checks; that redis listens on TLS only and
+     * replicates over it; that the peer ports speak mutual TLS; that the TLS Sentinel port names the master; that a
+     * write through one pod's TLS write port is read through another's TLS read port, with a client certificate of
+     * the same CA, and refused without one ({@code tls.authClients: yes}); and a kill -9 failover, whose restarted
+     * redis comes back on TLS as a replica.
+     */
+    @Test
+    void aTlsReleaseRunsInRealContainers() throws Exception {
+        startHive();
+        tls = TlsFiles.make(runDir.resolve("tls"), certificateNames());
+        KubeManifests m = KubeManifests.parse(render("--set", "tls.enabled=true", "--set", "tls.existingSecret=" + TLS_SECRET,
+                "--set", "tls.redis=true", "--set", "tls.peers=true", "--set", "tls.http=true")
+                + "---\n" + tls.secret(TLS_SECRET));
+        Map<String, Integer> ports = KubeManifests.ports(m.container("skep"));
+        assertThat(ports).containsKeys("write-tls", "read-tls", "sentinel-tls", "peer");
+        String password = m.secretValue("skep-auth", "password");
+        play(m);
+
+        for (Pod p : pods) {
+            for (String probe : List.of("startupProbe", "livenessProbe", "readinessProbe")) {
+                assertThat(map(map(m.container("skep"), probe), "httpGet").get("scheme")).as(probe).isEqualTo("HTTPS");
+                assertThat(probe(m, p, probe)).as(probe + " of " + p.ip() + " over HTTPS").contains(" 200 ");
+            }
+            assertLogsClean(p);
+            assertRedisOnTlsOnly(p, password);
+            Commands.Result peer = handshake(p, ports.get("peer"));
+            assertThat(peer.exitCode()).as("TLS on the peer port of " + p.ip() + ": " + peer.stderr()).isZero();
+            // s_client prints the signature algorithms of a CertificateRequest only: the agent asked for ours
+            assertThat(peer.stdout()).as("the peer port of " + p.ip() + " asks for the client's certificate")
+                    .contains("Verify return code: 0 (ok)", "Requested Signature Algorithms");
+        }
+
+        Pod master = awaitReplicationOverTls(password, ports.get("sentinel-tls"));
+        Pod writer = pods.get((master.node() + 1) % PODS);
+        Pod reader = pods.get((master.node() + 2) % PODS);
+        String value = "tls-" + id;
+        assertThat(cli(true, writer.node(), ports.get("write-tls"), password, "SET", "containers:tls", value)).isEqualTo("OK");
+        awaitReply(true, reader.node(), ports.get("read-tls"), password, value, "GET", "containers:tls");
+        Commands.Result anonymous = hive.cli(writer.node(), ports.get("write-tls"), "--tls", "--cacert", tls.ca().toString(),
+                "--no-auth-warning", "-a", password, "GET", "containers:tls");
+        assertThat(anonymous.ok()).as("a client with no certificate (tls.authClients: yes): " + anonymous).isFalse();
+        assertThat(anonymous.stdout()).doesNotContain(value);
+
+        failOverOnRedisKill(m, password, true, ports.get("write-tls"));
+    }
+
+    /** Starts the hive's network, with a pod (and its podman) named for each node, and Skep's image built once. */
+    private void startHive() throws IOException {
+        runDir = Files.createTempDirectory(Files.createDirectories(Paths.get("target").toAbsolutePath()), "containers-");
+        String java = ProcessHandle.current().info().command().orElse("java");
+        hive = NetnsHive.startNetwork(new NetnsHive.Options(PODS, List.of(java), runDir, null, false, System.out));
+        id = HexFormat.of().toHexDigits((short) ThreadLocalRandom.current().nextInt());
+        for (int i = 0; i < PODS; i++) {
+            Path dir = Files.createDirectories(runDir.resolve("pod-" + i));
+            pods.add(new Pod(i, "skep-" + id + "-" + i, PodmanNode.of(hive.namespace(i), dir), dir));
+        }
+        if (!imageBuilt) {
+            buildImage(pods.get(0).podman());
+            imageBuilt = true;
+        }
+    }
+
+    /** The chart rendered with this test's images and {@code values}, as helm prints it. */
+    private static String render(String... values) throws IOException, InterruptedException {
+        List<String> args = new ArrayList<>(List.of("--set", "image.repository=" + IMAGE_REPOSITORY,
+                "--set", "image.tag=" + IMAGE_TAG, "--set", "redis.image.repository=" + ContainerImages.REDIS_REPOSITORY,
+                "--set", "redis.image.tag=" + ContainerImages.REDIS_TAG));
+        args.addAll(List.of(values));
+        return Helm.template("default", args.toArray(String[]::new));
+    }
+
+    /** Plays one Pod per node from the manifests' Deployment and waits until every one is ready. */
+    private void play(KubeManifests m) throws IOException {
+        assertThat(((Number) map(m.ofKind("Deployment").get(0), "spec").get("replicas")).intValue()).isEqualTo(PODS);
+        assertThat(KubeManifests.ports(m.container("skep"))).as("the ports NetnsHive's helpers use")
+                .containsEntry("sentinel", NetnsHive.SENTINEL_PORT);
+        long start = System.nanoTime();
+        for (Pod p : pods) {
+            Path file = p.dir().resolve("pod.yaml");
+            Files.writeString(file, PodManifest.of(m, p.name(), p.ip(), p.dir().resolve("volumes")));
+            p.podman().check(PODMAN_BOUND, "kube", "play", "--network", "host", file.toString());
+        }
+        for (Pod p : pods) {
+            awaitProbe(m, p, "readinessProbe", Duration.ofSeconds(180));
+        }
+        System.out.printf("containers: %d pods ready %d ms after kube play%s%n", PODS,
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), tls == null ? "" : " (TLS)");
+    }
+
+    /**
+     * The DNS names of the Certificate the chart asks cert-manager for (rendered with {@code tls.certManager}): the
+     * certificate this test makes has the same, as a user's would.
+     */
+    @SuppressWarnings("unchecked")
+    private static List<String> certificateNames() throws IOException, InterruptedException {
+        KubeManifests cm = KubeManifests.parse(render("--set", "tls.enabled=true", "--set", "tls.certManager.enabled=true",
+                "--set", "tls.certManager.issuerRef.name=ca"));
+        List<String> names = (List<String>) map(cm.ofKind("Certificate").get(0), "spec").get("dnsNames");
+        assertThat(names).as("the Certificate's names").contains(PROMETHEUS_SERVER_NAME);
+        return names;
+    }
+
+    /**
+     * Redis answers on its TLS port only ({@code --port 0}): a plain client gets no reply, a TLS one does, and
+     * replicas connect to their master over TLS ({@code tls-replication}).
+     */
+    private void assertRedisOnTlsOnly(Pod p, String password) throws IOException {
+        Commands.Result plain = hive.cli(p.node(), NetnsHive.REDIS_PORT, "--no-auth-warning", "-a", password, "PING");
+        assertThat(plain.ok()).as("a plain PING to redis of " + p.ip() + ": " + plain).isFalse();
+        assertThat(plain.stdout()).doesNotContain("PONG");
+        assertThat(cli(true, p.node(), NetnsHive.REDIS_PORT, password, "PING")).isEqualTo("PONG");
+        assertThat(cli(true, p.node(), NetnsHive.REDIS_PORT, password, "CONFIG", "GET", "port").lines().toList())
+                .as("redis's plain port").containsExactly("port", "0");
+        assertThat(cli(true, p.node(), NetnsHive.REDIS_PORT, password, "CONFIG", "GET", "tls-replication").lines().toList())
+                .containsExactly("tls-replication", "yes");
+    }
+
+    /**
+     * Waits until the master the TLS Sentinel port names has both other pods' redis servers as online replicas, and
+     * each replica's link to it is up (over TLS: no redis has a plain port); returns the master's pod.
+     */
+    private Pod awaitReplicationOverTls(String password, int sentinelTls) {
+        String[] last = {""};
+        try {
+            return await().atMost(SHORT).pollInterval(Duration.ofMillis(250)).until(() -> {
+                List<String> named = cli(true, 0, sentinelTls, password, "SENTINEL", "get-master-addr-by-name", "mymaster")
+                        .lines().toList();
+                last[0] = "Sentinel (TLS) names " + named;
+                if (named.size() != 2 || hive.indexOf(named.get(0)) < 0) {
+                    return null;
+                }
+                Pod master = pods.get(hive.indexOf(named.get(0)));
+                String info = cli(true, master.node(), NetnsHive.REDIS_PORT, password, "INFO", "replication");
+                last[0] += "; master " + master.ip() + ": " + info;
+                boolean online = info.contains("role:master") && info.contains("connected_slaves:" + (PODS - 1));
+                for (Pod r : pods) {
+                    if (r != master) {
+                        online &= info.contains("ip=" + r.ip() + ",port=" + NetnsHive.REDIS_PORT + ",state=online");
+                        String replica = cli(true, r.node(), NetnsHive.REDIS_PORT, password, "INFO", "replication");
+                        last[0] += "; " + r.ip() + ": " + replica;
+                        online &= replica.contains("master_host:" + master.ip()) && replica.contains("master_link_status:up");
+                    }
+                }
+                return online ? master : null;
+            }, java.util.Objects::nonNull);
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError("replication over TLS not up after " + SHORT.toSeconds() + " s: " + last[0], e);
+        }
     }
 
     /**
@@ -216,10 +359,11 @@ class ContainersIT {
 
     /**
      * Kills the master pod's redis-server (SIGKILL to the container's process, as a crash or the OOM killer would):
-     * another pod's redis is promoted, writes go on through the write port, and the container, restarted by its
-     * restart policy, comes back empty and replicates the new master.
+     * another pod's redis is promoted, writes go on through {@code writePort}, and the container, restarted by its
+     * restart policy, comes back empty and replicates the new master; redis and the write port reached over TLS
+     * when {@code overTls}.
      */
-    private void failOverOnRedisKill(KubeManifests m, String password, Map<String, Integer> ports) throws Exception {
+    private void failOverOnRedisKill(KubeManifests m, String password, boolean overTls, int writePort) throws Exception {
         Endpoint master = hive.sentinelMaster(0).orElseThrow(() -> new AssertionError("no master named by pod 0"));
         Pod old = pods.get(hive.indexOf(master.host()));
         long pid = pid(old, "redis");
@@ -238,7 +382,7 @@ class ContainersIT {
         }
         System.out.printf("containers: redis of %s killed, %s promoted in %d ms%n", old.ip(), seen.get().get(),
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
-        assertThat(cli(other.node(), ports.get("write"), password, "SET", "containers:after", "failover")).isEqualTo("OK");
+        assertThat(cli(overTls, other.node(), writePort, password, "SET", "containers:after", "failover")).isEqualTo("OK");
         AtomicLong restarts = new AtomicLong();
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).untilAsserted(() -> {
             restarts.set(Long.parseLong(old.podman().check(SHORT, "inspect", "--format", "{{.RestartCount}}",
@@ -246,8 +390,8 @@ class ContainersIT {
             assertThat(restarts.get()).as("restarts of " + old.container("redis")).isPositive();
         });
         awaitProbe(m, old, "readinessProbe", Duration.ofSeconds(60));
-        awaitReply(old.node(), NetnsHive.REDIS_PORT, password, "failover", "GET", "containers:after");
-        assertThat(cli(old.node(), NetnsHive.REDIS_PORT, password, "ROLE")).as("the restarted redis").startsWith("slave");
+        awaitReply(overTls, old.node(), NetnsHive.REDIS_PORT, password, "failover", "GET", "containers:after");
+        assertThat(cli(overTls, old.node(), NetnsHive.REDIS_PORT, password, "ROLE")).as("the restarted redis").startsWith("slave");
     }
 
     /**
@@ -358,7 +502,8 @@ class ContainersIT {
         Map<String, Object> get = map(map(m.container("skep"), probe), "httpGet");
         Object port = get.get("port");
         int number = port instanceof Number n ? n.intValue() : KubeManifests.ports(m.container("skep")).get(port.toString());
-        String response = http(p, number, get.get("path").toString());
+        String response = "HTTPS".equals(get.get("scheme")) ? https(p, number, get.get("path").toString())
+                : http(p, number, get.get("path").toString());
         return response.lines().findFirst().orElse("(no answer)");
     }
 
@@ -370,18 +515,48 @@ class ContainersIT {
         return r.stdout().isEmpty() ? r.stderr() : r.stdout();
     }
 
-    /** redis-cli against {@code port} of node {@code i}, authenticated; its reply, trimmed. */
-    private String cli(int i, int port, String password, String... command) throws IOException {
-        List<String> args = new ArrayList<>(List.of("--no-auth-warning", "-a", password));
+    /**
+     * The same GET over HTTPS, the server's certificate checked against the CA and for the name Prometheus checks
+     * (a kubelet checks neither: this also proves the pods serve the Secret's certificate).
+     */
+    private String https(Pod p, int port, String path) throws IOException {
+        if (tls == null) {
+            throw new AssertionError("an HTTPS probe in a release without TLS");
+        }
+        Commands.Result r = Commands.run(List.of("ip", "netns", "exec", hive.namespace(p.node()), "bash", "-c",
+                "printf 'GET " + path + " HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n' | openssl s_client -quiet -verify_return_error"
+                        + " -CAfile " + tls.ca() + " -verify_hostname " + PROMETHEUS_SERVER_NAME + " -connect "
+                        + p.ip() + ":" + port), Duration.ofSeconds(5));
+        return r.stdout().isEmpty() ? r.stderr() : r.stdout();
+    }
+
+    /**
+     * A TLS handshake with {@code port} of the pod, presenting the test's client certificate and checking the
+     * server's against the CA and for the name Prometheus checks; exit 0 when it was completed.
+     */
+    private Commands.Result handshake(Pod p, int port) throws IOException {
+        return Commands.run(List.of("ip", "netns", "exec", hive.namespace(p.node()), "openssl", "s_client",
+                "-verify_return_error", "-CAfile", tls.ca().toString(), "-verify_hostname", PROMETHEUS_SERVER_NAME,
+                "-cert", tls.clientCert().toString(), "-key", tls.clientKey().toString(), "-connect", p.ip() + ":" + port),
+                Duration.ofSeconds(5));
+    }
+
+    /**
+     * redis-cli against {@code port} of node {@code i}, authenticated, over TLS with the test's client certificate when
+     * {@code overTls}; its reply, trimmed.
+     */
+    private String cli(boolean overTls, int i, int port, String password, String... command) throws IOException {
+        List<String> args = new ArrayList<>(overTls ? tls.cliOptions() : List.of());
+        args.addAll(List.of("--no-auth-warning", "-a", password));
         args.addAll(List.of(command));
         return hive.cli(i, port, args.toArray(String[]::new)).stdout().strip();
     }
 
-    private void awaitReply(int i, int port, String password, String expected, String... command) {
+    private void awaitReply(boolean overTls, int i, int port, String password, String expected, String... command) {
         String[] last = {""};
         try {
             await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
-                last[0] = cli(i, port, password, command);
+                last[0] = cli(overTls, i, port, password, command);
                 return last[0].equals(expected);
             });
         } catch (ConditionTimeoutException e) {
