@@ -24,6 +24,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -97,14 +98,32 @@ class ContainersIT {
                     System.out.println("cleanup: logs of " + p.container(c) + ": " + e.getMessage());
                 }
             }
-            try {
-                p.podman().run(PODMAN_BOUND, "pod", "rm", "--force", "--time", "0", p.name());
-            } catch (IOException e) {
-                System.out.println("cleanup: " + e.getMessage());
-            }
+            removePod(p);
         }
         if (hive != null) {
             hive.close();
+        }
+    }
+
+    /**
+     * {@code podman pod rm --force}, again until the pod is gone: podman 4.3.1 fails it ("container not running",
+     * exit 125) when a container of the pod is being restarted by its restart policy, as in a crash loop.
+     */
+    private static void removePod(Pod p) {
+        AtomicReference<Object> last = new AtomicReference<>();
+        try {
+            await().atMost(SHORT).pollInterval(Duration.ofMillis(500)).until(() -> {
+                try {
+                    Commands.Result rm = p.podman().run(PODMAN_BOUND, "pod", "rm", "--force", "--time", "0", p.name());
+                    last.set(rm);
+                    return rm.ok() || !p.podman().run(SHORT, "pod", "exists", p.name()).ok();
+                } catch (IOException e) {
+                    last.set(e);
+                    return false;
+                }
+            });
+        } catch (ConditionTimeoutException e) {
+            System.out.println("cleanup: pod " + p.name() + " not removed in " + SHORT.toSeconds() + " s: " + last.get());
         }
     }
 
@@ -370,7 +389,7 @@ class ContainersIT {
         Pod other = pods.get((old.node() + 1) % PODS);
         long start = System.nanoTime();
         Commands.check("kill", "-KILL", Long.toString(pid));
-        java.util.concurrent.atomic.AtomicReference<Optional<Endpoint>> seen = new java.util.concurrent.atomic.AtomicReference<>(Optional.empty());
+        AtomicReference<Optional<Endpoint>> seen = new AtomicReference<>(Optional.empty());
         try {
             await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> {
                 seen.set(hive.sentinelMaster(other.node()));
