@@ -112,6 +112,7 @@ final class HiveFixture implements AutoCloseable {
     /** {@code --tls-auth-clients} and {@code --tls-protocols} (empty: both versions) of the agents started from now on. */
     TlsSettings.ClientAuth tlsClientAuth = TlsSettings.ClientAuth.YES;
     List<String> tlsProtocols = List.of();
+    TlsSettings.Provider tlsProvider = TlsSettings.Provider.AUTO;
     /**
      * Node {@code i}'s bind and announce address: where its agent listens, its identity among peers, and the host by
      * which the hive names its redis (its agent still reaches it at the fixture's 127.0.0.1, as a pod's sidecar does).
@@ -306,7 +307,7 @@ final class HiveFixture implements AutoCloseable {
         }
         if (pair != null) {
             config = config.withTls(new TlsConfig(new TlsSettings(pair.cert(), pair.key(), certs.caFile(),
-                    tlsClientAuth, tlsProtocols, TlsSettings.Provider.AUTO, TLS_RELOAD_MS),
+                    tlsClientAuth, tlsProtocols, tlsProvider, TLS_RELOAD_MS),
                     FreePorts.freePort(), FreePorts.freePort(), FreePorts.freePort(), true, TlsConfig.PeerTls.ON, true));
         }
         Node node = new Node(index, redis, config, pair);

@@ -188,6 +188,24 @@ class TlsClientsIT {
 
     @Test
     @Order(5)
+    void withTheJdksTlsEveryPortAndLinkWorksAsWithOpenSsl() throws Exception {
+        // hives run with OpenSSL where it loads (here): this is the provider of a platform netty-tcnative lacks
+        own = HiveFixture.startWithTls(2, certs(), h -> h.tlsProvider = TlsSettings.Provider.JDK);
+        HiveFixture.Node leader = own.awaitLeader(ELECTION);
+        own.awaitReplicasInSync(leader); // over the agents' TLS peer links, and redis's TLS replication
+        HiveFixture.Node follower = own.nodes.stream().filter(n -> n != leader).findFirst().orElseThrow();
+        TestCertificates.Pair client = certs().issue("app");
+        try (Jedis writer = jedis(follower.config.tls().proxyPort(), client, "TLSv1.3");
+                Jedis reader = jedis(follower.config.tls().readPort(), client, "TLSv1.2")) {
+            assertThat(writer.set("provider", "jdk")).isEqualTo("OK");
+            await().atMost(Duration.ofSeconds(10)).until(() -> "jdk".equals(reader.get("provider")));
+        }
+        assertThat(metrics(follower, client)).as("/metrics over HTTPS names the provider in use")
+                .containsPattern("skep_tls_certificate_expiry_seconds\\{[^}]*provider=\"JDK\"");
+    }
+
+    @Test
+    @Order(5)
     void withoutClientCertificatesAClientWithoutOneIsServed() throws Exception {
         own = HiveFixture.startWithTls(1, certs(), h -> h.tlsClientAuth = TlsSettings.ClientAuth.NO);
         HiveFixture.Node node = own.awaitLeader(ELECTION);
@@ -423,6 +441,13 @@ class TlsClientsIT {
 
     private static Jedis jedis(int port, TestCertificates.Pair client, String protocol) {
         return new Jedis(new HostAndPort("127.0.0.1", port), config(client, protocol));
+    }
+
+    /** GET /metrics on the node's HTTPS admin port. */
+    private static String metrics(HiveFixture.Node n, TestCertificates.Pair client) throws Exception {
+        HttpClient https = HttpClient.newBuilder().sslContext(certs().clientContext(client)).build();
+        return https.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + n.config.httpPort() + "/metrics"))
+                .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
     }
 
     /** GET /livez on the node's HTTPS admin port, pinned to {@code protocol}. */
