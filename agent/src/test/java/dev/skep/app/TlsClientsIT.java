@@ -17,6 +17,7 @@ import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisClientConfig;
 import redis.clients.jedis.JedisPooled;
 import redis.clients.jedis.JedisSentinelPool;
+import redis.clients.jedis.Transaction;
 import redis.clients.jedis.exceptions.JedisConnectionException;
 
 import javax.net.ssl.SSLContext;
@@ -115,6 +116,23 @@ class TlsClientsIT {
         try (Jedis v12 = jedis(port, client, "TLSv1.2"); Jedis v13 = jedis(port, client, "TLSv1.3")) {
             assertThat(v12.set("protocols", "written over TLSv1.2")).isEqualTo("OK");
             assertThat(v13.get("protocols")).isEqualTo("written over TLSv1.2");
+        }
+    }
+
+    @Test
+    @Order(1)
+    void aTransactionAndABlockingPopTakeTheSessionsOwnTlsConnectionToATlsOnlyRedis() {
+        HiveFixture.Node leader = shared().awaitLeader(ELECTION);
+        TestCertificates.Pair client = certs().issue("app");
+        try (Jedis session = jedis(leader.config.tls().proxyPort(), client, "TLSv1.3");
+                Jedis other = jedis(leader.config.tls().proxyPort(), client, "TLSv1.3")) {
+            Transaction t = session.multi(); // MULTI leaves the shared connections: a dedicated one, over TLS
+            t.set("tx", "1");
+            t.incr("tx");
+            assertThat(t.exec()).containsExactly("OK", 2L);
+            other.rpush("queue", "job");
+            assertThat(session.blpop(5, "queue")).containsExactly("queue", "job");
+            assertThat(session.get("tx")).isEqualTo("2");
         }
     }
 
