@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
+import redis.clients.jedis.Protocol;
 import redis.clients.jedis.exceptions.JedisDataException;
 
 import java.time.Duration;
@@ -122,6 +123,18 @@ class AclIT {
                     io.lettuce.core.RedisCommandExecutionException.class).getMessage()).startsWith("NOPERM");
         } finally {
             client.shutdown();
+        }
+        // a wrong password in HELLO: redis's own text, the session still unauthenticated, the failure not remembered
+        String directWrong;
+        try (Jedis direct = jedis(leader.redis.port())) {
+            directWrong = error(() -> direct.sendCommand(Protocol.Command.HELLO, "3", "AUTH", "alice", "nope"));
+        }
+        try (Jedis wrong = jedis(leader.config.proxyPort())) {
+            assertThat(error(() -> wrong.sendCommand(Protocol.Command.HELLO, "3", "AUTH", "alice", "nope")))
+                    .startsWith("WRONGPASS").isEqualTo(directWrong);
+            assertThat(error(() -> wrong.get("app:l"))).startsWith("NOAUTH");
+            assertThat(wrong.auth("alice", "alicepw")).isEqualTo("OK");
+            assertThat(wrong.get("app:l")).isEqualTo("1");
         }
     }
 
