@@ -69,6 +69,16 @@ class ChartRedisIT {
         }
     }
 
+    /**
+     * Ends redis as a container restart does: with everything beside it (the certificate loop, which ending redis alone
+     * would leave running, orphaned).
+     */
+    private static void restartLikeAContainer(Process redis) throws InterruptedException {
+        redis.descendants().forEach(ProcessHandle::destroyForcibly);
+        redis.destroyForcibly();
+        assertThat(redis.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    }
+
     @Test
     void redisAsTheChartStartsItServesTheAgentsUserOnlyWhatItNeedsReplicatesAsItAndReloadsItsCertificate()
             throws Exception {
@@ -179,8 +189,7 @@ class ChartRedisIT {
             }
         }
         // the replica's container restarts (a crash, an OOM kill): the same command line, the file as it is now
-        replicaProcess.destroyForcibly();
-        assertThat(replicaProcess.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        restartLikeAContainer(replicaProcess);
         started.add(startRedis(m, replica, mounts));
         try (Jedis b = plainWhenUp(replica, "new-pw")) {
             assertThat(b.configGet("masterauth")).containsEntry("masterauth", "new-pw");
@@ -235,8 +244,7 @@ class ChartRedisIT {
         await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(servedSerial(port))
                 .isEqualTo(serial(renewed.cert())));
 
-        redis.destroyForcibly();
-        assertThat(redis.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        restartLikeAContainer(redis);
         started.add(startRedis(m, port, mounts));
         try (Jedis agent = connectWhenUp(port, "rotated-agent-pw"); Jedis admin = connect(port, null, CLIENTS_PASSWORD)) {
             assertThat(call(agent, "PING")).isEqualTo("PONG");
