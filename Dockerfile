@@ -24,6 +24,7 @@ COPY agent/pom.xml agent/
 COPY harness/pom.xml harness/
 RUN ./mvnw -B -q -pl agent dependency:go-offline
 COPY agent/src/ agent/src/
+COPY agent/build/ agent/build/
 # only the product: the test harness (chaos, network namespaces) is not in the image
 # (no class-data sharing archive here: it must be made by the JRE that runs it, below)
 RUN ./mvnw -B -q -pl agent -DskipTests -Dskep.cds.skip=true package && cp agent/target/skep.jar /skep.jar
