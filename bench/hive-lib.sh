@@ -122,12 +122,16 @@ cpu_percent() {
 # rss_mib PID: resident memory in MiB
 rss_mib() { echo $(($(awk '/^VmRSS/{print $2}' "/proc/$1/status") / 1024)); }
 
-# started_ms PID: when the process started, in ms since the epoch (from /proc: 10 ms resolution)
+# started_ms PID: when the process started, in ms since the epoch (/proc's start tick, 10 ms resolution). The boot
+# time comes from /proc/uptime (10 ms), not /proc/stat's btime: that one is in whole seconds, truncated, which made
+# every process look up to a second older than it is (620 ms on one boot here), as ProcessHandle's startInstant does.
 started_ms() {
-    local f btime
+    local f up now
     read -ra f <"/proc/$1/stat"
-    btime=$(awk '/^btime/{print $2}' /proc/stat)
-    echo $((btime * 1000 + f[21] * 1000 / $(getconf CLK_TCK)))
+    now=$(epoch_ms)
+    read -r up _ </proc/uptime
+    up=${up/./}
+    echo $((now - up * 10 + f[21] * 1000 / $(getconf CLK_TCK)))
 }
 
 # mean VALUE...: their arithmetic mean, two decimals

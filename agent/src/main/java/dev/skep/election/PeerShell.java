@@ -23,6 +23,8 @@ final class PeerShell implements PeerListener {
     private static final Logger log = LoggerFactory.getLogger(PeerShell.class);
     private static final long REJECTED_LOG_INTERVAL_MS = 10_000;
     private static final long WARM_UP_MS = 2_000;
+    /** The kernel's USER_HZ, the unit of /proc's times: 100 on every Linux architecture the agent runs on. */
+    private static final long CLOCK_TICKS_PER_SECOND = 100;
 
     private final ElectionSettings settings;
     private final ControlThread control;
@@ -91,6 +93,25 @@ final class PeerShell implements PeerListener {
         }
     }
 
+    /**
+     * When this process started, in ms since the epoch; -1 where /proc cannot tell. From /proc's start tick and a boot
+     * time taken from /proc/uptime: {@link ProcessHandle.Info#startInstant} adds the tick to /proc/stat's boot time,
+     * which is in whole seconds, truncated, so a process looks up to a second older than it is.
+     */
+    static long processStartMillis() {
+        try {
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/stat"));
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" "); // from field 3, after the name
+            long startTicks = Long.parseLong(fields[19]); // field 22
+            double uptime = Double.parseDouble(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/uptime"))
+                    .split(" ")[0]);
+            long boot = System.currentTimeMillis() - Math.round(uptime * 1000);
+            return boot + startTicks * 1000 / CLOCK_TICKS_PER_SECOND;
+        } catch (java.io.IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
     @Override
     public void onMessage(PeerMessage msg) {
         if (msg instanceof NodeStatus s) {
@@ -100,9 +121,9 @@ final class PeerShell implements PeerListener {
             }
             if (!heardPeer.get() && heardPeer.compareAndSet(false, true)) {
                 // once: how long after the process started peer messages flow (bench/footprint.sh reads it)
+                long started = processStartMillis();
                 log.info("first status from a peer: {}, {} ms after the process started", s.node(),
-                        ProcessHandle.current().info().startInstant()
-                                .map(t -> Long.toString(clock.getAsLong() - t.toEpochMilli())).orElse("?"));
+                        started < 0 ? "?" : Long.toString(clock.getAsLong() - started));
             }
             if (log.isTraceEnabled()) {
                 log.trace("from {}: {} epoch {} leader {} offset {}", s.node(), s.state(), s.epoch(), s.leader(),
