@@ -8,7 +8,7 @@ public final class Skep {
 
     public static void main(String[] args) {
         quietNetty();
-        System.exit(SkepCommand.commandLine().execute(args));
+        System.exit(SkepCommand.commandLine(args).execute(args));
     }
 
     /**

@@ -6,7 +6,6 @@ import dev.skep.status.NodeState;
 import dev.skep.topology.Endpoint;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
@@ -205,13 +204,13 @@ class HandoverIT {
 
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int code = new CommandLine(new SkepCommand()).setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
+        int code = SkepCommand.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
                 .execute("failover", "--http", "127.0.0.1:" + follower.config.httpPort());
         assertThat(code).as("stdout %s stderr %s", out, err).isZero();
         assertThat(out.toString()).contains("handed over from " + leader.peer());
         assertThat(hive.awaitLeaderOtherThan(leader, Duration.ofSeconds(5))).isNotSameAs(leader);
 
-        int refused = new CommandLine(new SkepCommand()).setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
+        int refused = SkepCommand.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
                 .execute("failover", "--http", "127.0.0.1:" + follower.config.httpPort(), "--to", "127.0.0.1:1");
         assertThat(refused).isEqualTo(1);
         assertThat(err.toString()).contains("no handover: 127.0.0.1:1 is not a member");
