@@ -1,21 +1,15 @@
 package dev.skep.tls;
 
-import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLContextSpi;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLServerSocketFactory;
-import javax.net.ssl.SSLSessionContext;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
-import javax.net.ssl.TrustManager;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.Socket;
-import java.security.KeyManagementException;
-import java.security.SecureRandom;
 import java.util.List;
 
 /**
@@ -30,7 +24,7 @@ final class ProtocolsSslContext extends SSLContext {
         super(new Spi(context, protocols.toArray(String[]::new)), context.getProvider(), context.getProtocol());
     }
 
-    private static final class Spi extends SSLContextSpi {
+    private static final class Spi extends ForwardingSslContextSpi {
         private final SSLContext context;
         private final String[] protocols;
 
@@ -40,8 +34,8 @@ final class ProtocolsSslContext extends SSLContext {
         }
 
         @Override
-        protected void engineInit(KeyManager[] km, TrustManager[] tm, SecureRandom sr) throws KeyManagementException {
-            throw new KeyManagementException("initialised from the agent's TLS files only");
+        SSLContext delegate() {
+            return context;
         }
 
         @Override
@@ -58,26 +52,17 @@ final class ProtocolsSslContext extends SSLContext {
 
         @Override
         protected SSLEngine engineCreateSSLEngine() {
-            SSLEngine e = context.createSSLEngine();
-            e.setEnabledProtocols(protocols);
-            return e;
+            return limited(context.createSSLEngine());
         }
 
         @Override
         protected SSLEngine engineCreateSSLEngine(String host, int port) {
-            SSLEngine e = context.createSSLEngine(host, port);
+            return limited(context.createSSLEngine(host, port));
+        }
+
+        private SSLEngine limited(SSLEngine e) {
             e.setEnabledProtocols(protocols);
             return e;
-        }
-
-        @Override
-        protected SSLSessionContext engineGetServerSessionContext() {
-            return context.getServerSessionContext();
-        }
-
-        @Override
-        protected SSLSessionContext engineGetClientSessionContext() {
-            return context.getClientSessionContext();
         }
 
         @Override
@@ -85,11 +70,6 @@ final class ProtocolsSslContext extends SSLContext {
             SSLParameters p = context.getDefaultSSLParameters();
             p.setProtocols(protocols);
             return p;
-        }
-
-        @Override
-        protected SSLParameters engineGetSupportedSSLParameters() {
-            return context.getSupportedSSLParameters();
         }
     }
 

@@ -463,21 +463,25 @@ class TlsClientsIT {
 
     /** GET /metrics on the node's HTTPS admin port. */
     private static String metrics(HiveFixture.Node n, TestCertificates.Pair client) throws Exception {
-        HttpClient https = HttpClient.newBuilder().sslContext(certs().clientContext(client)).build();
-        return https.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + n.config.httpPort() + "/metrics"))
-                .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
+        return https(n, client, "TLSv1.3", "/metrics");
     }
 
     /** GET /livez on the node's HTTPS admin port, pinned to {@code protocol}. */
     private static String livez(HiveFixture.Node n, TestCertificates.Pair client, String protocol) throws Exception {
+        return https(n, client, protocol, "/livez").trim();
+    }
+
+    /** GET {@code path} on the node's HTTPS admin port over {@code protocol}; fails unless it answers 200. */
+    private static String https(HiveFixture.Node n, TestCertificates.Pair client, String protocol, String path)
+            throws Exception {
         SSLParameters p = new SSLParameters();
         p.setProtocols(new String[] {protocol});
         HttpClient https = HttpClient.newBuilder().sslContext(certs().clientContext(client)).sslParameters(p)
                 .connectTimeout(Duration.ofSeconds(2)).build();
         HttpResponse<String> r = https.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + n.config.httpPort()
-                + "/livez")).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
-        assertThat(r.statusCode()).isEqualTo(200);
-        return r.body().trim();
+                + path)).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as("GET %s", path).isEqualTo(200);
+        return r.body();
     }
 
     /** {@code redis-cli --tls} presenting {@code client} (null: no certificate): what it printed. */

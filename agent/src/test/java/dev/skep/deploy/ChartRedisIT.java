@@ -284,9 +284,14 @@ class ChartRedisIT {
 
     /** A plain connection as the default user, once redis answers. */
     private static Jedis plainWhenUp(int port, String password) {
+        return whenUp(() -> new Jedis(new HostAndPort("127.0.0.1", port), DefaultJedisClientConfig.builder()
+                .connectionTimeoutMillis(2000).socketTimeoutMillis(5000).password(password).build()));
+    }
+
+    /** The first connection {@code connect} makes that answers PING (the ones that do not are closed). */
+    private static Jedis whenUp(java.util.function.Supplier<Jedis> connect) {
         return await().atMost(START).ignoreExceptions().until(() -> {
-            Jedis j = new Jedis(new HostAndPort("127.0.0.1", port), DefaultJedisClientConfig.builder()
-                    .connectionTimeoutMillis(2000).socketTimeoutMillis(5000).password(password).build());
+            Jedis j = connect.get();
             try {
                 j.ping();
                 return j;
@@ -308,16 +313,7 @@ class ChartRedisIT {
     }
 
     private Jedis connectWhenUp(int port, String agentPassword) {
-        return await().atMost(START).ignoreExceptions().until(() -> {
-            Jedis j = connect(port, AGENT, agentPassword);
-            try {
-                j.ping();
-                return j;
-            } catch (RuntimeException e) {
-                j.close();
-                throw e;
-            }
-        }, j -> true);
+        return whenUp(() -> connect(port, AGENT, agentPassword));
     }
 
     private Jedis connect(int port, String user, String password) {
