@@ -7,7 +7,10 @@
 #   - start-up: node 1's agent is killed (kill -9) and `skep up` starts it again; from the new process's start
 #     (/proc) to its /livez answering 200, and to its /api/status showing a live peer (a peer's message received).
 # The anchor: three redis-sentinel processes (redis-server --sentinel, down-after-milliseconds 1000) watching a
-# master and two replicas of their own, measured over the same idle window.
+# master and two replicas of their own, measured over the same idle window. Two floors of the JVM's own, started with
+# the JVM options of the first hive's agents (bench/floor/, compiled here with javac): "jvm-floor", a JVM that only
+# sleeps, and "netty-floor", the same JVM serving an idle Netty echo port with the Netty of skep.jar: their RSS is
+# what any agent on this JVM pays before its own code.
 #
 #   bench/footprint.sh [ROUNDS] [BASE_PORT] [REQUESTS]     defaults: 3 8100 200000
 #
@@ -26,6 +29,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/throughput-lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/server-lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/hive-lib.sh"
 hive_bench_setup redis-benchmark
+bench_need "a JDK: apt-get install -y openjdk-17-jdk-headless" javac
 
 targets=(skep); jars=("$bench_root/agent/target/skep.jar")
 if [[ -n "${SKEP_COMPARE_JAR:-}" ]]; then
@@ -46,6 +50,29 @@ anchor_sentinels "${s_redis[0]}" "${s_ports[@]}"
 sentinels=("${sentinel_pids[@]}")
 wait_until 60 eval '[[ "$(redis-cli -p '"${s_ports[0]}"' SENTINEL master mymaster 2>/dev/null | grep -A1 -x num-other-sentinels | tail -1)" == 2 ]]' \
     || { echo "the sentinels did not find each other (logs in $run)" >&2; exit 1; }
+
+# the floors, compiled now, started with the first hive's agents' JVM options (floor_start)
+javac -d "$run/floor" "$bench_root/bench/floor/Floor.java"
+javac -d "$run/floor" -cp "${jars[0]}" "$bench_root/bench/floor/NettyFloor.java"
+floors=(); floor_names=(jvm-floor netty-floor)
+# floor_start AGENT_PID: the two floor JVMs, with that agent's JVM options but its class-data archive (the JDK's own
+# archive stays on), and its environment's MALLOC_ARENA_MAX
+floor_start() {
+    local opts=() a arena
+    mapfile -d '' -t a <"/proc/$1/cmdline"
+    for x in "${a[@]:1}"; do
+        [[ "$x" == -cp || "$x" == -jar ]] && break
+        [[ "$x" == -XX:SharedArchiveFile=* ]] || opts+=("$x")
+    done
+    arena=$(tr '\0' '\n' <"/proc/$1/environ" | grep '^MALLOC_ARENA_MAX=' || echo MALLOC_ARENA_MAX=)
+    env "$arena" "${a[0]}" "${opts[@]}" -cp "$run/floor" Floor >"$run/jvm-floor.log" 2>&1 &
+    pids+=($!); floors+=($!)
+    env "$arena" "${a[0]}" "${opts[@]}" -Dio.netty.jfr.enabled=false -cp "$run/floor:${jars[0]}" NettyFloor \
+        >"$run/netty-floor.log" 2>&1 &
+    pids+=($!); floors+=($!)
+    wait_until 30 eval 'grep -qx up "$run/jvm-floor.log" && grep -qx up "$run/netty-floor.log"' \
+        || { echo "the floor JVMs did not start (logs in $run)" >&2; exit 1; }
+}
 
 # restart_times NODE: kill -9 of that node's agent; `skep up` starts it again after 1 s. Prints "LIVEZ_MS PEER_MS":
 # from the new process's start to /livez 200, and to /api/status listing a live peer besides itself.
@@ -76,7 +103,7 @@ restart_times() {
     echo "$((t_live - start)) $((t_peer - start)) ${logged:--}"
 }
 
-declare -A cpu=() cpu_max=() rss=() rss_max=() rss_load=() ops_set=() ops_get=() livez=() peer=()
+declare -A cpu=() cpu_max=() rss=() rss_max=() rss_load=() ops_set=() ops_get=() livez=() peer=() f_rss=()
 s_cpu=(); s_rss=()
 echo "rounds $rounds, settle $settle s, idle window $window s, load: redis-benchmark -t set,get -n $requests -c 50 -P 16; logs in $run"
 for r in $(seq 1 "$rounds"); do
@@ -85,6 +112,7 @@ for r in $(seq 1 "$rounds"); do
         t=$(((k + r) % ${#targets[@]}))
         name=${targets[$t]}
         hive_start "${jars[$t]}" "$base" 3 "$name-$r"
+        ((${#floors[@]})) || floor_start "${hive_agents[0]}"
         sleep "$settle"
         mapfile -t c < <(cpu_percent "$window" "${hive_agents[@]}" "${sentinels[@]}")
         agent_cpu=("${c[@]:0:3}"); sent_cpu=("${c[@]:3}")
@@ -116,6 +144,10 @@ for r in $(seq 1 "$rounds"); do
         hive_stop
     done
     printf '%-8s round %d: idle CPU %% %s; RSS MiB %s\n' sentinel "$r" "${sent_cpu[*]}" "$(for p in "${sentinels[@]}"; do rss_mib "$p"; done | xargs)"
+    for f in 0 1; do
+        f_rss[${floor_names[$f]}]+="$(rss_mib "${floors[$f]}") "
+    done
+    printf 'floors   round %d: RSS MiB jvm-floor %s, netty-floor %s\n' "$r" "$(rss_mib "${floors[0]}")" "$(rss_mib "${floors[1]}")"
 done
 
 echo
@@ -130,3 +162,6 @@ done
 printf '%-10s %9.2f %8.2f %9.1f %8.0f\n' redis-sentinel "$(median "${s_cpu[@]}")" \
     "$(printf '%s\n' "${s_cpu[@]}" | sort -g | tail -1)" "$(median "${s_rss[@]}")" \
     "$(printf '%s\n' "${s_rss[@]}" | sort -g | tail -1)"
+for name in "${floor_names[@]}"; do
+    printf '%-10s %9s %8s %9.1f\n' "$name" - - "$(median ${f_rss[$name]})"
+done

@@ -3,6 +3,7 @@ package dev.skep;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import dev.skep.http.StatusJson;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -50,6 +51,20 @@ class ArchitectureTest {
         noClasses().that().resideInAPackage("dev.skep.election..")
                 .and().haveNameNotMatching("dev\\.skep\\.election\\.(ElectionLoop|PeerTransport)($|\\$.*)")
                 .should().dependOnClassesThat().resideInAnyPackage("io.netty..", "java.net..", "java.nio.channels..")
+                .check(product);
+    }
+
+    @Test
+    void anAgentWritesItsJsonWithoutJacksonsObjectMapper() {
+        // the mapper is about 500 classes and 3 MiB that an agent would keep from its first /api/status on:
+        // the agent streams its JSON (StatusJson.write, JsonLogEncoder); only the command-line tools read with it
+        noClasses().that().resideOutsideOfPackage("dev.skep.cli..")
+                .and().haveNameNotMatching("dev\\.skep\\.http\\.StatusJson($|\\$.*)")
+                .should().dependOnClassesThat().resideInAPackage("com.fasterxml.jackson.databind..")
+                .check(product);
+        noClasses().that().resideOutsideOfPackage("dev.skep.cli..")
+                .should().callMethod(StatusJson.class, "read", String.class)
+                .orShould().callMethod(StatusJson.class, "mapper")
                 .check(product);
     }
 }

@@ -176,10 +176,9 @@ final class TrafficWatch implements AutoCloseable {
             Endpoint node = m.node();
             try {
                 String body = get(new Endpoint(node.host(), m.httpPort()), "/api/status?" + AdminHttpServer.PEER_POLL_QUERY);
-                for (HiveStatus.Member r : StatusJson.read(body).members()) {
-                    if (r.self() && r.clients() != null && r.opsPerSec() != null) {
-                        peers.put(node, new Heard(new Traffic(r.clients(), r.opsPerSec()), System.currentTimeMillis()));
-                    }
+                Traffic t = StatusJson.selfTraffic(body);
+                if (t != null) {
+                    peers.put(node, new Heard(t, System.currentTimeMillis()));
                 }
             } catch (IOException | RuntimeException e) {
                 log.debug("traffic of {} unknown: {}", node, e.toString()); // shown as unknown once stale

@@ -1,6 +1,5 @@
 package dev.skep.http;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
@@ -16,8 +15,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -55,10 +52,6 @@ public final class AdminHttpServer implements AutoCloseable {
     /** Two threads: probes and an operator's curl never queue behind one slow client. */
     private static final int THREADS = 2;
     private static final long FAILOVER_WAIT_SECONDS = 120;
-    /** Jackson, loaded at the first answer that needs it rather than before {@code /livez} can answer. */
-    private static final class Json {
-        static final ObjectMapper MAPPER = new ObjectMapper();
-    }
     /**
      * The query string with which one agent asks another's {@code /api/status} for its own figures: served as any
      * other, but not an operator's view ({@link #onStatusViewed}).
@@ -288,13 +281,7 @@ public final class AdminHttpServer implements AutoCloseable {
                 text(exchange, 500, "handover failed: " + e.getCause() + "\n");
                 return;
             }
-            Map<String, Object> body = new LinkedHashMap<>();
-            body.put("ok", r.ok());
-            body.put("detail", r.detail());
-            body.put("successor", r.successor() == null ? null : r.successor().toString());
-            body.put("epoch", r.epoch());
-            body.put("pausedMs", r.pausedMs());
-            send(exchange, r.ok() ? 200 : 409, "application/json", Json.MAPPER.writeValueAsBytes(body));
+            send(exchange, r.ok() ? 200 : 409, "application/json", StatusJson.write(r));
         } catch (RuntimeException e) {
             log.warn("admin HTTP request {} failed", exchange.getRequestURI(), e);
         }
