@@ -140,6 +140,9 @@ public final class Election {
             return;
         }
         members.heard(s, now);
+        if (returning(previous, s, now)) {
+            out.changed(); // told at once, not at our next tick: a (re)started agent follows a leader sooner
+        }
         highestEpochSeen = Math.max(highestEpochSeen, s.epoch());
         data.learnFrom(s);
         if (redis != null && state != NodeState.LEADING) {
@@ -156,6 +159,17 @@ public final class Election {
             out.add(new Effect.Probe("follower " + s.node() + " reports a replication id we have not named"));
         }
         evaluate(now);
+    }
+
+    /**
+     * Whether {@code s} is the first status of a member this node had not heard from within a peer timeout (new,
+     * restarted, or back from a cut), or of an agent that lost its redis's run id (its agent or its redis restarted).
+     * Such a member is waiting for the hive's statuses to find its leader; each extra status this costs is one per
+     * such change, never one per heartbeat.
+     */
+    private boolean returning(Member previous, NodeStatus s, long now) {
+        return previous == null || now - previous.heardAt() > settings.peerTimeoutMs()
+                || (s.redisRunId().isEmpty() && !previous.status().redisRunId().isEmpty());
     }
 
     private void onProbe(RedisSnapshot snap, long now) {

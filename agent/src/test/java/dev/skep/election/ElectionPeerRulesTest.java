@@ -42,6 +42,32 @@ class ElectionPeerRulesTest {
     }
 
     @Test
+    void aMemberThatStartedOrCameBackIsToldThisNodesStatusAtOnceNotAtTheNextTick() {
+        Node a = leader(A);
+        long epoch = a.election.epoch();
+        a.later(1).hear(justStarted(B, a.now));
+        assertThat(a.effects).as("B's agent has just started: told at once")
+                .anyMatch(e -> e instanceof Effect.Broadcast b && b.status().state() == NodeState.LEADING);
+
+        a.later(HB / 5).hear(sentAt(status(B, NodeState.FOLLOWING, epoch, A, 0, 100), a.now));
+        assertThat(a.effects).as("taken: B is a replica now").anyMatch(e -> e instanceof Effect.PublishTopology t
+                && t.topology().replicas().contains(redisOf(B)));
+        assertThat(a.effects).as("a routine status: nothing new to tell").noneMatch(e -> e instanceof Effect.Broadcast);
+        a.later(HB).hear(sentAt(status(B, NodeState.FOLLOWING, epoch, A, 0, 100), a.now));
+        assertThat(a.effects).noneMatch(e -> e instanceof Effect.Broadcast);
+
+        a.later(PEER_TIMEOUT + 1).hear(sentAt(status(B, NodeState.FOLLOWING, epoch, A, 0, 100), a.now));
+        assertThat(a.effects).as("silent for longer than a peer timeout, then back")
+                .anyMatch(e -> e instanceof Effect.Broadcast);
+
+        a.later(HB / 5).hear(justStarted(B, a.now));
+        assertThat(a.effects).as("restarted within a peer timeout: its redis's run id is gone from its status")
+                .anyMatch(e -> e instanceof Effect.Broadcast);
+        a.later(HB / 5).hear(justStarted(B, a.now));
+        assertThat(a.effects).as("once per restart, not per status").noneMatch(e -> e instanceof Effect.Broadcast);
+    }
+
+    @Test
     void aNodeWhoseRedisCannotLoadTheLeadersFullSyncDoesNotReplicateItAndSaysWhyOnce() {
         Node a = new Node(A);
         RedisSnapshot valkey = new RedisSnapshot("run-a", 1, "valkey 8.1.1", RedisRole.MASTER, null, 0, false, false, 0,
@@ -389,6 +415,17 @@ class ElectionPeerRulesTest {
         RedisRole role = state == NodeState.FOLLOWING ? RedisRole.REPLICA : RedisRole.MASTER;
         return new NodeStatus(node, redisOf(node), 8080, state, epoch, leader, since, offset, false, role,
                 role == RedisRole.REPLICA, runOf(node), 2, since > 0 ? since : 1);
+    }
+
+    private static NodeStatus sentAt(NodeStatus s, long sentAt) {
+        return new NodeStatus(s.node(), s.redis(), s.httpPort(), s.state(), s.epoch(), s.leader(), s.since(), s.offset(),
+                s.tainted(), s.redisRole(), s.linkUp(), s.redisRunId(), s.redisProcessId(), sentAt);
+    }
+
+    /** The first status of an agent that has just started: alone, its redis not probed yet (no run id). */
+    private static NodeStatus justStarted(Endpoint node, long sentAt) {
+        return new NodeStatus(node, redisOf(node), 8080, NodeState.ALONE, 0, null, 0, 0, false, RedisRole.UNKNOWN,
+                false, "", 0, sentAt);
     }
 
     private static NodeStatus leading(Endpoint node, long epoch, long offset) {
