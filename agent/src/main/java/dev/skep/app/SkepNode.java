@@ -133,22 +133,6 @@ public final class SkepNode implements AutoCloseable {
         started.push(election);
         startMetrics();
 
-        SentinelSettings sentinelSettings = new SentinelSettings(config.masterName(),
-                SentinelSettings.idFor(new Endpoint(config.announceHost(), config.sentinelPort())),
-                config.sentinelPort(), config.peerTimeoutMs(), ProcessHandle.current().pid(),
-                System.currentTimeMillis());
-        sentinel = new SentinelServer(loops, config.bindHost(), config.sentinelPort(), sentinelSettings,
-                config.heartbeatMs(), topology, election::status, System::currentTimeMillis);
-        if (config.tls().sentinelPort() > 0) {
-            sentinel.withTls(config.tls().sentinelPort(), () -> tls.current().server(), config.tls().redisTlsPort());
-        }
-        started.push(sentinel);
-        try {
-            sentinel.start();
-        } catch (UncheckedIOException e) {
-            throw new UncheckedIOException("--sentinel-port " + e.getMessage(), e.getCause());
-        }
-
         byte[] secret = config.peerSecret().isEmpty() ? null : config.peerSecret().getBytes(StandardCharsets.UTF_8);
         PeerTransport transport = new PeerTransport(loops, config.bindHost(), config.peerPort(), secret,
                 Duration.ofMillis(config.peerTimeoutMs()), election);
@@ -167,6 +151,22 @@ public final class SkepNode implements AutoCloseable {
 
         metrics.bindPeerMessages(transport::sentCount, transport::receivedCount, transport::rejectedCount);
         metrics.bindPeerBytes(transport::sentBytes, transport::receivedBytes);
+        // the Sentinel endpoint after the peer port: peer statuses flow first (the start's order, docs/benchmarks.md)
+        SentinelSettings sentinelSettings = new SentinelSettings(config.masterName(),
+                SentinelSettings.idFor(new Endpoint(config.announceHost(), config.sentinelPort())),
+                config.sentinelPort(), config.peerTimeoutMs(), ProcessHandle.current().pid(),
+                System.currentTimeMillis());
+        sentinel = new SentinelServer(loops, config.bindHost(), config.sentinelPort(), sentinelSettings,
+                config.heartbeatMs(), topology, election::status, System::currentTimeMillis);
+        if (config.tls().sentinelPort() > 0) {
+            sentinel.withTls(config.tls().sentinelPort(), () -> tls.current().server(), config.tls().redisTlsPort());
+        }
+        started.push(sentinel);
+        try {
+            sentinel.start();
+        } catch (UncheckedIOException e) {
+            throw new UncheckedIOException("--sentinel-port " + e.getMessage(), e.getCause());
+        }
 
         proxy = new ProxyServer(loops, new ProxySettings(config.bindHost(), config.proxyPort(),
                 // with ACL users, clients authenticate to redis themselves (the proxy checks each AUTH against it)
@@ -184,6 +184,7 @@ public final class SkepNode implements AutoCloseable {
         watch.start();
         http.onStatusViewed(watch::viewed);
         traffic = watch;
+        metrics.bindJvm();
         log.info("skep agent {} started: {}", config.self(), config.withSecretsHidden());
     }
 

@@ -65,7 +65,7 @@ public final class SkepMetrics implements AutoCloseable {
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Supplier<HiveStatus> status;
-    private final JvmGcMetrics gc = new JvmGcMetrics();
+    private volatile JvmGcMetrics gc;
 
     private final Counter leaderChanges;
     private final Map<String, Counter> elections = new ConcurrentHashMap<>();
@@ -153,8 +153,18 @@ public final class SkepMetrics implements AutoCloseable {
                 .serviceLevelObjectives(PAUSE_BUCKETS)
                 .register(registry);
 
+    }
+
+    /**
+     * Publishes the JVM's own metrics (memory, GC, threads, classes, CPU, uptime): called once, by the starting
+     * thread, after the agent's ports are open. They read the JDK's management beans, whose classes take tens of
+     * milliseconds to load: not in the way of the peer port at start (docs/benchmarks.md#agent-footprint).
+     */
+    public void bindJvm() {
         new JvmMemoryMetrics().bindTo(registry);
-        gc.bindTo(registry);
+        JvmGcMetrics g = new JvmGcMetrics();
+        g.bindTo(registry);
+        gc = g;
         new JvmThreadMetrics().bindTo(registry);
         new ClassLoaderMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
@@ -327,7 +337,10 @@ public final class SkepMetrics implements AutoCloseable {
 
     @Override
     public void close() {
-        gc.close();
+        JvmGcMetrics g = gc;
+        if (g != null) {
+            g.close();
+        }
         registry.close();
     }
 
