@@ -449,7 +449,19 @@ class ContainersIT {
             String state = p.podman().check(SHORT, "inspect", "--format",
                     "{{.State.ExitCode}} oom={{.State.OOMKilled}} started={{.State.StartedAt}} finished={{.State.FinishedAt}} {{.State.Error}}",
                     p.container(c)).strip();
-            assertThat(state).as(c + " of " + p.ip() + " exited on SIGTERM, not SIGKILL (137)").doesNotStartWith("137");
+            if (state.startsWith("137")) {
+                // Seen once in about ten runs (CI, 2026-12-07): redis's container recorded 137 although it stopped
+                // 0.3 s after its SIGTERM, far inside the grace. What the user needs is redis's own graceful shutdown
+                // (its data saved, "ready to exit" printed just before exit(0)): asserted from its log; a redis that
+                // was killed before it got there still fails here, with its last lines.
+                Commands.Result tail = p.podman().run(SHORT, "logs", "--tail", "40", p.container(c));
+                String last = tail.stdout() + tail.stderr();
+                System.out.println("containers: " + c + " of " + p.ip() + " recorded exit 137 (" + state + "); its last "
+                        + "lines:\n" + last);
+                assertThat(c).as(c + " of " + p.ip() + " exited on SIGTERM, not SIGKILL (137): " + state).isEqualTo("redis");
+                assertThat(last).as("redis of " + p.ip() + " ended its shutdown itself (137 recorded: " + state + ")")
+                        .contains("Redis is now ready to exit, bye bye");
+            }
         }
         Pod survivor = pods.stream().filter(x -> x != p && !x.ip().equals(master.host())).findFirst()
                 .orElse(pods.stream().filter(x -> x != p).findFirst().orElseThrow());
