@@ -16,6 +16,10 @@
 #
 # SKEP_COMPARE_JAR=path/to/other/skep.jar: that build runs too, as "skep-cmp", with the JVM options of its own
 # `skep up`, in alternation with this one (one hive at a time, same ports): before/after a change in one run.
+# A copied jar does not use the class-data archive made beside its first path (the archive records the class path):
+# make it again beside the copy, or the "before" runs without it and starts slower:
+#   java -XX:ArchiveClassesAtExit=DIR/skep.jsa -Xlog:cds=off -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+#        -cp DIR/skep.jar dev.skep.app.CdsTraining
 # SKEP_FOOTPRINT_SETTLE (30) and SKEP_FOOTPRINT_WINDOW (30): seconds from every agent ready to the idle window, and
 # the window's length (a tick is 10 ms: the resolution is 1/WINDOW % of a core).
 #
