@@ -51,8 +51,7 @@ public final class StatusJson {
 
     /** Serializes a status to UTF-8 JSON bytes. */
     public static byte[] write(HiveStatus status) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(2048);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
+        return bytes(2048, g -> {
             g.writeStartObject();
             endpoint(g, "node", status.node());
             g.writeStringField("state", status.state().name());
@@ -78,38 +77,26 @@ public final class StatusJson {
             g.writeEndArray();
             g.writeNumberField("peerMessagesRejected", status.peerMessagesRejected());
             HiveStatus.Lease l = status.lease();
-            if (l == null) {
-                g.writeNullField("lease");
-            } else {
-                g.writeObjectFieldStart("lease");
-                g.writeStringField("holder", l.holder());
-                g.writeBooleanField("heldHere", l.heldHere());
-                g.writeNumberField("epoch", l.epoch());
-                g.writeNumberField("transitions", l.transitions());
-                g.writeNumberField("unchangedMs", l.unchangedMs());
-                g.writeEndObject();
-            }
+            objectOrNull(g, "lease", l == null ? null : o -> {
+                o.writeStringField("holder", l.holder());
+                o.writeBooleanField("heldHere", l.heldHere());
+                o.writeNumberField("epoch", l.epoch());
+                o.writeNumberField("transitions", l.transitions());
+                o.writeNumberField("unchangedMs", l.unchangedMs());
+            });
             HiveStatus.Tls t = status.tls();
-            if (t == null) {
-                g.writeNullField("tls");
-            } else {
-                g.writeObjectFieldStart("tls");
-                g.writeStringField("subject", t.subject());
-                g.writeNumberField("notAfterMillis", t.notAfterMillis());
-                g.writeStringField("provider", t.provider());
-                g.writeEndObject();
-            }
+            objectOrNull(g, "tls", t == null ? null : o -> {
+                o.writeStringField("subject", t.subject());
+                o.writeNumberField("notAfterMillis", t.notAfterMillis());
+                o.writeStringField("provider", t.provider());
+            });
             g.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // writing to memory: not expected
-        }
-        return out.toByteArray();
+        });
     }
 
     /** The answer of {@code POST /api/failover}: ok, detail, successor ("host:port" or null), epoch, pausedMs. */
     public static byte[] write(HandoverResult r) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
+        return bytes(256, g -> {
             g.writeStartObject();
             g.writeBooleanField("ok", r.ok());
             g.writeStringField("detail", r.detail());
@@ -117,10 +104,47 @@ public final class StatusJson {
             g.writeNumberField("epoch", r.epoch());
             g.writeNumberField("pausedMs", r.pausedMs());
             g.writeEndObject();
+        });
+    }
+
+    /** Part of a JSON document (the whole of it, or an object's fields), written to a generator. */
+    @FunctionalInterface
+    private interface Part {
+        void write(JsonGenerator g) throws IOException;
+    }
+
+    /** The UTF-8 bytes of the document {@code body} writes ({@code size}: a first guess of its length). */
+    private static byte[] bytes(int size, Part body) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(size);
+        try (JsonGenerator g = JSON.createGenerator(out)) {
+            body.write(g);
         } catch (IOException e) {
             throw new UncheckedIOException(e); // writing to memory: not expected
         }
         return out.toByteArray();
+    }
+
+    /** {@code "name": null} when {@code fields} is null, else {@code "name": {...}} with what it writes. */
+    private static void objectOrNull(JsonGenerator g, String name, Part fields) throws IOException {
+        if (fields == null) {
+            g.writeNullField(name);
+            return;
+        }
+        g.writeObjectFieldStart(name);
+        fields.write(g);
+        g.writeEndObject();
+    }
+
+    /** {@code "name": value}, or null. */
+    private static void numberOrNull(JsonGenerator g, String name, Number value) throws IOException {
+        g.writeFieldName(name);
+        if (value == null) {
+            g.writeNull();
+        } else if (value instanceof Integer i) {
+            g.writeNumber(i);
+        } else {
+            g.writeNumber(value.doubleValue());
+        }
     }
 
     private static void member(JsonGenerator g, Member m) throws IOException {
@@ -140,18 +164,8 @@ public final class StatusJson {
         g.writeBooleanField("self", m.self());
         g.writeBooleanField("alive", m.alive());
         g.writeNumberField("lastHeardMs", m.lastHeardMs());
-        g.writeFieldName("clients");
-        if (m.clients() == null) {
-            g.writeNull();
-        } else {
-            g.writeNumber(m.clients());
-        }
-        g.writeFieldName("opsPerSec");
-        if (m.opsPerSec() == null) {
-            g.writeNull();
-        } else {
-            g.writeNumber(m.opsPerSec());
-        }
+        numberOrNull(g, "clients", m.clients());
+        numberOrNull(g, "opsPerSec", m.opsPerSec());
         g.writeStringField("version", m.version());
         g.writeEndObject();
     }
